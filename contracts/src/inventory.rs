@@ -1,0 +1,447 @@
+//! The database inventory: one CSV row per database, validated strictly.
+//!
+//! The operations team maintains it by hand, so every problem is reported with
+//! the file, the line and the field at fault, all at once, and an inventory with
+//! any error yields no targets at all.
+//!
+//! ```csv
+//! id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags
+//! orders-db,123456789012,eu-west-1,postgres,orders.internal,5432,orders;billing,prod/orders/admin-report,,verify-full,owner=payments;env=prod
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+/// A database engine the collector understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Sqlserver,
+    Mysql,
+    Mariadb,
+    Postgres,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 4] = [Engine::Sqlserver, Engine::Mysql, Engine::Mariadb, Engine::Postgres];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlserver => "sqlserver",
+            Engine::Mysql => "mysql",
+            Engine::Mariadb => "mariadb",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Engine::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| format!("unknown engine '{s}' (expected one of: sqlserver, mysql, mariadb, postgres)"))
+    }
+}
+
+/// How the collector protects its connection to a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Encrypt, check the certificate chain and that it names the host (the default).
+    #[default]
+    VerifyFull,
+    /// Encrypt and check the certificate chain, but not the host name.
+    VerifyCa,
+    /// Encrypt without checking the certificate: protects against passive eavesdropping only.
+    Require,
+    /// Plain text. Only for local test servers; recorded in every result.
+    Disable,
+}
+
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::VerifyFull => "verify-full",
+            TlsMode::VerifyCa => "verify-ca",
+            TlsMode::Require => "require",
+            TlsMode::Disable => "disable",
+        }
+    }
+}
+
+impl std::str::FromStr for TlsMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [TlsMode::VerifyFull, TlsMode::VerifyCa, TlsMode::Require, TlsMode::Disable]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| format!("unknown TLS mode '{s}' (expected one of: verify-full, verify-ca, require, disable)"))
+    }
+}
+
+/// One database to audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub id: String,
+    pub account_id: String,
+    pub region: String,
+    pub engine: Engine,
+    pub host: String,
+    pub port: u16,
+    /// Databases to inspect; empty means every online user database (engines with per-database scope).
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// The name or ARN of the secret holding the collector's login for this database.
+    pub secret: String,
+    /// Role to assume in the target account instead of the deployment's default.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    pub tls: TlsMode,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A parsed, valid inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inventory {
+    /// Where it came from (a path or an `s3://` URI), as given.
+    pub source: String,
+    /// SHA-256 of the exact bytes parsed.
+    pub sha256: String,
+    pub targets: Vec<Target>,
+}
+
+/// One problem in an inventory, located precisely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryIssue {
+    pub file: String,
+    /// 1-based line number in the file (the header is line 1 when present).
+    pub line: u64,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for InventoryIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{}:{}: field '{}': {}", self.file, self.line, field, self.message),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
+        }
+    }
+}
+
+/// Every problem found in an inventory. Nothing may run on an inventory that has any.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct InventoryError {
+    pub issues: Vec<InventoryIssue>,
+}
+
+impl fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid inventory ({} problem{})", self.issues.len(), if self.issues.len() == 1 { "" } else { "s" })?;
+        for issue in &self.issues {
+            write!(f, "\n  {issue}")?;
+        }
+        Ok(())
+    }
+}
+
+const COLUMNS: [&str; 11] = [
+    "id", "account_id", "region", "engine", "host", "port", "databases", "secret", "role_arn", "tls", "tags",
+];
+const REQUIRED: [&str; 7] = ["id", "account_id", "region", "engine", "host", "port", "secret"];
+
+impl Inventory {
+    /// Parses and validates an inventory CSV. `file` names it in every error.
+    pub fn parse(file: &str, bytes: &[u8]) -> Result<Inventory, InventoryError> {
+        let mut issues = Vec::new();
+        let at = |line: u64, field: Option<&str>, message: String| InventoryIssue {
+            file: file.to_owned(),
+            line,
+            field: field.map(str::to_owned),
+            message,
+        };
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+            Err(e) => {
+                let line = 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64;
+                return Err(InventoryError { issues: vec![at(line, None, "not valid UTF-8".into())] });
+            }
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .flexible(false)
+            .from_reader(text.as_bytes());
+
+        let headers = match reader.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => return Err(InventoryError { issues: vec![at(1, None, format!("cannot read header: {e}"))] }),
+        };
+        let header_line = text
+            .lines()
+            .position(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map_or(1, |i| i as u64 + 1);
+        let mut index = BTreeMap::new();
+        for (i, name) in headers.iter().enumerate() {
+            if !COLUMNS.contains(&name) {
+                issues.push(at(header_line, Some(name), format!("unknown column (expected: {})", COLUMNS.join(", "))));
+            } else if index.insert(name, i).is_some() {
+                issues.push(at(header_line, Some(name), "column appears twice".into()));
+            }
+        }
+        for required in REQUIRED {
+            if !index.contains_key(required) {
+                issues.push(at(header_line, Some(required), "required column is missing".into()));
+            }
+        }
+        if !issues.is_empty() {
+            return Err(InventoryError { issues });
+        }
+
+        let mut targets = Vec::new();
+        let mut seen_ids: BTreeMap<String, u64> = BTreeMap::new();
+        for record in reader.records() {
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    issues.push(at(line, None, format!("malformed CSV row: {}", csv_error_kind(&e))));
+                    continue;
+                }
+            };
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let get = |name: &str| index.get(name).and_then(|i| record.get(*i)).unwrap_or("");
+            let mut row_issues = Vec::new();
+            let mut bad = |field: &str, message: String| row_issues.push(at(line, Some(field), message));
+
+            let id = get("id");
+            if id.is_empty() {
+                bad("id", "is empty".into());
+            } else if !valid_id(id) {
+                bad("id", format!("'{id}' may only hold letters, digits, '.', '_' and '-', start with a letter or digit, and be at most 128 characters"));
+            } else if let Some(first) = seen_ids.get(id) {
+                bad("id", format!("duplicate id '{id}' (first used on line {first})"));
+            }
+
+            let account_id = get("account_id");
+            if !(account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit())) {
+                bad("account_id", format!("'{account_id}' is not a 12-digit AWS account id"));
+            }
+            let region = get("region");
+            if !valid_region(region) {
+                bad("region", format!("'{region}' is not an AWS region name (like eu-west-1)"));
+            }
+            let engine = get("engine").parse::<Engine>().map_err(|m| bad("engine", m)).ok();
+            let host = get("host");
+            if host.is_empty() {
+                bad("host", "is empty".into());
+            } else if host.chars().any(|c| c.is_whitespace() || c == '/' || c == '@') {
+                bad("host", format!("'{host}' is not a host name or address"));
+            }
+            let port = match get("port").parse::<u16>() {
+                Ok(p) if p > 0 => Some(p),
+                _ => {
+                    bad("port", format!("'{}' is not a port number (1-65535)", get("port")));
+                    None
+                }
+            };
+            let databases: Vec<String> = split_list(get("databases"));
+            if databases.iter().any(|d| d.chars().any(char::is_control)) {
+                bad("databases", "a database name holds a control character".into());
+            }
+            let secret = get("secret");
+            if secret.is_empty() {
+                bad("secret", "is empty: every database needs the secret holding the collector's login".into());
+            }
+            let role_arn = match get("role_arn") {
+                "" => None,
+                arn if valid_role_arn(arn) => Some(arn.to_owned()),
+                arn => {
+                    bad("role_arn", format!("'{arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)"));
+                    None
+                }
+            };
+            let tls = match get("tls") {
+                "" => Some(TlsMode::default()),
+                t => t.parse::<TlsMode>().map_err(|m| bad("tls", m)).ok(),
+            };
+            let mut tags = BTreeMap::new();
+            for pair in split_list(get("tags")) {
+                match pair.split_once('=') {
+                    Some((k, v)) if !k.trim().is_empty() => {
+                        if tags.insert(k.trim().to_owned(), v.trim().to_owned()).is_some() {
+                            bad("tags", format!("tag '{}' appears twice", k.trim()));
+                        }
+                    }
+                    _ => bad("tags", format!("'{pair}' is not key=value")),
+                }
+            }
+
+            if !id.is_empty() {
+                seen_ids.entry(id.to_owned()).or_insert(line);
+            }
+            if row_issues.is_empty() {
+                if let (Some(engine), Some(port), Some(tls)) = (engine, port, tls) {
+                    targets.push(Target {
+                        id: id.to_owned(),
+                        account_id: account_id.to_owned(),
+                        region: region.to_owned(),
+                        engine,
+                        host: host.to_owned(),
+                        port,
+                        databases,
+                        secret: secret.to_owned(),
+                        role_arn,
+                        tls,
+                        tags,
+                    });
+                }
+            }
+            issues.extend(row_issues);
+        }
+        if !issues.is_empty() {
+            return Err(InventoryError { issues });
+        }
+        Ok(Inventory { source: file.to_owned(), sha256: crate::sha256_hex(bytes), targets })
+    }
+}
+
+fn csv_error_kind(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("has {len} fields, the header has {expected_len}")
+        }
+        _ => e.to_string(),
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(';').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()
+}
+
+fn valid_id(id: &str) -> bool {
+    id.len() <= 128
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// `eu-west-1`, `us-gov-west-1`, `ap-southeast-2`: lower-case words and a trailing number.
+fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+fn valid_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty())
+}
+
+/// Distinct values, for filters.
+pub fn distinct<'a>(items: impl IntoIterator<Item = &'a str>) -> HashSet<&'a str> {
+    items.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n";
+
+    fn parse(body: &str) -> Result<Inventory, InventoryError> {
+        Inventory::parse("inv.csv", format!("{HEADER}{body}").as_bytes())
+    }
+
+    fn messages(body: &str) -> Vec<String> {
+        parse(body).unwrap_err().issues.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn parses_a_valid_row_with_defaults() {
+        let inv = parse("db1,123456789012,eu-west-1,mysql,db.local,3306,,prod/db1,,,owner=ops;env=prod\n").unwrap();
+        assert_eq!(inv.targets.len(), 1);
+        let t = &inv.targets[0];
+        assert_eq!(t.engine, Engine::Mysql);
+        assert_eq!(t.tls, TlsMode::VerifyFull, "TLS must default to verify-full");
+        assert_eq!(t.tags.get("env").map(String::as_str), Some("prod"));
+        assert!(t.databases.is_empty());
+        assert_eq!(inv.sha256.len(), 64);
+    }
+
+    #[test]
+    fn comments_blank_cells_and_bom_are_fine() {
+        let text = format!("\u{feff}# estate inventory\n{HEADER}db1, 123456789012 ,eu-west-1,postgres,h,5432,a;b,s,arn:aws:iam::210987654321:role/collector,disable,\n");
+        let inv = Inventory::parse("inv.csv", text.as_bytes()).unwrap();
+        assert_eq!(inv.targets[0].databases, vec!["a", "b"]);
+        assert_eq!(inv.targets[0].tls, TlsMode::Disable);
+        assert!(inv.targets[0].role_arn.is_some());
+    }
+
+    #[test]
+    fn every_rule_names_file_line_and_field() {
+        let cases = [
+            ("db1,12345,eu-west-1,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'account_id'"),
+            ("db1,123456789012,eu-west-1,oracle,h,3306,,s,,,\n", "inv.csv:2: field 'engine': unknown engine 'oracle'"),
+            ("db1,123456789012,eu-west-1,mysql,h,0,,s,,,\n", "inv.csv:2: field 'port'"),
+            ("db1,123456789012,eu-west-1,mysql,h,70000,,s,,,\n", "inv.csv:2: field 'port'"),
+            ("db1,123456789012,eu-west-1,mysql,h,3306,,s,,tls-maybe,\n", "inv.csv:2: field 'tls': unknown TLS mode"),
+            ("db1,123456789012,eu-west-1,mysql,h,3306,,,,,\n", "inv.csv:2: field 'secret'"),
+            ("db1,123456789012,Europe,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'region'"),
+            ("db 1,123456789012,eu-west-1,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'id'"),
+            ("db1,123456789012,eu-west-1,mysql,h,3306,,s,role/x,,\n", "inv.csv:2: field 'role_arn'"),
+            ("db1,123456789012,eu-west-1,mysql,h,3306,,s,,,owner\n", "inv.csv:2: field 'tags'"),
+            ("db1,123456789012,eu-west-1,mysql,,3306,,s,,,\n", "inv.csv:2: field 'host'"),
+        ];
+        for (row, expected) in cases {
+            let msgs = messages(row);
+            assert!(msgs.iter().any(|m| m.starts_with(expected)), "{row:?}: {msgs:?} should hold {expected:?}");
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_name_both_lines_and_nothing_is_returned() {
+        let msgs = messages(
+            "db1,123456789012,eu-west-1,mysql,h,3306,,s,,,\n\
+             db2,123456789012,eu-west-1,mysql,h,3306,,s,,,\n\
+             db1,123456789012,eu-west-1,mysql,h,3307,,s,,,\n",
+        );
+        assert_eq!(msgs, vec!["inv.csv:4: field 'id': duplicate id 'db1' (first used on line 2)"]);
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once() {
+        let err = parse("db1,1,eu-west-1,mysql,h,3306,,s,,,\ndb2,123456789012,eu-west-1,mysql,h,x,,s,,,\n").unwrap_err();
+        assert_eq!(err.issues.len(), 2);
+        assert_eq!((err.issues[0].line, err.issues[1].line), (2, 3));
+    }
+
+    #[test]
+    fn wrong_field_count_and_unknown_or_missing_columns() {
+        let msgs = messages("db1,123456789012,eu-west-1\n");
+        assert!(msgs[0].starts_with("inv.csv:2: malformed CSV row: has 3 fields, the header has 11"), "{msgs:?}");
+
+        let err = Inventory::parse("x.csv", b"id,account,region\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("x.csv:1: field 'account': unknown column"), "{text}");
+        assert!(text.contains("x.csv:1: field 'engine': required column is missing"), "{text}");
+    }
+}

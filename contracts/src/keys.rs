@@ -1,0 +1,50 @@
+//! The storage key layout, shared by S3 and the local mirror.
+//!
+//! ```text
+//! runs/{report_id}/request.json
+//! runs/{report_id}/population.json
+//! runs/{report_id}/results/{target_id}.json
+//! reports/{yyyy}/{mm}/{dd}/{report_id}/v{n}/report.csv|report.json|manifest.json
+//! ```
+
+/// Where the request that started a run is kept.
+pub fn request(report_id: &str) -> String {
+    format!("runs/{report_id}/request.json")
+}
+
+/// Where the population snapshot (every target in scope) is kept.
+pub fn population(report_id: &str) -> String {
+    format!("runs/{report_id}/population.json")
+}
+
+/// Where one target's result is kept.
+pub fn result(report_id: &str, target_id: &str) -> String {
+    format!("runs/{report_id}/results/{target_id}.json")
+}
+
+/// The folder holding version `version` of a report requested at `requested_at` (RFC 3339).
+pub fn report_dir(report_id: &str, requested_at: &str, version: u32) -> String {
+    let date = requested_at.get(..10).unwrap_or("0000-00-00");
+    let mut parts = date.split('-');
+    let (y, m, d) = (
+        parts.next().unwrap_or("0000"),
+        parts.next().unwrap_or("00"),
+        parts.next().unwrap_or("00"),
+    );
+    format!("reports/{y}/{m}/{d}/{report_id}/v{version}")
+}
+
+pub const CSV_NAME: &str = "report.csv";
+pub const JSON_NAME: &str = "report.json";
+pub const MANIFEST_NAME: &str = "manifest.json";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn report_dir_uses_request_date() {
+        assert_eq!(
+            super::report_dir("01J", "2026-11-22T07:44:10Z", 2),
+            "reports/2026/11/22/01J/v2"
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! Messages that travel between stages: request → jobs → finalize.
+
+use crate::inventory::{Engine, Target};
+use crate::version::Versioned;
+use serde::{Deserialize, Serialize};
+
+/// Which targets of the inventory a report covers. Empty lists mean "all".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub engines: Vec<Engine>,
+}
+
+impl Filters {
+    pub fn matches(&self, t: &Target) -> bool {
+        (self.accounts.is_empty() || self.accounts.iter().any(|a| *a == t.account_id))
+            && (self.regions.is_empty() || self.regions.iter().any(|r| *r == t.region))
+            && (self.engines.is_empty() || self.engines.contains(&t.engine))
+    }
+}
+
+/// The artifact a requester wants pointed at; every report holds CSV, JSON and a manifest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Csv,
+    Json,
+}
+
+/// A request for one report, as published by the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRequest {
+    pub schema_version: u32,
+    pub report_id: String,
+    /// The caller's identity (an IAM ARN, or `local:user@host` for a local run).
+    pub requested_by: String,
+    pub requested_at: String,
+    /// Where the inventory is read from: a local path or an `s3://bucket/key` URI.
+    pub inventory: String,
+    #[serde(default)]
+    pub filters: Filters,
+    #[serde(default)]
+    pub output_format: OutputFormat,
+}
+
+impl Versioned for ReportRequest {
+    const SCHEMA_VERSION: u32 = 1;
+    const KIND: &'static str = "report request";
+}
+
+/// One database to collect, one message per target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionJob {
+    pub schema_version: u32,
+    pub report_id: String,
+    pub target: Target,
+}
+
+impl Versioned for CollectionJob {
+    const SCHEMA_VERSION: u32 = 1;
+    const KIND: &'static str = "collection job";
+}
+
+/// Sent once the completion count reaches the population: time to write the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalizeMessage {
+    pub schema_version: u32,
+    pub report_id: String,
+}
+
+impl Versioned for FinalizeMessage {
+    const SCHEMA_VERSION: u32 = 1;
+    const KIND: &'static str = "finalize message";
+}
+
+/// The population snapshot: exactly the targets a report must account for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Population {
+    pub schema_version: u32,
+    pub report_id: String,
+    pub inventory_source: String,
+    pub inventory_sha256: String,
+    pub filters: Filters,
+    pub targets: Vec<Target>,
+}
+
+impl Versioned for Population {
+    const SCHEMA_VERSION: u32 = 1;
+    const KIND: &'static str = "population snapshot";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{decode, encode, DecodeError};
+
+    #[test]
+    fn unknown_versions_are_rejected_before_reading() {
+        let err = decode::<FinalizeMessage>(br#"{"schema_version": 9, "report_id": 3}"#).unwrap_err();
+        assert!(matches!(err, DecodeError::UnsupportedVersion { found: 9, expected: 1, .. }), "{err}");
+        let err = decode::<FinalizeMessage>(br#"{"report_id": "x"}"#).unwrap_err();
+        assert!(matches!(err, DecodeError::MissingVersion { .. }), "{err}");
+        let ok = FinalizeMessage { schema_version: 1, report_id: "r".into() };
+        assert_eq!(decode::<FinalizeMessage>(&encode(&ok)).unwrap(), ok);
+    }
+}

@@ -1,0 +1,250 @@
+//! What the collector found for one target: its admin principals, or one typed error.
+
+use crate::inventory::{Engine, Target, TlsMode};
+use crate::version::Versioned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The version of the admin definition (ADMIN-MODEL.md) the collectors implement.
+/// Bump it whenever a classification rule changes; every manifest records it.
+pub const ADMIN_DEFINITION_VERSION: &str = "2026.11-1";
+
+/// The target a result belongs to, copied so a result stands on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRef {
+    pub id: String,
+    pub account_id: String,
+    pub region: String,
+    pub engine: Engine,
+    pub host: String,
+    pub port: u16,
+}
+
+impl From<&Target> for TargetRef {
+    fn from(t: &Target) -> Self {
+        TargetRef {
+            id: t.id.clone(),
+            account_id: t.account_id.clone(),
+            region: t.region.clone(),
+            engine: t.engine,
+            host: t.host.clone(),
+            port: t.port,
+        }
+    }
+}
+
+/// One target's outcome, stored at `runs/{report_id}/results/{target_id}.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetResult {
+    pub schema_version: u32,
+    pub report_id: String,
+    pub target: TargetRef,
+    /// When collection finished (RFC 3339, UTC).
+    pub collected_at: String,
+    /// Connection attempts made (retries of transient failures included).
+    pub attempts: u32,
+    pub outcome: Outcome,
+}
+
+impl Versioned for TargetResult {
+    const SCHEMA_VERSION: u32 = 1;
+    const KIND: &'static str = "target result";
+}
+
+/// Either what was found, or why nothing could be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Collected(Collected),
+    Failed(Failure),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collected {
+    /// The server's own version string.
+    pub server_version: String,
+    /// The TLS mode the connection used.
+    pub tls: TlsMode,
+    pub admin_definition_version: String,
+    /// Every query text run, by name and SHA-256, so an auditor can re-perform it.
+    pub queries: Vec<QueryRecord>,
+    /// How many principals (accounts and roles) the server holds in all.
+    pub principals_examined: u32,
+    /// The principals holding admin or elevated privileges, with every finding.
+    pub principals: Vec<Principal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    /// A human sentence naming the thing at fault. Never holds a secret.
+    pub reason: String,
+}
+
+/// Why a target could not be read. Each is a database-level outcome that becomes an error row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    AuthenticationFailed,
+    Unreachable,
+    Timeout,
+    Tls,
+    InsufficientPrivilege,
+    UnsupportedVersion,
+    /// The login's secret is missing or malformed.
+    Credentials,
+    /// The target cannot be collected as configured (an engine this build lacks, say).
+    Configuration,
+    /// A catalog query failed for another reason.
+    Query,
+    /// The report was finalized without this target's result (never expected; reported, not hidden).
+    MissingResult,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::AuthenticationFailed => "authentication_failed",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls",
+            ErrorKind::InsufficientPrivilege => "insufficient_privilege",
+            ErrorKind::UnsupportedVersion => "unsupported_version",
+            ErrorKind::Credentials => "credentials",
+            ErrorKind::Configuration => "configuration",
+            ErrorKind::Query => "query",
+            ErrorKind::MissingResult => "missing_result",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryRecord {
+    pub name: String,
+    pub sha256: String,
+}
+
+/// Admin outranks elevated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Admin,
+    Elevated,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Admin => "ADMIN",
+            Level::Elevated => "ELEVATED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PrincipalKind {
+    User,
+    Role,
+    /// A directory group whose members need expansion outside the database.
+    Group,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "USER",
+            PrincipalKind::Role => "ROLE",
+            PrincipalKind::Group => "GROUP",
+        }
+    }
+}
+
+/// One privilege that makes a principal admin or elevated, and how it reaches them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Finding {
+    pub level: Level,
+    /// The privilege, as the engine names it (`SUPER`, `rolsuper`, `CREATE USER`).
+    pub privilege: String,
+    /// Where it applies: `server`, `database app`, `schema mysql`, `table mysql.user`.
+    pub scope: String,
+    /// Why this privilege counts, in a sentence a reviewer can check.
+    pub reason: String,
+    /// The chain from the principal to the privilege: the principal, every role on the way, the privilege.
+    pub path: Vec<String>,
+    /// The role that holds the privilege directly, when it comes through one.
+    pub via_role: Option<String>,
+}
+
+/// A principal holding at least one admin or elevated privilege.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub name: String,
+    /// MySQL/MariaDB host part (`'app'@'%'`); `None` on engines without one.
+    pub host: Option<String>,
+    pub kind: PrincipalKind,
+    /// The highest level among its findings.
+    pub level: Level,
+    pub findings: Vec<Finding>,
+    pub status: AccountStatus,
+    /// RFC 3339 when the engine records it.
+    pub password_last_changed: Option<String>,
+    /// Whether a password is set, when the engine shows it without revealing the hash.
+    pub password_set: Option<bool>,
+    pub last_login: LastLogin,
+    pub auth_plugin: Option<String>,
+    /// A cloud vendor's or the engine's own account: reported, flagged, never dropped.
+    pub vendor_managed: bool,
+}
+
+impl Principal {
+    /// `'user'@'host'` for MySQL-style identities, the plain name otherwise.
+    pub fn display_name(&self) -> String {
+        match &self.host {
+            Some(h) => format!("'{}'@'{}'", self.name, h),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Account state flags; none set means the account is usable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountStatus {
+    /// `LOCKED`, `PASSWORD_EXPIRED`, `NOLOGIN`, `VALID_UNTIL_PASSED`, `CONNECTION_LIMIT_0`, `DISABLED`, `MUST_CHANGE`, `CONNECT_DENIED`, `ROLE`.
+    pub flags: Vec<String>,
+}
+
+impl AccountStatus {
+    pub fn summary(&self) -> String {
+        if self.flags.is_empty() {
+            "ACTIVE".to_owned()
+        } else {
+            self.flags.join("|")
+        }
+    }
+}
+
+/// What the engine knows about the last login. No engine here records it durably.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "at", rename_all = "snake_case")]
+pub enum LastLogin {
+    /// The engine keeps no last-login time.
+    NotRecorded,
+    /// Seen only in a session open at collection time (SQL Server).
+    ActiveSession(String),
+}
+
+impl LastLogin {
+    pub fn display(&self) -> String {
+        match self {
+            LastLogin::NotRecorded => "NOT RECORDED BY ENGINE".to_owned(),
+            LastLogin::ActiveSession(at) => format!("{at} (open session)"),
+        }
+    }
+}

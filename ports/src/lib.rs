@@ -1,0 +1,157 @@
+//! Ports: the narrow interfaces every stage's handler depends on.
+//!
+//! A handler never knows whether it runs in a Lambda or in `generate --local`;
+//! it talks to these traits. The [`local`] module holds the embedded adapters
+//! (in-process queues, a directory for objects, an in-memory run table, a
+//! secrets file); the AWS adapters implement the same traits over SNS, SQS,
+//! S3, DynamoDB, STS and Secrets Manager. Each trait documents the contract
+//! both sets must keep.
+
+pub mod credentials;
+pub mod local;
+
+use async_trait::async_trait;
+use dbadmin_contracts::{CollectionJob, FinalizeMessage, Target};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+pub use credentials::{CredentialError, DbCredentials};
+
+/// A failure of the infrastructure behind a port (not of a database being audited).
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    /// Worth retrying: throttling, a timeout, a 5xx.
+    #[error("{operation} failed transiently")]
+    Transient {
+        operation: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Retrying will not help: access denied, a malformed request, a missing bucket.
+    #[error("{operation} failed")]
+    Permanent {
+        operation: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The thing asked for does not exist.
+    #[error("{what} does not exist")]
+    NotFound { what: String },
+}
+
+impl PortError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, PortError::Transient { .. })
+    }
+
+    pub fn transient(operation: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        PortError::Transient { operation: operation.into(), source: source.into() }
+    }
+
+    pub fn permanent(operation: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        PortError::Permanent { operation: operation.into(), source: source.into() }
+    }
+}
+
+/// Fans collection jobs out to collectors.
+///
+/// Contract: delivery is at-least-once; a job may reach a collector twice.
+/// `publish_batch` takes at most [`MAX_BATCH`] jobs and returns the indices of
+/// the entries that were *not* accepted, so the caller retries only those; an
+/// `Err` means none of the batch is known to be accepted.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn publish_batch(&self, jobs: &[CollectionJob]) -> Result<Vec<usize>, PortError>;
+}
+
+/// The most jobs one `publish_batch` call may carry (SNS PublishBatch's limit).
+pub const MAX_BATCH: usize = 10;
+
+/// Tells the reporter a run is ready. At-least-once; the reporter's claim makes it idempotent.
+#[async_trait]
+pub trait FinalizeQueue: Send + Sync {
+    async fn send_finalize(&self, message: &FinalizeMessage) -> Result<(), PortError>;
+}
+
+/// Objects by key (see `dbadmin_contracts::keys`).
+///
+/// Contract: `put` is atomic (a reader sees the old object, or the whole new
+/// one) and last-writer-wins; results are written before they are counted, so
+/// a rewrite by a retried job replaces an identical-in-meaning object.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), PortError>;
+    /// `Ok(None)` when no object has the key.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError>;
+    /// Where the object lives, for people: a path or an `s3://` URI.
+    fn location(&self, key: &str) -> String;
+}
+
+/// Reads an inventory by the name a request gives (a path, an `s3://` URI).
+#[async_trait]
+pub trait InventorySource: Send + Sync {
+    async fn fetch(&self, source: &str) -> Result<Vec<u8>, PortError>;
+}
+
+/// Fetches a database login for a target: through the target's role and Secrets Manager on AWS,
+/// from a secrets file or the environment locally.
+#[async_trait]
+pub trait CredentialSource: Send + Sync {
+    async fn credentials(&self, target: &Target) -> Result<DbCredentials, CredentialError>;
+}
+
+/// The state of one run, as the run table keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub report_id: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    /// The population size: how many distinct targets must complete.
+    pub total: u64,
+    /// Distinct targets counted complete.
+    pub completed: u64,
+    /// Versions of the report written so far (0 before the first).
+    pub reported_version: u32,
+    /// Where the newest version's primary artifact is.
+    pub report_location: Option<String>,
+}
+
+/// The result of counting one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// False when this target had already been counted (a redelivered job).
+    pub newly_counted: bool,
+    pub completed: u64,
+    pub total: u64,
+}
+
+impl Completion {
+    pub fn is_last(&self) -> bool {
+        self.completed >= self.total
+    }
+}
+
+/// The right to write one version of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinalizeClaim {
+    pub version: u32,
+    pub supersedes: Option<u32>,
+}
+
+/// Run state and the completion counter.
+///
+/// Contract:
+/// - `create_run` is idempotent on `report_id`: a second call returns `false` and changes nothing.
+/// - `mark_complete` counts each `(report_id, target_id)` exactly once, however often it is called.
+/// - `claim_finalize` grants a version only when every target is counted and that version has not
+///   been claimed; concurrent callers get at most one claim.
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError>;
+    async fn get_run(&self, report_id: &str) -> Result<Option<RunRecord>, PortError>;
+    async fn mark_complete(&self, report_id: &str, target_id: &str) -> Result<Completion, PortError>;
+    async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError>;
+    async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError>;
+    /// Targets counted so far (for status views and tests).
+    async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError>;
+}

@@ -1,0 +1,360 @@
+//! Embedded adapters: everything `generate --local` and the fast tests need, in one process, no AWS.
+
+use crate::{
+    Completion, CredentialError, CredentialSource, DbCredentials, FinalizeClaim, FinalizeQueue, InventorySource,
+    JobQueue, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH,
+};
+use async_trait::async_trait;
+use dbadmin_contracts::{CollectionJob, FinalizeMessage, Target};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tokio::sync::mpsc;
+
+/// An in-process queue with the same message types as SNS/SQS.
+pub struct ChannelQueue<T> {
+    tx: mpsc::UnboundedSender<T>,
+}
+
+impl<T> ChannelQueue<T> {
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<T>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (ChannelQueue { tx }, rx)
+    }
+
+    fn send(&self, item: T) -> Result<(), PortError> {
+        self.tx
+            .send(item)
+            .map_err(|_| PortError::permanent("in-process send", "the receiving side has shut down"))
+    }
+}
+
+#[async_trait]
+impl JobQueue for ChannelQueue<CollectionJob> {
+    async fn publish_batch(&self, jobs: &[CollectionJob]) -> Result<Vec<usize>, PortError> {
+        if jobs.len() > MAX_BATCH {
+            return Err(PortError::permanent("publish batch", format!("{} jobs exceed the batch limit of {MAX_BATCH}", jobs.len())));
+        }
+        for job in jobs {
+            self.send(job.clone())?;
+        }
+        Ok(Vec::new())
+    }
+}
+
+#[async_trait]
+impl FinalizeQueue for ChannelQueue<FinalizeMessage> {
+    async fn send_finalize(&self, message: &FinalizeMessage) -> Result<(), PortError> {
+        self.send(message.clone())
+    }
+}
+
+/// Objects as files under a directory, with the same key layout as the bucket.
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DirStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, PortError> {
+        let safe = !key.is_empty()
+            && !key.starts_with('/')
+            && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..");
+        if !safe {
+            return Err(PortError::permanent("resolve object key", format!("'{key}' is not a valid object key")));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+fn io_error(operation: String, e: std::io::Error) -> PortError {
+    PortError::permanent(operation, e)
+}
+
+#[async_trait]
+impl ObjectStore for DirStore {
+    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), PortError> {
+        let path = self.path(key)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| io_error(format!("create {}", dir.display()), e))?;
+        // Write beside the target and rename over it: readers see the old file or the whole new one.
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("object"),
+            ulid::Ulid::new()
+        ));
+        tokio::fs::write(&tmp, body).await.map_err(|e| io_error(format!("write {}", tmp.display()), e))?;
+        tokio::fs::rename(&tmp, &path).await.map_err(|e| io_error(format!("rename to {}", path.display()), e))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
+        let path = self.path(key)?;
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(format!("read {}", path.display()), e)),
+        }
+    }
+
+    fn location(&self, key: &str) -> String {
+        self.root.join(key).display().to_string()
+    }
+}
+
+#[derive(Default)]
+struct RunState {
+    record: Option<RunRecord>,
+    done: BTreeSet<String>,
+    claimed_version: u32,
+}
+
+/// Run state in memory, keeping the same invariants as the DynamoDB table.
+#[derive(Default)]
+pub struct MemoryRunStore {
+    runs: Mutex<HashMap<String, RunState>>,
+}
+
+impl MemoryRunStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, RunState>) -> R) -> R {
+        // A poisoned lock means a panic elsewhere already failed the run; the data is still consistent
+        // because every mutation below completes before it can panic.
+        let mut guard = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+}
+
+fn no_run(report_id: &str) -> PortError {
+    PortError::NotFound { what: format!("run {report_id}") }
+}
+
+#[async_trait]
+impl RunStore for MemoryRunStore {
+    async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError> {
+        Ok(self.with(|runs| {
+            let state = runs.entry(run.report_id.clone()).or_default();
+            if state.record.is_some() {
+                return false;
+            }
+            state.record = Some(run.clone());
+            true
+        }))
+    }
+
+    async fn get_run(&self, report_id: &str) -> Result<Option<RunRecord>, PortError> {
+        Ok(self.with(|runs| runs.get(report_id).and_then(|s| s.record.clone())))
+    }
+
+    async fn mark_complete(&self, report_id: &str, target_id: &str) -> Result<Completion, PortError> {
+        self.with(|runs| {
+            let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
+            let newly_counted = state.done.insert(target_id.to_owned());
+            let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
+            record.completed = state.done.len() as u64;
+            Ok(Completion { newly_counted, completed: record.completed, total: record.total })
+        })
+    }
+
+    async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError> {
+        self.with(|runs| {
+            let state = runs.get_mut(report_id).ok_or_else(|| no_run(report_id))?;
+            let record = state.record.as_ref().ok_or_else(|| no_run(report_id))?;
+            if record.completed < record.total || state.claimed_version > record.reported_version {
+                return Ok(None);
+            }
+            if state.claimed_version > 0 && state.claimed_version == record.reported_version {
+                // This population has been reported already; a new version needs a re-collection first.
+                return Ok(None);
+            }
+            state.claimed_version += 1;
+            let version = state.claimed_version;
+            Ok(Some(FinalizeClaim { version, supersedes: (version > 1).then(|| version - 1) }))
+        })
+    }
+
+    async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError> {
+        self.with(|runs| {
+            let record = runs.get_mut(report_id).and_then(|s| s.record.as_mut()).ok_or_else(|| no_run(report_id))?;
+            record.reported_version = record.reported_version.max(version);
+            record.report_location = Some(location.to_owned());
+            Ok(())
+        })
+    }
+
+    async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
+        Ok(self.with(|runs| runs.get(report_id).map(|s| s.done.clone()).unwrap_or_default()))
+    }
+}
+
+/// Reads inventories from local files.
+pub struct FileInventory;
+
+#[async_trait]
+impl InventorySource for FileInventory {
+    async fn fetch(&self, source: &str) -> Result<Vec<u8>, PortError> {
+        match tokio::fs::read(source).await {
+            Ok(b) => Ok(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(PortError::NotFound { what: format!("inventory file {source}") })
+            }
+            Err(e) => Err(PortError::permanent(format!("read inventory {source}"), e)),
+        }
+    }
+}
+
+/// Local logins: a secrets file (JSON object of secret name → `{"username","password"}`) and/or
+/// environment variables `DBADMIN_SECRET_<NAME>` holding the same JSON, where `<NAME>` is the secret
+/// name upper-cased with every other character than A-Z and 0-9 turned into `_`.
+pub struct LocalCredentials {
+    file: Option<(PathBuf, HashMap<String, serde_json::Value>)>,
+}
+
+/// Why a secrets file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsFileError {
+    #[error("cannot read secrets file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secrets file {path} is readable by group or others (mode {mode:o}); run: chmod 600 {path}")]
+    TooOpen { path: PathBuf, mode: u32 },
+    #[error("secrets file {path} is not a JSON object of secret name to {{\"username\", \"password\"}}")]
+    Malformed { path: PathBuf },
+}
+
+impl LocalCredentials {
+    /// Environment variables only.
+    pub fn from_env() -> Self {
+        LocalCredentials { file: None }
+    }
+
+    /// A secrets file (refused if group or others can read it), with environment variables as fallback.
+    pub fn from_file(path: &Path) -> Result<Self, SecretsFileError> {
+        let meta = std::fs::metadata(path).map_err(|source| SecretsFileError::Read { path: path.to_owned(), source })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(SecretsFileError::TooOpen { path: path.to_owned(), mode });
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = meta;
+        let text = std::fs::read_to_string(path).map_err(|source| SecretsFileError::Read { path: path.to_owned(), source })?;
+        let map = serde_json::from_str(&text).map_err(|_| SecretsFileError::Malformed { path: path.to_owned() })?;
+        Ok(LocalCredentials { file: Some((path.to_owned(), map)) })
+    }
+
+    /// The environment variable consulted for a secret name.
+    pub fn env_var_for(secret: &str) -> String {
+        let name: String = secret
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+            .collect();
+        format!("DBADMIN_SECRET_{name}")
+    }
+}
+
+#[async_trait]
+impl CredentialSource for LocalCredentials {
+    async fn credentials(&self, target: &Target) -> Result<DbCredentials, CredentialError> {
+        let secret = &target.secret;
+        if let Some((_, map)) = &self.file {
+            if let Some(value) = map.get(secret) {
+                return DbCredentials::from_secret_json(secret, &value.to_string());
+            }
+        }
+        let var = Self::env_var_for(secret);
+        match std::env::var(&var) {
+            Ok(text) => DbCredentials::from_secret_json(secret, &text),
+            Err(_) => Err(CredentialError::NotFound {
+                secret: secret.clone(),
+                hint: match &self.file {
+                    Some((path, _)) => format!(" in {} nor in ${var}", path.display()),
+                    None => format!(" (no secrets file given and ${var} is not set)"),
+                },
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn counting_is_exactly_once_and_finalize_is_claimed_once() {
+        let store = MemoryRunStore::new();
+        let run = RunRecord {
+            report_id: "r".into(),
+            requested_by: "t".into(),
+            requested_at: "2026-01-01T00:00:00Z".into(),
+            total: 2,
+            completed: 0,
+            reported_version: 0,
+            report_location: None,
+        };
+        assert!(store.create_run(&run).await.unwrap());
+        assert!(!store.create_run(&run).await.unwrap(), "second create must be a no-op");
+        assert_eq!(store.claim_finalize("r").await.unwrap(), None, "cannot finalize an incomplete run");
+        let a = store.mark_complete("r", "a").await.unwrap();
+        let again = store.mark_complete("r", "a").await.unwrap();
+        assert!(a.newly_counted && !again.newly_counted);
+        assert_eq!(again.completed, 1);
+        let b = store.mark_complete("r", "b").await.unwrap();
+        assert!(b.is_last());
+        let claim = store.claim_finalize("r").await.unwrap();
+        assert_eq!(claim, Some(FinalizeClaim { version: 1, supersedes: None }));
+        assert_eq!(store.claim_finalize("r").await.unwrap(), None, "a version is claimed once");
+        store.record_report("r", 1, "/x").await.unwrap();
+        assert_eq!(store.claim_finalize("r").await.unwrap(), None, "a reported run is not re-finalized by a duplicate");
+        assert!(store.mark_complete("nope", "a").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn dir_store_refuses_escaping_keys_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        store.put("runs/r/x.json", b"{}".to_vec(), "application/json").await.unwrap();
+        assert_eq!(store.get("runs/r/x.json").await.unwrap().as_deref(), Some(&b"{}"[..]));
+        assert_eq!(store.get("runs/r/none.json").await.unwrap(), None);
+        for bad in ["../etc/passwd", "/abs", "a//b", "runs/./x"] {
+            assert!(store.put(bad, vec![], "x").await.is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn secrets_file_readable_by_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        std::fs::write(&path, r#"{"s": {"username": "u", "password": "p"}}"#).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = LocalCredentials::from_file(&path).err().expect("0644 must be refused");
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(LocalCredentials::from_file(&path).is_ok());
+    }
+
+    #[test]
+    fn env_names_and_redacted_debug() {
+        assert_eq!(LocalCredentials::env_var_for("prod/orders-db"), "DBADMIN_SECRET_PROD_ORDERS_DB");
+        let c = DbCredentials::from_secret_json("s", r#"{"username":"u","password":"hunter2","host":"h"}"#).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let err = DbCredentials::from_secret_json("s", r#"{"user":"u","pass":"hunter2"}"#).unwrap_err();
+        assert!(!err.to_string().contains("hunter2") && err.to_string().contains("'s'"), "{err}");
+    }
+}
