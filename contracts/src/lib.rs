@@ -15,7 +15,7 @@ pub mod version;
 pub use inventory::{Engine, Inventory, InventoryError, Target, TlsMode};
 pub use message::{CollectionJob, Filters, FinalizeMessage, OutputFormat, ReportRequest};
 pub use result::{
-    AccountStatus, ErrorKind, Finding, LastLogin, Level, Outcome, Principal, PrincipalKind,
+    AccountStatus, Collected, ErrorKind, Failure, Finding, LastLogin, Level, Outcome, Principal, PrincipalKind,
     QueryRecord, TargetResult,
 };
 pub use version::{decode, encode, DecodeError, Versioned};

@@ -1,0 +1,1 @@
+SELECT USER, HOST, PRIV, WITH_GRANT_OPTION FROM mysql.global_grants

@@ -1,0 +1,1 @@
+SELECT @@partial_revokes, @@mandatory_roles

@@ -1,0 +1,128 @@
+//! Database drivers: connect with TLS and timeouts, read the catalogs, hand rows to [`crate::model`].
+
+pub mod mysql;
+pub mod postgres;
+pub mod tls;
+
+use dbadmin_contracts::{Collected, Engine, ErrorKind, QueryRecord, Target};
+use dbadmin_ports::DbCredentials;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the collector connects, for every engine.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub connect_timeout: Duration,
+    pub query_timeout: Duration,
+    /// Attempts for transient failures (unreachable, timeouts), the first included.
+    pub max_attempts: u32,
+    /// First back-off; doubled for each further attempt.
+    pub backoff: Duration,
+    /// Extra trusted CA certificates (PEM), e.g. the RDS bundle or a private CA.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            connect_timeout: Duration::from_secs(10),
+            query_timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            backoff: Duration::from_millis(250),
+            ca_file: None,
+        }
+    }
+}
+
+/// A database-level failure: becomes the target's error row unless a retry succeeds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {reason}")]
+pub struct EngineError {
+    pub kind: ErrorKind,
+    pub reason: String,
+    /// Worth another attempt (the server may come back).
+    pub transient: bool,
+}
+
+impl EngineError {
+    pub fn new(kind: ErrorKind, reason: impl Into<String>) -> Self {
+        let transient = matches!(kind, ErrorKind::Unreachable | ErrorKind::Timeout);
+        EngineError { kind, reason: reason.into(), transient }
+    }
+}
+
+/// Every query text run against one server, recorded for the manifest.
+#[derive(Debug, Default)]
+pub struct QueryLog {
+    pub queries: Vec<QueryRecord>,
+}
+
+impl QueryLog {
+    pub fn record(&mut self, name: &str, text: &str) {
+        let sha256 = dbadmin_contracts::sha256_hex(text.as_bytes());
+        if !self.queries.iter().any(|q| q.name == name && q.sha256 == sha256) {
+            self.queries.push(QueryRecord { name: name.to_owned(), sha256 });
+        }
+    }
+}
+
+/// Runs `fut` under `limit`, turning a time-out into a typed error naming `what`.
+pub async fn within<T>(
+    limit: Duration,
+    what: &str,
+    fut: impl Future<Output = Result<T, EngineError>>,
+) -> Result<T, EngineError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(EngineError::new(ErrorKind::Timeout, format!("{what} took longer than {}s", limit.as_secs_f32()))),
+    }
+}
+
+/// Collects one target once: connect, read the catalogs, classify.
+async fn collect_once(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Result<Collected, EngineError> {
+    match target.engine {
+        Engine::Mysql | Engine::Mariadb => mysql::collect(target, creds, opts).await,
+        Engine::Postgres => postgres::collect(target, creds, opts).await,
+        Engine::Sqlserver => Err(EngineError::new(
+            ErrorKind::Configuration,
+            "SQL Server collection is not part of this build yet",
+        )),
+    }
+}
+
+/// Collects with bounded retries and exponential back-off, for transient failures only.
+/// Returns the outcome and the number of attempts made.
+pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> (Result<Collected, EngineError>, u32) {
+    let mut attempt = 1;
+    loop {
+        let result = collect_once(target, creds, opts).await;
+        match &result {
+            Err(e) if e.transient && attempt < opts.max_attempts => {
+                let delay = opts.backoff * 2u32.saturating_pow(attempt - 1);
+                tracing::warn!(target_id = %target.id, attempt, kind = %e.kind, delay_ms = delay.as_millis() as u64, "Transient failure, retrying.");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            _ => return (result, attempt),
+        }
+    }
+}
+
+/// Text cells of one row; `None` is SQL NULL.
+pub type TextRow = Vec<Option<String>>;
+
+/// Column `i` of a text row, or an empty string for NULL/missing.
+pub fn cell(row: &TextRow, i: usize) -> &str {
+    row.get(i).and_then(|c| c.as_deref()).unwrap_or("")
+}
+
+/// Column `i` of a text row, `None` for NULL/missing.
+pub fn opt(row: &TextRow, i: usize) -> Option<&str> {
+    row.get(i).and_then(|c| c.as_deref())
+}
+
+/// `Y`, `1`, `t`, `true` (any case) are true.
+pub fn flag(row: &TextRow, i: usize) -> bool {
+    matches!(cell(row, i).to_ascii_lowercase().as_str(), "y" | "1" | "t" | "true" | "yes")
+}

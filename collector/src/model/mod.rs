@@ -1,0 +1,66 @@
+//! The admin definition (ADMIN-MODEL.md) as pure functions over catalog rows.
+//!
+//! Drivers fetch rows into plain structs; these modules decide who is admin,
+//! why, and through which grant path. Nothing here does I/O, so every rule is
+//! unit-tested on row sets and integration-tested on real servers.
+
+pub mod graph;
+pub mod mysql;
+pub mod postgres;
+
+use dbadmin_contracts::{Finding, Level, Principal};
+
+/// A privilege a principal holds itself, before role expansion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Direct {
+    pub level: Level,
+    pub privilege: String,
+    pub scope: String,
+    pub reason: String,
+}
+
+impl Direct {
+    pub fn admin(privilege: impl Into<String>, scope: impl Into<String>, reason: impl Into<String>) -> Self {
+        Direct { level: Level::Admin, privilege: privilege.into(), scope: scope.into(), reason: reason.into() }
+    }
+
+    pub fn elevated(privilege: impl Into<String>, scope: impl Into<String>, reason: impl Into<String>) -> Self {
+        Direct { level: Level::Elevated, privilege: privilege.into(), scope: scope.into(), reason: reason.into() }
+    }
+
+    /// This privilege as reached by `principal` through `roles` (empty when held directly).
+    pub fn reached(&self, principal: &str, roles: &[String], role_note: Option<&str>) -> Finding {
+        let mut path = Vec::with_capacity(roles.len() + 2);
+        path.push(principal.to_owned());
+        path.extend(roles.iter().cloned());
+        path.push(self.privilege.clone());
+        let reason = match (roles.last(), role_note) {
+            (None, _) => self.reason.clone(),
+            (Some(role), None) => format!("{} (through role {role})", self.reason),
+            (Some(role), Some(note)) => format!("{} (through role {role}; {note})", self.reason),
+        };
+        Finding {
+            level: self.level,
+            privilege: self.privilege.clone(),
+            scope: self.scope.clone(),
+            reason,
+            path,
+            via_role: roles.last().cloned(),
+        }
+    }
+}
+
+/// The highest level among findings, or `None` when there are none.
+pub fn level_of(findings: &[Finding]) -> Option<Level> {
+    findings.iter().map(|f| f.level).min()
+}
+
+/// Sorts a principal's findings (admin first) and drops exact repeats.
+pub fn tidy(mut principals: Vec<Principal>) -> Vec<Principal> {
+    for p in &mut principals {
+        p.findings.sort();
+        p.findings.dedup();
+    }
+    principals.sort_by(|a, b| (&a.name, &a.host).cmp(&(&b.name, &b.host)));
+    principals
+}
