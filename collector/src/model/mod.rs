@@ -17,15 +17,24 @@ pub struct Direct {
     pub privilege: String,
     pub scope: String,
     pub reason: String,
+    /// The privilege *is* membership of a role (PostgreSQL's predefined and cloud admin roles):
+    /// its path ends at the role, not at a privilege name after it.
+    pub membership: bool,
 }
 
 impl Direct {
     pub fn admin(privilege: impl Into<String>, scope: impl Into<String>, reason: impl Into<String>) -> Self {
-        Direct { level: Level::Admin, privilege: privilege.into(), scope: scope.into(), reason: reason.into() }
+        Direct { level: Level::Admin, privilege: privilege.into(), scope: scope.into(), reason: reason.into(), membership: false }
     }
 
     pub fn elevated(privilege: impl Into<String>, scope: impl Into<String>, reason: impl Into<String>) -> Self {
-        Direct { level: Level::Elevated, privilege: privilege.into(), scope: scope.into(), reason: reason.into() }
+        Direct { level: Level::Elevated, privilege: privilege.into(), scope: scope.into(), reason: reason.into(), membership: false }
+    }
+
+    /// Marks the privilege as membership of the role that holds it.
+    pub fn as_membership(mut self) -> Self {
+        self.membership = true;
+        self
     }
 
     /// This privilege as reached by `principal` through `roles` (empty when held directly).
@@ -33,9 +42,12 @@ impl Direct {
         let mut path = Vec::with_capacity(roles.len() + 2);
         path.push(principal.to_owned());
         path.extend(roles.iter().cloned());
-        path.push(self.privilege.clone());
+        if !self.membership {
+            path.push(self.privilege.clone());
+        }
         let reason = match (roles.last(), role_note) {
             (None, _) => self.reason.clone(),
+            (Some(_), None) if self.membership && roles.len() == 1 => self.reason.clone(),
             (Some(role), None) => format!("{} (through role {role})", self.reason),
             (Some(role), Some(note)) => format!("{} (through role {role}; {note})", self.reason),
         };

@@ -176,9 +176,14 @@ impl Catalog {
         let mut out = Vec::new();
         let ident = (account.user.clone(), account.host.clone());
         let g = &account.global_privs;
-        let all = !self.priv_columns.is_empty() && self.priv_columns.iter().all(|c| g.contains(c));
+        // ALL PRIVILEGES is every static privilege but GRANT OPTION (and, on MySQL 8+, every dynamic one).
+        let all = self.priv_columns.iter().filter(|c| *c != "Grant_priv").all(|c| g.contains(c))
+            && self.priv_columns.len() > 1;
         if all {
-            out.push(Direct::admin("ALL PRIVILEGES", "server", "ALL PRIVILEGES ON *.* holds every privilege, SUPER and GRANT tables included"));
+            out.push(Direct::admin("ALL PRIVILEGES", "server", "ALL PRIVILEGES ON *.* holds every privilege, SUPER and the grant tables included"));
+            if g.contains("Grant_priv") {
+                out.push(Direct::admin("GRANT OPTION", "server", ADMIN_GLOBAL[2].2));
+            }
         } else {
             for (col, name, why) in ADMIN_GLOBAL {
                 if g.contains(col) {
@@ -235,7 +240,8 @@ impl Catalog {
                 }
             }
         }
-        for grant in self.dynamic_grants.iter().filter(|d| d.user == ident.0 && d.host == ident.1) {
+        // Under ALL PRIVILEGES the dynamic privileges are part of the one finding, not rows of their own.
+        for grant in self.dynamic_grants.iter().filter(|d| !all && d.user == ident.0 && d.host == ident.1) {
             let p = grant.privilege.to_uppercase();
             let option = if grant.with_grant_option { " WITH GRANT OPTION" } else { "" };
             if ADMIN_DYNAMIC.contains(&p.as_str()) {
@@ -324,10 +330,11 @@ impl Catalog {
     }
 
     fn status(&self, a: &Account, is_role: bool) -> AccountStatus {
-        let mut flags = Vec::new();
         if is_role {
-            flags.push("ROLE".to_owned());
+            // MySQL creates roles locked and with an expired password: that is what a role is, not a state.
+            return AccountStatus { flags: vec!["ROLE".to_owned()] };
         }
+        let mut flags = Vec::new();
         if a.locked {
             flags.push("LOCKED".to_owned());
         }
@@ -449,7 +456,7 @@ mod tests {
         )]);
         let ps = c.classify();
         let root = find(&ps, "root").unwrap();
-        assert_eq!(root.findings.len(), 1);
-        assert_eq!(root.findings[0].privilege, "ALL PRIVILEGES");
+        let privs: Vec<_> = root.findings.iter().map(|f| f.privilege.as_str()).collect();
+        assert_eq!(privs, vec!["ALL PRIVILEGES", "GRANT OPTION"], "ALL excludes GRANT OPTION, which is reported beside it");
     }
 }

@@ -53,7 +53,8 @@ const ADMIN_ROLES: [(&str, &str); 7] = [
 ];
 
 /// Predefined roles whose membership is elevated.
-const ELEVATED_ROLES: [(&str, &str); 8] = [
+/// (`pg_monitor` and `pg_read_all_settings`/`pg_read_all_stats` are monitoring roles, deliberately not listed.)
+const ELEVATED_ROLES: [(&str, &str); 7] = [
     ("pg_read_all_data", "can read every table, view and sequence"),
     ("pg_write_all_data", "can write every table, view and sequence"),
     ("pg_signal_backend", "can cancel or terminate other sessions"),
@@ -61,7 +62,6 @@ const ELEVATED_ROLES: [(&str, &str); 8] = [
     ("pg_maintain", "can VACUUM, ANALYZE, REINDEX, CLUSTER and REFRESH every relation"),
     ("pg_create_subscription", "can create logical replication subscriptions"),
     ("pg_use_reserved_connections", "can use reserved connection slots"),
-    ("pg_read_all_settings", "can read every configuration variable, secret ones included"),
 ];
 
 const VENDOR_ROLES: [&str; 13] = [
@@ -103,10 +103,10 @@ impl Catalog {
             out.push(Direct::elevated("BYPASSRLS", "server", "bypasses row-level security policies"));
         }
         if let Some((_, why)) = ADMIN_ROLES.iter().find(|(n, _)| *n == role.name) {
-            out.push(Direct::admin(format!("MEMBER OF {}", role.name), "server", *why));
+            out.push(Direct::admin(format!("MEMBER OF {}", role.name), "server", format!("member of {}: {why}", role.name)).as_membership());
         }
         if let Some((_, why)) = ELEVATED_ROLES.iter().find(|(n, _)| *n == role.name) {
-            out.push(Direct::elevated(format!("MEMBER OF {}", role.name), "server", *why));
+            out.push(Direct::elevated(format!("MEMBER OF {}", role.name), "server", format!("member of {}: {why}", role.name)).as_membership());
         }
         for (db, _) in self.database_owners.iter().filter(|(_, owner)| *owner == role.oid) {
             out.push(Direct::elevated("OWNER", format!("database {db}"), format!("owns database {db}: can drop it and grant on it")));
@@ -131,7 +131,7 @@ impl Catalog {
             let mut findings: Vec<_> = direct[&role.oid]
                 .iter()
                 // A predefined/cloud role's own "membership" finding describes the role, not a grant to it.
-                .filter(|d| !d.privilege.starts_with("MEMBER OF "))
+                .filter(|d| !d.membership)
                 .map(|d| d.reached(&role.name, &[], None))
                 .collect();
             for (reached, path) in reachable(&role.oid, &edges) {

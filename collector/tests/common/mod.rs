@@ -1,0 +1,91 @@
+//! Shared set-up for tests against the real servers started by `scripts/test-servers.sh up`.
+#![allow(dead_code)]
+
+use dbadmin_collector::engine::{self, ConnectOptions};
+use dbadmin_contracts::{Collected, Engine, Level, Principal, Target, TlsMode};
+use dbadmin_ports::DbCredentials;
+use std::path::PathBuf;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("collector/ has a parent").to_owned()
+}
+
+pub fn port(var: &str, default: u16) -> u16 {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+pub fn ca_file() -> PathBuf {
+    std::env::var("DBADMIN_TEST_CA_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join(".state/tls/ca.pem"))
+}
+
+/// Whether a server answers on 127.0.0.1:`port`. When it does not, the test is skipped with a printed
+/// reason, unless `DBADMIN_REQUIRE_SERVERS=1` (as in CI), where a missing server fails the test.
+pub fn server_available(name: &str, port: u16) -> bool {
+    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        return true;
+    }
+    let msg = format!("{name} is not listening on 127.0.0.1:{port}; start it with scripts/test-servers.sh up");
+    if std::env::var("DBADMIN_REQUIRE_SERVERS").as_deref() == Ok("1") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    false
+}
+
+pub fn target(engine: Engine, port: u16, tls: TlsMode) -> Target {
+    Target {
+        id: format!("{engine}-fixture"),
+        account_id: "123456789012".into(),
+        region: "eu-west-1".into(),
+        engine,
+        host: "127.0.0.1".into(),
+        port,
+        databases: vec![],
+        secret: "fixture".into(),
+        role_arn: None,
+        tls,
+        tags: Default::default(),
+    }
+}
+
+pub fn options() -> ConnectOptions {
+    ConnectOptions { ca_file: Some(ca_file()), ..ConnectOptions::default() }
+}
+
+pub fn collector_login() -> DbCredentials {
+    DbCredentials { username: "dbadmin_collector".into(), password: "collector-pw".into() }
+}
+
+pub async fn collect(engine: Engine, port: u16) -> Collected {
+    let (result, _) = engine::collect(&target(engine, port, TlsMode::VerifyFull), &collector_login(), &options()).await;
+    result.unwrap_or_else(|e| panic!("collecting {engine} on {port}: {e}"))
+}
+
+pub fn find<'a>(c: &'a Collected, name: &str, host: Option<&str>) -> Option<&'a Principal> {
+    c.principals.iter().find(|p| p.name == name && p.host.as_deref() == host)
+}
+
+/// Asserts a principal is reported at `level` with a finding for `privilege` whose path is `path`.
+#[track_caller]
+pub fn expect(c: &Collected, name: &str, host: Option<&str>, level: Level, privilege: &str, path: &[&str]) -> Principal {
+    let p = find(c, name, host).unwrap_or_else(|| panic!("{name}@{host:?} is not reported; got {:?}", names(c)));
+    assert_eq!(p.level, level, "{name}: level; findings {:#?}", p.findings);
+    let f = p
+        .findings
+        .iter()
+        .find(|f| f.privilege == privilege && f.path == path)
+        .unwrap_or_else(|| panic!("{name}: no finding {privilege} with path {path:?}; findings {:#?}", p.findings));
+    assert!(!f.reason.is_empty());
+    p.clone()
+}
+
+#[track_caller]
+pub fn absent(c: &Collected, name: &str, host: Option<&str>) {
+    assert!(find(c, name, host).is_none(), "{name}@{host:?} must not be reported: {:#?}", find(c, name, host));
+}
+
+pub fn names(c: &Collected) -> Vec<String> {
+    c.principals.iter().map(|p| p.display_name()).collect()
+}
