@@ -105,7 +105,7 @@ async fn mariadb_admin_definition() {
     assert!(p.findings[0].reason.contains("'m%'"), "{}", p.findings[0].reason);
     let sys = find(&c, "mariadb.sys", Some("localhost")).expect("vendor accounts are reported, not dropped");
     assert!(sys.vendor_managed);
-    assert!(c.queries.iter().any(|q| q.name == "accounts_mariadb"));
+    assert!(c.queries.iter().any(|q| q.name == "mysql/accounts_mariadb"));
 }
 
 
@@ -129,7 +129,7 @@ async fn mysql_admin_definition() {
         let p = find(&c, vendor, Some("localhost")).unwrap_or_else(|| panic!("{vendor} must be reported"));
         assert!(p.vendor_managed, "{vendor} is vendor-managed");
     }
-    assert!(c.queries.iter().any(|q| q.name == "dynamic_grants"));
+    assert!(c.queries.iter().any(|q| q.name == "mysql/dynamic_grants"));
 }
 
 async fn error_kind(engine: Engine, port: u16, tls: TlsMode, creds: DbCredentials, opts: ConnectOptions) -> ErrorKind {

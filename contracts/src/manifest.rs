@@ -23,8 +23,8 @@ pub struct Manifest {
     /// Targets per collection status (`OK`, `NO_ADMINS`, `ERROR`) and errors per kind (`ERROR:timeout`).
     pub status_counts: BTreeMap<String, u64>,
     pub admin_definition_version: String,
-    /// Every distinct query text run, by name, with its SHA-256.
-    pub queries: BTreeMap<String, String>,
+    /// Every distinct query text run (`engine/name` and SHA-256), sorted.
+    pub queries: Vec<crate::QueryRecord>,
     pub artifacts: Vec<Artifact>,
 }
 

@@ -1,1 +1,311 @@
+//! The publisher: one report request in, one collection job per database out.
+//!
+//! [`handle_request`] validates the request, reads and validates the inventory
+//! (nothing is published from an invalid one), filters it, stores the request
+//! and the population snapshot, records the run with its total, and publishes
+//! jobs in batches of [`MAX_BATCH`] with a bounded number in flight, retrying
+//! only the entries a batch rejected. A redelivered request reuses the stored
+//! population, so a changed inventory cannot change a run half-way.
 
+use dbadmin_contracts::message::Population;
+use dbadmin_contracts::{keys, CollectionJob, FinalizeMessage, Inventory, InventoryError, ReportRequest, Versioned};
+use dbadmin_ports::{FinalizeQueue, InventorySource, JobQueue, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH};
+use futures::StreamExt;
+use std::time::Duration;
+use tracing::{info, warn, Instrument};
+
+/// Batches in flight at once.
+const PUBLISH_PARALLELISM: usize = 4;
+/// Attempts per batch for the entries it rejected.
+const PUBLISH_ATTEMPTS: u32 = 5;
+
+pub struct PublisherDeps<'a> {
+    pub inventory: &'a dyn InventorySource,
+    pub store: &'a dyn ObjectStore,
+    pub runs: &'a dyn RunStore,
+    pub jobs: &'a dyn JobQueue,
+    pub finalize: &'a dyn FinalizeQueue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishReport {
+    pub population: usize,
+    pub published: usize,
+    /// False when the run existed already (a redelivered request).
+    pub new_run: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublisherError {
+    #[error("invalid report request: {0}")]
+    InvalidRequest(String),
+    #[error("reading inventory {source_name}")]
+    InventoryRead {
+        source_name: String,
+        #[source]
+        source: PortError,
+    },
+    #[error(transparent)]
+    InvalidInventory(#[from] InventoryError),
+    #[error("storing {key}")]
+    Store {
+        key: String,
+        #[source]
+        source: PortError,
+    },
+    #[error("stored {key} cannot be read")]
+    Decode {
+        key: String,
+        #[source]
+        source: dbadmin_contracts::DecodeError,
+    },
+    #[error("recording run {report_id}")]
+    RunState {
+        report_id: String,
+        #[source]
+        source: PortError,
+    },
+    #[error("{failed} of {total} collection jobs could not be published")]
+    Publish {
+        failed: usize,
+        total: usize,
+        #[source]
+        source: Option<PortError>,
+    },
+    #[error("requesting finalization of the empty report {report_id}")]
+    Finalize {
+        report_id: String,
+        #[source]
+        source: PortError,
+    },
+}
+
+impl PublisherError {
+    /// Whether delivering the request again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PublisherError::InvalidRequest(_) | PublisherError::InvalidInventory(_) | PublisherError::Decode { .. } => false,
+            PublisherError::InventoryRead { source, .. } => source.is_retryable(),
+            _ => true,
+        }
+    }
+}
+
+fn validate(request: &ReportRequest) -> Result<(), PublisherError> {
+    let bad = |m: String| Err(PublisherError::InvalidRequest(m));
+    if request.report_id.is_empty() || !request.report_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return bad(format!("report id '{}' must be letters, digits and '-'", request.report_id));
+    }
+    if let Some(a) = request.filters.accounts.iter().find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit())) {
+        return bad(format!("account filter '{a}' is not a 12-digit AWS account id"));
+    }
+    if request.inventory.is_empty() {
+        return bad("no inventory given".into());
+    }
+    Ok(())
+}
+
+pub async fn handle_request(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<PublishReport, PublisherError> {
+    let span = tracing::info_span!("publish", report_id = %request.report_id);
+    publish(request, deps).instrument(span).await
+}
+
+async fn put(store: &dyn ObjectStore, key: String, body: Vec<u8>) -> Result<(), PublisherError> {
+    store.put(&key, body, "application/json").await.map_err(|source| PublisherError::Store { key, source })
+}
+
+async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<PublishReport, PublisherError> {
+    validate(request)?;
+    let report_id = &request.report_id;
+    let population_key = keys::population(report_id);
+    let stored = deps.store.get(&population_key).await.map_err(|source| PublisherError::Store { key: population_key.clone(), source })?;
+    let population = match stored {
+        Some(bytes) => {
+            info!("Population already snapshotted by an earlier delivery, reusing it.");
+            dbadmin_contracts::decode::<Population>(&bytes).map_err(|source| PublisherError::Decode { key: population_key.clone(), source })?
+        }
+        None => {
+            let bytes = deps
+                .inventory
+                .fetch(&request.inventory)
+                .await
+                .map_err(|source| PublisherError::InventoryRead { source_name: request.inventory.clone(), source })?;
+            let inventory = Inventory::parse(&request.inventory, &bytes)?;
+            let population = Population {
+                schema_version: Population::SCHEMA_VERSION,
+                report_id: report_id.clone(),
+                inventory_source: inventory.source,
+                inventory_sha256: inventory.sha256,
+                filters: request.filters.clone(),
+                targets: inventory.targets.into_iter().filter(|t| request.filters.matches(t)).collect(),
+            };
+            put(deps.store, keys::request(report_id), dbadmin_contracts::encode(request)).await?;
+            put(deps.store, population_key, dbadmin_contracts::encode(&population)).await?;
+            population
+        }
+    };
+
+    let total = population.targets.len();
+    let run = RunRecord {
+        report_id: report_id.clone(),
+        requested_by: request.requested_by.clone(),
+        requested_at: request.requested_at.clone(),
+        total: total as u64,
+        completed: 0,
+        reported_version: 0,
+        report_location: None,
+    };
+    let new_run = deps
+        .runs
+        .create_run(&run)
+        .await
+        .map_err(|source| PublisherError::RunState { report_id: report_id.clone(), source })?;
+
+    if total == 0 {
+        info!("No target matches the request; finalizing an empty report.");
+        let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: report_id.clone() };
+        deps.finalize
+            .send_finalize(&message)
+            .await
+            .map_err(|source| PublisherError::Finalize { report_id: report_id.clone(), source })?;
+        return Ok(PublishReport { population: 0, published: 0, new_run });
+    }
+
+    let jobs: Vec<CollectionJob> = population
+        .targets
+        .iter()
+        .map(|t| CollectionJob { schema_version: CollectionJob::SCHEMA_VERSION, report_id: report_id.clone(), target: t.clone() })
+        .collect();
+    let failures: Vec<(usize, Option<PortError>)> = futures::stream::iter(jobs.chunks(MAX_BATCH).map(|batch| publish_batch(deps.jobs, batch)))
+        .buffer_unordered(PUBLISH_PARALLELISM)
+        .filter(|(failed, _)| futures::future::ready(*failed > 0))
+        .collect()
+        .await;
+    if !failures.is_empty() {
+        let failed = failures.iter().map(|(n, _)| n).sum();
+        let source = failures.into_iter().find_map(|(_, e)| e);
+        return Err(PublisherError::Publish { failed, total, source });
+    }
+    info!(targets = total, new_run, "Published collection jobs.");
+    Ok(PublishReport { population: total, published: total, new_run })
+}
+
+/// Publishes one batch, retrying only rejected entries. Returns how many were never accepted.
+async fn publish_batch(queue: &dyn JobQueue, batch: &[CollectionJob]) -> (usize, Option<PortError>) {
+    let mut pending: Vec<CollectionJob> = batch.to_vec();
+    let mut last_error = None;
+    for attempt in 1..=PUBLISH_ATTEMPTS {
+        match queue.publish_batch(&pending).await {
+            Ok(failed) if failed.is_empty() => return (0, None),
+            Ok(failed) => {
+                warn!(attempt, rejected = failed.len(), "Some collection jobs were rejected, retrying them.");
+                pending = failed.into_iter().filter_map(|i| pending.get(i).cloned()).collect();
+            }
+            Err(e) if e.is_retryable() => {
+                warn!(attempt, error = %e, "Publishing a batch failed, retrying it.");
+                last_error = Some(e);
+            }
+            Err(e) => return (pending.len(), Some(e)),
+        }
+        tokio::time::sleep(Duration::from_millis(50 * 2u64.pow(attempt))).await;
+    }
+    (pending.len(), last_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
+    use std::sync::Mutex;
+
+    const INVENTORY: &str = "id,account_id,region,engine,host,port,secret\n\
+        a,111111111111,eu-west-1,mysql,h,3306,s\n\
+        b,222222222222,us-east-1,postgres,h,5432,s\n\
+        c,111111111111,us-east-1,mariadb,h,3306,s\n";
+
+    struct StaticInventory(&'static str);
+    #[async_trait]
+    impl InventorySource for StaticInventory {
+        async fn fetch(&self, _: &str) -> Result<Vec<u8>, PortError> {
+            Ok(self.0.as_bytes().to_vec())
+        }
+    }
+
+    /// Rejects the first entry of every batch once, then accepts it.
+    struct Flaky {
+        rejected: Mutex<std::collections::HashSet<String>>,
+        accepted: Mutex<Vec<String>>,
+    }
+    #[async_trait]
+    impl JobQueue for Flaky {
+        async fn publish_batch(&self, jobs: &[CollectionJob]) -> Result<Vec<usize>, PortError> {
+            assert!(jobs.len() <= MAX_BATCH);
+            let mut rejected = self.rejected.lock().unwrap();
+            let mut failed = Vec::new();
+            for (i, j) in jobs.iter().enumerate() {
+                if i == 0 && rejected.insert(j.target.id.clone()) {
+                    failed.push(i);
+                } else {
+                    self.accepted.lock().unwrap().push(j.target.id.clone());
+                }
+            }
+            Ok(failed)
+        }
+    }
+
+    fn request(accounts: &[&str]) -> ReportRequest {
+        ReportRequest {
+            schema_version: 1,
+            report_id: "01TEST".into(),
+            requested_by: "test".into(),
+            requested_at: "2026-11-22T00:00:00Z".into(),
+            inventory: "inv.csv".into(),
+            filters: dbadmin_contracts::Filters { accounts: accounts.iter().map(|s| s.to_string()).collect(), ..Default::default() },
+            output_format: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn filters_snapshots_and_retries_only_rejected_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        let runs = MemoryRunStore::new();
+        let jobs = Flaky { rejected: Default::default(), accepted: Default::default() };
+        let (finalize, _rx) = ChannelQueue::new();
+        let deps = PublisherDeps { inventory: &StaticInventory(INVENTORY), store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+        let report = handle_request(&request(&["111111111111"]), &deps).await.unwrap();
+        assert_eq!(report, PublishReport { population: 2, published: 2, new_run: true });
+        let mut accepted = jobs.accepted.lock().unwrap().clone();
+        accepted.sort();
+        assert_eq!(accepted, vec!["a", "c"], "each job accepted exactly once after its retry");
+        assert_eq!(runs.get_run("01TEST").await.unwrap().unwrap().total, 2);
+
+        // A redelivered request reuses the stored population even if the inventory changed.
+        let deps = PublisherDeps { inventory: &StaticInventory("garbage"), ..deps };
+        let again = handle_request(&request(&["111111111111"]), &deps).await.unwrap();
+        assert_eq!(again, PublishReport { population: 2, published: 2, new_run: false });
+    }
+
+    #[tokio::test]
+    async fn invalid_inventory_publishes_nothing_and_empty_population_finalizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        let runs = MemoryRunStore::new();
+        let (jobs, mut job_rx) = ChannelQueue::new();
+        let (finalize, mut fin_rx) = ChannelQueue::new();
+        let bad = "id,account_id,region,engine,host,port,secret\na,1,eu-west-1,mysql,h,3306,s\n";
+        let deps = PublisherDeps { inventory: &StaticInventory(bad), store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+        let err = handle_request(&request(&[]), &deps).await.unwrap_err();
+        assert!(matches!(err, PublisherError::InvalidInventory(_)) && !err.is_retryable(), "{err}");
+        assert!(err.to_string().contains("inv.csv:2: field 'account_id'"), "{err}");
+        assert!(job_rx.try_recv().is_err(), "nothing may be published from an invalid inventory");
+        assert!(runs.get_run("01TEST").await.unwrap().is_none());
+
+        let deps = PublisherDeps { inventory: &StaticInventory(INVENTORY), ..deps };
+        let report = handle_request(&request(&["333333333333"]), &deps).await.unwrap();
+        assert_eq!(report.population, 0);
+        assert_eq!(fin_rx.try_recv().unwrap().report_id, "01TEST");
+        assert!(handle_request(&request(&["12"]), &deps).await.is_err(), "bad account filter");
+    }
+}

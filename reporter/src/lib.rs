@@ -1,1 +1,173 @@
+//! The reporter: turns a run's population and results into the evidence an auditor receives.
+//!
+//! [`handle_finalize`] claims the next version of a report (at most one writer
+//! per version), reads the population snapshot and every result, and writes
+//! `report.csv`, `report.json` and `manifest.json` under
+//! `reports/{yyyy}/{mm}/{dd}/{report_id}/v{n}/`. [`render`] holds the pure
+//! row-building and formatting, golden-tested.
 
+pub mod render;
+
+use dbadmin_contracts::manifest::{Artifact, Manifest};
+use dbadmin_contracts::message::Population;
+use dbadmin_contracts::{keys, FinalizeMessage, OutputFormat, ReportRequest, TargetResult, Versioned};
+use dbadmin_ports::{ObjectStore, PortError, RunStore};
+use futures::{StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
+use tracing::{info, Instrument};
+
+/// How many results are read at once.
+const READ_PARALLELISM: usize = 16;
+
+pub struct ReporterDeps<'a> {
+    pub store: &'a dyn ObjectStore,
+    pub runs: &'a dyn RunStore,
+}
+
+/// What finalizing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinalizeOutcome {
+    /// This call wrote version `version`; `primary` is where the requested format's artifact is.
+    Written { version: u32, primary: String, manifest: String, rows: usize },
+    /// Nothing to do: the run is incomplete, or its current version was claimed by another call.
+    NotClaimed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReporterError {
+    #[error("reading or writing the run state of report {report_id}")]
+    RunState {
+        report_id: String,
+        #[source]
+        source: PortError,
+    },
+    #[error("reading {key}")]
+    Read {
+        key: String,
+        #[source]
+        source: PortError,
+    },
+    #[error("{key} is missing")]
+    Missing { key: String },
+    #[error("{key} cannot be read")]
+    Decode {
+        key: String,
+        #[source]
+        source: dbadmin_contracts::DecodeError,
+    },
+    #[error("writing {key}")]
+    Write {
+        key: String,
+        #[source]
+        source: PortError,
+    },
+}
+
+impl ReporterError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ReporterError::RunState { source, .. } | ReporterError::Read { source, .. } | ReporterError::Write { source, .. } => {
+                source.is_retryable()
+            }
+            ReporterError::Missing { .. } | ReporterError::Decode { .. } => false,
+        }
+    }
+}
+
+async fn read<T: Versioned>(store: &dyn ObjectStore, key: &str) -> Result<Option<T>, ReporterError> {
+    let Some(bytes) = store.get(key).await.map_err(|source| ReporterError::Read { key: key.to_owned(), source })? else {
+        return Ok(None);
+    };
+    dbadmin_contracts::decode(&bytes).map(Some).map_err(|source| ReporterError::Decode { key: key.to_owned(), source })
+}
+
+async fn read_required<T: Versioned>(store: &dyn ObjectStore, key: &str) -> Result<T, ReporterError> {
+    read(store, key).await?.ok_or_else(|| ReporterError::Missing { key: key.to_owned() })
+}
+
+/// Writes the next version of a report, if this call wins the claim for it.
+pub async fn handle_finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<FinalizeOutcome, ReporterError> {
+    let span = tracing::info_span!("finalize", report_id = %message.report_id);
+    finalize(message, deps).instrument(span).await
+}
+
+async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<FinalizeOutcome, ReporterError> {
+    let report_id = &message.report_id;
+    let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
+    let Some(claim) = deps.runs.claim_finalize(report_id).await.map_err(run_err)? else {
+        info!("Nothing to finalize: incomplete, or this version was already claimed.");
+        return Ok(FinalizeOutcome::NotClaimed);
+    };
+    let request: ReportRequest = read_required(deps.store, &keys::request(report_id)).await?;
+    let population: Population = read_required(deps.store, &keys::population(report_id)).await?;
+
+    let results: BTreeMap<String, TargetResult> = futures::stream::iter(population.targets.iter().map(|t| {
+        let key = keys::result(report_id, &t.id);
+        async move { Ok::<_, ReporterError>((t.id.clone(), read::<TargetResult>(deps.store, &key).await?)) }
+    }))
+    .buffer_unordered(READ_PARALLELISM)
+    .try_filter_map(|(id, r)| async move { Ok(r.map(|r| (id, r))) })
+    .try_collect()
+    .await?;
+
+    let finished_at = dbadmin_contracts::now_rfc3339();
+    let rows = render::rows(&population, &results, &request.requested_at);
+    let csv = render::to_csv(&rows);
+    let json = render::to_json(report_id, claim.version, &request.requested_at, &rows);
+
+    let dir = keys::report_dir(report_id, &request.requested_at, claim.version);
+    let mut artifacts = Vec::new();
+    for (name, body, content_type) in [
+        (keys::CSV_NAME, csv, "text/csv; charset=utf-8"),
+        (keys::JSON_NAME, json, "application/json"),
+    ] {
+        artifacts.push(Artifact {
+            name: name.to_owned(),
+            sha256: dbadmin_contracts::sha256_hex(&body),
+            size: body.len() as u64,
+            content_type: content_type.to_owned(),
+        });
+        let key = format!("{dir}/{name}");
+        deps.store.put(&key, body, content_type).await.map_err(|source| ReporterError::Write { key, source })?;
+    }
+
+    let manifest = Manifest {
+        schema_version: Manifest::SCHEMA_VERSION,
+        report_id: report_id.clone(),
+        version: claim.version,
+        supersedes: claim.supersedes,
+        requested_by: request.requested_by.clone(),
+        requested_at: request.requested_at.clone(),
+        finished_at,
+        tool_version: dbadmin_contracts::TOOL_VERSION.to_owned(),
+        parameters: request.filters.clone(),
+        inventory_source: population.inventory_source.clone(),
+        inventory_sha256: population.inventory_sha256.clone(),
+        population: population.targets.len() as u64,
+        status_counts: render::status_counts(&population, &results),
+        admin_definition_version: dbadmin_contracts::result::ADMIN_DEFINITION_VERSION.to_owned(),
+        queries: render::queries(&results),
+        artifacts,
+    };
+    // The manifest goes last: its presence says every artifact it names is complete.
+    let manifest_key = format!("{dir}/{}", keys::MANIFEST_NAME);
+    let body = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
+    deps.store
+        .put(&manifest_key, body, "application/json")
+        .await
+        .map_err(|source| ReporterError::Write { key: manifest_key.clone(), source })?;
+
+    let primary_name = match request.output_format {
+        OutputFormat::Csv => keys::CSV_NAME,
+        OutputFormat::Json => keys::JSON_NAME,
+    };
+    let primary = deps.store.location(&format!("{dir}/{primary_name}"));
+    deps.runs.record_report(report_id, claim.version, &primary).await.map_err(run_err)?;
+    info!(version = claim.version, rows = rows.len(), targets = population.targets.len(), "Report written.");
+    Ok(FinalizeOutcome::Written {
+        version: claim.version,
+        primary,
+        manifest: deps.store.location(&manifest_key),
+        rows: rows.len(),
+    })
+}

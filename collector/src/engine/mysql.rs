@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 macro_rules! query_file {
     ($name:literal) => {
-        ($name, include_str!(concat!("../../queries/mysql/", $name, ".sql")))
+        (concat!("mysql/", $name), include_str!(concat!("../../queries/mysql/", $name, ".sql")))
     };
 }
 

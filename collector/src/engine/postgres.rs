@@ -10,7 +10,7 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 
 macro_rules! query_file {
     ($name:literal) => {
-        ($name, include_str!(concat!("../../queries/postgres/", $name, ".sql")))
+        (concat!("postgres/", $name), include_str!(concat!("../../queries/postgres/", $name, ".sql")))
     };
 }
 
