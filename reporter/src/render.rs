@@ -11,7 +11,7 @@ pub const STATUS_NO_ADMINS: &str = "NO_ADMINS";
 pub const STATUS_ERROR: &str = "ERROR";
 
 /// One line of the report: one finding of one principal, or one target's status row.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Row {
     pub account_id: String,
     pub region: String,
@@ -96,6 +96,9 @@ impl Row {
 /// or one `ERROR` row (also when its result is missing). Sorted by account, database, principal.
 pub fn rows(population: &Population, results: &BTreeMap<String, TargetResult>, report_timestamp: &str) -> Vec<Row> {
     let mut out = Vec::new();
+    if population.targets.is_empty() {
+        out.push(empty_report_row(population, report_timestamp));
+    }
     for target in &population.targets {
         let base = Row {
             account_id: target.account_id.clone(),
@@ -173,6 +176,25 @@ pub fn rows(population: &Population, results: &BTreeMap<String, TargetResult>, r
             .cmp(&(&b.account_id, &b.database_name, &b.username, &b.user_host, &b.permission_level, &b.privilege, &b.scope, &b.grant_path))
     });
     out
+}
+
+/// The one row of a report whose population is empty, saying why.
+fn empty_report_row(population: &Population, report_timestamp: &str) -> Row {
+    let f = &population.filters;
+    let list = |v: &[String]| if v.is_empty() { "any".to_owned() } else { v.join(";") };
+    let engines: Vec<String> = f.engines.iter().map(ToString::to_string).collect();
+    Row {
+        collection_status: "NO_TARGETS".into(),
+        admin_reason: format!(
+            "no database in inventory {} matches accounts={}, regions={}, engines={}",
+            population.inventory_source,
+            list(&f.accounts),
+            list(&f.regions),
+            list(&engines)
+        ),
+        report_timestamp: report_timestamp.to_owned(),
+        ..Row::default()
+    }
 }
 
 /// Makes a cell safe to open in a spreadsheet: one that could start a formula gets a leading `'`.

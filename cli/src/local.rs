@@ -1,0 +1,139 @@
+//! `generate --local`: publisher → collectors → reporter in one process, through the same handler
+//! functions the Lambdas run, over the embedded adapters of `dbadmin_ports::local`.
+
+use anyhow::{bail, Context};
+use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions};
+use dbadmin_contracts::{Filters, OutputFormat, ReportRequest, Versioned};
+use dbadmin_ports::local::{ChannelQueue, DirStore, FileInventory, LocalCredentials, MemoryRunStore};
+use dbadmin_publisher::{handle_request, PublisherDeps};
+use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps};
+use futures::StreamExt;
+use std::path::PathBuf;
+
+/// Redeliveries of a job whose infrastructure step failed (as SQS would redeliver it).
+const LOCAL_DELIVERIES: u32 = 3;
+
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    pub inventory: PathBuf,
+    pub filters: Filters,
+    pub output_format: OutputFormat,
+    pub out: PathBuf,
+    pub secrets_file: Option<PathBuf>,
+    pub concurrency: usize,
+    pub connect: ConnectOptions,
+    pub requested_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LocalOutcome {
+    pub report_id: String,
+    pub version: u32,
+    /// The requested format's artifact.
+    pub report: String,
+    pub manifest: String,
+    pub population: usize,
+    pub errors: usize,
+    pub rows: usize,
+}
+
+/// Progress callbacks: `(done, total, errors)` after each target.
+pub trait Progress: Sync {
+    fn start(&self, total: usize);
+    fn advance(&self, done: usize, errors: usize);
+    fn finish(&self);
+}
+
+/// No progress output.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&self, _: usize) {}
+    fn advance(&self, _: usize, _: usize) {}
+    fn finish(&self) {}
+}
+
+/// Who is running this, for the manifest: `local:user@host`.
+pub fn local_identity() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("local:{user}@{host}")
+}
+
+pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result<LocalOutcome> {
+    let credentials = match &opts.secrets_file {
+        Some(path) => LocalCredentials::from_file(path)?,
+        None => LocalCredentials::from_env(),
+    };
+    if opts.concurrency == 0 {
+        bail!("concurrency must be at least 1");
+    }
+    let store = DirStore::new(&opts.out);
+    let runs = MemoryRunStore::new();
+    let (jobs, mut job_rx) = ChannelQueue::new();
+    let (finalize, mut finalize_rx) = ChannelQueue::new();
+    let request = ReportRequest {
+        schema_version: ReportRequest::SCHEMA_VERSION,
+        report_id: ulid::Ulid::new().to_string(),
+        requested_by: opts.requested_by.clone(),
+        requested_at: dbadmin_contracts::now_rfc3339(),
+        inventory: opts.inventory.display().to_string(),
+        filters: opts.filters.clone(),
+        output_format: opts.output_format,
+    };
+
+    let publisher = PublisherDeps { inventory: &FileInventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+    let published = handle_request(&request, &publisher).await.context("publishing collection jobs")?;
+    // Every job is queued: close the queue so the workers stop when it is drained.
+    drop(jobs);
+
+    progress.start(published.population);
+    let collector = CollectorDeps { credentials: &credentials, store: &store, runs: &runs, finalize: &finalize, connect: &opts.connect };
+    let queue = futures::stream::poll_fn(|cx| job_rx.poll_recv(cx));
+    let mut results = queue
+        .map(|job| {
+            let collector = &collector;
+            async move {
+                let mut delivery = 1;
+                loop {
+                    match handle_job(&job, collector).await {
+                        Ok(report) => return Ok(report),
+                        Err(e) if delivery < LOCAL_DELIVERIES => {
+                            tracing::warn!(target_id = %job.target.id, delivery, error = %format!("{:#}", anyhow::Error::from(e)), "Job failed, delivering it again.");
+                            delivery += 1;
+                        }
+                        Err(e) => return Err::<_, CollectorError>(e),
+                    }
+                }
+            }
+        })
+        .buffer_unordered(opts.concurrency);
+    let (mut done, mut errors) = (0, 0);
+    while let Some(result) = results.next().await {
+        let report = result.context("a collection job failed on every delivery")?;
+        done += 1;
+        errors += usize::from(report.error.is_some());
+        progress.advance(done, errors);
+    }
+    drop(results);
+    progress.finish();
+
+    let message = finalize_rx
+        .try_recv()
+        .context("every job ran but no finalization was requested; the completion count is incomplete")?;
+    let reporter = ReporterDeps { store: &store, runs: &runs };
+    match handle_finalize(&message, &reporter).await.context("writing the report")? {
+        FinalizeOutcome::Written { version, primary, manifest, rows } => Ok(LocalOutcome {
+            report_id: request.report_id,
+            version,
+            report: primary,
+            manifest,
+            population: published.population,
+            errors,
+            rows,
+        }),
+        FinalizeOutcome::NotClaimed => bail!("the report was not finalized: the run is incomplete"),
+    }
+}
