@@ -1,0 +1,238 @@
+//! The `db-admin-report` binary, run as a user runs it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_db-admin-report"));
+    c.env_remove("DBADMIN_SECRETS_FILE").env("NO_COLOR", "1");
+    c
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+fn port(var: &str, default: u16) -> u16 {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+fn write_secrets(dir: &Path, mode: u32) -> PathBuf {
+    let path = dir.join("secrets.json");
+    std::fs::copy(repo().join("examples/demo/secrets.json"), &path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+const HEADER: &str = "id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n";
+
+fn servers_up() -> bool {
+    let ports = [port("DBADMIN_TEST_MARIADB_PORT", 13306), port("DBADMIN_TEST_MYSQL_PORT", 13307), port("DBADMIN_TEST_PG_PORT", 15432)];
+    if ports.iter().all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok()) {
+        return true;
+    }
+    let msg = format!("test servers are not listening on {ports:?}; start them with scripts/test-servers.sh up");
+    if std::env::var("DBADMIN_REQUIRE_SERVERS").as_deref() == Ok("1") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    false
+}
+
+fn demo_inventory(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("examples/demo/inventory.csv"))
+        .unwrap()
+        .replace(",13306,", &format!(",{},", port("DBADMIN_TEST_MARIADB_PORT", 13306)))
+        .replace(",13307,", &format!(",{},", port("DBADMIN_TEST_MYSQL_PORT", 13307)))
+        .replace(",15432,", &format!(",{},", port("DBADMIN_TEST_PG_PORT", 15432)));
+    let path = dir.join("inventory.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn ca_file() -> PathBuf {
+    std::env::var("DBADMIN_TEST_CA_FILE").map(PathBuf::from).unwrap_or_else(|_| repo().join(".state/tls/ca.pem"))
+}
+
+fn generate(dir: &Path, extra: &[&str]) -> Output {
+    let inventory = demo_inventory(dir);
+    let secrets = write_secrets(dir, 0o600);
+    bin()
+        .args(["generate", "--local", "--no-progress", "--connect-timeout", "5"])
+        .arg("--inventory")
+        .arg(&inventory)
+        .arg("--secrets-file")
+        .arg(&secrets)
+        .arg("--tls-ca-file")
+        .arg(ca_file())
+        .arg("--out")
+        .arg(dir.join("out"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The rows of fixture principals, without timestamps: `database | principal | level | privilege | scope | path | status | collection`.
+fn fixture_rows(csv_path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(csv_path).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let mut rows: Vec<String> = reader
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| r[5].starts_with("fx_") || &r[5] == "dbadmin_collector" || &r[5] == "rds_superuser" || r[5].is_empty())
+        .map(|r| {
+            let principal = if r[6].is_empty() { r[5].to_owned() } else { format!("{}@{}", &r[5], &r[6]) };
+            let error = if r[18] == *"ERROR" { format!(" ({})", &r[19]) } else { String::new() };
+            format!("{} | {} | {} | {} | {} | {} | {} | {}{}", &r[2], principal, &r[9], &r[10], &r[11], &r[13], &r[15], &r[18], error)
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn generate_local_reports_exactly_the_fixture_admins() {
+    if !servers_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = generate(dir.path(), &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(3), "one unreachable target makes a partial report; stderr: {}", text(&out.stderr));
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["population"], 4);
+    assert_eq!(outcome["errors"], 1);
+    let csv = PathBuf::from(outcome["report"].as_str().unwrap());
+    assert!(csv.ends_with("v1/report.csv"), "{}", csv.display());
+
+    let actual = fixture_rows(&csv).join("\n") + "\n";
+    let golden = repo().join("cli/tests/golden/demo-fixture-rows.txt");
+    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
+        std::fs::write(&golden, &actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden).unwrap();
+    assert!(expected == actual, "fixture rows differ from {}:\n{}", golden.display(), actual);
+
+    // The manifest checks out, and tampering is caught.
+    let report_dir = csv.parent().unwrap();
+    let ok = bin().arg("verify").arg(report_dir).output().unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).ends_with(": ok\n"));
+    let mut bytes = std::fs::read(&csv).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 1;
+    std::fs::write(&csv, bytes).unwrap();
+    let bad = bin().arg("verify").arg(report_dir).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stdout).contains("MISMATCH report.csv: SHA-256"), "{}", text(&bad.stdout));
+
+    // No secret in anything written.
+    for entry in walk(&dir.path().join("out")) {
+        let content = std::fs::read_to_string(&entry).unwrap();
+        assert!(!content.contains("collector-pw"), "{} holds a password", entry.display());
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn filters_narrow_the_population() {
+    if !servers_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = generate(dir.path(), &["--engines", "postgres", "--regions", "eu-west-1", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["population"], 1);
+}
+
+#[test]
+fn malformed_inventory_names_file_line_and_field_and_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.csv");
+    std::fs::write(&inv, format!("{HEADER}ok,123456789012,eu-west-1,mysql,h,3306,,s,,,\nbad,123456789012,eu-west-1,mysql,h,99999,,s,,,\n")).unwrap();
+    let secrets = write_secrets(dir.path(), 0o600);
+    let out = bin()
+        .args(["generate", "--local", "--inventory"])
+        .arg(&inv)
+        .arg("--secrets-file")
+        .arg(&secrets)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("inv.csv:3: field 'port': '99999' is not a port number"), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    assert!(!dir.path().join("out/runs").exists(), "nothing may be published from an invalid inventory");
+
+    let v = bin().args(["inventory", "validate"]).arg(&inv).output().unwrap();
+    assert_eq!(v.status.code(), Some(1));
+    assert!(text(&v.stderr).contains("inv.csv:3: field 'port'"));
+}
+
+#[test]
+fn unknown_flag_values_are_usage_errors() {
+    let out = bin().args(["generate", "--local", "--inventory", "x.csv", "--engines", "oracle"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown engine 'oracle'"), "{}", text(&out.stderr));
+    let out = bin().args(["generate", "--local", "--inventory", "x.csv", "--output-format", "xml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_secrets_file_others_can_read_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.csv");
+    std::fs::write(&inv, format!("{HEADER}a,123456789012,eu-west-1,mysql,127.0.0.1,1,,demo/mysql,,,\n")).unwrap();
+    let secrets = write_secrets(dir.path(), 0o644);
+    let out = bin().args(["generate", "--local", "--inventory"]).arg(&inv).arg("--secrets-file").arg(&secrets).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("chmod 600"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_missing_secret_becomes_an_error_row_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.csv");
+    std::fs::write(&inv, format!("{HEADER}nosecret,123456789012,eu-west-1,mysql,127.0.0.1,1,,prod/not-there,,,\n")).unwrap();
+    let secrets = write_secrets(dir.path(), 0o600);
+    let out = bin()
+        .args(["generate", "--local", "--no-progress", "--inventory"])
+        .arg(&inv)
+        .arg("--secrets-file")
+        .arg(&secrets)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(text(&out.stdout).trim()).unwrap();
+    let row = csv.lines().nth(1).unwrap();
+    assert!(row.contains("secret 'prod/not-there' was not found") && row.contains(",ERROR,credentials,"), "{row}");
+}
+
+#[test]
+fn the_aws_engine_is_not_claimed() {
+    let out = bin().args(["generate", "--inventory", "x.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--local"), "{}", text(&out.stderr));
+}

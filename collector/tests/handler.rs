@@ -1,0 +1,174 @@
+//! The collector handler's invariants over the embedded adapters, with faults injected between
+//! steps: redelivery counts once, a crash after storing or after counting still finalizes, a
+//! missing secret becomes an error result that names it.
+
+use async_trait::async_trait;
+use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions};
+use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult, TlsMode};
+use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
+use dbadmin_ports::{Completion, CredentialError, CredentialSource, DbCredentials, FinalizeQueue, PortError, RunRecord, RunStore};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// No secret exists; counts how often it was asked.
+#[derive(Default)]
+struct NoSecrets(AtomicU32);
+
+#[async_trait]
+impl CredentialSource for NoSecrets {
+    async fn credentials(&self, t: &Target) -> Result<DbCredentials, CredentialError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Err(CredentialError::NotFound { secret: t.secret.clone(), hint: String::new() })
+    }
+}
+
+/// Fails the first `mark_complete` call, as if the Lambda died right after writing the result.
+struct CrashBeforeCount {
+    inner: MemoryRunStore,
+    crashes: AtomicU32,
+}
+
+#[async_trait]
+impl RunStore for CrashBeforeCount {
+    async fn create_run(&self, r: &RunRecord) -> Result<bool, PortError> {
+        self.inner.create_run(r).await
+    }
+    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, PortError> {
+        self.inner.get_run(id).await
+    }
+    async fn mark_complete(&self, id: &str, t: &str) -> Result<Completion, PortError> {
+        if self.crashes.fetch_sub(1, Ordering::SeqCst) > 0 {
+            return Err(PortError::transient("mark complete", "injected crash"));
+        }
+        self.inner.mark_complete(id, t).await
+    }
+    async fn claim_finalize(&self, id: &str) -> Result<Option<dbadmin_ports::FinalizeClaim>, PortError> {
+        self.inner.claim_finalize(id).await
+    }
+    async fn record_report(&self, id: &str, v: u32, l: &str) -> Result<(), PortError> {
+        self.inner.record_report(id, v, l).await
+    }
+    async fn completed_targets(&self, id: &str) -> Result<std::collections::BTreeSet<String>, PortError> {
+        self.inner.completed_targets(id).await
+    }
+}
+
+/// Fails the first finalize request, as if the Lambda died right after counting.
+struct CrashBeforeFinalize {
+    inner: ChannelQueue<FinalizeMessage>,
+    crashes: AtomicU32,
+}
+
+#[async_trait]
+impl FinalizeQueue for CrashBeforeFinalize {
+    async fn send_finalize(&self, m: &FinalizeMessage) -> Result<(), PortError> {
+        if self.crashes.fetch_sub(1, Ordering::SeqCst) > 0 {
+            return Err(PortError::transient("send finalize", "injected crash"));
+        }
+        self.inner.send_finalize(m).await
+    }
+}
+
+fn job(id: &str) -> CollectionJob {
+    CollectionJob {
+        schema_version: 1,
+        report_id: "R1".into(),
+        target: Target {
+            id: id.into(),
+            account_id: "123456789012".into(),
+            region: "eu-west-1".into(),
+            engine: Engine::Mysql,
+            host: "127.0.0.1".into(),
+            port: 3306,
+            databases: vec![],
+            secret: format!("missing/{id}"),
+            role_arn: None,
+            tls: TlsMode::VerifyFull,
+            tags: Default::default(),
+        },
+    }
+}
+
+async fn new_run(runs: &dyn RunStore, total: u64) {
+    let run = RunRecord {
+        report_id: "R1".into(),
+        requested_by: "t".into(),
+        requested_at: "2026-11-22T00:00:00Z".into(),
+        total,
+        completed: 0,
+        reported_version: 0,
+        report_location: None,
+    };
+    assert!(runs.create_run(&run).await.unwrap());
+}
+
+#[tokio::test]
+async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let runs = MemoryRunStore::new();
+    new_run(&runs, 2).await;
+    let (finalize, mut rx) = ChannelQueue::new();
+    let creds = NoSecrets::default();
+    let connect = ConnectOptions::default();
+    let deps = CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
+
+    let first = handle_job(&job("a"), &deps).await.unwrap();
+    assert_eq!(first.error, Some(ErrorKind::Credentials));
+    assert!(first.newly_counted && !first.finalize_sent);
+    let again = handle_job(&job("a"), &deps).await.unwrap();
+    assert!(!again.newly_counted, "a redelivered job must not count twice");
+    assert_eq!(again.completed, 1);
+    assert_eq!(creds.0.load(Ordering::SeqCst), 1, "a stored result is reused, the database is not read again");
+    assert!(rx.try_recv().is_err());
+
+    let last = handle_job(&job("b"), &deps).await.unwrap();
+    assert!(last.finalize_sent && last.completed == 2);
+    assert_eq!(rx.try_recv().unwrap().report_id, "R1");
+
+    let stored: TargetResult = dbadmin_contracts::decode(&std::fs::read(dir.path().join(keys::result("R1", "a"))).unwrap()).unwrap();
+    match stored.outcome {
+        Outcome::Failed(f) => assert!(f.reason.contains("missing/a"), "the reason names the secret: {}", f.reason),
+        other => panic!("expected an error result, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn crash_between_store_and_count_is_repaired_by_redelivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let runs = CrashBeforeCount { inner: MemoryRunStore::new(), crashes: AtomicU32::new(1) };
+    new_run(&runs, 1).await;
+    let (finalize, mut rx) = ChannelQueue::new();
+    let creds = NoSecrets::default();
+    let connect = ConnectOptions::default();
+    let deps = CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
+
+    let err = handle_job(&job("a"), &deps).await.unwrap_err();
+    assert!(matches!(err, CollectorError::Count { .. }), "{err}");
+    assert!(dir.path().join(keys::result("R1", "a")).exists(), "the result was stored before the crash");
+    assert!(rx.try_recv().is_err());
+
+    let retry = handle_job(&job("a"), &deps).await.unwrap();
+    assert!(retry.newly_counted && retry.finalize_sent);
+    assert_eq!(rx.try_recv().unwrap().report_id, "R1");
+    assert_eq!(runs.completed_targets("R1").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn crash_between_count_and_finalize_still_finalizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let runs = MemoryRunStore::new();
+    new_run(&runs, 1).await;
+    let (inner, mut rx) = ChannelQueue::new();
+    let finalize = CrashBeforeFinalize { inner, crashes: AtomicU32::new(1) };
+    let creds = NoSecrets::default();
+    let connect = ConnectOptions::default();
+    let deps = CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
+
+    assert!(matches!(handle_job(&job("a"), &deps).await.unwrap_err(), CollectorError::Finalize { .. }));
+    let retry = handle_job(&job("a"), &deps).await.unwrap();
+    assert!(!retry.newly_counted, "already counted before the crash");
+    assert!(retry.finalize_sent, "a full count sends the finalize request again");
+    assert_eq!(rx.try_recv().unwrap().report_id, "R1");
+}
