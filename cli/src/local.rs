@@ -84,13 +84,20 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
         output_format: opts.output_format,
     };
 
-    let publisher = PublisherDeps { inventory: &FileInventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+    let publisher =
+        PublisherDeps { inventory: &FileInventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
     let published = handle_request(&request, &publisher).await.context("publishing collection jobs")?;
     // Every job is queued: close the queue so the workers stop when it is drained.
     drop(jobs);
 
     progress.start(published.population);
-    let collector = CollectorDeps { credentials: &credentials, store: &store, runs: &runs, finalize: &finalize, connect: &opts.connect };
+    let collector = CollectorDeps {
+        credentials: &credentials,
+        store: &store,
+        runs: &runs,
+        finalize: &finalize,
+        connect: &opts.connect,
+    };
     let queue = futures::stream::poll_fn(|cx| job_rx.poll_recv(cx));
     let mut results = queue
         .map(|job| {

@@ -206,11 +206,14 @@ fn generate(g: Generate, output: Output, verbose: bool) -> anyhow::Result<u8> {
     let bar = if g.no_progress || verbose || output == Output::Json {
         indicatif::ProgressBar::hidden()
     } else {
-        let style = indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} databases, {msg}")
-            .expect("static template");
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} databases, {msg}",
+        )
+        .expect("static template");
         indicatif::ProgressBar::new(0).with_style(style)
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let outcome = runtime.block_on(local::run(&opts, &Bar(bar)))?;
     match output {
         Output::Json => print_json(&outcome)?,
@@ -235,7 +238,9 @@ fn validate_inventory(file: &std::path::Path, output: Output) -> anyhow::Result<
                 *by_engine.entry(t.engine.to_string()).or_insert(0usize) += 1;
             }
             match output {
-                Output::Json => print_json(&serde_json::json!({"valid": true, "targets": inv.targets.len(), "by_engine": by_engine, "sha256": inv.sha256}))?,
+                Output::Json => print_json(
+                    &serde_json::json!({"valid": true, "targets": inv.targets.len(), "by_engine": by_engine, "sha256": inv.sha256}),
+                )?,
                 Output::Text => {
                     let engines: Vec<String> = by_engine.iter().map(|(e, n)| format!("{n} {e}")).collect();
                     println!("{}: valid, {} targets ({})", file.display(), inv.targets.len(), engines.join(", "));

@@ -31,7 +31,8 @@ impl Verification {
 pub fn verify(path: &Path) -> anyhow::Result<Verification> {
     let manifest_path = if path.is_dir() { path.join(dbadmin_contracts::keys::MANIFEST_NAME) } else { path.to_owned() };
     let bytes = std::fs::read(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
-    let manifest: Manifest = dbadmin_contracts::decode(&bytes).with_context(|| format!("reading {}", manifest_path.display()))?;
+    let manifest: Manifest =
+        dbadmin_contracts::decode(&bytes).with_context(|| format!("reading {}", manifest_path.display()))?;
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
     let artifacts = manifest
         .artifacts
@@ -39,7 +40,9 @@ pub fn verify(path: &Path) -> anyhow::Result<Verification> {
         .map(|a| {
             let problem = match std::fs::read(dir.join(&a.name)) {
                 Err(e) => Some(format!("cannot be read: {e}")),
-                Ok(body) if body.len() as u64 != a.size => Some(format!("size {} differs from the manifest's {}", body.len(), a.size)),
+                Ok(body) if body.len() as u64 != a.size => {
+                    Some(format!("size {} differs from the manifest's {}", body.len(), a.size))
+                }
                 Ok(body) => {
                     let sha = dbadmin_contracts::sha256_hex(&body);
                     (sha != a.sha256).then(|| format!("SHA-256 {sha} differs from the manifest's {}", a.sha256))

@@ -32,7 +32,11 @@ fn write_secrets(dir: &Path, mode: u32) -> PathBuf {
 const HEADER: &str = "id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n";
 
 fn servers_up() -> bool {
-    let ports = [port("DBADMIN_TEST_MARIADB_PORT", 13306), port("DBADMIN_TEST_MYSQL_PORT", 13307), port("DBADMIN_TEST_PG_PORT", 15432)];
+    let ports = [
+        port("DBADMIN_TEST_MARIADB_PORT", 13306),
+        port("DBADMIN_TEST_MYSQL_PORT", 13307),
+        port("DBADMIN_TEST_PG_PORT", 15432),
+    ];
     if ports.iter().all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok()) {
         return true;
     }
@@ -85,11 +89,16 @@ fn fixture_rows(csv_path: &Path) -> Vec<String> {
     let mut rows: Vec<String> = reader
         .records()
         .map(Result::unwrap)
-        .filter(|r| r[5].starts_with("fx_") || &r[5] == "dbadmin_collector" || &r[5] == "rds_superuser" || r[5].is_empty())
+        .filter(|r| {
+            r[5].starts_with("fx_") || &r[5] == "dbadmin_collector" || &r[5] == "rds_superuser" || r[5].is_empty()
+        })
         .map(|r| {
             let principal = if r[6].is_empty() { r[5].to_owned() } else { format!("{}@{}", &r[5], &r[6]) };
             let error = if r[18] == *"ERROR" { format!(" ({})", &r[19]) } else { String::new() };
-            format!("{} | {} | {} | {} | {} | {} | {} | {}{}", &r[2], principal, &r[9], &r[10], &r[11], &r[13], &r[15], &r[18], error)
+            format!(
+                "{} | {} | {} | {} | {} | {} | {} | {}{}",
+                &r[2], principal, &r[9], &r[10], &r[11], &r[13], &r[15], &r[18], error
+            )
         })
         .collect();
     rows.sort();
@@ -103,7 +112,12 @@ fn generate_local_reports_exactly_the_fixture_admins() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = generate(dir.path(), &["--output", "json"]);
-    assert_eq!(out.status.code(), Some(3), "one unreachable target makes a partial report; stderr: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "one unreachable target makes a partial report; stderr: {}",
+        text(&out.stderr)
+    );
     let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(outcome["population"], 4);
     assert_eq!(outcome["errors"], 1);
@@ -167,7 +181,13 @@ fn filters_narrow_the_population() {
 fn malformed_inventory_names_file_line_and_field_and_publishes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.csv");
-    std::fs::write(&inv, format!("{HEADER}ok,123456789012,eu-west-1,mysql,h,3306,,s,,,\nbad,123456789012,eu-west-1,mysql,h,99999,,s,,,\n")).unwrap();
+    std::fs::write(
+        &inv,
+        format!(
+            "{HEADER}ok,123456789012,eu-west-1,mysql,h,3306,,s,,,\nbad,123456789012,eu-west-1,mysql,h,99999,,s,,,\n"
+        ),
+    )
+    .unwrap();
     let secrets = write_secrets(dir.path(), 0o600);
     let out = bin()
         .args(["generate", "--local", "--inventory"])
@@ -204,7 +224,13 @@ fn a_secrets_file_others_can_read_is_refused() {
     let inv = dir.path().join("inv.csv");
     std::fs::write(&inv, format!("{HEADER}a,123456789012,eu-west-1,mysql,127.0.0.1,1,,demo/mysql,,,\n")).unwrap();
     let secrets = write_secrets(dir.path(), 0o644);
-    let out = bin().args(["generate", "--local", "--inventory"]).arg(&inv).arg("--secrets-file").arg(&secrets).output().unwrap();
+    let out = bin()
+        .args(["generate", "--local", "--inventory"])
+        .arg(&inv)
+        .arg("--secrets-file")
+        .arg(&secrets)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("chmod 600"), "{}", text(&out.stderr));
 }
@@ -213,7 +239,8 @@ fn a_secrets_file_others_can_read_is_refused() {
 fn a_missing_secret_becomes_an_error_row_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.csv");
-    std::fs::write(&inv, format!("{HEADER}nosecret,123456789012,eu-west-1,mysql,127.0.0.1,1,,prod/not-there,,,\n")).unwrap();
+    std::fs::write(&inv, format!("{HEADER}nosecret,123456789012,eu-west-1,mysql,127.0.0.1,1,,prod/not-there,,,\n"))
+        .unwrap();
     let secrets = write_secrets(dir.path(), 0o600);
     let out = bin()
         .args(["generate", "--local", "--no-progress", "--inventory"])

@@ -87,7 +87,12 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
             let result = collect(job, deps).await?;
             let error = match &result.outcome {
                 Outcome::Collected(c) => {
-                    info!(principals = c.principals.len(), examined = c.principals_examined, attempts = result.attempts, "Collected.");
+                    info!(
+                        principals = c.principals.len(),
+                        examined = c.principals_examined,
+                        attempts = result.attempts,
+                        "Collected."
+                    );
                     None
                 }
                 Outcome::Failed(f) => {
@@ -95,10 +100,7 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
                     Some(f.kind)
                 }
             };
-            deps.store
-                .put(&key, dbadmin_contracts::encode(&result), "application/json")
-                .await
-                .map_err(store_err)?;
+            deps.store.put(&key, dbadmin_contracts::encode(&result), "application/json").await.map_err(store_err)?;
             error
         }
     };
@@ -111,13 +113,18 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
     let mut finalize_sent = false;
     if completion.is_last() {
         // Sent by whoever sees the full count, duplicates included: the reporter's claim makes it once.
-        let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: job.report_id.clone() };
+        let message =
+            FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: job.report_id.clone() };
         deps.finalize
             .send_finalize(&message)
             .await
             .map_err(|source| CollectorError::Finalize { report_id: job.report_id.clone(), source })?;
         finalize_sent = true;
-        info!(completed = completion.completed, total = completion.total, "Last target counted, finalization requested.");
+        info!(
+            completed = completion.completed,
+            total = completion.total,
+            "Last target counted, finalization requested."
+        );
     }
     Ok(JobReport {
         error,
@@ -157,4 +164,3 @@ pub fn query_files() -> Vec<(&'static str, &'static str, &'static str)> {
     out.extend(engine::postgres::ALL_QUERIES.iter().map(|(n, t)| ("postgres", *n, *t)));
     out
 }
-

@@ -4,9 +4,13 @@
 
 use async_trait::async_trait;
 use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions};
-use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult, TlsMode};
+use dbadmin_contracts::{
+    keys, CollectionJob, Engine, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult, TlsMode,
+};
 use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
-use dbadmin_ports::{Completion, CredentialError, CredentialSource, DbCredentials, FinalizeQueue, PortError, RunRecord, RunStore};
+use dbadmin_ports::{
+    Completion, CredentialError, CredentialSource, DbCredentials, FinalizeQueue, PortError, RunRecord, RunStore,
+};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// No secret exists; counts how often it was asked.
@@ -110,7 +114,8 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
     let (finalize, mut rx) = ChannelQueue::new();
     let creds = NoSecrets::default();
     let connect = ConnectOptions::default();
-    let deps = CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
+    let deps =
+        CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
 
     let first = handle_job(&job("a"), &deps).await.unwrap();
     assert_eq!(first.error, Some(ErrorKind::Credentials));
@@ -125,7 +130,8 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
     assert!(last.finalize_sent && last.completed == 2);
     assert_eq!(rx.try_recv().unwrap().report_id, "R1");
 
-    let stored: TargetResult = dbadmin_contracts::decode(&std::fs::read(dir.path().join(keys::result("R1", "a"))).unwrap()).unwrap();
+    let stored: TargetResult =
+        dbadmin_contracts::decode(&std::fs::read(dir.path().join(keys::result("R1", "a"))).unwrap()).unwrap();
     match stored.outcome {
         Outcome::Failed(f) => assert!(f.reason.contains("missing/a"), "the reason names the secret: {}", f.reason),
         other => panic!("expected an error result, got {other:?}"),
@@ -141,7 +147,8 @@ async fn crash_between_store_and_count_is_repaired_by_redelivery() {
     let (finalize, mut rx) = ChannelQueue::new();
     let creds = NoSecrets::default();
     let connect = ConnectOptions::default();
-    let deps = CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
+    let deps =
+        CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
 
     let err = handle_job(&job("a"), &deps).await.unwrap_err();
     assert!(matches!(err, CollectorError::Count { .. }), "{err}");
@@ -164,7 +171,8 @@ async fn crash_between_count_and_finalize_still_finalizes() {
     let finalize = CrashBeforeFinalize { inner, crashes: AtomicU32::new(1) };
     let creds = NoSecrets::default();
     let connect = ConnectOptions::default();
-    let deps = CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
+    let deps =
+        CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
 
     assert!(matches!(handle_job(&job("a"), &deps).await.unwrap_err(), CollectorError::Finalize { .. }));
     let retry = handle_job(&job("a"), &deps).await.unwrap();

@@ -25,7 +25,14 @@ fn common_rules(c: &Collected, role_host: &str) {
     expect(c, "fx_super", ANY, Level::Admin, "SUPER", &["'fx_super'@'%'", "SUPER"]);
     expect(c, "fx_create_user", ANY, Level::Admin, "CREATE USER", &["'fx_create_user'@'%'", "CREATE USER"]);
     expect(c, "fx_grant_option", ANY, Level::Admin, "GRANT OPTION", &["'fx_grant_option'@'%'", "GRANT OPTION"]);
-    let all = expect(c, "fx_all", Some("localhost"), Level::Admin, "ALL PRIVILEGES", &["'fx_all'@'localhost'", "ALL PRIVILEGES"]);
+    let all = expect(
+        c,
+        "fx_all",
+        Some("localhost"),
+        Level::Admin,
+        "ALL PRIVILEGES",
+        &["'fx_all'@'localhost'", "ALL PRIVILEGES"],
+    );
     assert_eq!(all.findings.len(), 1, "ALL PRIVILEGES folds every privilege into one finding: {:#?}", all.findings);
     expect(c, "fx_global_write", ANY, Level::Admin, "INSERT", &["'fx_global_write'@'%'", "INSERT"]);
     expect(c, "fx_global_write", ANY, Level::Admin, "UPDATE", &["'fx_global_write'@'%'", "UPDATE"]);
@@ -56,13 +63,34 @@ fn common_rules(c: &Collected, role_host: &str) {
     );
     assert!(nested.findings.iter().all(|f| f.via_role.as_deref() == Some(role("fx_dba_role").as_str())));
     assert!(!nested.findings[0].reason.contains("SET ROLE"), "fx_lead_role is fx_nested's default role");
-    let nondefault = expect(c, "fx_nondefault", ANY, Level::Admin, "CREATE USER", &["'fx_nondefault'@'%'", &role("fx_dba_role"), "CREATE USER"]);
+    let nondefault = expect(
+        c,
+        "fx_nondefault",
+        ANY,
+        Level::Admin,
+        "CREATE USER",
+        &["'fx_nondefault'@'%'", &role("fx_dba_role"), "CREATE USER"],
+    );
     assert!(nondefault.findings[0].reason.contains("not a default role"), "{}", nondefault.findings[0].reason);
     let dba = expect(c, "fx_dba_role", Some(role_host), Level::Admin, "SUPER", &[&role("fx_dba_role"), "SUPER"]);
     assert_eq!(dba.kind, PrincipalKind::Role);
     assert_eq!(dba.status.flags, vec!["ROLE"]);
-    expect(c, "fx_lead_role", Some(role_host), Level::Admin, "SUPER", &[&role("fx_lead_role"), &role("fx_dba_role"), "SUPER"]);
-    expect(c, "fx_elevated_via_role", ANY, Level::Elevated, "PROCESS", &["'fx_elevated_via_role'@'%'", &role("fx_ops_role"), "PROCESS"]);
+    expect(
+        c,
+        "fx_lead_role",
+        Some(role_host),
+        Level::Admin,
+        "SUPER",
+        &[&role("fx_lead_role"), &role("fx_dba_role"), "SUPER"],
+    );
+    expect(
+        c,
+        "fx_elevated_via_role",
+        ANY,
+        Level::Elevated,
+        "PROCESS",
+        &["'fx_elevated_via_role'@'%'", &role("fx_ops_role"), "PROCESS"],
+    );
 
     // Status.
     let locked = expect(c, "fx_locked", ANY, Level::Admin, "SUPER", &["'fx_locked'@'%'", "SUPER"]);
@@ -73,7 +101,11 @@ fn common_rules(c: &Collected, role_host: &str) {
     assert!(sup.status.flags.is_empty(), "{:?}", sup.status);
     assert_eq!(sup.password_set, Some(true));
     assert!(sup.auth_plugin.is_some());
-    assert!(sup.password_last_changed.as_deref().is_some_and(|t| t.ends_with('Z') && t.len() == 20), "{:?}", sup.password_last_changed);
+    assert!(
+        sup.password_last_changed.as_deref().is_some_and(|t| t.ends_with('Z') && t.len() == 20),
+        "{:?}",
+        sup.password_last_changed
+    );
     assert_eq!(sup.last_login, dbadmin_contracts::LastLogin::NotRecorded);
     assert!(!sup.vendor_managed);
 
@@ -108,7 +140,6 @@ async fn mariadb_admin_definition() {
     assert!(c.queries.iter().any(|q| q.name == "mysql/accounts_mariadb"));
 }
 
-
 #[tokio::test]
 async fn mysql_admin_definition() {
     if !server_available("Oracle MySQL", mysql_port()) {
@@ -118,7 +149,14 @@ async fn mysql_admin_definition() {
     assert!(!c.server_version.contains("MariaDB"), "{}", c.server_version);
     common_rules(&c, "%");
     expect(&c, "fx_role_admin", ANY, Level::Admin, "ROLE_ADMIN", &["'fx_role_admin'@'%'", "ROLE_ADMIN"]);
-    expect(&c, "fx_sysvar", ANY, Level::Admin, "SYSTEM_VARIABLES_ADMIN", &["'fx_sysvar'@'%'", "SYSTEM_VARIABLES_ADMIN"]);
+    expect(
+        &c,
+        "fx_sysvar",
+        ANY,
+        Level::Admin,
+        "SYSTEM_VARIABLES_ADMIN",
+        &["'fx_sysvar'@'%'", "SYSTEM_VARIABLES_ADMIN"],
+    );
     expect(&c, "fx_binlog", ANY, Level::Elevated, "BINLOG_ADMIN", &["'fx_binlog'@'%'", "BINLOG_ADMIN"]);
     // Partial revokes are honoured: INSERT everywhere but mysql is elevated only.
     let partial = expect(&c, "fx_partial", ANY, Level::Elevated, "INSERT", &["'fx_partial'@'%'", "INSERT"]);
@@ -148,10 +186,20 @@ async fn failures_are_typed() {
     }
     let p = mariadb_port();
     let opts = options();
-    assert_eq!(error_kind(Engine::Mariadb, p, TlsMode::VerifyFull, login("dbadmin_collector", "wrong"), opts.clone()).await, ErrorKind::AuthenticationFailed);
-    assert_eq!(error_kind(Engine::Mariadb, p, TlsMode::VerifyFull, login("fx_reader", "pw"), opts.clone()).await, ErrorKind::InsufficientPrivilege);
+    assert_eq!(
+        error_kind(Engine::Mariadb, p, TlsMode::VerifyFull, login("dbadmin_collector", "wrong"), opts.clone()).await,
+        ErrorKind::AuthenticationFailed
+    );
+    assert_eq!(
+        error_kind(Engine::Mariadb, p, TlsMode::VerifyFull, login("fx_reader", "pw"), opts.clone()).await,
+        ErrorKind::InsufficientPrivilege
+    );
     let no_ca = ConnectOptions { ca_file: None, ..opts.clone() };
-    assert_eq!(error_kind(Engine::Mariadb, p, TlsMode::VerifyFull, collector_login(), no_ca.clone()).await, ErrorKind::Tls, "an untrusted certificate must fail verify-full");
+    assert_eq!(
+        error_kind(Engine::Mariadb, p, TlsMode::VerifyFull, collector_login(), no_ca.clone()).await,
+        ErrorKind::Tls,
+        "an untrusted certificate must fail verify-full"
+    );
     // `require` encrypts without checking the certificate, `disable` is plain text: both read the server.
     for tls in [TlsMode::Require, TlsMode::Disable, TlsMode::VerifyCa] {
         let opts = if tls == TlsMode::VerifyCa { opts.clone() } else { no_ca.clone() };
@@ -161,7 +209,8 @@ async fn failures_are_typed() {
     // A closed port: unreachable after bounded retries.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let fast = ConnectOptions { max_attempts: 2, backoff: std::time::Duration::from_millis(10), ..opts };
-    let (r, attempts) = engine::collect(&target(Engine::Mariadb, closed, TlsMode::VerifyFull), &collector_login(), &fast).await;
+    let (r, attempts) =
+        engine::collect(&target(Engine::Mariadb, closed, TlsMode::VerifyFull), &collector_login(), &fast).await;
     assert_eq!(r.unwrap_err().kind, ErrorKind::Unreachable);
     assert_eq!(attempts, 2, "unreachable is retried up to max_attempts");
 }

@@ -22,15 +22,43 @@ async fn postgres_admin_definition() {
 
     expect(&c, "fx_super", None, Level::Admin, "SUPERUSER", &["fx_super", "SUPERUSER"]);
     expect(&c, "fx_createrole", None, Level::Admin, "CREATEROLE", &["fx_createrole", "CREATEROLE"]);
-    expect(&c, "fx_file_reader", None, Level::Admin, "MEMBER OF pg_read_server_files", &["fx_file_reader", "pg_read_server_files"]);
-    expect(&c, "fx_file_writer", None, Level::Admin, "MEMBER OF pg_write_server_files", &["fx_file_writer", "pg_write_server_files"]);
-    expect(&c, "fx_program", None, Level::Admin, "MEMBER OF pg_execute_server_program", &["fx_program", "pg_execute_server_program"]);
+    expect(
+        &c,
+        "fx_file_reader",
+        None,
+        Level::Admin,
+        "MEMBER OF pg_read_server_files",
+        &["fx_file_reader", "pg_read_server_files"],
+    );
+    expect(
+        &c,
+        "fx_file_writer",
+        None,
+        Level::Admin,
+        "MEMBER OF pg_write_server_files",
+        &["fx_file_writer", "pg_write_server_files"],
+    );
+    expect(
+        &c,
+        "fx_program",
+        None,
+        Level::Admin,
+        "MEMBER OF pg_execute_server_program",
+        &["fx_program", "pg_execute_server_program"],
+    );
     expect(&c, "fx_rds_master", None, Level::Admin, "MEMBER OF rds_superuser", &["fx_rds_master", "rds_superuser"]);
     let rds = find(&c, "rds_superuser", None).expect("cloud admin roles are reported");
     assert!(rds.vendor_managed && rds.kind == PrincipalKind::Role);
 
     // Membership, two levels deep through NOLOGIN roles; attributes are reachable by SET ROLE.
-    let nested = expect(&c, "fx_nested", None, Level::Admin, "SUPERUSER", &["fx_nested", "fx_team_lead", "fx_dba_group", "SUPERUSER"]);
+    let nested = expect(
+        &c,
+        "fx_nested",
+        None,
+        Level::Admin,
+        "SUPERUSER",
+        &["fx_nested", "fx_team_lead", "fx_dba_group", "SUPERUSER"],
+    );
     assert_eq!(nested.findings[0].via_role.as_deref(), Some("fx_dba_group"));
     let group = expect(&c, "fx_dba_group", None, Level::Admin, "SUPERUSER", &["fx_dba_group", "SUPERUSER"]);
     assert_eq!(group.kind, PrincipalKind::Role);
@@ -40,11 +68,25 @@ async fn postgres_admin_definition() {
     expect(&c, "fx_createdb", None, Level::Elevated, "CREATEDB", &["fx_createdb", "CREATEDB"]);
     expect(&c, "fx_replication", None, Level::Elevated, "REPLICATION", &["fx_replication", "REPLICATION"]);
     expect(&c, "fx_bypassrls", None, Level::Elevated, "BYPASSRLS", &["fx_bypassrls", "BYPASSRLS"]);
-    expect(&c, "fx_all_data", None, Level::Elevated, "MEMBER OF pg_read_all_data", &["fx_all_data", "pg_read_all_data"]);
+    expect(
+        &c,
+        "fx_all_data",
+        None,
+        Level::Elevated,
+        "MEMBER OF pg_read_all_data",
+        &["fx_all_data", "pg_read_all_data"],
+    );
     expect(&c, "fx_signal", None, Level::Elevated, "MEMBER OF pg_signal_backend", &["fx_signal", "pg_signal_backend"]);
     let owner = expect(&c, "fx_db_owner", None, Level::Elevated, "OWNER", &["fx_db_owner", "OWNER"]);
     assert_eq!(owner.findings[0].scope, "database fx_app");
-    expect(&c, "fx_elevated_via_role", None, Level::Elevated, "REPLICATION", &["fx_elevated_via_role", "fx_ops_group", "REPLICATION"]);
+    expect(
+        &c,
+        "fx_elevated_via_role",
+        None,
+        Level::Elevated,
+        "REPLICATION",
+        &["fx_elevated_via_role", "fx_ops_group", "REPLICATION"],
+    );
 
     // Status.
     let expired = expect(&c, "fx_expired", None, Level::Admin, "SUPERUSER", &["fx_expired", "SUPERUSER"]);
@@ -71,12 +113,15 @@ async fn postgres_failures_are_typed() {
         return;
     }
     let bad = DbCredentials { username: "dbadmin_collector".into(), password: "wrong".into() };
-    let (r, attempts) = engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::VerifyFull), &bad, &options()).await;
+    let (r, attempts) =
+        engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::VerifyFull), &bad, &options()).await;
     assert_eq!(r.unwrap_err().kind, ErrorKind::AuthenticationFailed);
     assert_eq!(attempts, 1, "authentication failures are not retried");
     let no_ca = engine::ConnectOptions { ca_file: None, ..options() };
-    let (r, _) = engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::VerifyFull), &collector_login(), &no_ca).await;
+    let (r, _) =
+        engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::VerifyFull), &collector_login(), &no_ca).await;
     assert_eq!(r.unwrap_err().kind, ErrorKind::Tls);
-    let (r, _) = engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::Require), &collector_login(), &no_ca).await;
+    let (r, _) =
+        engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::Require), &collector_login(), &no_ca).await;
     assert!(r.is_ok(), "require encrypts without verifying: {r:?}");
 }

@@ -84,7 +84,9 @@ impl std::str::FromStr for TlsMode {
         [TlsMode::VerifyFull, TlsMode::VerifyCa, TlsMode::Require, TlsMode::Disable]
             .into_iter()
             .find(|m| m.as_str() == s)
-            .ok_or_else(|| format!("unknown TLS mode '{s}' (expected one of: verify-full, verify-ca, require, disable)"))
+            .ok_or_else(|| {
+                format!("unknown TLS mode '{s}' (expected one of: verify-full, verify-ca, require, disable)")
+            })
     }
 }
 
@@ -148,7 +150,12 @@ pub struct InventoryError {
 
 impl fmt::Display for InventoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid inventory ({} problem{})", self.issues.len(), if self.issues.len() == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "invalid inventory ({} problem{})",
+            self.issues.len(),
+            if self.issues.len() == 1 { "" } else { "s" }
+        )?;
         for issue in &self.issues {
             write!(f, "\n  {issue}")?;
         }
@@ -156,9 +163,8 @@ impl fmt::Display for InventoryError {
     }
 }
 
-const COLUMNS: [&str; 11] = [
-    "id", "account_id", "region", "engine", "host", "port", "databases", "secret", "role_arn", "tls", "tags",
-];
+const COLUMNS: [&str; 11] =
+    ["id", "account_id", "region", "engine", "host", "port", "databases", "secret", "role_arn", "tls", "tags"];
 const REQUIRED: [&str; 7] = ["id", "account_id", "region", "engine", "host", "port", "secret"];
 
 impl Inventory {
@@ -188,10 +194,8 @@ impl Inventory {
             Ok(h) => h.clone(),
             Err(e) => return Err(InventoryError { issues: vec![at(1, None, format!("cannot read header: {e}"))] }),
         };
-        let header_line = text
-            .lines()
-            .position(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .map_or(1, |i| i as u64 + 1);
+        let header_line =
+            text.lines().position(|l| !l.trim().is_empty() && !l.starts_with('#')).map_or(1, |i| i as u64 + 1);
         let mut index = BTreeMap::new();
         for (i, name) in headers.iter().enumerate() {
             if !COLUMNS.contains(&name) {
@@ -429,7 +433,8 @@ mod tests {
 
     #[test]
     fn all_problems_are_reported_at_once() {
-        let err = parse("db1,1,eu-west-1,mysql,h,3306,,s,,,\ndb2,123456789012,eu-west-1,mysql,h,x,,s,,,\n").unwrap_err();
+        let err =
+            parse("db1,1,eu-west-1,mysql,h,3306,,s,,,\ndb2,123456789012,eu-west-1,mysql,h,x,,s,,,\n").unwrap_err();
         assert_eq!(err.issues.len(), 2);
         assert_eq!((err.issues[0].line, err.issues[1].line), (2, 3));
     }

@@ -26,11 +26,7 @@ pub fn result(report_id: &str, target_id: &str) -> String {
 pub fn report_dir(report_id: &str, requested_at: &str, version: u32) -> String {
     let date = requested_at.get(..10).unwrap_or("0000-00-00");
     let mut parts = date.split('-');
-    let (y, m, d) = (
-        parts.next().unwrap_or("0000"),
-        parts.next().unwrap_or("00"),
-        parts.next().unwrap_or("00"),
-    );
+    let (y, m, d) = (parts.next().unwrap_or("0000"), parts.next().unwrap_or("00"), parts.next().unwrap_or("00"));
     format!("reports/{y}/{m}/{d}/{report_id}/v{version}")
 }
 
@@ -42,9 +38,6 @@ pub const MANIFEST_NAME: &str = "manifest.json";
 mod tests {
     #[test]
     fn report_dir_uses_request_date() {
-        assert_eq!(
-            super::report_dir("01J", "2026-11-22T07:44:10Z", 2),
-            "reports/2026/11/22/01J/v2"
-        );
+        assert_eq!(super::report_dir("01J", "2026-11-22T07:44:10Z", 2), "reports/2026/11/22/01J/v2");
     }
 }

@@ -17,8 +17,8 @@ pub struct Filters {
 
 impl Filters {
     pub fn matches(&self, t: &Target) -> bool {
-        (self.accounts.is_empty() || self.accounts.iter().any(|a| *a == t.account_id))
-            && (self.regions.is_empty() || self.regions.iter().any(|r| *r == t.region))
+        (self.accounts.is_empty() || self.accounts.contains(&t.account_id))
+            && (self.regions.is_empty() || self.regions.contains(&t.region))
             && (self.engines.is_empty() || self.engines.contains(&t.engine))
     }
 }

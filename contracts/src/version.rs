@@ -22,11 +22,7 @@ pub enum DecodeError {
     #[error("{kind} has no schema_version field")]
     MissingVersion { kind: &'static str },
     #[error("{kind} has schema_version {found}, this build understands only {expected}")]
-    UnsupportedVersion {
-        kind: &'static str,
-        found: u64,
-        expected: u32,
-    },
+    UnsupportedVersion { kind: &'static str, found: u64, expected: u32 },
 }
 
 #[derive(Deserialize)]
@@ -36,21 +32,14 @@ struct VersionProbe {
 
 /// Reads a versioned contract, rejecting unknown versions before reading any other field.
 pub fn decode<T: Versioned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|source| DecodeError::Json {
-        kind: T::KIND,
-        source,
-    })?;
+    let probe: VersionProbe =
+        serde_json::from_slice(bytes).map_err(|source| DecodeError::Json { kind: T::KIND, source })?;
     match probe.schema_version {
         None => Err(DecodeError::MissingVersion { kind: T::KIND }),
-        Some(v) if v != u64::from(T::SCHEMA_VERSION) => Err(DecodeError::UnsupportedVersion {
-            kind: T::KIND,
-            found: v,
-            expected: T::SCHEMA_VERSION,
-        }),
-        Some(_) => serde_json::from_slice(bytes).map_err(|source| DecodeError::Json {
-            kind: T::KIND,
-            source,
-        }),
+        Some(v) if v != u64::from(T::SCHEMA_VERSION) => {
+            Err(DecodeError::UnsupportedVersion { kind: T::KIND, found: v, expected: T::SCHEMA_VERSION })
+        }
+        Some(_) => serde_json::from_slice(bytes).map_err(|source| DecodeError::Json { kind: T::KIND, source }),
     }
 }
 

@@ -44,11 +44,17 @@ impl PortError {
         matches!(self, PortError::Transient { .. })
     }
 
-    pub fn transient(operation: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn transient(
+        operation: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         PortError::Transient { operation: operation.into(), source: source.into() }
     }
 
-    pub fn permanent(operation: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn permanent(
+        operation: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         PortError::Permanent { operation: operation.into(), source: source.into() }
     }
 }

@@ -23,9 +23,7 @@ impl<T> ChannelQueue<T> {
     }
 
     fn send(&self, item: T) -> Result<(), PortError> {
-        self.tx
-            .send(item)
-            .map_err(|_| PortError::permanent("in-process send", "the receiving side has shut down"))
+        self.tx.send(item).map_err(|_| PortError::permanent("in-process send", "the receiving side has shut down"))
     }
 }
 
@@ -33,7 +31,10 @@ impl<T> ChannelQueue<T> {
 impl JobQueue for ChannelQueue<CollectionJob> {
     async fn publish_batch(&self, jobs: &[CollectionJob]) -> Result<Vec<usize>, PortError> {
         if jobs.len() > MAX_BATCH {
-            return Err(PortError::permanent("publish batch", format!("{} jobs exceed the batch limit of {MAX_BATCH}", jobs.len())));
+            return Err(PortError::permanent(
+                "publish batch",
+                format!("{} jobs exceed the batch limit of {MAX_BATCH}", jobs.len()),
+            ));
         }
         for job in jobs {
             self.send(job.clone())?;
@@ -242,7 +243,8 @@ impl LocalCredentials {
 
     /// A secrets file (refused if group or others can read it), with environment variables as fallback.
     pub fn from_file(path: &Path) -> Result<Self, SecretsFileError> {
-        let meta = std::fs::metadata(path).map_err(|source| SecretsFileError::Read { path: path.to_owned(), source })?;
+        let meta =
+            std::fs::metadata(path).map_err(|source| SecretsFileError::Read { path: path.to_owned(), source })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -253,17 +255,16 @@ impl LocalCredentials {
         }
         #[cfg(not(unix))]
         let _ = meta;
-        let text = std::fs::read_to_string(path).map_err(|source| SecretsFileError::Read { path: path.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| SecretsFileError::Read { path: path.to_owned(), source })?;
         let map = serde_json::from_str(&text).map_err(|_| SecretsFileError::Malformed { path: path.to_owned() })?;
         Ok(LocalCredentials { file: Some((path.to_owned(), map)) })
     }
 
     /// The environment variable consulted for a secret name.
     pub fn env_var_for(secret: &str) -> String {
-        let name: String = secret
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
-            .collect();
+        let name: String =
+            secret.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
         format!("DBADMIN_SECRET_{name}")
     }
 }

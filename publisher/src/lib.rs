@@ -84,7 +84,9 @@ impl PublisherError {
     /// Whether delivering the request again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            PublisherError::InvalidRequest(_) | PublisherError::InvalidInventory(_) | PublisherError::Decode { .. } => false,
+            PublisherError::InvalidRequest(_) | PublisherError::InvalidInventory(_) | PublisherError::Decode { .. } => {
+                false
+            }
             PublisherError::InventoryRead { source, .. } => source.is_retryable(),
             _ => true,
         }
@@ -105,7 +107,10 @@ fn validate(request: &ReportRequest) -> Result<(), PublisherError> {
     Ok(())
 }
 
-pub async fn handle_request(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<PublishReport, PublisherError> {
+pub async fn handle_request(
+    request: &ReportRequest,
+    deps: &PublisherDeps<'_>,
+) -> Result<PublishReport, PublisherError> {
     let span = tracing::info_span!("publish", report_id = %request.report_id);
     publish(request, deps).instrument(span).await
 }
@@ -118,32 +123,36 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
     validate(request)?;
     let report_id = &request.report_id;
     let population_key = keys::population(report_id);
-    let stored = deps.store.get(&population_key).await.map_err(|source| PublisherError::Store { key: population_key.clone(), source })?;
-    let population = match stored {
-        Some(bytes) => {
-            info!("Population already snapshotted by an earlier delivery, reusing it.");
-            dbadmin_contracts::decode::<Population>(&bytes).map_err(|source| PublisherError::Decode { key: population_key.clone(), source })?
-        }
-        None => {
-            let bytes = deps
-                .inventory
-                .fetch(&request.inventory)
-                .await
-                .map_err(|source| PublisherError::InventoryRead { source_name: request.inventory.clone(), source })?;
-            let inventory = Inventory::parse(&request.inventory, &bytes)?;
-            let population = Population {
-                schema_version: Population::SCHEMA_VERSION,
-                report_id: report_id.clone(),
-                inventory_source: inventory.source,
-                inventory_sha256: inventory.sha256,
-                filters: request.filters.clone(),
-                targets: inventory.targets.into_iter().filter(|t| request.filters.matches(t)).collect(),
-            };
-            put(deps.store, keys::request(report_id), dbadmin_contracts::encode(request)).await?;
-            put(deps.store, population_key, dbadmin_contracts::encode(&population)).await?;
-            population
-        }
-    };
+    let stored = deps
+        .store
+        .get(&population_key)
+        .await
+        .map_err(|source| PublisherError::Store { key: population_key.clone(), source })?;
+    let population =
+        match stored {
+            Some(bytes) => {
+                info!("Population already snapshotted by an earlier delivery, reusing it.");
+                dbadmin_contracts::decode::<Population>(&bytes)
+                    .map_err(|source| PublisherError::Decode { key: population_key.clone(), source })?
+            }
+            None => {
+                let bytes = deps.inventory.fetch(&request.inventory).await.map_err(|source| {
+                    PublisherError::InventoryRead { source_name: request.inventory.clone(), source }
+                })?;
+                let inventory = Inventory::parse(&request.inventory, &bytes)?;
+                let population = Population {
+                    schema_version: Population::SCHEMA_VERSION,
+                    report_id: report_id.clone(),
+                    inventory_source: inventory.source,
+                    inventory_sha256: inventory.sha256,
+                    filters: request.filters.clone(),
+                    targets: inventory.targets.into_iter().filter(|t| request.filters.matches(t)).collect(),
+                };
+                put(deps.store, keys::request(report_id), dbadmin_contracts::encode(request)).await?;
+                put(deps.store, population_key, dbadmin_contracts::encode(&population)).await?;
+                population
+            }
+        };
 
     let total = population.targets.len();
     let run = RunRecord {
@@ -174,13 +183,18 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
     let jobs: Vec<CollectionJob> = population
         .targets
         .iter()
-        .map(|t| CollectionJob { schema_version: CollectionJob::SCHEMA_VERSION, report_id: report_id.clone(), target: t.clone() })
+        .map(|t| CollectionJob {
+            schema_version: CollectionJob::SCHEMA_VERSION,
+            report_id: report_id.clone(),
+            target: t.clone(),
+        })
         .collect();
-    let failures: Vec<(usize, Option<PortError>)> = futures::stream::iter(jobs.chunks(MAX_BATCH).map(|batch| publish_batch(deps.jobs, batch)))
-        .buffer_unordered(PUBLISH_PARALLELISM)
-        .filter(|(failed, _)| futures::future::ready(*failed > 0))
-        .collect()
-        .await;
+    let failures: Vec<(usize, Option<PortError>)> =
+        futures::stream::iter(jobs.chunks(MAX_BATCH).map(|batch| publish_batch(deps.jobs, batch)))
+            .buffer_unordered(PUBLISH_PARALLELISM)
+            .filter(|(failed, _)| futures::future::ready(*failed > 0))
+            .collect()
+            .await;
     if !failures.is_empty() {
         let failed = failures.iter().map(|(n, _)| n).sum();
         let source = failures.into_iter().find_map(|(_, e)| e);
@@ -261,7 +275,10 @@ mod tests {
             requested_by: "test".into(),
             requested_at: "2026-11-22T00:00:00Z".into(),
             inventory: "inv.csv".into(),
-            filters: dbadmin_contracts::Filters { accounts: accounts.iter().map(|s| s.to_string()).collect(), ..Default::default() },
+            filters: dbadmin_contracts::Filters {
+                accounts: accounts.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
             output_format: Default::default(),
         }
     }
@@ -273,7 +290,13 @@ mod tests {
         let runs = MemoryRunStore::new();
         let jobs = Flaky { rejected: Default::default(), accepted: Default::default() };
         let (finalize, _rx) = ChannelQueue::new();
-        let deps = PublisherDeps { inventory: &StaticInventory(INVENTORY), store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+        let deps = PublisherDeps {
+            inventory: &StaticInventory(INVENTORY),
+            store: &store,
+            runs: &runs,
+            jobs: &jobs,
+            finalize: &finalize,
+        };
         let report = handle_request(&request(&["111111111111"]), &deps).await.unwrap();
         assert_eq!(report, PublishReport { population: 2, published: 2, new_run: true });
         let mut accepted = jobs.accepted.lock().unwrap().clone();
@@ -295,7 +318,13 @@ mod tests {
         let (jobs, mut job_rx) = ChannelQueue::new();
         let (finalize, mut fin_rx) = ChannelQueue::new();
         let bad = "id,account_id,region,engine,host,port,secret\na,1,eu-west-1,mysql,h,3306,s\n";
-        let deps = PublisherDeps { inventory: &StaticInventory(bad), store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+        let deps = PublisherDeps {
+            inventory: &StaticInventory(bad),
+            store: &store,
+            runs: &runs,
+            jobs: &jobs,
+            finalize: &finalize,
+        };
         let err = handle_request(&request(&[]), &deps).await.unwrap_err();
         assert!(matches!(err, PublisherError::InvalidInventory(_)) && !err.is_retryable(), "{err}");
         assert!(err.to_string().contains("inv.csv:2: field 'account_id'"), "{err}");

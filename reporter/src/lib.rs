@@ -66,16 +66,17 @@ pub enum ReporterError {
 impl ReporterError {
     pub fn is_retryable(&self) -> bool {
         match self {
-            ReporterError::RunState { source, .. } | ReporterError::Read { source, .. } | ReporterError::Write { source, .. } => {
-                source.is_retryable()
-            }
+            ReporterError::RunState { source, .. }
+            | ReporterError::Read { source, .. }
+            | ReporterError::Write { source, .. } => source.is_retryable(),
             ReporterError::Missing { .. } | ReporterError::Decode { .. } => false,
         }
     }
 }
 
 async fn read<T: Versioned>(store: &dyn ObjectStore, key: &str) -> Result<Option<T>, ReporterError> {
-    let Some(bytes) = store.get(key).await.map_err(|source| ReporterError::Read { key: key.to_owned(), source })? else {
+    let Some(bytes) = store.get(key).await.map_err(|source| ReporterError::Read { key: key.to_owned(), source })?
+    else {
         return Ok(None);
     };
     dbadmin_contracts::decode(&bytes).map(Some).map_err(|source| ReporterError::Decode { key: key.to_owned(), source })
@@ -86,7 +87,10 @@ async fn read_required<T: Versioned>(store: &dyn ObjectStore, key: &str) -> Resu
 }
 
 /// Writes the next version of a report, if this call wins the claim for it.
-pub async fn handle_finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<FinalizeOutcome, ReporterError> {
+pub async fn handle_finalize(
+    message: &FinalizeMessage,
+    deps: &ReporterDeps<'_>,
+) -> Result<FinalizeOutcome, ReporterError> {
     let span = tracing::info_span!("finalize", report_id = %message.report_id);
     finalize(message, deps).instrument(span).await
 }
@@ -117,10 +121,9 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
 
     let dir = keys::report_dir(report_id, &request.requested_at, claim.version);
     let mut artifacts = Vec::new();
-    for (name, body, content_type) in [
-        (keys::CSV_NAME, csv, "text/csv; charset=utf-8"),
-        (keys::JSON_NAME, json, "application/json"),
-    ] {
+    for (name, body, content_type) in
+        [(keys::CSV_NAME, csv, "text/csv; charset=utf-8"), (keys::JSON_NAME, json, "application/json")]
+    {
         artifacts.push(Artifact {
             name: name.to_owned(),
             sha256: dbadmin_contracts::sha256_hex(&body),

@@ -143,7 +143,10 @@ pub fn rows(population: &Population, results: &BTreeMap<String, TargetResult>, r
             }),
             Outcome::Collected(c) if c.principals.is_empty() => out.push(Row {
                 collection_status: STATUS_NO_ADMINS.into(),
-                admin_reason: format!("no principal holds admin or elevated privileges ({} examined)", c.principals_examined),
+                admin_reason: format!(
+                    "no principal holds admin or elevated privileges ({} examined)",
+                    c.principals_examined
+                ),
                 ..base
             }),
             Outcome::Collected(c) => {
@@ -172,8 +175,26 @@ pub fn rows(population: &Population, results: &BTreeMap<String, TargetResult>, r
         }
     }
     out.sort_by(|a, b| {
-        (&a.account_id, &a.database_name, &a.username, &a.user_host, &a.permission_level, &a.privilege, &a.scope, &a.grant_path)
-            .cmp(&(&b.account_id, &b.database_name, &b.username, &b.user_host, &b.permission_level, &b.privilege, &b.scope, &b.grant_path))
+        (
+            &a.account_id,
+            &a.database_name,
+            &a.username,
+            &a.user_host,
+            &a.permission_level,
+            &a.privilege,
+            &a.scope,
+            &a.grant_path,
+        )
+            .cmp(&(
+                &b.account_id,
+                &b.database_name,
+                &b.username,
+                &b.user_host,
+                &b.permission_level,
+                &b.privilege,
+                &b.scope,
+                &b.grant_path,
+            ))
     });
     out
 }

@@ -4,8 +4,8 @@
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Collected, Failure, TargetRef};
 use dbadmin_contracts::{
-    AccountStatus, Engine, ErrorKind, Filters, Finding, LastLogin, Level, Outcome, Principal, PrincipalKind, QueryRecord, Target,
-    TargetResult, TlsMode,
+    AccountStatus, Engine, ErrorKind, Filters, Finding, LastLogin, Level, Outcome, Principal, PrincipalKind,
+    QueryRecord, Target, TargetResult, TlsMode,
 };
 use dbadmin_reporter::render;
 use std::collections::BTreeMap;
@@ -92,18 +92,43 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
                     "=HYPERLINK(\"http://x\")",
                     Some("%"),
                     vec![
-                        finding(Level::Admin, "SUPER", &["'=HYPERLINK(\"http://x\")'@'%'", "'dba'@'%'", "SUPER"], Some("'dba'@'%'")),
+                        finding(
+                            Level::Admin,
+                            "SUPER",
+                            &["'=HYPERLINK(\"http://x\")'@'%'", "'dba'@'%'", "SUPER"],
+                            Some("'dba'@'%'"),
+                        ),
                         finding(Level::Admin, "CREATE USER", &["x", "CREATE USER"], None),
                     ],
                 ),
-                principal("-alice", Some("10.0.0.%"), vec![finding(Level::Admin, "SUPER", &["'-alice'@'10.0.0.%'", "SUPER"], None)]),
+                principal(
+                    "-alice",
+                    Some("10.0.0.%"),
+                    vec![finding(Level::Admin, "SUPER", &["'-alice'@'10.0.0.%'", "SUPER"], None)],
+                ),
             ]),
         ),
     );
-    results.insert(a.id.clone(), result(&a, collected(vec![principal("postgres", None, vec![finding(Level::Admin, "SUPERUSER", &["postgres", "SUPERUSER"], None)])])));
+    results.insert(
+        a.id.clone(),
+        result(
+            &a,
+            collected(vec![principal(
+                "postgres",
+                None,
+                vec![finding(Level::Admin, "SUPERUSER", &["postgres", "SUPERUSER"], None)],
+            )]),
+        ),
+    );
     results.insert(
         down.id.clone(),
-        result(&down, Outcome::Failed(Failure { kind: ErrorKind::Timeout, reason: "connecting to c-down.internal:3306 took longer than 10s".into() })),
+        result(
+            &down,
+            Outcome::Failed(Failure {
+                kind: ErrorKind::Timeout,
+                reason: "connecting to c-down.internal:3306 took longer than 10s".into(),
+            }),
+        ),
     );
     results.insert(quiet.id.clone(), result(&quiet, collected(vec![])));
     let population = Population {
@@ -122,7 +147,8 @@ fn golden(name: &str, actual: &[u8]) {
     if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
         std::fs::write(&path, actual).unwrap();
     }
-    let expected = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+    let expected =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
     assert!(expected == actual, "{name} differs from the golden file:\n{}", String::from_utf8_lossy(actual));
 }
 
@@ -163,7 +189,10 @@ fn json_carries_the_same_rows() {
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(v["rows"].as_array().unwrap().len(), rows.len());
     assert_eq!(v["rows"][0]["account_id"], "111111111111");
-    assert!(v["rows"].as_array().unwrap().iter().any(|r| r["username"] == "=HYPERLINK(\"http://x\")"), "JSON keeps raw values");
+    assert!(
+        v["rows"].as_array().unwrap().iter().any(|r| r["username"] == "=HYPERLINK(\"http://x\")"),
+        "JSON keeps raw values"
+    );
 }
 
 #[test]

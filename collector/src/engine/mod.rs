@@ -75,7 +75,9 @@ pub async fn within<T>(
 ) -> Result<T, EngineError> {
     match tokio::time::timeout(limit, fut).await {
         Ok(r) => r,
-        Err(_) => Err(EngineError::new(ErrorKind::Timeout, format!("{what} took longer than {}s", limit.as_secs_f32()))),
+        Err(_) => {
+            Err(EngineError::new(ErrorKind::Timeout, format!("{what} took longer than {}s", limit.as_secs_f32())))
+        }
     }
 }
 
@@ -84,16 +86,19 @@ async fn collect_once(target: &Target, creds: &DbCredentials, opts: &ConnectOpti
     match target.engine {
         Engine::Mysql | Engine::Mariadb => mysql::collect(target, creds, opts).await,
         Engine::Postgres => postgres::collect(target, creds, opts).await,
-        Engine::Sqlserver => Err(EngineError::new(
-            ErrorKind::Configuration,
-            "SQL Server collection is not part of this build yet",
-        )),
+        Engine::Sqlserver => {
+            Err(EngineError::new(ErrorKind::Configuration, "SQL Server collection is not part of this build yet"))
+        }
     }
 }
 
 /// Collects with bounded retries and exponential back-off, for transient failures only.
 /// Returns the outcome and the number of attempts made.
-pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> (Result<Collected, EngineError>, u32) {
+pub async fn collect(
+    target: &Target,
+    creds: &DbCredentials,
+    opts: &ConnectOptions,
+) -> (Result<Collected, EngineError>, u32) {
     let mut attempt = 1;
     loop {
         let result = collect_once(target, creds, opts).await;

@@ -29,8 +29,18 @@ pub(crate) const ROLE_EDGES_MARIADB: (&str, &str) = query_file!("role_edges_mari
 
 /// Every query file, for static checks.
 pub const ALL_QUERIES: [(&str, &str); 12] = [
-    SERVER, SERVER_MYSQL8, PRIV_COLUMNS, USER_PRIVS, ACCOUNTS_MYSQL, ACCOUNTS_MARIADB, DB_GRANTS, TABLE_GRANTS,
-    DYNAMIC_GRANTS, ROLE_EDGES_MYSQL, DEFAULT_ROLES_MYSQL, ROLE_EDGES_MARIADB,
+    SERVER,
+    SERVER_MYSQL8,
+    PRIV_COLUMNS,
+    USER_PRIVS,
+    ACCOUNTS_MYSQL,
+    ACCOUNTS_MARIADB,
+    DB_GRANTS,
+    TABLE_GRANTS,
+    DYNAMIC_GRANTS,
+    ROLE_EDGES_MYSQL,
+    DEFAULT_ROLES_MYSQL,
+    ROLE_EDGES_MARIADB,
 ];
 
 fn map_err(context: &str, e: mysql_async::Error) -> EngineError {
@@ -81,11 +91,9 @@ fn ssl_opts(target: &Target, opts: &ConnectOptions) -> Option<SslOpts> {
         TlsMode::Disable => None,
         TlsMode::VerifyFull => Some(with_ca(SslOpts::default())),
         TlsMode::VerifyCa => Some(with_ca(SslOpts::default()).with_danger_skip_domain_validation(true)),
-        TlsMode::Require => Some(
-            SslOpts::default()
-                .with_danger_accept_invalid_certs(true)
-                .with_danger_skip_domain_validation(true),
-        ),
+        TlsMode::Require => {
+            Some(SslOpts::default().with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true))
+        }
     }
 }
 
@@ -100,7 +108,8 @@ impl Session {
         self.log.record(name, text);
         let conn = &mut self.conn;
         within(self.limit, &format!("query {name}"), async {
-            let rows: Vec<mysql_async::Row> = conn.query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
+            let rows: Vec<mysql_async::Row> =
+                conn.query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
             Ok(rows.iter().map(text_row).collect())
         })
         .await
@@ -236,7 +245,8 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
     let mut accounts: BTreeMap<Ident, Account> = BTreeMap::new();
     for r in s.rows((USER_PRIVS.0, &user_privs_text)).await? {
         let ident = (cell(&r, 0).to_owned(), cell(&r, 1).to_owned());
-        let global_privs = priv_columns.iter().enumerate().filter(|(i, _)| flag(&r, 2 + i)).map(|(_, c)| c.clone()).collect();
+        let global_privs =
+            priv_columns.iter().enumerate().filter(|(i, _)| flag(&r, 2 + i)).map(|(_, c)| c.clone()).collect();
         accounts.insert(ident.clone(), Account { user: ident.0, host: ident.1, global_privs, ..Default::default() });
     }
 
@@ -259,7 +269,8 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
                 role_edges.push(((cell(&r, 0).into(), cell(&r, 1).into()), (cell(&r, 2).into(), cell(&r, 3).into())));
             }
             for r in s.rows(DEFAULT_ROLES_MYSQL).await? {
-                default_roles.push(((cell(&r, 0).into(), cell(&r, 1).into()), (cell(&r, 2).into(), cell(&r, 3).into())));
+                default_roles
+                    .push(((cell(&r, 0).into(), cell(&r, 1).into()), (cell(&r, 2).into(), cell(&r, 3).into())));
             }
         }
         Flavor::Mariadb => {
@@ -271,7 +282,8 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
                 // MariaDB: password_last_changed is a Unix time; 0 means "expired by ALTER USER … PASSWORD EXPIRE".
                 let changed: Option<i64> = opt(&r, 4).and_then(|v| v.parse().ok());
                 a.password_expired_flag = changed == Some(0) && !a.is_role;
-                a.password_last_changed = changed.filter(|t| *t > 0).and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
+                a.password_last_changed =
+                    changed.filter(|t| *t > 0).and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
                 // -1: the server default; 0: never.
                 a.password_lifetime_days = opt(&r, 5).and_then(|v| v.parse::<i64>().ok()).filter(|d| *d >= 0);
                 a.plugin = opt(&r, 6).map(str::to_owned);
@@ -291,13 +303,23 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
         .rows(DB_GRANTS)
         .await?
         .iter()
-        .map(|r| DbGrant { user: cell(r, 0).into(), host: cell(r, 1).into(), db: cell(r, 2).into(), privs: privs(r, 3, &DB_PRIVS) })
+        .map(|r| DbGrant {
+            user: cell(r, 0).into(),
+            host: cell(r, 1).into(),
+            db: cell(r, 2).into(),
+            privs: privs(r, 3, &DB_PRIVS),
+        })
         .collect();
     let table_grants = s
         .rows(TABLE_GRANTS)
         .await?
         .iter()
-        .map(|r| TableGrant { user: cell(r, 0).into(), host: cell(r, 1).into(), table: cell(r, 2).into(), privs: table_privs(cell(r, 3)) })
+        .map(|r| TableGrant {
+            user: cell(r, 0).into(),
+            host: cell(r, 1).into(),
+            table: cell(r, 2).into(),
+            privs: table_privs(cell(r, 3)),
+        })
         .collect();
     let dynamic_grants = if flavor == Flavor::Mysql {
         s.rows(DYNAMIC_GRANTS)
@@ -343,10 +365,7 @@ fn parse_restrictions(json: Option<&str>) -> BTreeMap<String, BTreeSet<String>> 
     }
     let Some(json) = json.filter(|j| !j.is_empty() && *j != "null") else { return BTreeMap::new() };
     let parsed: Vec<R> = serde_json::from_str(json).unwrap_or_default();
-    parsed
-        .into_iter()
-        .map(|r| (r.database, r.privileges.into_iter().map(|p| p.to_uppercase()).collect()))
-        .collect()
+    parsed.into_iter().map(|r| (r.database, r.privileges.into_iter().map(|p| p.to_uppercase()).collect())).collect()
 }
 
 #[cfg(test)]

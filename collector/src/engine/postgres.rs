@@ -32,7 +32,11 @@ fn map_err(context: &str, e: tokio_postgres::Error) -> EngineError {
         Some(_) => ErrorKind::Query,
         None => {
             let text = chain(&e).to_lowercase();
-            if text.contains("certificate") || text.contains("tls") || text.contains("ssl") || text.contains("handshake") {
+            if text.contains("certificate")
+                || text.contains("tls")
+                || text.contains("ssl")
+                || text.contains("handshake")
+            {
                 ErrorKind::Tls
             } else if text.contains("timed out") || text.contains("timeout") {
                 ErrorKind::Timeout
@@ -44,7 +48,12 @@ fn map_err(context: &str, e: tokio_postgres::Error) -> EngineError {
     EngineError::new(kind, format!("{context}: {}", chain(&e)))
 }
 
-async fn rows(client: &Client, log: &mut QueryLog, limit: std::time::Duration, (name, text): (&str, &str)) -> Result<Vec<TextRow>, EngineError> {
+async fn rows(
+    client: &Client,
+    log: &mut QueryLog,
+    limit: std::time::Duration,
+    (name, text): (&str, &str),
+) -> Result<Vec<TextRow>, EngineError> {
     log.record(name, text);
     within(limit, &format!("query {name}"), async {
         let messages = client.simple_query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
@@ -157,8 +166,10 @@ mod tests {
     fn no_query_reads_pg_authid() {
         for (name, text) in super::ALL_QUERIES {
             let lower = text.to_lowercase();
-            assert!(!lower.contains("from pg_authid") && !lower.contains("rolpassword,"), "{name} must not read password hashes");
+            assert!(
+                !lower.contains("from pg_authid") && !lower.contains("rolpassword,"),
+                "{name} must not read password hashes"
+            );
         }
     }
 }
-

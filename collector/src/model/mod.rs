@@ -24,11 +24,23 @@ pub struct Direct {
 
 impl Direct {
     pub fn admin(privilege: impl Into<String>, scope: impl Into<String>, reason: impl Into<String>) -> Self {
-        Direct { level: Level::Admin, privilege: privilege.into(), scope: scope.into(), reason: reason.into(), membership: false }
+        Direct {
+            level: Level::Admin,
+            privilege: privilege.into(),
+            scope: scope.into(),
+            reason: reason.into(),
+            membership: false,
+        }
     }
 
     pub fn elevated(privilege: impl Into<String>, scope: impl Into<String>, reason: impl Into<String>) -> Self {
-        Direct { level: Level::Elevated, privilege: privilege.into(), scope: scope.into(), reason: reason.into(), membership: false }
+        Direct {
+            level: Level::Elevated,
+            privilege: privilege.into(),
+            scope: scope.into(),
+            reason: reason.into(),
+            membership: false,
+        }
     }
 
     /// Marks the privilege as membership of the role that holds it.

@@ -180,7 +180,11 @@ impl Catalog {
         let all = self.priv_columns.iter().filter(|c| *c != "Grant_priv").all(|c| g.contains(c))
             && self.priv_columns.len() > 1;
         if all {
-            out.push(Direct::admin("ALL PRIVILEGES", "server", "ALL PRIVILEGES ON *.* holds every privilege, SUPER and the grant tables included"));
+            out.push(Direct::admin(
+                "ALL PRIVILEGES",
+                "server",
+                "ALL PRIVILEGES ON *.* holds every privilege, SUPER and the grant tables included",
+            ));
             if g.contains("Grant_priv") {
                 out.push(Direct::admin("GRANT OPTION", "server", ADMIN_GLOBAL[2].2));
             }
@@ -202,7 +206,11 @@ impl Catalog {
                         format!("global {name} outside the mysql schema (partially revoked on mysql)"),
                     ));
                 } else {
-                    out.push(Direct::admin(name, "server", format!("global {name} on *.* includes the mysql schema's grant tables")));
+                    out.push(Direct::admin(
+                        name,
+                        "server",
+                        format!("global {name} on *.* includes the mysql schema's grant tables"),
+                    ));
                 }
             }
             for (col, name, why) in ELEVATED_GLOBAL {
@@ -211,7 +219,11 @@ impl Catalog {
                 }
             }
             if g.contains("Select_priv") && !account.restrictions.get("mysql").is_some_and(|r| r.contains("SELECT")) {
-                out.push(Direct::elevated("SELECT", "server", "global SELECT can read every table, the mysql schema's password hashes included"));
+                out.push(Direct::elevated(
+                    "SELECT",
+                    "server",
+                    "global SELECT can read every table, the mysql schema's password hashes included",
+                ));
             }
         }
 
@@ -221,12 +233,24 @@ impl Catalog {
             if !db_pattern_matches(&grant.db, "mysql", wildcards, ci) {
                 continue;
             }
-            let via = if grant.db == "mysql" { String::new() } else { format!(" (schema pattern '{}' matches mysql)", grant.db) };
+            let via = if grant.db == "mysql" {
+                String::new()
+            } else {
+                format!(" (schema pattern '{}' matches mysql)", grant.db)
+            };
             for p in &grant.privs {
                 if MYSQL_SCHEMA_WRITES.contains(&p.as_str()) {
-                    out.push(Direct::admin(p, "schema mysql", format!("{p} on the mysql schema changes the grant tables{via}")));
+                    out.push(Direct::admin(
+                        p,
+                        "schema mysql",
+                        format!("{p} on the mysql schema changes the grant tables{via}"),
+                    ));
                 } else if p == "SELECT" {
-                    out.push(Direct::elevated(p, "schema mysql", format!("SELECT on the mysql schema can read password hashes{via}")));
+                    out.push(Direct::elevated(
+                        p,
+                        "schema mysql",
+                        format!("SELECT on the mysql schema can read password hashes{via}"),
+                    ));
                 }
             }
         }
@@ -236,7 +260,11 @@ impl Catalog {
                 if MYSQL_SCHEMA_WRITES.contains(&p.as_str()) {
                     out.push(Direct::admin(p, scope, format!("{p} on mysql.{} changes a grant table", grant.table)));
                 } else if p == "SELECT" && matches!(grant.table.as_str(), "user" | "global_priv") {
-                    out.push(Direct::elevated(p, scope, format!("SELECT on mysql.{} can read password hashes", grant.table)));
+                    out.push(Direct::elevated(
+                        p,
+                        scope,
+                        format!("SELECT on mysql.{} can read password hashes", grant.table),
+                    ));
                 }
             }
         }
@@ -247,7 +275,11 @@ impl Catalog {
             if ADMIN_DYNAMIC.contains(&p.as_str()) {
                 out.push(Direct::admin(&p, "server", format!("dynamic privilege {p}{option} amounts to admin")));
             } else {
-                out.push(Direct::elevated(&p, "server", format!("dynamic privilege {p}{option} is an administrative privilege")));
+                out.push(Direct::elevated(
+                    &p,
+                    "server",
+                    format!("dynamic privilege {p}{option} is an administrative privilege"),
+                ));
             }
         }
         out
@@ -264,13 +296,11 @@ impl Catalog {
         roles.extend(self.mandatory_roles.iter().cloned());
         // MariaDB 10.11: privileges granted TO PUBLIC reach every account.
         let public: Ident = ("PUBLIC".into(), String::new());
-        let public_exists = self.flavor == Flavor::Mariadb && self.accounts.iter().any(|a| (a.user.clone(), a.host.clone()) == public);
+        let public_exists =
+            self.flavor == Flavor::Mariadb && self.accounts.iter().any(|a| (a.user.clone(), a.host.clone()) == public);
         let defaults: BTreeSet<(Ident, Ident)> = self.default_roles.iter().cloned().collect();
-        let direct: BTreeMap<Ident, Vec<Direct>> = self
-            .accounts
-            .iter()
-            .map(|a| ((a.user.clone(), a.host.clone()), self.direct(a)))
-            .collect();
+        let direct: BTreeMap<Ident, Vec<Direct>> =
+            self.accounts.iter().map(|a| ((a.user.clone(), a.host.clone()), self.direct(a))).collect();
 
         let mut out = Vec::new();
         for account in &self.accounts {
@@ -281,7 +311,9 @@ impl Catalog {
 
             let mut implicit: Vec<(Ident, &str)> = Vec::new();
             if !is_role {
-                implicit.extend(self.mandatory_roles.iter().map(|r| (r.clone(), "mandatory role, granted to every account")));
+                implicit.extend(
+                    self.mandatory_roles.iter().map(|r| (r.clone(), "mandatory role, granted to every account")),
+                );
             }
             if public_exists && !is_role && ident != public {
                 implicit.push((public.clone(), "PUBLIC, granted to every account"));
@@ -370,10 +402,17 @@ mod tests {
     fn catalog(accounts: Vec<Account>) -> Catalog {
         Catalog {
             flavor: Flavor::Mysql,
-            priv_columns: ["Select_priv", "Insert_priv", "Super_priv", "Create_user_priv", "Grant_priv", "Shutdown_priv"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            priv_columns: [
+                "Select_priv",
+                "Insert_priv",
+                "Super_priv",
+                "Create_user_priv",
+                "Grant_priv",
+                "Shutdown_priv",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             accounts,
             db_grants: vec![],
             table_grants: vec![],
@@ -406,11 +445,7 @@ mod tests {
 
     #[test]
     fn role_chain_reports_path_and_non_default_note() {
-        let mut c = catalog(vec![
-            acct("alice", "%", &[]),
-            acct("lead", "%", &[]),
-            acct("dba", "%", &["Super_priv"]),
-        ]);
+        let mut c = catalog(vec![acct("alice", "%", &[]), acct("lead", "%", &[]), acct("dba", "%", &["Super_priv"])]);
         c.role_edges = vec![(id("alice", "%"), id("lead", "%")), (id("lead", "%"), id("dba", "%"))];
         let ps = c.classify();
         let alice = find(&ps, "alice").unwrap();
@@ -457,6 +492,10 @@ mod tests {
         let ps = c.classify();
         let root = find(&ps, "root").unwrap();
         let privs: Vec<_> = root.findings.iter().map(|f| f.privilege.as_str()).collect();
-        assert_eq!(privs, vec!["ALL PRIVILEGES", "GRANT OPTION"], "ALL excludes GRANT OPTION, which is reported beside it");
+        assert_eq!(
+            privs,
+            vec!["ALL PRIVILEGES", "GRANT OPTION"],
+            "ALL excludes GRANT OPTION, which is reported beside it"
+        );
     }
 }

@@ -91,7 +91,11 @@ impl Catalog {
             out.push(Direct::admin("SUPERUSER", "server", "a superuser bypasses every permission check"));
         }
         if role.createrole {
-            out.push(Direct::admin("CREATEROLE", "server", "CREATEROLE can create roles and change their membership and passwords"));
+            out.push(Direct::admin(
+                "CREATEROLE",
+                "server",
+                "CREATEROLE can create roles and change their membership and passwords",
+            ));
         }
         if role.createdb {
             out.push(Direct::elevated("CREATEDB", "server", "can create databases"));
@@ -103,13 +107,27 @@ impl Catalog {
             out.push(Direct::elevated("BYPASSRLS", "server", "bypasses row-level security policies"));
         }
         if let Some((_, why)) = ADMIN_ROLES.iter().find(|(n, _)| *n == role.name) {
-            out.push(Direct::admin(format!("MEMBER OF {}", role.name), "server", format!("member of {}: {why}", role.name)).as_membership());
+            out.push(
+                Direct::admin(format!("MEMBER OF {}", role.name), "server", format!("member of {}: {why}", role.name))
+                    .as_membership(),
+            );
         }
         if let Some((_, why)) = ELEVATED_ROLES.iter().find(|(n, _)| *n == role.name) {
-            out.push(Direct::elevated(format!("MEMBER OF {}", role.name), "server", format!("member of {}: {why}", role.name)).as_membership());
+            out.push(
+                Direct::elevated(
+                    format!("MEMBER OF {}", role.name),
+                    "server",
+                    format!("member of {}: {why}", role.name),
+                )
+                .as_membership(),
+            );
         }
         for (db, _) in self.database_owners.iter().filter(|(_, owner)| *owner == role.oid) {
-            out.push(Direct::elevated("OWNER", format!("database {db}"), format!("owns database {db}: can drop it and grant on it")));
+            out.push(Direct::elevated(
+                "OWNER",
+                format!("database {db}"),
+                format!("owns database {db}: can drop it and grant on it"),
+            ));
         }
         out
     }

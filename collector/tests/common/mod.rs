@@ -15,9 +15,7 @@ pub fn port(var: &str, default: u16) -> u16 {
 }
 
 pub fn ca_file() -> PathBuf {
-    std::env::var("DBADMIN_TEST_CA_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join(".state/tls/ca.pem"))
+    std::env::var("DBADMIN_TEST_CA_FILE").map(PathBuf::from).unwrap_or_else(|_| repo_root().join(".state/tls/ca.pem"))
 }
 
 /// Whether a server answers on 127.0.0.1:`port`. When it does not, the test is skipped with a printed
@@ -69,7 +67,14 @@ pub fn find<'a>(c: &'a Collected, name: &str, host: Option<&str>) -> Option<&'a 
 
 /// Asserts a principal is reported at `level` with a finding for `privilege` whose path is `path`.
 #[track_caller]
-pub fn expect(c: &Collected, name: &str, host: Option<&str>, level: Level, privilege: &str, path: &[&str]) -> Principal {
+pub fn expect(
+    c: &Collected,
+    name: &str,
+    host: Option<&str>,
+    level: Level,
+    privilege: &str,
+    path: &[&str],
+) -> Principal {
     let p = find(c, name, host).unwrap_or_else(|| panic!("{name}@{host:?} is not reported; got {:?}", names(c)));
     assert_eq!(p.level, level, "{name}: level; findings {:#?}", p.findings);
     let f = p
