@@ -474,6 +474,25 @@ mod tests {
     }
 
     #[test]
+    fn mariadb_public_reaches_every_account_but_roles() {
+        let mut c = catalog(vec![acct("bob", "%", &[]), acct("PUBLIC", "", &[]), acct("r", "", &[])]);
+        c.flavor = Flavor::Mariadb;
+        c.accounts[2].is_role = true;
+        c.db_grants = vec![DbGrant {
+            user: "PUBLIC".into(),
+            host: "".into(),
+            db: "mysql".into(),
+            privs: ["INSERT".to_string()].into(),
+        }];
+        let ps = c.classify();
+        let bob = find(&ps, "bob").expect("PUBLIC's grants reach bob");
+        assert_eq!(bob.findings[0].path, vec!["'bob'@'%'", "'PUBLIC'@''", "INSERT"]);
+        assert!(bob.findings[0].reason.contains("PUBLIC, granted to every account"));
+        assert!(find(&ps, "r").is_none(), "roles do not inherit PUBLIC");
+        assert!(find(&ps, "PUBLIC").unwrap().vendor_managed);
+    }
+
+    #[test]
     fn password_lifetime_expires_accounts() {
         let mut a = acct("old", "%", &["Super_priv"]);
         a.password_last_changed = Some(OffsetDateTime::now_utc() - time::Duration::days(100));

@@ -1,0 +1,46 @@
+//! A server that accepts TCP but never speaks: every engine must give up after the connect
+//! time-out with a `timeout` error, retried within its bounds, instead of hanging.
+
+use dbadmin_collector::engine::{self, ConnectOptions};
+use dbadmin_contracts::{Engine, ErrorKind, Target, TlsMode};
+use dbadmin_ports::DbCredentials;
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_silent_server_is_a_timeout_for_every_engine() {
+    // The kernel completes the TCP handshake from the backlog; nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let opts = ConnectOptions {
+        connect_timeout: Duration::from_millis(300),
+        max_attempts: 2,
+        backoff: Duration::from_millis(10),
+        ..ConnectOptions::default()
+    };
+    let creds = DbCredentials { username: "u".into(), password: "p".into() };
+    for engine in [Engine::Mysql, Engine::Mariadb, Engine::Postgres] {
+        let target = Target {
+            id: "silent".into(),
+            account_id: "123456789012".into(),
+            region: "eu-west-1".into(),
+            engine,
+            host: "127.0.0.1".into(),
+            port,
+            databases: vec![],
+            secret: "s".into(),
+            role_arn: None,
+            tls: TlsMode::Disable,
+            tags: Default::default(),
+        };
+        let (result, attempts) = engine::collect(&target, &creds, &opts).await;
+        let err = result.expect_err("a silent server cannot be read");
+        assert_eq!(err.kind, ErrorKind::Timeout, "{engine}: {err}");
+        assert_eq!(attempts, 2, "{engine}: time-outs are retried up to max_attempts");
+        assert!(
+            err.reason.contains(&format!("127.0.0.1:{port}")),
+            "{engine}: the reason names the endpoint: {}",
+            err.reason
+        );
+    }
+    drop(silent);
+}
