@@ -100,7 +100,19 @@ wait_for() {
 
 mariadb_up() {
   local d="$STATE/mariadb"
-  if alive "$d/mysqld.pid"; then log "MariaDB already running on $MARIADB_PORT"; return 0; fi
+  if alive "$d/mysqld.pid"; then
+    log "MariaDB already running on $MARIADB_PORT"
+  else
+    mariadb_start
+  fi
+  log "loading MariaDB fixtures"
+  cat "$ROOT/scripts/fixtures/mysql-family.sql" "$ROOT/scripts/fixtures/mariadb.sql" \
+    | mariadb --no-defaults --socket="$d/mysqld.sock" -uroot \
+    || die "loading MariaDB fixtures failed"
+}
+
+mariadb_start() {
+  local d="$STATE/mariadb"
   mkdir -p "$d"
   if [ ! -d "$d/data/mysql" ]; then
     log "initialising MariaDB in $d/data"
@@ -114,16 +126,24 @@ mariadb_up() {
     >/dev/null 2>&1 &
   wait_for MariaDB 60 mariadb-admin --no-defaults --socket="$d/mysqld.sock" -uroot ping \
     || { tail -n 20 "$d/error.log" >&2; die "MariaDB did not start"; }
-  mariadb --no-defaults --socket="$d/mysqld.sock" -uroot <"$ROOT/scripts/fixtures/mariadb.sql" \
-    || die "loading MariaDB fixtures failed"
 }
 
 postgres_up() {
   local d="$STATE/postgres" bin
   bin=$(pg_bin)
   if alive "$d/postmaster.pid.copy" && runuser -u postgres -- "$bin/pg_ctl" -D "$d/data" status >/dev/null 2>&1; then
-    log "PostgreSQL already running on $PG_PORT"; return 0
+    log "PostgreSQL already running on $PG_PORT"
+  else
+    postgres_start
   fi
+  log "loading PostgreSQL fixtures"
+  PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h "$d" -p "$PG_PORT" -U postgres -d postgres \
+    -f "$ROOT/scripts/fixtures/postgres.sql" >/dev/null || die "loading PostgreSQL fixtures failed"
+}
+
+postgres_start() {
+  local d="$STATE/postgres" bin
+  bin=$(pg_bin)
   mkdir -p "$d"
   chown postgres: "$d"
   if [ ! -f "$d/data/PG_VERSION" ]; then
@@ -138,14 +158,24 @@ postgres_up() {
     -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $d -c ssl=on" start >/dev/null \
     || { tail -n 20 "$d/server.log" >&2; die "PostgreSQL did not start"; }
   head -n 1 "$d/data/postmaster.pid" >"$d/postmaster.pid.copy"
-  PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h "$d" -p "$PG_PORT" -U postgres -d postgres -f "$ROOT/scripts/fixtures/postgres.sql" >/dev/null \
-    || die "loading PostgreSQL fixtures failed"
 }
 
 mysql_up() {
   local host_dir="$CHROOT$MYSQL_DIR_IN_CHROOT" c=$MYSQL_DIR_IN_CHROOT
   ensure_mysql_chroot
-  if alive "$host_dir/mysqld.pid"; then log "MySQL already running on $MYSQL_PORT"; return 0; fi
+  if alive "$host_dir/mysqld.pid"; then
+    log "MySQL already running on $MYSQL_PORT"
+  else
+    mysql_start
+  fi
+  log "loading MySQL fixtures"
+  cat "$ROOT/scripts/fixtures/mysql-family.sql" "$ROOT/scripts/fixtures/mysql.sql" \
+    | as_root chroot "$CHROOT" mysql --no-defaults --socket="$c/mysqld.sock" -uroot \
+    || die "loading MySQL fixtures failed"
+}
+
+mysql_start() {
+  local host_dir="$CHROOT$MYSQL_DIR_IN_CHROOT" c=$MYSQL_DIR_IN_CHROOT
   as_root mkdir -p "$host_dir"
   as_root cp "$STATE/tls/ca.pem" "$STATE/tls/server.pem" "$STATE/tls/server.key" "$host_dir/"
   if [ ! -d "$host_dir/data/mysql" ]; then
@@ -160,8 +190,6 @@ mysql_up() {
     --ssl-ca="$c/ca.pem" --ssl-cert="$c/server.pem" --ssl-key="$c/server.key" >/dev/null 2>&1 &
   wait_for MySQL 90 as_root chroot "$CHROOT" mysqladmin --no-defaults --socket="$c/mysqld.sock" -uroot ping \
     || { tail -n 20 "$host_dir/error.log" >&2; die "MySQL did not start"; }
-  as_root chroot "$CHROOT" mysql --no-defaults --socket="$c/mysqld.sock" -uroot <"$ROOT/scripts/fixtures/mysql.sql" \
-    || die "loading MySQL fixtures failed"
 }
 
 stop_pid() {

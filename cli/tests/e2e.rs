@@ -63,13 +63,13 @@ fn ca_file() -> PathBuf {
     std::env::var("DBADMIN_TEST_CA_FILE").map(PathBuf::from).unwrap_or_else(|_| repo().join(".state/tls/ca.pem"))
 }
 
-fn generate(dir: &Path, extra: &[&str]) -> Output {
-    let inventory = demo_inventory(dir);
-    let secrets = write_secrets(dir, 0o600);
+/// Runs `generate --local` over `inventory` with the demo secrets (mode `secrets_mode`), writing under `dir/out`.
+fn generate_with(dir: &Path, inventory: &Path, secrets_mode: u32, extra: &[&str]) -> Output {
+    let secrets = write_secrets(dir, secrets_mode);
     bin()
         .args(["generate", "--local", "--no-progress", "--connect-timeout", "5"])
         .arg("--inventory")
-        .arg(&inventory)
+        .arg(inventory)
         .arg("--secrets-file")
         .arg(&secrets)
         .arg("--tls-ca-file")
@@ -79,6 +79,10 @@ fn generate(dir: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
+}
+
+fn generate(dir: &Path, extra: &[&str]) -> Output {
+    generate_with(dir, &demo_inventory(dir), 0o600, extra)
 }
 
 /// The rows of fixture principals, without timestamps: `database | principal | level | privilege | scope | path | status | collection`.
@@ -188,16 +192,7 @@ fn malformed_inventory_names_file_line_and_field_and_publishes_nothing() {
         ),
     )
     .unwrap();
-    let secrets = write_secrets(dir.path(), 0o600);
-    let out = bin()
-        .args(["generate", "--local", "--inventory"])
-        .arg(&inv)
-        .arg("--secrets-file")
-        .arg(&secrets)
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let out = generate_with(dir.path(), &inv, 0o600, &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("inv.csv:3: field 'port': '99999' is not a port number"), "{err}");
@@ -223,14 +218,7 @@ fn a_secrets_file_others_can_read_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.csv");
     std::fs::write(&inv, format!("{HEADER}a,123456789012,eu-west-1,mysql,127.0.0.1,1,,demo/mysql,,,\n")).unwrap();
-    let secrets = write_secrets(dir.path(), 0o644);
-    let out = bin()
-        .args(["generate", "--local", "--inventory"])
-        .arg(&inv)
-        .arg("--secrets-file")
-        .arg(&secrets)
-        .output()
-        .unwrap();
+    let out = generate_with(dir.path(), &inv, 0o644, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("chmod 600"), "{}", text(&out.stderr));
 }
@@ -241,16 +229,7 @@ fn a_missing_secret_becomes_an_error_row_naming_it() {
     let inv = dir.path().join("inv.csv");
     std::fs::write(&inv, format!("{HEADER}nosecret,123456789012,eu-west-1,mysql,127.0.0.1,1,,prod/not-there,,,\n"))
         .unwrap();
-    let secrets = write_secrets(dir.path(), 0o600);
-    let out = bin()
-        .args(["generate", "--local", "--no-progress", "--inventory"])
-        .arg(&inv)
-        .arg("--secrets-file")
-        .arg(&secrets)
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let out = generate_with(dir.path(), &inv, 0o600, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let csv = std::fs::read_to_string(text(&out.stdout).trim()).unwrap();
     let row = csv.lines().nth(1).unwrap();

@@ -1,8 +1,10 @@
 //! A server that accepts TCP but never speaks: every engine must give up after the connect
 //! time-out with a `timeout` error, retried within its bounds, instead of hanging.
 
+mod common;
+
 use dbadmin_collector::engine::{self, ConnectOptions};
-use dbadmin_contracts::{Engine, ErrorKind, Target, TlsMode};
+use dbadmin_contracts::{Engine, ErrorKind, TlsMode};
 use dbadmin_ports::DbCredentials;
 use std::time::Duration;
 
@@ -19,19 +21,7 @@ async fn a_silent_server_is_a_timeout_for_every_engine() {
     };
     let creds = DbCredentials { username: "u".into(), password: "p".into() };
     for engine in [Engine::Mysql, Engine::Mariadb, Engine::Postgres] {
-        let target = Target {
-            id: "silent".into(),
-            account_id: "123456789012".into(),
-            region: "eu-west-1".into(),
-            engine,
-            host: "127.0.0.1".into(),
-            port,
-            databases: vec![],
-            secret: "s".into(),
-            role_arn: None,
-            tls: TlsMode::Disable,
-            tags: Default::default(),
-        };
+        let target = common::target(engine, port, TlsMode::Disable);
         let (result, attempts) = engine::collect(&target, &creds, &opts).await;
         let err = result.expect_err("a silent server cannot be read");
         assert_eq!(err.kind, ErrorKind::Timeout, "{engine}: {err}");

@@ -1,5 +1,13 @@
 //! Database drivers: connect with TLS and timeouts, read the catalogs, hand rows to [`crate::model`].
 
+/// `(name, text)` of a query file under `collector/queries/{engine}/{name}.sql`; the name is
+/// `engine/name`, as recorded in results and manifests.
+macro_rules! query_file {
+    ($engine:literal, $name:literal) => {
+        (concat!($engine, "/", $name), include_str!(concat!("../../queries/", $engine, "/", $name, ".sql")))
+    };
+}
+
 pub mod mysql;
 pub mod postgres;
 pub mod tls;

@@ -8,24 +8,18 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-macro_rules! query_file {
-    ($name:literal) => {
-        (concat!("mysql/", $name), include_str!(concat!("../../queries/mysql/", $name, ".sql")))
-    };
-}
-
-pub(crate) const SERVER: (&str, &str) = query_file!("server");
-pub(crate) const SERVER_MYSQL8: (&str, &str) = query_file!("server_mysql8");
-pub(crate) const PRIV_COLUMNS: (&str, &str) = query_file!("priv_columns");
-pub(crate) const USER_PRIVS: (&str, &str) = query_file!("user_privs");
-pub(crate) const ACCOUNTS_MYSQL: (&str, &str) = query_file!("accounts_mysql");
-pub(crate) const ACCOUNTS_MARIADB: (&str, &str) = query_file!("accounts_mariadb");
-pub(crate) const DB_GRANTS: (&str, &str) = query_file!("db_grants");
-pub(crate) const TABLE_GRANTS: (&str, &str) = query_file!("table_grants");
-pub(crate) const DYNAMIC_GRANTS: (&str, &str) = query_file!("dynamic_grants");
-pub(crate) const ROLE_EDGES_MYSQL: (&str, &str) = query_file!("role_edges_mysql");
-pub(crate) const DEFAULT_ROLES_MYSQL: (&str, &str) = query_file!("default_roles_mysql");
-pub(crate) const ROLE_EDGES_MARIADB: (&str, &str) = query_file!("role_edges_mariadb");
+pub(crate) const SERVER: (&str, &str) = query_file!("mysql", "server");
+pub(crate) const SERVER_MYSQL8: (&str, &str) = query_file!("mysql", "server_mysql8");
+pub(crate) const PRIV_COLUMNS: (&str, &str) = query_file!("mysql", "priv_columns");
+pub(crate) const USER_PRIVS: (&str, &str) = query_file!("mysql", "user_privs");
+pub(crate) const ACCOUNTS_MYSQL: (&str, &str) = query_file!("mysql", "accounts_mysql");
+pub(crate) const ACCOUNTS_MARIADB: (&str, &str) = query_file!("mysql", "accounts_mariadb");
+pub(crate) const DB_GRANTS: (&str, &str) = query_file!("mysql", "db_grants");
+pub(crate) const TABLE_GRANTS: (&str, &str) = query_file!("mysql", "table_grants");
+pub(crate) const DYNAMIC_GRANTS: (&str, &str) = query_file!("mysql", "dynamic_grants");
+pub(crate) const ROLE_EDGES_MYSQL: (&str, &str) = query_file!("mysql", "role_edges_mysql");
+pub(crate) const DEFAULT_ROLES_MYSQL: (&str, &str) = query_file!("mysql", "default_roles_mysql");
+pub(crate) const ROLE_EDGES_MARIADB: (&str, &str) = query_file!("mysql", "role_edges_mariadb");
 
 /// Every query file, for static checks.
 pub const ALL_QUERIES: [(&str, &str); 12] = [
@@ -155,6 +149,11 @@ pub fn parse_role_list(s: &str) -> Vec<Ident> {
         out.push((u.trim().to_owned(), h.trim().to_owned()));
     }
     out
+}
+
+/// `(user, host, user, host)` rows: grantee or account first, role second.
+fn ident_pair(r: &TextRow) -> (Ident, Ident) {
+    ((cell(r, 0).into(), cell(r, 1).into()), (cell(r, 2).into(), cell(r, 3).into()))
 }
 
 fn privs(row: &TextRow, from: usize, names: &[&str]) -> BTreeSet<String> {
@@ -292,9 +291,7 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
                     default_roles.push((ident.clone(), (role.to_owned(), String::new())));
                 }
             }
-            for r in s.rows(ROLE_EDGES_MARIADB).await? {
-                role_edges.push(((cell(&r, 0).into(), cell(&r, 1).into()), (cell(&r, 2).into(), cell(&r, 3).into())));
-            }
+            role_edges.extend(s.rows(ROLE_EDGES_MARIADB).await?.iter().map(ident_pair));
         }
     }
 

@@ -8,17 +8,11 @@ use dbadmin_ports::DbCredentials;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-macro_rules! query_file {
-    ($name:literal) => {
-        (concat!("postgres/", $name), include_str!(concat!("../../queries/postgres/", $name, ".sql")))
-    };
-}
-
-pub(crate) const SERVER: (&str, &str) = query_file!("server");
-pub(crate) const ROLES: (&str, &str) = query_file!("roles");
-pub(crate) const MEMBERSHIPS: (&str, &str) = query_file!("memberships");
-pub(crate) const MEMBERSHIPS_16: (&str, &str) = query_file!("memberships_16");
-pub(crate) const DATABASES: (&str, &str) = query_file!("databases");
+pub(crate) const SERVER: (&str, &str) = query_file!("postgres", "server");
+pub(crate) const ROLES: (&str, &str) = query_file!("postgres", "roles");
+pub(crate) const MEMBERSHIPS: (&str, &str) = query_file!("postgres", "memberships");
+pub(crate) const MEMBERSHIPS_16: (&str, &str) = query_file!("postgres", "memberships_16");
+pub(crate) const DATABASES: (&str, &str) = query_file!("postgres", "databases");
 
 pub const ALL_QUERIES: [(&str, &str); 5] = [SERVER, ROLES, MEMBERSHIPS, MEMBERSHIPS_16, DATABASES];
 
