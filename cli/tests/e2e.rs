@@ -90,18 +90,31 @@ fn fixture_rows(csv_path: &Path) -> Vec<String> {
     let bytes = std::fs::read(csv_path).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let [db, user, host, level, privilege, scope, path, status, collection, kind] = [
+        "Database Name",
+        "Username",
+        "User Host",
+        "Permission Level",
+        "Privilege",
+        "Scope",
+        "Grant Path",
+        "User Status",
+        "Collection Status",
+        "Error Kind",
+    ]
+    .map(col);
     let mut rows: Vec<String> = reader
         .records()
         .map(Result::unwrap)
-        .filter(|r| {
-            r[5].starts_with("fx_") || &r[5] == "dbadmin_collector" || &r[5] == "rds_superuser" || r[5].is_empty()
-        })
+        .filter(|r| r[user].starts_with("fx_") || ["dbadmin_collector", "rds_superuser", ""].contains(&&r[user]))
         .map(|r| {
-            let principal = if r[6].is_empty() { r[5].to_owned() } else { format!("{}@{}", &r[5], &r[6]) };
-            let error = if r[18] == *"ERROR" { format!(" ({})", &r[19]) } else { String::new() };
+            let principal = if r[host].is_empty() { r[user].to_owned() } else { format!("{}@{}", &r[user], &r[host]) };
+            let error = if &r[collection] == "ERROR" { format!(" ({})", &r[kind]) } else { String::new() };
             format!(
                 "{} | {} | {} | {} | {} | {} | {} | {}{}",
-                &r[2], principal, &r[9], &r[10], &r[11], &r[13], &r[15], &r[18], error
+                &r[db], principal, &r[level], &r[privilege], &r[scope], &r[path], &r[status], &r[collection], error
             )
         })
         .collect();

@@ -201,6 +201,10 @@ pub struct Principal {
     pub auth_plugin: Option<String>,
     /// A cloud vendor's or the engine's own account: reported, flagged, never dropped.
     pub vendor_managed: bool,
+    /// Facts a reviewer needs beside the status: "members need directory expansion", "orphaned
+    /// database user", "CHECK_POLICY OFF", creation and modification dates.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Principal {
@@ -238,6 +242,8 @@ pub enum LastLogin {
     NotRecorded,
     /// Seen only in a session open at collection time (SQL Server).
     ActiveSession(String),
+    /// The engine only knows open sessions, and this principal had none (SQL Server).
+    NoOpenSession,
 }
 
 impl LastLogin {
@@ -245,6 +251,7 @@ impl LastLogin {
         match self {
             LastLogin::NotRecorded => "NOT RECORDED BY ENGINE".to_owned(),
             LastLogin::ActiveSession(at) => format!("{at} (open session)"),
+            LastLogin::NoOpenSession => "NO OPEN SESSION (NO LOGIN HISTORY KEPT)".to_owned(),
         }
     }
 }

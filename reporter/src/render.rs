@@ -31,6 +31,7 @@ pub struct Row {
     pub user_status: String,
     pub password_last_set: String,
     pub vendor_managed: String,
+    pub notes: String,
     pub collection_status: String,
     pub error_kind: String,
     pub collected_at: String,
@@ -38,7 +39,7 @@ pub struct Row {
 }
 
 /// CSV headers, in the order of [`Row`]'s fields. The customer's columns come first.
-pub const HEADERS: [&str; 22] = [
+pub const HEADERS: [&str; 23] = [
     "Account ID",
     "Region",
     "Database Name",
@@ -57,6 +58,7 @@ pub const HEADERS: [&str; 22] = [
     "User Status",
     "Password Last Set",
     "Vendor Managed",
+    "Notes",
     "Collection Status",
     "Error Kind",
     "Collected At",
@@ -64,7 +66,7 @@ pub const HEADERS: [&str; 22] = [
 ];
 
 impl Row {
-    fn cells(&self) -> [&str; 22] {
+    fn cells(&self) -> [&str; 23] {
         [
             &self.account_id,
             &self.region,
@@ -84,6 +86,7 @@ impl Row {
             &self.user_status,
             &self.password_last_set,
             &self.vendor_managed,
+            &self.notes,
             &self.collection_status,
             &self.error_kind,
             &self.collected_at,
@@ -119,6 +122,7 @@ pub fn rows(population: &Population, results: &BTreeMap<String, TargetResult>, r
             user_status: String::new(),
             password_last_set: String::new(),
             vendor_managed: String::new(),
+            notes: String::new(),
             collection_status: String::new(),
             error_kind: String::new(),
             collected_at: String::new(),
@@ -166,6 +170,7 @@ pub fn rows(population: &Population, results: &BTreeMap<String, TargetResult>, r
                             user_status: p.status.summary(),
                             password_last_set: p.password_last_changed.clone().unwrap_or_else(|| "NOT RECORDED".into()),
                             vendor_managed: if p.vendor_managed { "yes" } else { "no" }.into(),
+                            notes: p.notes.join("; "),
                             collection_status: STATUS_OK.into(),
                             ..base.clone()
                         });
@@ -247,7 +252,7 @@ struct JsonReport<'a> {
     report_id: &'a str,
     version: u32,
     report_timestamp: &'a str,
-    columns: [&'a str; 22],
+    columns: [&'a str; 23],
     rows: &'a [Row],
 }
 

@@ -51,6 +51,7 @@ fn principal(name: &str, host: Option<&str>, findings: Vec<Finding>) -> Principa
         last_login: LastLogin::NotRecorded,
         auth_plugin: None,
         vendor_managed: false,
+        notes: vec!["created 2020-01-01T00:00:00Z".into()],
     }
 }
 
@@ -175,9 +176,11 @@ fn csv_matches_golden_and_is_safe_for_spreadsheets() {
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
-    let statuses: Vec<&str> = records.iter().map(|r| &r[18]).collect();
+    let col = |name: &str| render::HEADERS.iter().position(|h| *h == name).unwrap();
+    let (status, kind) = (col("Collection Status"), col("Error Kind"));
+    let statuses: Vec<&str> = records.iter().map(|r| &r[status]).collect();
     assert!(statuses.contains(&"ERROR") && statuses.contains(&"NO_ADMINS"));
-    assert!(records.iter().any(|r| &r[19] == "missing_result"), "a missing result is an explicit error row");
+    assert!(records.iter().any(|r| &r[kind] == "missing_result"), "a missing result is an explicit error row");
 }
 
 #[test]

@@ -356,6 +356,7 @@ impl Catalog {
                 last_login: LastLogin::NotRecorded,
                 auth_plugin: account.plugin.clone().filter(|p| !p.is_empty()),
                 vendor_managed: VENDOR_ACCOUNTS.contains(&account.user.as_str()),
+                notes: Vec::new(),
             });
         }
         tidy(out)

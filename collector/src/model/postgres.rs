@@ -180,6 +180,7 @@ impl Catalog {
                 last_login: LastLogin::NotRecorded,
                 auth_plugin: None,
                 vendor_managed: VENDOR_ROLES.contains(&role.name.as_str()),
+                notes: Vec::new(),
             });
         }
         tidy(out)
