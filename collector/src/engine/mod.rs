@@ -10,6 +10,7 @@ macro_rules! query_file {
 
 pub mod mysql;
 pub mod postgres;
+pub mod sqlserver;
 pub mod tls;
 
 use dbadmin_contracts::{Collected, Engine, ErrorKind, QueryRecord, Target};

@@ -1,6 +1,8 @@
 //! Shared set-up for tests against the real servers started by `scripts/test-servers.sh up`.
 #![allow(dead_code)]
 
+pub mod sqlserver_estate;
+
 use dbadmin_collector::engine::{self, ConnectOptions};
 use dbadmin_contracts::{Collected, Engine, Level, Principal, Target, TlsMode};
 use dbadmin_ports::DbCredentials;

@@ -1,0 +1,332 @@
+//! SQL Server 2012+ and RDS for SQL Server through `tiberius`.
+//!
+//! What is verified here: this module's connect/login/query/decode/error-mapping path against a
+//! TDS-speaking test double (collector/tests/sqlserver_tds.rs), and the row mapping and
+//! classification on recorded row shapes. What is not: the T-SQL against a real server, which
+//! only the opt-in test with `MSSQL_TEST_URL` exercises.
+
+use super::{cell, flag, opt, within, ConnectOptions, EngineError, QueryLog, TextRow};
+use crate::model::sqlserver::{Catalog, Database, DbPrincipal, ServerPermission, ServerPrincipal};
+use dbadmin_contracts::{result::ADMIN_DEFINITION_VERSION, Collected, ErrorKind, Target, TlsMode};
+use dbadmin_ports::DbCredentials;
+use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+pub const SERVER: (&str, &str) = query_file!("sqlserver", "server");
+pub const LOGINS: (&str, &str) = query_file!("sqlserver", "logins");
+pub const SERVER_ROLE_MEMBERS: (&str, &str) = query_file!("sqlserver", "server_role_members");
+pub const SERVER_PERMISSIONS: (&str, &str) = query_file!("sqlserver", "server_permissions");
+pub const SERVER_PERMISSIONS_LEGACY: (&str, &str) = query_file!("sqlserver", "server_permissions_legacy");
+pub const SESSIONS: (&str, &str) = query_file!("sqlserver", "sessions");
+pub const DATABASES: (&str, &str) = query_file!("sqlserver", "databases");
+pub const DB_PRINCIPALS: (&str, &str) = query_file!("sqlserver", "db_principals");
+pub const DB_ROLE_MEMBERS: (&str, &str) = query_file!("sqlserver", "db_role_members");
+pub const DB_PERMISSIONS: (&str, &str) = query_file!("sqlserver", "db_permissions");
+
+pub const ALL_QUERIES: [(&str, &str); 10] = [
+    SERVER,
+    LOGINS,
+    SERVER_ROLE_MEMBERS,
+    SERVER_PERMISSIONS,
+    SERVER_PERMISSIONS_LEGACY,
+    SESSIONS,
+    DATABASES,
+    DB_PRINCIPALS,
+    DB_ROLE_MEMBERS,
+    DB_PERMISSIONS,
+];
+
+/// SQL Server 2017 (14) brought `STRING_AGG`.
+const STRING_AGG_SINCE: u32 = 14;
+/// SQL Server 2012 (11): `authentication_type` and contained users.
+const OLDEST_SUPPORTED: u32 = 11;
+
+fn map_err(context: &str, e: tiberius::error::Error) -> EngineError {
+    use tiberius::error::Error;
+    let kind = match &e {
+        Error::Server(t) => match t.code() {
+            18456 | 18470 | 18486 | 18487 | 18488 => ErrorKind::AuthenticationFailed,
+            229 | 230 | 297 | 300 | 916 | 4060 => ErrorKind::InsufficientPrivilege,
+            _ => ErrorKind::Query,
+        },
+        Error::Io { kind, .. } => match kind {
+            std::io::ErrorKind::TimedOut => ErrorKind::Timeout,
+            _ => ErrorKind::Unreachable,
+        },
+        Error::Tls(_) => ErrorKind::Tls,
+        Error::Protocol(m) if m.to_lowercase().contains("encrypt") => ErrorKind::Tls,
+        Error::Routing { .. } => ErrorKind::Configuration,
+        _ => ErrorKind::Query,
+    };
+    EngineError::new(kind, format!("{context}: {e}"))
+}
+
+/// Bracket-quotes a database name as `QUOTENAME` does.
+pub fn quote_name(name: &str) -> String {
+    format!("[{}]", name.replace(']', "]]"))
+}
+
+/// `2024-01-02T03:04:05.123` (UTC from the queries) → `2024-01-02T03:04:05Z`.
+fn utc(s: Option<&str>) -> Option<String> {
+    let s = s?.trim();
+    if s.len() < 19 {
+        return None;
+    }
+    Some(format!("{}Z", &s[..19]))
+}
+
+fn int(row: &TextRow, i: usize) -> i32 {
+    cell(row, i).trim().parse().unwrap_or(-1)
+}
+
+fn kind(row: &TextRow, i: usize) -> char {
+    cell(row, i).trim().chars().next().unwrap_or('?')
+}
+
+/// The major version from `ProductVersion` (`16.0.4135.4` → 16).
+pub fn major_version(product_version: &str) -> Option<u32> {
+    product_version.split('.').next()?.trim().parse().ok()
+}
+
+/// What the server-level queries returned, before mapping.
+#[derive(Debug, Clone, Default)]
+pub struct ServerRows {
+    pub logins: Vec<TextRow>,
+    pub role_members: Vec<TextRow>,
+    pub permissions: Vec<TextRow>,
+    pub sessions: Vec<TextRow>,
+}
+
+/// What one database's queries returned.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseRows {
+    pub name: String,
+    pub owner: Option<String>,
+    pub principals: Vec<TextRow>,
+    pub role_members: Vec<TextRow>,
+    pub permissions: Vec<TextRow>,
+}
+
+fn pairs(rows: &[TextRow]) -> Vec<(i32, i32)> {
+    rows.iter().map(|r| (int(r, 0), int(r, 1))).collect()
+}
+
+/// Maps the rows of the query files to the model's catalog. Pure, so it is tested on recorded rows.
+pub fn catalog_from_rows(major_version: u32, server: &ServerRows, databases: &[DatabaseRows]) -> Catalog {
+    let principals = server
+        .logins
+        .iter()
+        .map(|r| ServerPrincipal {
+            id: int(r, 0),
+            name: cell(r, 1).to_owned(),
+            kind: kind(r, 2),
+            disabled: flag(r, 3),
+            fixed_role: flag(r, 4),
+            created: utc(opt(r, 5)),
+            modified: utc(opt(r, 6)),
+            locked: flag(r, 7),
+            expired: flag(r, 8),
+            must_change: flag(r, 9),
+            password_last_set: utc(opt(r, 10)),
+            policy_checked: opt(r, 11).map(|_| flag(r, 11)),
+            expiration_checked: opt(r, 12).map(|_| flag(r, 12)),
+        })
+        .collect();
+    let permissions = server
+        .permissions
+        .iter()
+        .map(|r| ServerPermission {
+            grantee: int(r, 0),
+            state: kind(r, 1),
+            class: cell(r, 2).trim().parse().unwrap_or(0),
+            major_id: int(r, 3),
+            permissions: cell(r, 4).split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect(),
+        })
+        .collect();
+    let sessions = server.sessions.iter().filter_map(|r| Some((cell(r, 0).to_owned(), utc(opt(r, 1))?))).collect();
+    let databases = databases
+        .iter()
+        .map(|d| Database {
+            name: d.name.clone(),
+            owner_login: d.owner.clone(),
+            principals: d
+                .principals
+                .iter()
+                .map(|r| DbPrincipal {
+                    id: int(r, 0),
+                    name: cell(r, 1).to_owned(),
+                    kind: kind(r, 2),
+                    login: opt(r, 3).map(str::to_owned),
+                    contained: flag(r, 4),
+                })
+                .collect(),
+            role_members: pairs(&d.role_members),
+            permissions: d.permissions.iter().map(|r| (int(r, 0), kind(r, 1), cell(r, 2).to_owned())).collect(),
+        })
+        .collect();
+    Catalog { major_version, principals, role_members: pairs(&server.role_members), permissions, sessions, databases }
+}
+
+type Conn = Client<Compat<TcpStream>>;
+
+fn text_cell(c: ColumnData<'_>) -> Option<String> {
+    match c {
+        ColumnData::String(s) => s.map(|s| s.into_owned()),
+        ColumnData::U8(v) => v.map(|v| v.to_string()),
+        ColumnData::I16(v) => v.map(|v| v.to_string()),
+        ColumnData::I32(v) => v.map(|v| v.to_string()),
+        ColumnData::I64(v) => v.map(|v| v.to_string()),
+        ColumnData::Bit(v) => v.map(|v| if v { "1".to_owned() } else { "0".to_owned() }),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+async fn rows(
+    client: &mut Conn,
+    log: &mut QueryLog,
+    limit: std::time::Duration,
+    name: &str,
+    text: &str,
+) -> Result<Vec<TextRow>, EngineError> {
+    log.record(name, text);
+    let context = format!("query {name}");
+    within(limit, &context, async {
+        let stream = client.simple_query(text).await.map_err(|e| map_err(&context, e))?;
+        let rows = stream.into_first_result().await.map_err(|e| map_err(&context, e))?;
+        Ok(rows.into_iter().map(|r| r.into_iter().map(text_cell).collect()).collect())
+    })
+    .await
+}
+
+fn config(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Result<Config, EngineError> {
+    let mut config = Config::new();
+    config.host(&target.host);
+    config.port(target.port);
+    config.authentication(AuthMethod::sql_server(&creds.username, &creds.password));
+    config.application_name("db-admin-report");
+    match target.tls {
+        TlsMode::Disable => config.encryption(EncryptionLevel::NotSupported),
+        TlsMode::Require => {
+            config.encryption(EncryptionLevel::Required);
+            config.trust_cert();
+        }
+        TlsMode::VerifyFull => {
+            config.encryption(EncryptionLevel::Required);
+            if let Some(ca) = &opts.ca_file {
+                config.trust_cert_ca(ca.display().to_string());
+            }
+        }
+        TlsMode::VerifyCa => {
+            return Err(EngineError::new(
+                ErrorKind::Configuration,
+                "TLS mode verify-ca is not available for SQL Server; use verify-full (with --tls-ca-file) or require",
+            ))
+        }
+    }
+    Ok(config)
+}
+
+pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Result<Collected, EngineError> {
+    let config = config(target, creds, opts)?;
+    let endpoint = format!("{}:{}", target.host, target.port);
+    let context = format!("connecting to {endpoint}");
+    let mut client = within(opts.connect_timeout, &context, async {
+        let tcp = TcpStream::connect((target.host.as_str(), target.port)).await.map_err(|e| {
+            let kind =
+                if e.kind() == std::io::ErrorKind::TimedOut { ErrorKind::Timeout } else { ErrorKind::Unreachable };
+            EngineError::new(kind, format!("{context}: {e}"))
+        })?;
+        // Batched small writes would stall the TDS exchange.
+        let _ = tcp.set_nodelay(true);
+        Client::connect(config, tcp.compat_write()).await.map_err(|e| map_err(&context, e))
+    })
+    .await?;
+
+    let mut log = QueryLog::default();
+    let limit = opts.query_timeout;
+    let server = rows(&mut client, &mut log, limit, SERVER.0, SERVER.1).await?;
+    let version = server.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
+    let major = major_version(&version).unwrap_or(0);
+    if major < OLDEST_SUPPORTED {
+        return Err(EngineError::new(
+            ErrorKind::UnsupportedVersion,
+            format!("server version {version} is not supported (SQL Server 2012 or later required)"),
+        ));
+    }
+    let edition = server.first().map(|r| cell(r, 1).to_owned()).unwrap_or_default();
+    let permissions_query = if major >= STRING_AGG_SINCE { SERVER_PERMISSIONS } else { SERVER_PERMISSIONS_LEGACY };
+    let server_rows = ServerRows {
+        logins: rows(&mut client, &mut log, limit, LOGINS.0, LOGINS.1).await?,
+        role_members: rows(&mut client, &mut log, limit, SERVER_ROLE_MEMBERS.0, SERVER_ROLE_MEMBERS.1).await?,
+        permissions: rows(&mut client, &mut log, limit, permissions_query.0, permissions_query.1).await?,
+        sessions: rows(&mut client, &mut log, limit, SESSIONS.0, SESSIONS.1).await?,
+    };
+    let mut databases = Vec::new();
+    for r in rows(&mut client, &mut log, limit, DATABASES.0, DATABASES.1).await? {
+        let name = cell(&r, 0).to_owned();
+        if !target.databases.is_empty() && !target.databases.contains(&name) {
+            continue;
+        }
+        let quoted = quote_name(&name);
+        let per_db = |text: &str| text.replace("{db}", &quoted);
+        databases.push(DatabaseRows {
+            owner: opt(&r, 1).map(str::to_owned),
+            principals: rows(&mut client, &mut log, limit, DB_PRINCIPALS.0, &per_db(DB_PRINCIPALS.1)).await?,
+            role_members: rows(&mut client, &mut log, limit, DB_ROLE_MEMBERS.0, &per_db(DB_ROLE_MEMBERS.1)).await?,
+            permissions: rows(&mut client, &mut log, limit, DB_PERMISSIONS.0, &per_db(DB_PERMISSIONS.1)).await?,
+            name,
+        });
+    }
+    for wanted in &target.databases {
+        if !databases.iter().any(|d| &d.name == wanted) {
+            return Err(EngineError::new(
+                ErrorKind::Configuration,
+                format!("database {wanted} is not an online user database on {endpoint}"),
+            ));
+        }
+    }
+    // A failed goodbye does not change what was read.
+    let _ = client.close().await;
+
+    let catalog = catalog_from_rows(major, &server_rows, &databases);
+    Ok(Collected {
+        server_version: format!("SQL Server {version} ({edition})"),
+        tls: target.tls,
+        admin_definition_version: ADMIN_DEFINITION_VERSION.to_owned(),
+        queries: log.queries,
+        principals_examined: catalog.principals.len() as u32,
+        principals: catalog.classify(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_dates_and_versions() {
+        assert_eq!(quote_name("sales]db"), "[sales]]db]");
+        assert_eq!(utc(Some("2024-01-02T03:04:05.123")), Some("2024-01-02T03:04:05Z".into()));
+        assert_eq!(utc(Some("")), None);
+        assert_eq!(major_version("16.0.4135.4"), Some(16));
+        assert_eq!(major_version("13.0.5026.0"), Some(13));
+    }
+
+    #[test]
+    fn no_query_reads_a_password_hash() {
+        for (name, text) in ALL_QUERIES {
+            let lower = text.to_lowercase();
+            assert!(!lower.contains("password_hash"), "{name} must not read password hashes");
+            assert!(!lower.contains("select *"), "{name} must name its columns");
+        }
+    }
+
+    #[test]
+    fn string_agg_only_in_the_2017_query() {
+        assert!(SERVER_PERMISSIONS.1.contains("STRING_AGG"));
+        assert!(
+            !SERVER_PERMISSIONS_LEGACY.1.contains("STRING_AGG") && SERVER_PERMISSIONS_LEGACY.1.contains("FOR XML PATH")
+        );
+    }
+}
