@@ -36,8 +36,8 @@ fn server_roles_nest_and_fixed_roles_are_admin() {
     has(
         get(&ps, "fx_nested"),
         Level::Admin,
-        "MEMBER OF sysadmin",
-        &["fx_nested", "fx_ops_role", "fx_core_role", "sysadmin"],
+        "CONTROL SERVER",
+        &["fx_nested", "fx_ops_role", "fx_core_role", "CONTROL SERVER"],
     );
     has(
         get(&ps, "fx_loginmgr"),

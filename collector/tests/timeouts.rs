@@ -20,7 +20,7 @@ async fn a_silent_server_is_a_timeout_for_every_engine() {
         ..ConnectOptions::default()
     };
     let creds = DbCredentials { username: "u".into(), password: "p".into() };
-    for engine in [Engine::Mysql, Engine::Mariadb, Engine::Postgres] {
+    for engine in [Engine::Mysql, Engine::Mariadb, Engine::Postgres, Engine::Sqlserver] {
         let target = common::target(engine, port, TlsMode::Disable);
         let (result, attempts) = engine::collect(&target, &creds, &opts).await;
         let err = result.expect_err("a silent server cannot be read");

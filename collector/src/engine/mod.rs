@@ -95,9 +95,7 @@ async fn collect_once(target: &Target, creds: &DbCredentials, opts: &ConnectOpti
     match target.engine {
         Engine::Mysql | Engine::Mariadb => mysql::collect(target, creds, opts).await,
         Engine::Postgres => postgres::collect(target, creds, opts).await,
-        Engine::Sqlserver => {
-            Err(EngineError::new(ErrorKind::Configuration, "SQL Server collection is not part of this build yet"))
-        }
+        Engine::Sqlserver => sqlserver::collect(target, creds, opts).await,
     }
 }
 
@@ -121,6 +119,11 @@ pub async fn collect(
             _ => return (result, attempt),
         }
     }
+}
+
+/// A query file's SQL without its `--` comment lines, for static checks of what actually runs.
+pub fn without_comments(text: &str) -> String {
+    text.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n")
 }
 
 /// Text cells of one row; `None` is SQL NULL.

@@ -365,13 +365,17 @@ impl Catalog {
                 findings.push(
                     Direct::admin("OWNER", &scope, format!("owns database {} (maps to dbo)", db.name)).reached(
                         &owner_name,
-                        &[hop.clone()],
+                        std::slice::from_ref(&hop),
                         None,
                     ),
                 );
             }
             findings.extend(
-                direct.get(&user.id).into_iter().flatten().map(|d| d.reached(&owner_name, &[hop.clone()], None)),
+                direct
+                    .get(&user.id)
+                    .into_iter()
+                    .flatten()
+                    .map(|d| d.reached(&owner_name, std::slice::from_ref(&hop), None)),
             );
             let mut reach = reachable(&user.id, &edges);
             reach.push((DB_PUBLIC, vec![DB_PUBLIC]));

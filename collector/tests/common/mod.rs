@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod sqlserver_estate;
+pub mod tds_double;
 
 use dbadmin_collector::engine::{self, ConnectOptions};
 use dbadmin_contracts::{Collected, Engine, Level, Principal, Target, TlsMode};

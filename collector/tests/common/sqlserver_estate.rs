@@ -132,7 +132,6 @@ pub fn server_rows() -> ServerRows {
             ("4", "260"),
             ("270", "261"),
             ("271", "270"),
-            ("3", "271"),
             ("11", "263"),
             ("272", "264"),
             ("3", "267"),
@@ -151,6 +150,8 @@ pub fn server_rows() -> ServerRows {
             row(&["2", "G", "100", "0", "VIEW ANY DATABASE,CONNECT SQL"]),
             row(&["262", "G", "100", "0", "CONTROL SERVER,CONNECT SQL"]),
             row(&["272", "G", "100", "0", "ALTER ANY LOGIN"]),
+            // User-defined server roles cannot join fixed roles; they nest among themselves.
+            row(&["271", "G", "100", "0", "CONTROL SERVER"]),
             row(&["265", "G", "101", "1", "IMPERSONATE"]),
             row(&["266", "G", "100", "0", "VIEW SERVER STATE"]),
             row(&["269", "D", "100", "0", "CONNECT SQL"]),
