@@ -47,6 +47,13 @@ pub enum CredentialError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// The target account's role could not be assumed.
+    #[error("assuming role {role} was refused")]
+    RoleDenied {
+        role: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The credential service failed in a way worth retrying.
     #[error("fetching secret '{secret}' failed transiently")]
     Transient {

@@ -116,6 +116,9 @@ pub struct RunRecord {
     pub total: u64,
     /// Distinct targets counted complete.
     pub completed: u64,
+    /// Which collection of the population this is: 1 at first, raised when failed targets are
+    /// collected again. Finalizing generation `g` writes report version `g`.
+    pub generation: u32,
     /// Versions of the report written so far (0 before the first).
     pub reported_version: u32,
     /// Where the newest version's primary artifact is.
@@ -137,6 +140,9 @@ impl Completion {
     }
 }
 
+/// How long a finalize claim holds before another reporter may take over the same version.
+pub const FINALIZE_LEASE: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// The right to write one version of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FinalizeClaim {
@@ -149,8 +155,10 @@ pub struct FinalizeClaim {
 /// Contract:
 /// - `create_run` is idempotent on `report_id`: a second call returns `false` and changes nothing.
 /// - `mark_complete` counts each `(report_id, target_id)` exactly once, however often it is called.
-/// - `claim_finalize` grants a version only when every target is counted and that version has not
-///   been claimed; concurrent callers get at most one claim.
+/// - `claim_finalize` grants version `generation` only when every target is counted and that version
+///   is neither reported nor claimed by a live lease; concurrent callers get at most one claim. A
+///   claim older than [`FINALIZE_LEASE`] that never got recorded is granted again, so a reporter
+///   that died after claiming cannot leave a run stuck.
 #[async_trait]
 pub trait RunStore: Send + Sync {
     async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError>;

@@ -9,6 +9,7 @@ use dbadmin_contracts::{CollectionJob, FinalizeMessage, Target};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// An in-process queue with the same message types as SNS/SQS.
@@ -113,18 +114,30 @@ impl ObjectStore for DirStore {
 struct RunState {
     record: Option<RunRecord>,
     done: BTreeSet<String>,
-    claimed_version: u32,
+    /// The version claimed and when.
+    claim: Option<(u32, Instant)>,
 }
 
 /// Run state in memory, keeping the same invariants as the DynamoDB table.
-#[derive(Default)]
 pub struct MemoryRunStore {
     runs: Mutex<HashMap<String, RunState>>,
+    lease: Duration,
+}
+
+impl Default for MemoryRunStore {
+    fn default() -> Self {
+        MemoryRunStore { runs: Mutex::default(), lease: crate::FINALIZE_LEASE }
+    }
 }
 
 impl MemoryRunStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store whose finalize claims expire after `lease` (for tests of a reporter dying mid-way).
+    pub fn with_lease(lease: Duration) -> Self {
+        MemoryRunStore { lease, ..Self::default() }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, RunState>) -> R) -> R {
@@ -170,15 +183,16 @@ impl RunStore for MemoryRunStore {
         self.with(|runs| {
             let state = runs.get_mut(report_id).ok_or_else(|| no_run(report_id))?;
             let record = state.record.as_ref().ok_or_else(|| no_run(report_id))?;
-            if record.completed < record.total || state.claimed_version > record.reported_version {
+            let version = record.generation;
+            if record.completed < record.total || record.reported_version >= version {
                 return Ok(None);
             }
-            if state.claimed_version > 0 && state.claimed_version == record.reported_version {
-                // This population has been reported already; a new version needs a re-collection first.
-                return Ok(None);
+            if let Some((claimed, at)) = state.claim {
+                if claimed == version && at.elapsed() < self.lease {
+                    return Ok(None);
+                }
             }
-            state.claimed_version += 1;
-            let version = state.claimed_version;
+            state.claim = Some((version, Instant::now()));
             Ok(Some(FinalizeClaim { version, supersedes: (version > 1).then(|| version - 1) }))
         })
     }
@@ -305,6 +319,7 @@ mod tests {
             requested_at: "2026-01-01T00:00:00Z".into(),
             total: 2,
             completed: 0,
+            generation: 1,
             reported_version: 0,
             report_location: None,
         };
@@ -323,6 +338,27 @@ mod tests {
         store.record_report("r", 1, "/x").await.unwrap();
         assert_eq!(store.claim_finalize("r").await.unwrap(), None, "a reported run is not re-finalized by a duplicate");
         assert!(store.mark_complete("nope", "a").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_stale_claim_is_granted_again() {
+        let store = MemoryRunStore::with_lease(Duration::ZERO);
+        let run = RunRecord {
+            report_id: "r".into(),
+            requested_by: "t".into(),
+            requested_at: "2026-01-01T00:00:00Z".into(),
+            total: 0,
+            completed: 0,
+            generation: 1,
+            reported_version: 0,
+            report_location: None,
+        };
+        store.create_run(&run).await.unwrap();
+        assert!(store.claim_finalize("r").await.unwrap().is_some());
+        // The reporter died before recording; with the lease gone, a retry may write the same version.
+        assert_eq!(store.claim_finalize("r").await.unwrap().map(|c| c.version), Some(1));
+        store.record_report("r", 1, "/x").await.unwrap();
+        assert_eq!(store.claim_finalize("r").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -161,6 +161,7 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
         requested_at: request.requested_at.clone(),
         total: total as u64,
         completed: 0,
+        generation: 1,
         reported_version: 0,
         report_location: None,
     };
@@ -189,12 +190,15 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
             target: t.clone(),
         })
         .collect();
-    let failures: Vec<(usize, Option<PortError>)> =
-        futures::stream::iter(jobs.chunks(MAX_BATCH).map(|batch| publish_batch(deps.jobs, batch)))
-            .buffer_unordered(PUBLISH_PARALLELISM)
-            .filter(|(failed, _)| futures::future::ready(*failed > 0))
-            .collect()
-            .await;
+    // Owned batches: a stream of futures borrowing a slice is not `Send` for every caller.
+    let batches: Vec<Vec<CollectionJob>> = jobs.chunks(MAX_BATCH).map(<[CollectionJob]>::to_vec).collect();
+    let queue = deps.jobs;
+    let failures: Vec<(usize, Option<PortError>)> = futures::stream::iter(batches)
+        .map(|batch| async move { publish_batch(queue, batch).await })
+        .buffer_unordered(PUBLISH_PARALLELISM)
+        .filter(|(failed, _)| futures::future::ready(*failed > 0))
+        .collect()
+        .await;
     if !failures.is_empty() {
         let failed = failures.iter().map(|(n, _)| n).sum();
         let source = failures.into_iter().find_map(|(_, e)| e);
@@ -205,8 +209,8 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
 }
 
 /// Publishes one batch, retrying only rejected entries. Returns how many were never accepted.
-async fn publish_batch(queue: &dyn JobQueue, batch: &[CollectionJob]) -> (usize, Option<PortError>) {
-    let mut pending: Vec<CollectionJob> = batch.to_vec();
+async fn publish_batch(queue: &dyn JobQueue, batch: Vec<CollectionJob>) -> (usize, Option<PortError>) {
+    let mut pending = batch;
     let mut last_error = None;
     for attempt in 1..=PUBLISH_ATTEMPTS {
         match queue.publish_batch(&pending).await {

@@ -105,14 +105,18 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let request: ReportRequest = read_required(deps.store, &keys::request(report_id)).await?;
     let population: Population = read_required(deps.store, &keys::population(report_id)).await?;
 
-    let results: BTreeMap<String, TargetResult> = futures::stream::iter(population.targets.iter().map(|t| {
-        let key = keys::result(report_id, &t.id);
-        async move { Ok::<_, ReporterError>((t.id.clone(), read::<TargetResult>(deps.store, &key).await?)) }
-    }))
-    .buffer_unordered(READ_PARALLELISM)
-    .try_filter_map(|(id, r)| async move { Ok(r.map(|r| (id, r))) })
-    .try_collect()
-    .await?;
+    let store = deps.store;
+    let keys: Vec<(String, String)> =
+        population.targets.iter().map(|t| (t.id.clone(), keys::result(report_id, &t.id))).collect();
+    let results: BTreeMap<String, TargetResult> =
+        futures::stream::iter(keys)
+            .map(|(id, key)| async move {
+                Ok::<_, ReporterError>(read::<TargetResult>(store, &key).await?.map(|r| (id, r)))
+            })
+            .buffer_unordered(READ_PARALLELISM)
+            .try_filter_map(|found| async move { Ok(found) })
+            .try_collect()
+            .await?;
 
     let finished_at = dbadmin_contracts::now_rfc3339();
     let rows = render::rows(&population, &results, &request.requested_at);

@@ -1,0 +1,137 @@
+//! Settings from the environment, checked at cold start, and the SDK clients built once.
+
+use std::time::Duration;
+
+/// A missing or malformed setting, naming the environment variable.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+        Ok(_) => Err(ConfigError { name, problem: "is empty".into() }),
+        Err(_) => Err(ConfigError { name, problem: "is not set".into() }),
+    }
+}
+
+fn optional(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match optional(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError { name, problem: format!("'{v}' is not a number") }),
+    }
+}
+
+/// Every setting any function reads. Each function asks for the ones it needs with the
+/// `require_*` helpers at cold start, so a missing one fails before the first message.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DBADMIN_BUCKET`: results, population snapshots and reports.
+    pub bucket: String,
+    /// `DBADMIN_TABLE`: run state and completion counts.
+    pub table: String,
+    /// `DBADMIN_KMS_KEY_ID`: SSE-KMS key for objects (bucket default encryption when unset).
+    pub kms_key_id: Option<String>,
+    /// `DBADMIN_COLLECT_TOPIC_ARN`: where the publisher fans jobs out.
+    pub collect_topic_arn: Option<String>,
+    /// `DBADMIN_FINALIZE_QUEUE_URL`: where the last collector asks for the report.
+    pub finalize_queue_url: Option<String>,
+    /// `DBADMIN_TARGET_ROLE_NAME`: the role assumed in each target account (`arn:aws:iam::{account}:role/{name}`);
+    /// unset means "read secrets with this function's own role" (single-account set-ups and tests).
+    pub target_role_name: Option<String>,
+    /// `DBADMIN_EXTERNAL_ID`: the ExternalId the target roles require.
+    pub external_id: Option<String>,
+    /// `DBADMIN_TLS_CA_FILE`: extra CA certificates for database TLS (e.g. the RDS bundle shipped in the zip).
+    pub tls_ca_file: Option<String>,
+    /// `DBADMIN_CONNECT_TIMEOUT_SECS` / `DBADMIN_QUERY_TIMEOUT_SECS`.
+    pub connect_timeout: Duration,
+    pub query_timeout: Duration,
+    /// `DBADMIN_BATCH_CONCURRENCY`: records of one SQS batch handled at once.
+    pub batch_concurrency: usize,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Ok(Settings {
+            bucket: required("DBADMIN_BUCKET")?,
+            table: required("DBADMIN_TABLE")?,
+            kms_key_id: optional("DBADMIN_KMS_KEY_ID"),
+            collect_topic_arn: optional("DBADMIN_COLLECT_TOPIC_ARN"),
+            finalize_queue_url: optional("DBADMIN_FINALIZE_QUEUE_URL"),
+            target_role_name: optional("DBADMIN_TARGET_ROLE_NAME"),
+            external_id: optional("DBADMIN_EXTERNAL_ID"),
+            // A relative path is a file shipped in the function's zip.
+            tls_ca_file: optional("DBADMIN_TLS_CA_FILE").map(|f| match std::env::var("LAMBDA_TASK_ROOT") {
+                Ok(root) if !f.starts_with('/') => format!("{root}/{f}"),
+                _ => f,
+            }),
+            connect_timeout: Duration::from_secs(number("DBADMIN_CONNECT_TIMEOUT_SECS", 10)?),
+            query_timeout: Duration::from_secs(number("DBADMIN_QUERY_TIMEOUT_SECS", 30)?),
+            batch_concurrency: number("DBADMIN_BATCH_CONCURRENCY", 10)?,
+        })
+    }
+
+    pub fn require_collect_topic(&self) -> Result<&str, ConfigError> {
+        self.collect_topic_arn
+            .as_deref()
+            .ok_or(ConfigError { name: "DBADMIN_COLLECT_TOPIC_ARN", problem: "is not set".into() })
+    }
+
+    pub fn require_finalize_queue(&self) -> Result<&str, ConfigError> {
+        self.finalize_queue_url
+            .as_deref()
+            .ok_or(ConfigError { name: "DBADMIN_FINALIZE_QUEUE_URL", problem: "is not set".into() })
+    }
+}
+
+/// The SDK clients, built once per process (per Lambda container).
+#[derive(Clone)]
+pub struct Clients {
+    pub sdk: aws_config::SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl Clients {
+    /// Loads the standard configuration chain (region, credentials, `AWS_ENDPOINT_URL`).
+    pub async fn load() -> Clients {
+        let sdk = aws_config::load_from_env().await;
+        Clients::from_sdk(sdk)
+    }
+
+    pub fn from_sdk(sdk: aws_config::SdkConfig) -> Clients {
+        // Emulators serve buckets by path, not by virtual host.
+        let path_style = sdk.endpoint_url().is_some();
+        let s3 =
+            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build());
+        Clients {
+            s3,
+            sns: aws_sdk_sns::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sts: aws_sdk_sts::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            sdk,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn missing_settings_name_the_variable() {
+        let err = super::required("DBADMIN_SURELY_UNSET_FOR_TEST").unwrap_err();
+        assert_eq!(err.to_string(), "environment variable DBADMIN_SURELY_UNSET_FOR_TEST: is not set");
+    }
+}

@@ -1,0 +1,123 @@
+//! Database logins on AWS: assume the target account's role, then read the secret.
+//!
+//! Role credentials are cached per role until five minutes before they expire; secret values are
+//! cached for [`SECRET_TTL`] so a batch of databases behind one secret costs one call.
+
+use crate::error::{code, is_transient};
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::config::Credentials;
+use dbadmin_contracts::Target;
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+pub const SECRET_TTL: Duration = Duration::from_secs(300);
+const ROLE_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+pub struct AwsCredentials {
+    sdk: aws_config::SdkConfig,
+    sts: aws_sdk_sts::Client,
+    /// The secrets client of this function's own role.
+    own_secrets: aws_sdk_secretsmanager::Client,
+    role_name: Option<String>,
+    external_id: Option<String>,
+    roles: Mutex<HashMap<String, (aws_sdk_secretsmanager::Client, SystemTime)>>,
+    secrets: Mutex<HashMap<(Option<String>, String), (DbCredentials, Instant)>>,
+}
+
+impl AwsCredentials {
+    pub fn new(clients: &crate::Clients, role_name: Option<String>, external_id: Option<String>) -> Self {
+        AwsCredentials {
+            sdk: clients.sdk.clone(),
+            sts: clients.sts.clone(),
+            own_secrets: clients.secrets.clone(),
+            role_name,
+            external_id,
+            roles: Mutex::default(),
+            secrets: Mutex::default(),
+        }
+    }
+
+    /// The role to assume for a target: its own override, else the deployment's role name in its account.
+    pub fn role_for(&self, target: &Target) -> Option<String> {
+        target.role_arn.clone().or_else(|| {
+            let partition = if target.region.starts_with("us-gov-") {
+                "aws-us-gov"
+            } else if target.region.starts_with("cn-") {
+                "aws-cn"
+            } else {
+                "aws"
+            };
+            self.role_name.as_ref().map(|name| format!("arn:{partition}:iam::{}:role/{name}", target.account_id))
+        })
+    }
+
+    async fn secrets_client(&self, role: &str) -> Result<aws_sdk_secretsmanager::Client, CredentialError> {
+        if let Some((client, expires)) = self.roles.lock().unwrap_or_else(|p| p.into_inner()).get(role) {
+            if SystemTime::now() + ROLE_REFRESH_MARGIN < *expires {
+                return Ok(client.clone());
+            }
+        }
+        let mut req = self.sts.assume_role().role_arn(role).role_session_name("db-admin-report-collector");
+        if let Some(id) = &self.external_id {
+            req = req.external_id(id);
+        }
+        let out = req.send().await.map_err(|e| {
+            if is_transient(&e) {
+                CredentialError::Transient { secret: format!("(role {role})"), source: Box::new(e) }
+            } else {
+                CredentialError::RoleDenied { role: role.to_owned(), source: Some(Box::new(e)) }
+            }
+        })?;
+        let c = out.credentials().ok_or_else(|| CredentialError::RoleDenied { role: role.to_owned(), source: None })?;
+        let expires =
+            SystemTime::try_from(*c.expiration()).unwrap_or_else(|_| SystemTime::now() + Duration::from_secs(900));
+        let creds = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            Some(expires),
+            "sts-assume-role",
+        );
+        let config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk).credentials_provider(creds).build();
+        let client = aws_sdk_secretsmanager::Client::from_conf(config);
+        self.roles.lock().unwrap_or_else(|p| p.into_inner()).insert(role.to_owned(), (client.clone(), expires));
+        Ok(client)
+    }
+}
+
+#[async_trait]
+impl CredentialSource for AwsCredentials {
+    async fn credentials(&self, target: &Target) -> Result<DbCredentials, CredentialError> {
+        let role = self.role_for(target);
+        let key = (role.clone(), target.secret.clone());
+        if let Some((creds, at)) = self.secrets.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            if at.elapsed() < SECRET_TTL {
+                return Ok(creds.clone());
+            }
+        }
+        let client = match &role {
+            Some(role) => self.secrets_client(role).await?,
+            None => self.own_secrets.clone(),
+        };
+        let secret = &target.secret;
+        let out = client.get_secret_value().secret_id(secret).send().await.map_err(|e| match code(&e) {
+            Some("ResourceNotFoundException") => {
+                CredentialError::NotFound { secret: secret.clone(), hint: String::new() }
+            }
+            Some("AccessDeniedException") | Some("AccessDenied") => {
+                CredentialError::AccessDenied { secret: secret.clone(), source: Some(Box::new(e)) }
+            }
+            _ if is_transient(&e) => CredentialError::Transient { secret: secret.clone(), source: Box::new(e) },
+            _ => CredentialError::AccessDenied { secret: secret.clone(), source: Some(Box::new(e)) },
+        })?;
+        let text = out.secret_string().ok_or_else(|| CredentialError::Malformed {
+            secret: secret.clone(),
+            problem: "holds no string value".into(),
+        })?;
+        let creds = DbCredentials::from_secret_json(secret, text)?;
+        self.secrets.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (creds.clone(), Instant::now()));
+        Ok(creds)
+    }
+}

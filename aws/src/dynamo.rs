@@ -1,0 +1,236 @@
+//! Run state and the exactly-once completion counter in one DynamoDB table.
+//!
+//! Items (partition key `pk`, sort key `sk`, both strings):
+//! - `RUN#{report_id}` / `RUN`: the run record (`total`, `completed`, `generation`, `reported_version`,
+//!   `claimed_version`, `claimed_at`, …);
+//! - `RUN#{report_id}` / `DONE#{target_id}`: one marker per counted target.
+//!
+//! Counting writes the marker (only if absent) and increments `completed` in one transaction, so
+//! `completed` always equals the number of markers, however often a job is delivered.
+
+use crate::error::{code, port_error};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use dbadmin_ports::{Completion, FinalizeClaim, PortError, RunRecord, RunStore, FINALIZE_LEASE};
+use std::collections::{BTreeSet, HashMap};
+
+pub struct DynamoRunStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoRunStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoRunStore { client, table: table.into() }
+    }
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn pk(report_id: &str) -> AttributeValue {
+    s(format!("RUN#{report_id}"))
+}
+
+fn num(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn build_err(e: impl std::error::Error + Send + Sync + 'static) -> PortError {
+    PortError::permanent("build DynamoDB request", e)
+}
+
+fn record(report_id: &str, item: &HashMap<String, AttributeValue>) -> RunRecord {
+    RunRecord {
+        report_id: report_id.to_owned(),
+        requested_by: text(item, "requested_by").unwrap_or_default(),
+        requested_at: text(item, "requested_at").unwrap_or_default(),
+        total: num(item, "total"),
+        completed: num(item, "completed"),
+        generation: num(item, "generation").max(1) as u32,
+        reported_version: num(item, "reported_version") as u32,
+        report_location: text(item, "report_location"),
+    }
+}
+
+#[async_trait]
+impl RunStore for DynamoRunStore {
+    async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", pk(&run.report_id))
+            .item("sk", s("RUN"))
+            .item("requested_by", s(&run.requested_by))
+            .item("requested_at", s(&run.requested_at))
+            .item("total", n(run.total))
+            .item("completed", n(0))
+            .item("generation", n(run.generation.max(1)))
+            .item("reported_version", n(0))
+            .item("claimed_version", n(0))
+            .item("claimed_at", n(0))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(port_error("DynamoDB PutItem (run)", e)),
+        }
+    }
+
+    async fn get_run(&self, report_id: &str) -> Result<Option<RunRecord>, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", pk(report_id))
+            .key("sk", s("RUN"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("DynamoDB GetItem (run)", e))?;
+        Ok(out.item().map(|item| record(report_id, item)))
+    }
+
+    async fn mark_complete(&self, report_id: &str, target_id: &str) -> Result<Completion, PortError> {
+        let marker = Put::builder()
+            .table_name(&self.table)
+            .item("pk", pk(report_id))
+            .item("sk", s(format!("DONE#{target_id}")))
+            .item("at", n(now_secs()))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_err)?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key("pk", pk(report_id))
+            .key("sk", s("RUN"))
+            .update_expression("SET completed = completed + :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(build_err)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(marker).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await;
+        let newly_counted = match result {
+            Ok(_) => true,
+            Err(e) => {
+                let reasons: Vec<Option<String>> = e
+                    .as_service_error()
+                    .and_then(|se| match se {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc) => {
+                            Some(tc.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect())
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                match reasons.as_slice() {
+                    [Some(c), ..] if c == "ConditionalCheckFailed" => false,
+                    [_, Some(c)] if c == "ConditionalCheckFailed" => {
+                        return Err(PortError::NotFound { what: format!("run {report_id}") })
+                    }
+                    _ => return Err(port_error("DynamoDB TransactWriteItems (count)", e)),
+                }
+            }
+        };
+        let run =
+            self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
+        Ok(Completion { newly_counted, completed: run.completed, total: run.total })
+    }
+
+    async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError> {
+        let Some(run) = self.get_run(report_id).await? else {
+            return Err(PortError::NotFound { what: format!("run {report_id}") });
+        };
+        let version = run.generation;
+        if run.completed < run.total || run.reported_version >= version {
+            return Ok(None);
+        }
+        let now = now_secs();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk(report_id))
+            .key("sk", s("RUN"))
+            .update_expression("SET claimed_version = :v, claimed_at = :now")
+            .condition_expression(
+                "completed >= #total AND reported_version < :v AND (claimed_version < :v OR claimed_at < :stale)",
+            )
+            .expression_attribute_names("#total", "total")
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":stale", n(now.saturating_sub(FINALIZE_LEASE.as_secs())))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(FinalizeClaim { version, supersedes: (version > 1).then(|| version - 1) })),
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => Ok(None),
+            Err(e) => Err(port_error("DynamoDB UpdateItem (claim)", e)),
+        }
+    }
+
+    async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk(report_id))
+            .key("sk", s("RUN"))
+            .update_expression("SET reported_version = :v, report_location = :loc")
+            .condition_expression("attribute_exists(pk) AND reported_version < :v")
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":loc", s(location))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Recorded already by an earlier attempt of the same version: nothing to do.
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(port_error("DynamoDB UpdateItem (record report)", e)),
+        }
+    }
+
+    async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :done)")
+            .expression_attribute_values(":pk", pk(report_id))
+            .expression_attribute_values(":done", s("DONE#"))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut out = BTreeSet::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| port_error("DynamoDB Query (completed targets)", e))?;
+            for item in page.items() {
+                if let Some(sk) = text(item, "sk") {
+                    out.insert(sk.trim_start_matches("DONE#").to_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+}

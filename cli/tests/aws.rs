@@ -1,0 +1,184 @@
+//! The AWS deployment, tested as deployed: MiniStack runs our three Lambda binaries behind real
+//! SQS event source mappings (scripts/aws-local.sh up). Requests are submitted exactly as the CLI
+//! submits them (a message on the requests queue) and results are read back from S3 and DynamoDB.
+
+mod support;
+
+use dbadmin_aws::dynamo::DynamoRunStore;
+use dbadmin_aws::Clients;
+use dbadmin_contracts::{CollectionJob, Filters, ReportRequest, Versioned};
+use dbadmin_ports::{RunRecord, RunStore};
+use std::time::{Duration, Instant};
+
+#[derive(serde::Deserialize)]
+struct Outputs {
+    bucket: String,
+    table: String,
+    requests_queue_url: String,
+    collect_queue_url: String,
+    collect_dlq_url: String,
+    inventory_uri: String,
+}
+
+struct Stack {
+    o: Outputs,
+    c: Clients,
+    runs: DynamoRunStore,
+}
+
+/// The deployed stack, or `None` (with the reason printed) when it is not running.
+async fn stack() -> Option<Stack> {
+    let path = std::env::var("DBADMIN_AWS_OUTPUTS").ok().filter(|p| std::path::Path::new(p).exists());
+    let Some(path) = path.filter(|_| std::env::var("AWS_ENDPOINT_URL").is_ok()) else {
+        let msg = "the local AWS deployment is not up; run scripts/aws-local.sh up and export scripts/aws-local.sh env";
+        if std::env::var("DBADMIN_REQUIRE_AWS").as_deref() == Ok("1") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    };
+    let o: Outputs = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let c = Clients::load().await;
+    let runs = DynamoRunStore::new(c.dynamodb.clone(), &o.table);
+    Some(Stack { o, c, runs })
+}
+
+impl Stack {
+    async fn submit(&self, filters: Filters) -> ReportRequest {
+        let request = ReportRequest {
+            schema_version: ReportRequest::SCHEMA_VERSION,
+            report_id: ulid::Ulid::new().to_string(),
+            requested_by: "arn:aws:iam::000000000000:user/e2e".into(),
+            requested_at: dbadmin_contracts::now_rfc3339(),
+            inventory: self.o.inventory_uri.clone(),
+            filters,
+            output_format: Default::default(),
+        };
+        self.c
+            .sqs
+            .send_message()
+            .queue_url(&self.o.requests_queue_url)
+            .message_body(String::from_utf8(dbadmin_contracts::encode(&request)).unwrap())
+            .send()
+            .await
+            .expect("submit the request");
+        request
+    }
+
+    /// Polls the run table until the report's version `version` is recorded, within `limit`.
+    async fn wait_reported(&self, report_id: &str, version: u32, limit: Duration) -> RunRecord {
+        let start = Instant::now();
+        loop {
+            if let Some(run) = self.runs.get_run(report_id).await.expect("read the run") {
+                if run.reported_version >= version {
+                    return run;
+                }
+            }
+            assert!(start.elapsed() < limit, "report {report_id} v{version} not written within {limit:?}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    async fn object(&self, uri: &str) -> Vec<u8> {
+        let key = uri.strip_prefix(&format!("s3://{}/", self.o.bucket)).expect("a report in the bucket");
+        let out = self.c.s3.get_object().bucket(&self.o.bucket).key(key).send().await.expect("get the object");
+        out.body.collect().await.unwrap().into_bytes().to_vec()
+    }
+
+    async fn queue_depth(&self, url: &str) -> u64 {
+        let attrs = self
+            .c
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        attrs.attributes().and_then(|a| a.values().next()).and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deployed_pipeline_reports_the_fixture_admins_and_counts_duplicates_once() {
+    let Some(s) = stack().await else { return };
+    let request = s.submit(Filters::default()).await;
+    let run = s.wait_reported(&request.report_id, 1, LIMIT).await;
+    assert_eq!((run.completed, run.total), (4, 4));
+    let location = run.report_location.expect("the report's location is recorded");
+    assert!(location.ends_with("/v1/report.csv"), "{location}");
+    let csv = s.object(&location).await;
+    support::assert_demo_golden(&csv);
+
+    // The manifest names the CSV with its true SHA-256.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&s.object(&location.replace("report.csv", "manifest.json")).await).unwrap();
+    let csv_entry = manifest["artifacts"].as_array().unwrap().iter().find(|a| a["name"] == "report.csv").unwrap();
+    assert_eq!(csv_entry["sha256"], dbadmin_contracts::sha256_hex(&csv));
+    assert_eq!(manifest["population"], 4);
+    assert_eq!(manifest["requested_by"], "arn:aws:iam::000000000000:user/e2e");
+
+    // The same job delivered again (as SQS may): counted once, no second report version.
+    let population: dbadmin_contracts::message::Population = dbadmin_contracts::decode(
+        &s.object(&format!("s3://{}/{}", s.o.bucket, dbadmin_contracts::keys::population(&request.report_id))).await,
+    )
+    .unwrap();
+    let job = CollectionJob {
+        schema_version: CollectionJob::SCHEMA_VERSION,
+        report_id: request.report_id.clone(),
+        target: population.targets[0].clone(),
+    };
+    s.c.sqs
+        .send_message()
+        .queue_url(&s.o.collect_queue_url)
+        .message_body(String::from_utf8(dbadmin_contracts::encode(&job)).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while s.queue_depth(&s.o.collect_queue_url).await > 0 {
+        assert!(start.elapsed() < LIMIT, "the duplicate job was never consumed");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Give the collector that took it the time to count it; the count must not move.
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_secs(3) {
+        let run = s.runs.get_run(&request.report_id).await.unwrap().unwrap();
+        assert_eq!((run.completed, run.reported_version), (4, 1), "a duplicate must not count or re-finalize");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(s.runs.completed_targets(&request.report_id).await.unwrap().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
+    let Some(s) = stack().await else { return };
+    let before = s.queue_depth(&s.o.collect_dlq_url).await;
+    s.c.sqs.send_message().queue_url(&s.o.collect_queue_url).message_body("{not a job").send().await.unwrap();
+    // Its batch neighbours: a whole report submitted at the same time.
+    let request = s.submit(Filters { engines: vec![dbadmin_contracts::Engine::Postgres], ..Default::default() }).await;
+    let run = s.wait_reported(&request.report_id, 1, LIMIT).await;
+    assert_eq!((run.completed, run.total), (2, 2));
+    let start = Instant::now();
+    while s.queue_depth(&s.o.collect_dlq_url).await <= before {
+        assert!(start.elapsed() < Duration::from_secs(180), "the poison message never reached the DLQ");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_reports_do_not_mix() {
+    let Some(s) = stack().await else { return };
+    let a = s.submit(Filters { engines: vec![dbadmin_contracts::Engine::Mariadb], ..Default::default() }).await;
+    let b = s.submit(Filters { accounts: vec!["444455556666".into()], ..Default::default() }).await;
+    let (ra, rb) = tokio::join!(s.wait_reported(&a.report_id, 1, LIMIT), s.wait_reported(&b.report_id, 1, LIMIT));
+    assert_eq!(ra.total, 1);
+    assert_eq!(rb.total, 2);
+    let csv_a = String::from_utf8(s.object(ra.report_location.as_deref().unwrap()).await).unwrap();
+    let csv_b = String::from_utf8(s.object(rb.report_location.as_deref().unwrap()).await).unwrap();
+    assert!(csv_a.contains("demo-mariadb") && !csv_a.contains("demo-postgres") && !csv_a.contains("demo-mysql"));
+    assert!(csv_b.contains("demo-postgres") && csv_b.contains("demo-unreachable") && !csv_b.contains("demo-mariadb"));
+    assert!(csv_b.contains(",ERROR,unreachable,"), "the unreachable database is an error row");
+}

@@ -1,0 +1,25 @@
+//! The publisher Lambda: report requests from the requests queue → one collection job per database.
+
+use dbadmin_aws::{dynamo::DynamoRunStore, lambda, s3, sns::SnsJobQueue, sqs::SqsFinalizeQueue, Clients, Settings};
+use dbadmin_contracts::ReportRequest;
+use dbadmin_publisher::{handle_request, PublisherDeps};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda::init_tracing();
+    let settings = Settings::from_env()?;
+    let clients = Clients::load().await;
+    let store = s3::S3Store::new(clients.s3.clone(), &settings.bucket, settings.kms_key_id.clone());
+    let inventory = s3::S3Inventory::new(clients.s3.clone());
+    let runs = DynamoRunStore::new(clients.dynamodb.clone(), &settings.table);
+    let jobs = SnsJobQueue::new(clients.sns.clone(), settings.require_collect_topic()?);
+    let finalize = SqsFinalizeQueue::new(clients.sqs.clone(), settings.require_finalize_queue()?);
+    let deps = PublisherDeps { inventory: &inventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+    let deps = &deps;
+    lambda::run_sqs(1, move |record| async move {
+        let request: ReportRequest = dbadmin_contracts::decode(lambda::body(&record)?.as_bytes())?;
+        handle_request(&request, deps).await?;
+        Ok(())
+    })
+    .await
+}

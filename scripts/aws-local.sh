@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The AWS deployment on a local emulator: MiniStack (PyPI) on loopback, running our Lambda
+# binaries as local processes behind real SQS event source mappings.
+#
+#   scripts/aws-local.sh up       install MiniStack if needed, start it, build and deploy everything
+#   scripts/aws-local.sh deploy   (re)deploy onto a running MiniStack
+#   scripts/aws-local.sh down     stop the MiniStack this script started
+#   scripts/aws-local.sh env      print the variables tests and the CLI use
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${DBADMIN_STATE_DIR:-$ROOT/.state}
+PORT=${DBADMIN_MINISTACK_PORT:-14566}
+VENV=${DBADMIN_VENV:-/var/cache/db-admin-report/venv}
+MINISTACK_VERSION=1.5.33
+PROFILE=${DBADMIN_LAMBDA_PROFILE:-debug}
+
+log() { printf '[aws-local] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+ensure_venv() {
+  if [ -x "$VENV/bin/ministack" ] && "$VENV/bin/python" -c 'import boto3' 2>/dev/null \
+     && [ "$("$VENV/bin/pip" show ministack 2>/dev/null | awk '/^Version:/ {print $2}')" = "$MINISTACK_VERSION" ]; then
+    return 0
+  fi
+  log "installing ministack $MINISTACK_VERSION and boto3 into $VENV"
+  mkdir -p "$(dirname "$VENV")"
+  python3 -m venv "$VENV" || die "python3 -m venv failed (apt-get install python3-venv?)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "ministack==$MINISTACK_VERSION" boto3 >"$STATE/pip.log" 2>&1 \
+    || die "pip install failed, see $STATE/pip.log"
+}
+
+alive() { [ -f "$STATE/ministack.pid" ] && kill -0 "$(cat "$STATE/ministack.pid")" 2>/dev/null; }
+
+start() {
+  if alive; then log "MiniStack already running on $PORT"; return 0; fi
+  log "starting MiniStack on 127.0.0.1:$PORT"
+  mkdir -p "$STATE"
+  (cd "$STATE" && GATEWAY_PORT=$PORT BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" \
+     nohup "$VENV/bin/ministack" >"$STATE/ministack.log" 2>&1 & echo $! >"$STATE/ministack.pid")
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if curl -fs "http://127.0.0.1:$PORT/_ministack/health" >/dev/null 2>&1; then return 0; fi
+    alive || { tail -n 20 "$STATE/ministack.log" >&2; die "MiniStack exited"; }
+    sleep 0.2
+  done
+  die "MiniStack did not answer on $PORT"
+}
+
+build() {
+  log "building the Lambda functions ($PROFILE)"
+  local flag=""
+  [ "$PROFILE" = release ] && flag=--release
+  cargo build --quiet $flag -p dbadmin-publisher -p dbadmin-collector -p dbadmin-reporter \
+    --bin publisher-lambda --bin collector-lambda --bin reporter-lambda
+}
+
+deploy() {
+  eval "$("$ROOT/scripts/test-servers.sh" env)"
+  # Stripped copies: debug builds carry ~150 MB of symbols each.
+  mkdir -p "$STATE/aws/bin"
+  local f
+  for f in publisher-lambda collector-lambda reporter-lambda; do
+    strip -o "$STATE/aws/bin/$f" "$ROOT/target/$PROFILE/$f"
+  done
+  "$VENV/bin/python" "$ROOT/scripts/aws_local_deploy.py" \
+    --endpoint "http://127.0.0.1:$PORT" --binaries "$STATE/aws/bin" --state "$STATE/aws" \
+    --ca-file "$DBADMIN_TEST_CA_FILE" --inventory "$ROOT/examples/demo/inventory.csv" \
+    --secrets "$ROOT/examples/demo/secrets.json" \
+    --ports "$DBADMIN_TEST_MARIADB_PORT,$DBADMIN_TEST_MYSQL_PORT,$DBADMIN_TEST_PG_PORT"
+}
+
+case "${1:-}" in
+  up) mkdir -p "$STATE"; command -v curl >/dev/null || die "curl is needed"; ensure_venv; start; build; deploy ;;
+  deploy) build; deploy ;;
+  down)
+    if alive; then
+      log "stopping MiniStack (pid $(cat "$STATE/ministack.pid"))"
+      kill "$(cat "$STATE/ministack.pid")" 2>/dev/null || true
+      rm -f "$STATE/ministack.pid"
+    fi ;;
+  env)
+    echo "export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT"
+    echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1"
+    echo "export DBADMIN_AWS_OUTPUTS=$STATE/aws/outputs.json" ;;
+  *) echo "usage: $0 up|deploy|down|env" >&2; exit 2 ;;
+esac
