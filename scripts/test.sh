@@ -6,13 +6,20 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-if scripts/test-servers.sh status | grep -q ': down'; then
-  if [ "${DBADMIN_KEEP_SERVERS:-0}" != 1 ]; then trap 'scripts/test-servers.sh down' EXIT; fi
+if [ "${DBADMIN_KEEP_SERVERS:-0}" != 1 ]; then
+  stop=()
+  scripts/test-servers.sh status | grep -q ': down' && stop+=('scripts/test-servers.sh down')
+  [ -f "${DBADMIN_STATE_DIR:-.state}/ministack.pid" ] && kill -0 "$(cat "${DBADMIN_STATE_DIR:-.state}/ministack.pid")" 2>/dev/null \
+    || stop+=('scripts/aws-local.sh down')
+  if [ ${#stop[@]} -gt 0 ]; then trap "$(IFS=';'; echo "${stop[*]}")" EXIT; fi
 fi
 scripts/test-servers.sh up
 eval "$(scripts/test-servers.sh env)"
-# Tests that need a server fail (instead of skipping) when it is missing.
-export DBADMIN_REQUIRE_SERVERS=1
+# The AWS deployment on MiniStack (Lambda binaries built and deployed by the script).
+scripts/aws-local.sh up
+eval "$(scripts/aws-local.sh env)"
+# Tests that need a server or the deployment fail (instead of skipping) when it is missing.
+export DBADMIN_REQUIRE_SERVERS=1 DBADMIN_REQUIRE_AWS=1
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"

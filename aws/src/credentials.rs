@@ -15,6 +15,9 @@ use std::time::{Duration, Instant, SystemTime};
 pub const SECRET_TTL: Duration = Duration::from_secs(300);
 const ROLE_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
+/// `(role, secret name)` → the login read and when.
+type SecretCache = HashMap<(Option<String>, String), (DbCredentials, Instant)>;
+
 pub struct AwsCredentials {
     sdk: aws_config::SdkConfig,
     sts: aws_sdk_sts::Client,
@@ -23,7 +26,7 @@ pub struct AwsCredentials {
     role_name: Option<String>,
     external_id: Option<String>,
     roles: Mutex<HashMap<String, (aws_sdk_secretsmanager::Client, SystemTime)>>,
-    secrets: Mutex<HashMap<(Option<String>, String), (DbCredentials, Instant)>>,
+    secrets: Mutex<SecretCache>,
 }
 
 impl AwsCredentials {
