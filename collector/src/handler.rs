@@ -70,11 +70,13 @@ pub async fn handle_job(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result
 }
 
 async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobReport, CollectorError> {
+    let started = std::time::Instant::now();
     let target = &job.target;
     let key = keys::result(&job.report_id, &target.id);
     let store_err = |source| CollectorError::Store { target_id: target.id.clone(), source };
 
     let existing = deps.store.get(&key).await.map_err(store_err)?;
+    let mut db_ms = 0;
     let error = match existing.as_deref().map(dbadmin_contracts::decode::<TargetResult>) {
         Some(Ok(stored)) => {
             info!("Result already stored by an earlier delivery, counting it.");
@@ -85,6 +87,7 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
         }
         _ => {
             let result = collect(job, deps).await?;
+            db_ms = result.duration_ms;
             let error = match &result.outcome {
                 Outcome::Collected(c) => {
                     info!(
@@ -126,6 +129,7 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
             "Last target counted, finalization requested."
         );
     }
+    info!(db_ms, total_ms = started.elapsed().as_millis() as u64, "Job done.");
     Ok(JobReport {
         error,
         newly_counted: completion.newly_counted,
@@ -138,15 +142,21 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
 async fn collect(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<TargetResult, CollectorError> {
     let target = &job.target;
     let failed = |kind, reason: String| Outcome::Failed(Failure { kind, reason });
+    let mut db_ms = 0;
     let (outcome, attempts) = match deps.credentials.credentials(target).await {
         Err(e) if e.is_retryable() => {
             return Err(CollectorError::Credentials { target_id: target.id.clone(), source: e });
         }
         Err(e) => (failed(ErrorKind::Credentials, e.to_string()), 0),
-        Ok(creds) => match engine::collect(target, &creds, deps.connect).await {
-            (Ok(collected), attempts) => (Outcome::Collected(collected), attempts),
-            (Err(e), attempts) => (failed(e.kind, e.reason), attempts),
-        },
+        Ok(creds) => {
+            let started = std::time::Instant::now();
+            let collected = engine::collect(target, &creds, deps.connect).await;
+            db_ms = started.elapsed().as_millis() as u64;
+            match collected {
+                (Ok(collected), attempts) => (Outcome::Collected(collected), attempts),
+                (Err(e), attempts) => (failed(e.kind, e.reason), attempts),
+            }
+        }
     };
     Ok(TargetResult {
         schema_version: TargetResult::SCHEMA_VERSION,
@@ -154,6 +164,7 @@ async fn collect(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<Target
         target: TargetRef::from(target),
         collected_at: dbadmin_contracts::now_rfc3339(),
         attempts,
+        duration_ms: db_ms,
         outcome,
     })
 }

@@ -43,6 +43,9 @@ pub struct TargetResult {
     pub collected_at: String,
     /// Connection attempts made (retries of transient failures included).
     pub attempts: u32,
+    /// Time spent on the database itself (connecting, retries and catalog queries), in milliseconds.
+    #[serde(default)]
+    pub duration_ms: u64,
     pub outcome: Outcome,
 }
 

@@ -120,6 +120,7 @@ async fn put(store: &dyn ObjectStore, key: String, body: Vec<u8>) -> Result<(), 
 }
 
 async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<PublishReport, PublisherError> {
+    let started = std::time::Instant::now();
     validate(request)?;
     let report_id = &request.report_id;
     let population_key = keys::population(report_id);
@@ -204,7 +205,7 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
         let source = failures.into_iter().find_map(|(_, e)| e);
         return Err(PublisherError::Publish { failed, total, source });
     }
-    info!(targets = total, new_run, "Published collection jobs.");
+    info!(targets = total, new_run, publish_ms = started.elapsed().as_millis() as u64, "Published collection jobs.");
     Ok(PublishReport { population: total, published: total, new_run })
 }
 

@@ -96,6 +96,7 @@ pub async fn handle_finalize(
 }
 
 async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<FinalizeOutcome, ReporterError> {
+    let started = std::time::Instant::now();
     let report_id = &message.report_id;
     let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
     let Some(claim) = deps.runs.claim_finalize(report_id).await.map_err(run_err)? else {
@@ -170,7 +171,13 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     };
     let primary = deps.store.location(&format!("{dir}/{primary_name}"));
     deps.runs.record_report(report_id, claim.version, &primary).await.map_err(run_err)?;
-    info!(version = claim.version, rows = rows.len(), targets = population.targets.len(), "Report written.");
+    info!(
+        version = claim.version,
+        rows = rows.len(),
+        targets = population.targets.len(),
+        finalize_ms = started.elapsed().as_millis() as u64,
+        "Report written."
+    );
     Ok(FinalizeOutcome::Written {
         version: claim.version,
         primary,

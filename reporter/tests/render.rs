@@ -62,6 +62,7 @@ fn result(t: &Target, outcome: Outcome) -> TargetResult {
         target: TargetRef::from(t),
         collected_at: "2026-11-22T10:00:00Z".into(),
         attempts: 1,
+        duration_ms: 12,
         outcome,
     }
 }
