@@ -28,7 +28,10 @@ fn inventory(n: usize) -> String {
     let mut out = String::from("id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n");
     for i in 0..n {
         let (engine, port, secret) = servers[i % servers.len()];
-        out.push_str(&format!("bench-{i:05},{:012},eu-west-1,{engine},127.0.0.1,{port},,{secret},,verify-full,\n", 100_000_000_000u64 + (i % 3) as u64));
+        out.push_str(&format!(
+            "bench-{i:05},{:012},eu-west-1,{engine},127.0.0.1,{port},,{secret},,verify-full,\n",
+            100_000_000_000u64 + (i % 3) as u64
+        ));
     }
     out
 }
@@ -119,11 +122,13 @@ async fn bench(c: &Clients, o: &serde_json::Value, n: usize, log_path: &str) -> 
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let sizes: Vec<usize> = std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>().context("arguments are target counts")?;
+    let sizes: Vec<usize> =
+        std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>().context("arguments are target counts")?;
     if sizes.is_empty() {
         bail!("usage: aws-bench N [N …]");
     }
-    let outputs_path = std::env::var("DBADMIN_AWS_OUTPUTS").context("DBADMIN_AWS_OUTPUTS (eval \"$(scripts/aws-local.sh env)\")")?;
+    let outputs_path =
+        std::env::var("DBADMIN_AWS_OUTPUTS").context("DBADMIN_AWS_OUTPUTS (eval \"$(scripts/aws-local.sh env)\")")?;
     let outputs: serde_json::Value = serde_json::from_slice(&std::fs::read(&outputs_path)?)?;
     let state = std::env::var("DBADMIN_STATE_DIR").unwrap_or_else(|_| ".state".into());
     let log_path = format!("{state}/ministack.log");
