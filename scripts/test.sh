@@ -13,6 +13,8 @@ if [ "${DBADMIN_KEEP_SERVERS:-0}" != 1 ]; then
     || stop+=('scripts/aws-local.sh down')
   if [ ${#stop[@]} -gt 0 ]; then trap "$(IFS=';'; echo "${stop[*]}")" EXIT; fi
 fi
+# terraform/: formatting, checkov and policy tests (no terraform binary can be had here).
+terraform/check.sh
 scripts/test-servers.sh up
 eval "$(scripts/test-servers.sh env)"
 # The AWS deployment on MiniStack (Lambda binaries built and deployed by the script).

@@ -14,6 +14,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use dbadmin_ports::{Completion, FinalizeClaim, PortError, RunRecord, RunStore, FINALIZE_LEASE};
 use std::collections::{BTreeSet, HashMap};
 
+/// How long completion markers are kept (the run record itself is kept).
+const MARKER_TTL_SECS: u64 = 90 * 24 * 3600;
+
 pub struct DynamoRunStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
@@ -113,6 +116,8 @@ impl RunStore for DynamoRunStore {
             .item("pk", pk(report_id))
             .item("sk", s(format!("DONE#{target_id}")))
             .item("at", n(now_secs()))
+            // Markers are transient: the table's TTL removes them after MARKER_TTL.
+            .item("expires_at", n(now_secs() + MARKER_TTL_SECS))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(build_err)?;

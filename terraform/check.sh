@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Static checks of terraform/, since no terraform binary or AWS provider can be installed on the
+# machines this project is built on:
+#   1. formatting and syntax with hclfmt, built from Debian's HCL v2 sources;
+#   2. checkov (PyPI) with --skip-download, every skip justified in place;
+#   3. policy tests over the parsed HCL (python-hcl2 + pytest), names included.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=/var/cache/db-admin-report
+VENV=${DBADMIN_VENV:-$CACHE/venv}
+HCLFMT=$CACHE/bin/hclfmt
+log() { printf '[terraform-check] %s\n' "$*" >&2; }
+
+if [ ! -x "$HCLFMT" ]; then
+  log "building hclfmt from Debian's golang-github-hashicorp-hcl-v2-dev"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go golang-github-hashicorp-hcl-v2-dev >/dev/null
+  mkdir -p "$CACHE/bin"
+  GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(mktemp -d) go build -o "$HCLFMT" github.com/hashicorp/hcl/v2/cmd/hclfmt
+fi
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+if ! "$VENV/bin/python" -c 'import hcl2, pytest' 2>/dev/null || [ ! -x "$VENV/bin/checkov" ]; then
+  log "installing python-hcl2, pytest and checkov into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check python-hcl2 pytest checkov
+fi
+
+status=0
+while IFS= read -r -d '' f; do
+  if ! "$HCLFMT" "$f" | diff -u "$f" - >/dev/null; then
+    log "not formatted: ${f#"$ROOT"/} (fix: $HCLFMT -w ${f#"$ROOT"/})"
+    status=1
+  fi
+done < <(find "$ROOT/terraform" -name '*.tf' -not -path '*/.terraform/*' -print0)
+
+"$VENV/bin/checkov" --directory "$ROOT/terraform" --framework terraform --skip-download --quiet --compact || status=1
+"$VENV/bin/python" -m pytest -q "$ROOT/terraform/tests" || status=1
+exit $status

@@ -1,0 +1,58 @@
+# Two accounts: the central (tooling) account runs db-admin-report; one target account holds
+# databases. Run `terraform/build-lambdas.sh` first. Providers use named AWS CLI profiles.
+
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40"
+    }
+  }
+}
+
+variable "external_id" {
+  description = "Shared secret between the central collector and the target roles."
+  type        = string
+  sensitive   = true
+}
+
+provider "aws" {
+  alias   = "central"
+  region  = "eu-west-1"
+  profile = "central"
+}
+
+provider "aws" {
+  alias   = "target"
+  region  = "eu-west-1"
+  profile = "target"
+}
+
+data "aws_caller_identity" "target" {
+  provider = aws.target
+}
+
+module "central" {
+  source    = "../../modules/central"
+  providers = { aws = aws.central }
+
+  target_account_ids = [data.aws_caller_identity.target.account_id]
+  external_id        = var.external_id
+  lambda_zip_dir     = "${path.module}/../../dist"
+  tags               = { app = "db-admin-report" }
+}
+
+module "target" {
+  source    = "../../modules/target-account"
+  providers = { aws = aws.target }
+
+  central_collector_role_arn = module.central.collector_role_arn
+  external_id                = var.external_id
+  secret_tag                 = { key = "db-admin-report", value = "collector" }
+  tags                       = { app = "db-admin-report" }
+}
+
+output "cli_config" {
+  value = module.central.cli_config
+}

@@ -1,0 +1,140 @@
+# One least-privilege role per function. The collector may only assume the named target roles;
+# only the reporter may write reports/.
+
+data "aws_iam_policy_document" "lambda_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each           = toset(local.functions)
+  name               = "${var.name_prefix}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+  tags               = var.tags
+}
+
+locals {
+  bucket_arn = aws_s3_bucket.evidence.arn
+  common_statements = {
+    for f in local.functions : f => [
+      {
+        sid       = "OwnLogs"
+        actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        resources = ["${aws_cloudwatch_log_group.function[f].arn}:*"]
+      },
+      {
+        sid       = "Key"
+        actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        resources = [aws_kms_key.main.arn]
+      },
+      {
+        sid       = "ConsumeOwnQueue"
+        actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+        resources = [aws_sqs_queue.main[local.function_source[f]].arn]
+      },
+      {
+        sid       = "Tracing"
+        actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        resources = ["*"]
+      },
+    ]
+  }
+  function_statements = {
+    publisher = [
+      {
+        sid       = "ReadInventory"
+        actions   = ["s3:GetObject"]
+        resources = ["${local.bucket_arn}/inventory/*"]
+      },
+      {
+        sid       = "WriteRunData"
+        actions   = ["s3:GetObject", "s3:PutObject"]
+        resources = ["${local.bucket_arn}/runs/*"]
+      },
+      {
+        sid       = "RunRecords"
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+        resources = [aws_dynamodb_table.runs.arn]
+      },
+      {
+        sid       = "FanOut"
+        actions   = ["sns:Publish"]
+        resources = [aws_sns_topic.collect.arn]
+      },
+      {
+        sid       = "FinalizeEmptyReports"
+        actions   = ["sqs:SendMessage"]
+        resources = [aws_sqs_queue.main["finalize"].arn]
+      },
+    ]
+    collector = [
+      {
+        sid       = "AssumeTargetRoles"
+        actions   = ["sts:AssumeRole"]
+        resources = local.target_role_arns
+      },
+      {
+        sid       = "Results"
+        actions   = ["s3:GetObject", "s3:PutObject"]
+        resources = ["${local.bucket_arn}/runs/*/results/*"]
+      },
+      {
+        sid       = "Count"
+        actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"]
+        resources = [aws_dynamodb_table.runs.arn]
+      },
+      {
+        sid       = "RequestFinalize"
+        actions   = ["sqs:SendMessage"]
+        resources = [aws_sqs_queue.main["finalize"].arn]
+      },
+    ]
+    reporter = [
+      {
+        sid       = "ReadRunData"
+        actions   = ["s3:GetObject"]
+        resources = ["${local.bucket_arn}/runs/*"]
+      },
+      {
+        sid       = "WriteReports"
+        actions   = ["s3:PutObject"]
+        resources = ["${local.bucket_arn}/reports/*"]
+      },
+      {
+        sid       = "ClaimAndRecord"
+        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        resources = [aws_dynamodb_table.runs.arn]
+      },
+    ]
+  }
+}
+
+data "aws_iam_policy_document" "function" {
+  for_each = toset(local.functions)
+  dynamic "statement" {
+    for_each = concat(local.common_statements[each.key], local.function_statements[each.key])
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = toset(local.functions)
+  name     = "${var.name_prefix}-${each.key}"
+  role     = aws_iam_role.function[each.key].id
+  policy   = data.aws_iam_policy_document.function[each.key].json
+}
+
+resource "aws_iam_role_policy_attachment" "collector_vpc" {
+  count      = length(var.vpc_subnet_ids) > 0 ? 1 : 0
+  role       = aws_iam_role.function["collector"].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}

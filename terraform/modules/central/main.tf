@@ -1,0 +1,205 @@
+# db-admin-report, central account: queues, topic, functions, run table, evidence bucket, key.
+# Names and environment variables here are the ones the Lambda functions read (aws/src/config.rs)
+# and the emulator deployment creates (scripts/aws_local_deploy.py); terraform/tests checks that.
+
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40"
+    }
+  }
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  region    = data.aws_region.current.name
+  partition = data.aws_partition.current.partition
+  functions = ["publisher", "collector", "reporter"]
+  target_role_arns = [
+    for id in var.target_account_ids : "arn:${local.partition}:iam::${id}:role/${var.target_role_name}"
+  ]
+  visibility_timeout = var.function_timeout_seconds * 6
+}
+
+# ---------------------------------------------------------------------------------------------
+# Encryption key for the bucket, table, queues, topic and logs.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_kms_key" "main" {
+  description         = "${var.name_prefix} evidence, queues and logs"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.kms.json
+  tags                = var.tags
+}
+
+resource "aws_kms_alias" "main" {
+  name          = "alias/${var.name_prefix}"
+  target_key_id = aws_kms_key.main.key_id
+}
+
+data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only.
+  #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
+  #checkov:skip=CKV_AWS_109:The account root administers its own key, as AWS's default key policy does.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
+    }
+  }
+  statement {
+    sid       = "ServicesEncrypt"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com", "sns.amazonaws.com", "sqs.amazonaws.com"]
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Evidence bucket: results, population snapshots and the reports an auditor receives.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_s3_bucket" "evidence" {
+  #checkov:skip=CKV_AWS_18:Server access logs need a log bucket owned by the organisation's logging account; record reads with CloudTrail S3 data events there.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes bucket events; the run table records every report version.
+  #checkov:skip=CKV_AWS_144:Cross-region replication of Object-Locked evidence needs a destination bucket chosen by the organisation; versioning and COMPLIANCE lock protect the copy kept here.
+  bucket              = "${var.name_prefix}-evidence-${local.account}-${local.region}"
+  object_lock_enabled = true
+  tags                = var.tags
+}
+
+resource "aws_s3_bucket_versioning" "evidence" {
+  bucket = aws_s3_bucket.evidence.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_object_lock_configuration" "evidence" {
+  bucket = aws_s3_bucket.evidence.id
+  rule {
+    default_retention {
+      mode = "COMPLIANCE"
+      days = var.report_retention_days
+    }
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "evidence" {
+  bucket = aws_s3_bucket.evidence.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.main.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "evidence" {
+  bucket                  = aws_s3_bucket.evidence.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "evidence" {
+  bucket = aws_s3_bucket.evidence.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "evidence" {
+  bucket = aws_s3_bucket.evidence.id
+  rule {
+    id     = "transient-run-data"
+    status = "Enabled"
+    filter {
+      prefix = "runs/"
+    }
+    expiration {
+      days = var.transient_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = var.transient_retention_days
+    }
+  }
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "evidence" {
+  bucket = aws_s3_bucket.evidence.id
+  policy = data.aws_iam_policy_document.evidence_bucket.json
+}
+
+data "aws_iam_policy_document" "evidence_bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.evidence.arn, "${aws_s3_bucket.evidence.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Run table: run records and the exactly-once completion markers.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_dynamodb_table" "runs" {
+  name         = "${var.name_prefix}-runs"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+  tags = var.tags
+}

@@ -1,0 +1,49 @@
+output "bucket" {
+  description = "Evidence bucket (results, populations, reports)."
+  value       = aws_s3_bucket.evidence.id
+}
+
+output "table" {
+  description = "Run table."
+  value       = aws_dynamodb_table.runs.name
+}
+
+output "kms_key_arn" {
+  description = "Key encrypting everything above."
+  value       = aws_kms_key.main.arn
+}
+
+output "requests_queue_url" {
+  description = "Where the CLI publishes report requests."
+  value       = aws_sqs_queue.main["requests"].id
+}
+
+output "collect_topic_arn" {
+  description = "Collect topic."
+  value       = aws_sns_topic.collect.arn
+}
+
+output "dlq_urls" {
+  description = "Dead-letter queues by stage (requests, collect, finalize), for db-admin-report dlq."
+  value       = { for k, q in aws_sqs_queue.dlq : k => q.id }
+}
+
+output "finalize_queue_url" {
+  description = "Finalize queue."
+  value       = aws_sqs_queue.main["finalize"].id
+}
+
+output "collector_role_arn" {
+  description = "The role each target account's collector role must trust."
+  value       = aws_iam_role.function["collector"].arn
+}
+
+output "cli_config" {
+  description = "A db-admin-report CLI configuration for this deployment."
+  value = {
+    DBADMIN_REQUESTS_QUEUE_URL = aws_sqs_queue.main["requests"].id
+    DBADMIN_BUCKET             = aws_s3_bucket.evidence.id
+    DBADMIN_TABLE              = aws_dynamodb_table.runs.name
+    DBADMIN_COLLECT_DLQ_URL    = aws_sqs_queue.dlq["collect"].id
+  }
+}

@@ -1,0 +1,81 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name. The functions and the CLI read the resulting names from the outputs."
+  type        = string
+  default     = "db-admin-report"
+}
+
+variable "target_account_ids" {
+  description = "AWS account ids the collector may assume its role in."
+  type        = list(string)
+}
+
+variable "target_role_name" {
+  description = "Name of the collector role in each target account (created by the target-account module)."
+  type        = string
+  default     = "db-admin-report-collector"
+}
+
+variable "external_id" {
+  description = "ExternalId the target roles require."
+  type        = string
+  sensitive   = true
+}
+
+variable "lambda_zip_dir" {
+  description = "Folder holding publisher.zip, collector.zip and reporter.zip (built by terraform/build-lambdas.sh)."
+  type        = string
+}
+
+variable "function_timeout_seconds" {
+  description = "Time-out of every function; queue visibility time-outs are six times this."
+  type        = number
+  default     = 120
+}
+
+variable "collector_max_concurrency" {
+  description = "Most collector invocations at once (protects the databases and the account's concurrency)."
+  type        = number
+  default     = 20
+}
+
+variable "max_receive_count" {
+  description = "Deliveries of a message before it rests in its dead-letter queue."
+  type        = number
+  default     = 5
+}
+
+variable "report_retention_days" {
+  description = "Object Lock (COMPLIANCE) retention of every report version, in days."
+  type        = number
+  default     = 400
+}
+
+variable "transient_retention_days" {
+  description = "Days before runs/ data (requests, populations, per-database results) expires."
+  type        = number
+  default     = 90
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention of the functions' logs."
+  type        = number
+  default     = 365
+}
+
+variable "vpc_subnet_ids" {
+  description = "Subnets for the collector when databases are private; empty runs it outside a VPC."
+  type        = list(string)
+  default     = []
+}
+
+variable "vpc_security_group_ids" {
+  description = "Security groups for the collector in a VPC."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

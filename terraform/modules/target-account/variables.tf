@@ -1,0 +1,43 @@
+variable "central_collector_role_arn" {
+  description = "ARN of the central account's collector role (output collector_role_arn of the central module)."
+  type        = string
+}
+
+variable "external_id" {
+  description = "ExternalId the central collector must present."
+  type        = string
+  sensitive   = true
+}
+
+variable "role_name" {
+  description = "Name of the collector role here; the central module's target_role_name must match."
+  type        = string
+  default     = "db-admin-report-collector"
+}
+
+variable "secret_arns" {
+  description = "Secrets holding the collector's database logins, by ARN. Use this or secret_tag."
+  type        = list(string)
+  default     = []
+}
+
+variable "secret_tag" {
+  description = "Alternatively, a tag key/value every readable secret carries, e.g. { key = \"db-admin-report\", value = \"collector\" }."
+  type = object({
+    key   = string
+    value = string
+  })
+  default = null
+}
+
+variable "secrets_kms_key_arns" {
+  description = "Customer-managed KMS keys encrypting those secrets (empty when they use the AWS-managed key)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

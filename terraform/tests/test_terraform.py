@@ -1,0 +1,185 @@
+"""Policy tests over terraform/ parsed with python-hcl2 (no terraform binary or provider needed).
+
+They assert the security properties the deployment promises, and that the names in Terraform are
+the ones the Lambda functions read (aws/src/config.rs) and the emulator deployment creates
+(scripts/aws_local_deploy.py).
+"""
+import pathlib
+import re
+
+import hcl2
+import pytest
+
+TF = pathlib.Path(__file__).resolve().parent.parent
+ROOT = TF.parent
+CENTRAL = TF / "modules" / "central"
+TARGET = TF / "modules" / "target-account"
+
+
+def norm(value):
+    """python-hcl2 wraps every attribute value (and a block written once) in a one-element list:
+    unwrap that one level, then recurse; genuine lists keep their shape."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, list) and len(v) == 1:
+                v = v[0]
+            out[k] = norm(v)
+        return out
+    if isinstance(value, list):
+        return [norm(v) for v in value]
+    return value
+
+
+def load(folder):
+    """Every top-level block of a module: {"resource": {type: {name: body}}, "data": …, "locals": {…}, "variable": {…}}."""
+    out = {"resource": {}, "data": {}, "locals": {}, "variable": {}, "output": {}}
+    for path in sorted(folder.glob("*.tf")):
+        with open(path) as f:
+            doc = hcl2.load(f)
+        doc = {k: [norm(b) for b in v] if isinstance(v, list) else v for k, v in doc.items()}
+        for kind in ("resource", "data"):
+            for block in doc.get(kind, []):
+                for rtype, named in block.items():
+                    for name, body in named.items():
+                        out[kind].setdefault(rtype, {})[name] = body
+        for block in doc.get("locals", []):
+            out["locals"].update(block)
+        for kind in ("variable", "output"):
+            for block in doc.get(kind, []):
+                out[kind].update(block)
+    return out
+
+
+def one(value):
+    """python-hcl2 gives nested blocks as lists of dicts."""
+    return value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
+
+
+def as_list(value):
+    """A one-element list in an object literal comes back unwrapped by `norm`."""
+    return value if isinstance(value, list) else [value]
+
+
+def text(value):
+    return str(value).replace("${", "").replace("}", "")
+
+
+@pytest.fixture(scope="module")
+def central():
+    return load(CENTRAL)
+
+
+@pytest.fixture(scope="module")
+def target():
+    return load(TARGET)
+
+
+def test_bucket_is_locked_encrypted_private_and_tls_only(central):
+    r = central["resource"]
+    assert r["aws_s3_bucket"]["evidence"]["object_lock_enabled"] is True
+    assert one(r["aws_s3_bucket_versioning"]["evidence"]["versioning_configuration"])["status"] == "Enabled"
+    retention = one(one(one(r["aws_s3_bucket_object_lock_configuration"]["evidence"]["rule"])["default_retention"]))
+    assert retention["mode"] == "COMPLIANCE" and "report_retention_days" in text(retention["days"])
+    sse = one(one(r["aws_s3_bucket_server_side_encryption_configuration"]["evidence"]["rule"])["apply_server_side_encryption_by_default"])
+    assert sse["sse_algorithm"] == "aws:kms" and "aws_kms_key.main" in text(sse["kms_master_key_id"])
+    block = r["aws_s3_bucket_public_access_block"]["evidence"]
+    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    policy = central["data"]["aws_iam_policy_document"]["evidence_bucket"]
+    deny = one(policy["statement"])
+    cond = one(deny["condition"])
+    assert deny["effect"] == "Deny" and cond["variable"] == "aws:SecureTransport" and cond["values"] == ["false"]
+    rule = one(r["aws_s3_bucket_lifecycle_configuration"]["evidence"]["rule"])
+    assert one(rule["filter"])["prefix"] == "runs/", "only transient run data expires, never reports/"
+
+
+def test_key_rotates_and_table_is_recoverable_encrypted_with_ttl(central):
+    r = central["resource"]
+    assert r["aws_kms_key"]["main"]["enable_key_rotation"] is True
+    table = r["aws_dynamodb_table"]["runs"]
+    assert one(table["point_in_time_recovery"])["enabled"] is True
+    assert one(table["server_side_encryption"])["enabled"] is True
+    assert one(table["ttl"])["enabled"] is True
+
+
+def test_queues_have_dlqs_long_visibility_and_kms(central):
+    r = central["resource"]
+    queue = r["aws_sqs_queue"]["main"]
+    assert "aws_sqs_queue.dlq" in text(queue["redrive_policy"]) and "max_receive_count" in text(queue["redrive_policy"])
+    assert text(queue["visibility_timeout_seconds"]) == "local.visibility_timeout"
+    assert re.fullmatch(r"var\.function_timeout_seconds \* ([6-9]|\d{2,})", text(central["locals"]["visibility_timeout"])), "≥ 6 × the function time-out"
+    for q in (queue, r["aws_sqs_queue"]["dlq"]):
+        assert "aws_kms_key.main" in text(q["kms_master_key_id"])
+    assert "aws_kms_key.main" in text(r["aws_sns_topic"]["collect"]["kms_master_key_id"])
+    assert r["aws_sns_topic_subscription"]["collect"]["raw_message_delivery"] is True
+    assert "dlq" in text(r["aws_cloudwatch_metric_alarm"]["dlq_depth"]["dimensions"])
+
+
+def test_functions_are_arm64_with_partial_batch_responses_and_bounded_concurrency(central):
+    r = central["resource"]
+    fn = r["aws_lambda_function"]["function"]
+    assert fn["runtime"] == "provided.al2023" and fn["architectures"] == ["arm64"] and fn["handler"] == "bootstrap"
+    logs = r["aws_cloudwatch_log_group"]["function"]
+    assert "log_retention_days" in text(logs["retention_in_days"]) and "aws_kms_key.main" in text(logs["kms_key_id"])
+    esm = r["aws_lambda_event_source_mapping"]["function"]
+    assert esm["function_response_types"] == ["ReportBatchItemFailures"]
+    assert "maximum_concurrency" in one(esm["scaling_config"])
+
+
+def statements(central, function):
+    common = central["locals"]["common_statements"]
+    specific = central["locals"]["function_statements"]
+    return list(specific[function]) + ["<common>"], common
+
+
+def test_least_privilege_per_function(central):
+    specific = central["locals"]["function_statements"]
+    actions = {f: {a for s in specific[f] for a in as_list(s["actions"])} for f in specific}
+    # Only the collector may assume roles, and only the named target roles.
+    assert [f for f in actions if "sts:AssumeRole" in actions[f]] == ["collector"]
+    assume = [s for s in specific["collector"] if "sts:AssumeRole" in as_list(s["actions"])]
+    assert all(text(s["resources"]) == "local.target_role_arns" for s in assume)
+    # Only the reporter writes reports/.
+    for f, stmts in specific.items():
+        for s in stmts:
+            if "s3:PutObject" in as_list(s["actions"]) and any("reports/" in text(r) for r in as_list(s["resources"])):
+                assert f == "reporter"
+    # No wildcard actions; wildcard resources only for X-Ray, which has no resource-level permissions.
+    for f, stmts in specific.items():
+        for s in stmts:
+            assert all("*" not in a for a in as_list(s["actions"])), (f, s)
+            assert "*" not in as_list(s["resources"]), (f, s)
+    common = text(central["locals"]["common_statements"])
+    # The only wildcard resource among the shared statements is X-Ray's.
+    assert re.findall(r"'resources': \['\*'\]", common) == ["'resources': ['*']"], common
+    assert re.search(r"'xray:PutTraceSegments', 'xray:PutTelemetryRecords'\], 'resources': \['\*'\]", common), common
+
+
+def test_target_role_trusts_only_the_central_collector_with_external_id(target):
+    trust = one(target["data"]["aws_iam_policy_document"]["trust"]["statement"])
+    assert text(one(trust["principals"])["identifiers"]) == "['var.central_collector_role_arn']"
+    cond = one(trust["condition"])
+    assert cond["variable"] == "sts:ExternalId" and text(cond["values"]) == "['var.external_id']"
+    body = text(target["data"]["aws_iam_policy_document"]["read_secrets"])
+    granted = set(re.findall(r"'actions': \[?'([a-z]+:[A-Za-z*]+)'", body))
+    assert "secretsmanager:GetSecretValue" in granted
+    assert granted <= {"secretsmanager:GetSecretValue", "kms:Decrypt"}, granted
+
+
+def test_names_match_the_code(central):
+    config_rs = (ROOT / "aws" / "src" / "config.rs").read_text().split("#[cfg(test)]")[0]
+    read_by_code = set(re.findall(r'"(DBADMIN_[A-Z_]+)"', config_rs))
+    set_by_tf = set(re.findall(r"DBADMIN_[A-Z_]+", text(central["locals"]["common_env"]) + text(central["locals"]["function_env"])))
+    assert set_by_tf <= read_by_code, f"Terraform sets variables no function reads: {set_by_tf - read_by_code}"
+    required = set(re.findall(r'required\("(DBADMIN_[A-Z_]+)"\)', config_rs))
+    assert required <= set(central["locals"]["common_env"]), "every required setting is set for every function"
+
+    deploy = (ROOT / "scripts" / "aws_local_deploy.py").read_text()
+    for suffix in ("-requests", "-collect", "-finalize"):
+        assert f'f"{{PREFIX}}{suffix}"' in deploy, suffix
+        assert f"${{var.name_prefix}}{suffix}" in text(central["locals"]["queues"]).replace("var.name_prefix", "${var.name_prefix}"), suffix
+    assert 'f"{PREFIX}-runs"' in deploy and text(central["resource"]["aws_dynamodb_table"]["runs"]["name"]) == "var.name_prefix-runs"
+    assert 'PREFIX = "db-admin-report"' in deploy and central["variable"]["name_prefix"]["default"] == "db-admin-report"
+    for name in ("publisher", "collector", "reporter"):
+        assert f'"{name}"' in deploy
+        assert (ROOT / name / "src" / "main.rs").exists(), f"{name} has a Lambda entry point"
