@@ -182,3 +182,77 @@ async fn concurrent_reports_do_not_mix() {
     assert!(csv_b.contains("demo-postgres") && csv_b.contains("demo-unreachable") && !csv_b.contains("demo-mariadb"));
     assert!(csv_b.contains(",ERROR,unreachable,"), "the unreachable database is an error row");
 }
+
+/// The crash invariants with the real adapters on the emulator (S3, DynamoDB, Secrets Manager):
+/// a collector dies right after storing a result, another right after counting; redelivery still
+/// counts each target once and ends in exactly one report, even when finalize is delivered twice.
+/// Jobs and finalize messages go to in-process queues here so the deployed functions stay out of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn crashes_between_steps_still_end_in_exactly_one_report() {
+    use dbadmin_aws::{credentials::AwsCredentials, s3::S3Inventory, s3::S3Store};
+    use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions};
+    use dbadmin_ports::faults::{FailCounting, FailFinalizing};
+    use dbadmin_ports::local::ChannelQueue;
+    use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps};
+
+    let Some(s) = stack().await else { return };
+    let store = S3Store::new(s.c.s3.clone(), &s.o.bucket, None);
+    let (jobs, mut job_rx) = ChannelQueue::new();
+    let (finalize, mut finalize_rx) = ChannelQueue::new();
+    let request = ReportRequest {
+        schema_version: ReportRequest::SCHEMA_VERSION,
+        report_id: ulid::Ulid::new().to_string(),
+        requested_by: "crash-test".into(),
+        requested_at: dbadmin_contracts::now_rfc3339(),
+        inventory: s.o.inventory_uri.clone(),
+        filters: Filters { accounts: vec!["111122223333".into()], ..Default::default() },
+        output_format: Default::default(),
+    };
+    let publisher = dbadmin_publisher::PublisherDeps {
+        inventory: &S3Inventory::new(s.c.s3.clone()),
+        store: &store,
+        runs: &s.runs,
+        jobs: &jobs,
+        finalize: &finalize,
+    };
+    dbadmin_publisher::handle_request(&request, &publisher).await.expect("publish");
+    let (a, b) = (job_rx.recv().await.unwrap(), job_rx.recv().await.unwrap());
+
+    let credentials = AwsCredentials::new(&s.c, None, None);
+    let ca = std::env::var("DBADMIN_TEST_CA_FILE")
+        .map(Into::into)
+        .unwrap_or_else(|_| support::repo().join(".state/tls/ca.pem"));
+    let connect = ConnectOptions { ca_file: Some(ca), ..ConnectOptions::default() };
+
+    // Crash after storing A's result, before counting it.
+    let dying = FailCounting::new(DynamoRunStore::new(s.c.dynamodb.clone(), &s.o.table), 1);
+    let deps = CollectorDeps {
+        credentials: &credentials,
+        store: &store,
+        runs: &dying,
+        finalize: &finalize,
+        connect: &connect,
+    };
+    assert!(matches!(handle_job(&a, &deps).await, Err(CollectorError::Count { .. })));
+    let deps = CollectorDeps { runs: &s.runs, ..deps };
+    let redelivered = handle_job(&a, &deps).await.expect("redelivery of A");
+    assert!(redelivered.newly_counted && !redelivered.finalize_sent);
+
+    // Crash after counting B, before asking for the report.
+    let dying = FailFinalizing::new(ChannelQueue::new().0, 1);
+    let deps_b = CollectorDeps { finalize: &dying, ..deps };
+    assert!(matches!(handle_job(&b, &deps_b).await, Err(CollectorError::Finalize { .. })));
+    let redelivered = handle_job(&b, &deps).await.expect("redelivery of B");
+    assert!(!redelivered.newly_counted && redelivered.finalize_sent, "counted once; finalize requested on redelivery");
+
+    // Finalize delivered twice: one report.
+    let message = finalize_rx.recv().await.unwrap();
+    let reporter = ReporterDeps { store: &store, runs: &s.runs };
+    let first = handle_finalize(&message, &reporter).await.expect("finalize");
+    assert!(matches!(first, FinalizeOutcome::Written { version: 1, .. }), "{first:?}");
+    assert_eq!(handle_finalize(&message, &reporter).await.unwrap(), FinalizeOutcome::NotClaimed);
+    let run = s.runs.get_run(&request.report_id).await.unwrap().unwrap();
+    assert_eq!((run.completed, run.total, run.reported_version), (2, 2, 1));
+    let csv = String::from_utf8(s.object(run.report_location.as_deref().unwrap()).await).unwrap();
+    assert!(csv.contains("demo-mariadb") && csv.contains("demo-mysql") && !csv.contains(",ERROR,"));
+}

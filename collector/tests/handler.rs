@@ -4,13 +4,10 @@
 
 use async_trait::async_trait;
 use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions};
-use dbadmin_contracts::{
-    keys, CollectionJob, Engine, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult, TlsMode,
-};
+use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode};
+use dbadmin_ports::faults::{FailCounting, FailFinalizing};
 use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
-use dbadmin_ports::{
-    Completion, CredentialError, CredentialSource, DbCredentials, FinalizeQueue, PortError, RunRecord, RunStore,
-};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, RunRecord, RunStore};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// No secret exists; counts how often it was asked.
@@ -22,53 +19,6 @@ impl CredentialSource for NoSecrets {
     async fn credentials(&self, t: &Target) -> Result<DbCredentials, CredentialError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Err(CredentialError::NotFound { secret: t.secret.clone(), hint: String::new() })
-    }
-}
-
-/// Fails the first `mark_complete` call, as if the Lambda died right after writing the result.
-struct CrashBeforeCount {
-    inner: MemoryRunStore,
-    crashes: AtomicU32,
-}
-
-#[async_trait]
-impl RunStore for CrashBeforeCount {
-    async fn create_run(&self, r: &RunRecord) -> Result<bool, PortError> {
-        self.inner.create_run(r).await
-    }
-    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, PortError> {
-        self.inner.get_run(id).await
-    }
-    async fn mark_complete(&self, id: &str, t: &str) -> Result<Completion, PortError> {
-        if self.crashes.fetch_sub(1, Ordering::SeqCst) > 0 {
-            return Err(PortError::transient("mark complete", "injected crash"));
-        }
-        self.inner.mark_complete(id, t).await
-    }
-    async fn claim_finalize(&self, id: &str) -> Result<Option<dbadmin_ports::FinalizeClaim>, PortError> {
-        self.inner.claim_finalize(id).await
-    }
-    async fn record_report(&self, id: &str, v: u32, l: &str) -> Result<(), PortError> {
-        self.inner.record_report(id, v, l).await
-    }
-    async fn completed_targets(&self, id: &str) -> Result<std::collections::BTreeSet<String>, PortError> {
-        self.inner.completed_targets(id).await
-    }
-}
-
-/// Fails the first finalize request, as if the Lambda died right after counting.
-struct CrashBeforeFinalize {
-    inner: ChannelQueue<FinalizeMessage>,
-    crashes: AtomicU32,
-}
-
-#[async_trait]
-impl FinalizeQueue for CrashBeforeFinalize {
-    async fn send_finalize(&self, m: &FinalizeMessage) -> Result<(), PortError> {
-        if self.crashes.fetch_sub(1, Ordering::SeqCst) > 0 {
-            return Err(PortError::transient("send finalize", "injected crash"));
-        }
-        self.inner.send_finalize(m).await
     }
 }
 
@@ -143,7 +93,7 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
 async fn crash_between_store_and_count_is_repaired_by_redelivery() {
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path());
-    let runs = CrashBeforeCount { inner: MemoryRunStore::new(), crashes: AtomicU32::new(1) };
+    let runs = FailCounting::new(MemoryRunStore::new(), 1);
     new_run(&runs, 1).await;
     let (finalize, mut rx) = ChannelQueue::new();
     let creds = NoSecrets::default();
@@ -169,7 +119,7 @@ async fn crash_between_count_and_finalize_still_finalizes() {
     let runs = MemoryRunStore::new();
     new_run(&runs, 1).await;
     let (inner, mut rx) = ChannelQueue::new();
-    let finalize = CrashBeforeFinalize { inner, crashes: AtomicU32::new(1) };
+    let finalize = FailFinalizing::new(inner, 1);
     let creds = NoSecrets::default();
     let connect = ConnectOptions::default();
     let deps =

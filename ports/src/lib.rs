@@ -8,6 +8,7 @@
 //! both sets must keep.
 
 pub mod credentials;
+pub mod faults;
 pub mod local;
 
 use async_trait::async_trait;

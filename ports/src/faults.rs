@@ -1,0 +1,71 @@
+//! Fault injection for tests: wrappers that make a port fail its next calls, as if the process had
+//! died between two steps. Wrap any adapter (embedded or AWS) to prove the crash invariants.
+
+use crate::{Completion, FinalizeClaim, FinalizeQueue, PortError, RunRecord, RunStore};
+use async_trait::async_trait;
+use dbadmin_contracts::FinalizeMessage;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+fn take(remaining: &AtomicU32) -> bool {
+    remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+}
+
+/// A run store whose next `failures` calls of `mark_complete` fail before touching the table.
+pub struct FailCounting<R> {
+    pub inner: R,
+    failures: AtomicU32,
+}
+
+impl<R> FailCounting<R> {
+    pub fn new(inner: R, failures: u32) -> Self {
+        FailCounting { inner, failures: AtomicU32::new(failures) }
+    }
+}
+
+#[async_trait]
+impl<R: RunStore> RunStore for FailCounting<R> {
+    async fn create_run(&self, r: &RunRecord) -> Result<bool, PortError> {
+        self.inner.create_run(r).await
+    }
+    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, PortError> {
+        self.inner.get_run(id).await
+    }
+    async fn mark_complete(&self, id: &str, target: &str) -> Result<Completion, PortError> {
+        if take(&self.failures) {
+            return Err(PortError::transient("mark complete", "injected crash before counting"));
+        }
+        self.inner.mark_complete(id, target).await
+    }
+    async fn claim_finalize(&self, id: &str) -> Result<Option<FinalizeClaim>, PortError> {
+        self.inner.claim_finalize(id).await
+    }
+    async fn record_report(&self, id: &str, version: u32, location: &str) -> Result<(), PortError> {
+        self.inner.record_report(id, version, location).await
+    }
+    async fn completed_targets(&self, id: &str) -> Result<BTreeSet<String>, PortError> {
+        self.inner.completed_targets(id).await
+    }
+}
+
+/// A finalize queue whose next `failures` sends fail, as if the process died after counting.
+pub struct FailFinalizing<Q> {
+    pub inner: Q,
+    failures: AtomicU32,
+}
+
+impl<Q> FailFinalizing<Q> {
+    pub fn new(inner: Q, failures: u32) -> Self {
+        FailFinalizing { inner, failures: AtomicU32::new(failures) }
+    }
+}
+
+#[async_trait]
+impl<Q: FinalizeQueue> FinalizeQueue for FailFinalizing<Q> {
+    async fn send_finalize(&self, m: &FinalizeMessage) -> Result<(), PortError> {
+        if take(&self.failures) {
+            return Err(PortError::transient("send finalize", "injected crash after counting"));
+        }
+        self.inner.send_finalize(m).await
+    }
+}
