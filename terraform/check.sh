@@ -10,13 +10,16 @@ CACHE=/var/cache/db-admin-report
 VENV=${DBADMIN_VENV:-$CACHE/venv}
 HCLFMT=$CACHE/bin/hclfmt
 log() { printf '[terraform-check] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 if [ ! -x "$HCLFMT" ]; then
   log "building hclfmt from Debian's golang-github-hashicorp-hcl-v2-dev"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go golang-github-hashicorp-hcl-v2-dev >/dev/null
-  mkdir -p "$CACHE/bin"
-  GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(mktemp -d) go build -o "$HCLFMT" github.com/hashicorp/hcl/v2/cmd/hclfmt
+  as_root apt-get update -qq >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go golang-github-hashicorp-hcl-v2-dev >/dev/null
+  as_root mkdir -p "$CACHE/bin"
+  tmp=$(mktemp -d)
+  GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$tmp/cache" go build -o "$tmp/hclfmt" github.com/hashicorp/hcl/v2/cmd/hclfmt
+  as_root install -m 755 "$tmp/hclfmt" "$HCLFMT"
 fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 if ! "$VENV/bin/python" -c 'import hcl2, pytest' 2>/dev/null || [ ! -x "$VENV/bin/checkov" ]; then

@@ -26,6 +26,14 @@ impl DynamoRunStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         DynamoRunStore { client, table: table.into() }
     }
+
+    /// An `UpdateItem` on a run's record item.
+    fn update_run(
+        &self,
+        report_id: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.table).key("pk", pk(report_id)).key("sk", s("RUN"))
+    }
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -173,11 +181,7 @@ impl RunStore for DynamoRunStore {
         }
         let now = now_secs();
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", pk(report_id))
-            .key("sk", s("RUN"))
+            .update_run(report_id)
             .update_expression("SET claimed_version = :v, claimed_at = :now")
             .condition_expression(
                 "completed >= #total AND reported_version < :v AND (claimed_version < :v OR claimed_at < :stale)",
@@ -197,11 +201,7 @@ impl RunStore for DynamoRunStore {
 
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", pk(report_id))
-            .key("sk", s("RUN"))
+            .update_run(report_id)
             .update_expression("SET reported_version = :v, report_location = :loc")
             .condition_expression("attribute_exists(pk) AND reported_version < :v")
             .expression_attribute_values(":v", n(version))
