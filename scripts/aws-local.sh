@@ -33,10 +33,15 @@ alive() { [ -f "$STATE/ministack.pid" ] && kill -0 "$(cat "$STATE/ministack.pid"
 
 start() {
   if alive; then log "MiniStack already running on $PORT"; return 0; fi
+  if curl -fs "http://127.0.0.1:$PORT/_ministack/health" >/dev/null 2>&1; then
+    die "port $PORT already answers but not from a MiniStack this script started; stop it or set DBADMIN_MINISTACK_PORT"
+  fi
   log "starting MiniStack on 127.0.0.1:$PORT"
   mkdir -p "$STATE"
-  (cd "$STATE" && GATEWAY_PORT=$PORT BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" \
-     nohup "$VENV/bin/ministack" >"$STATE/ministack.log" 2>&1 & echo $! >"$STATE/ministack.pid")
+  # exec: the recorded pid is MiniStack itself, so `down` stops exactly what `up` started.
+  (cd "$STATE" && exec env GATEWAY_PORT="$PORT" BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" \
+     "$VENV/bin/ministack" >"$STATE/ministack.log" 2>&1) &
+  echo $! >"$STATE/ministack.pid"
   local i
   for ((i = 0; i < 300; i++)); do
     if curl -fs "http://127.0.0.1:$PORT/_ministack/health" >/dev/null 2>&1; then return 0; fi
@@ -74,8 +79,10 @@ case "${1:-}" in
   deploy) build; deploy ;;
   down)
     if alive; then
-      log "stopping MiniStack (pid $(cat "$STATE/ministack.pid"))"
-      kill "$(cat "$STATE/ministack.pid")" 2>/dev/null || true
+      pid=$(cat "$STATE/ministack.pid")
+      log "stopping MiniStack (pid $pid)"
+      kill "$pid" 2>/dev/null || true
+      for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       rm -f "$STATE/ministack.pid"
     fi ;;
   env)
