@@ -168,11 +168,3 @@ async fn collect(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<Target
         outcome,
     })
 }
-
-/// Every query file the collector can run, as `(engine, name, text)`, for the README and static checks.
-pub fn query_files() -> Vec<(&'static str, &'static str, &'static str)> {
-    let mut out: Vec<_> = engine::mysql::ALL_QUERIES.iter().map(|(n, t)| ("mysql", *n, *t)).collect();
-    out.extend(engine::postgres::ALL_QUERIES.iter().map(|(n, t)| ("postgres", *n, *t)));
-    out.extend(engine::sqlserver::ALL_QUERIES.iter().map(|(n, t)| ("sqlserver", *n, *t)));
-    out
-}

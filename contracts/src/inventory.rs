@@ -10,7 +10,7 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A database engine the collector understands.
@@ -358,11 +358,6 @@ fn valid_role_arn(arn: &str) -> bool {
         && parts[4].len() == 12
         && parts[4].bytes().all(|b| b.is_ascii_digit())
         && parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty())
-}
-
-/// Distinct values, for filters.
-pub fn distinct<'a>(items: impl IntoIterator<Item = &'a str>) -> HashSet<&'a str> {
-    items.into_iter().collect()
 }
 
 #[cfg(test)]
