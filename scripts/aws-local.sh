@@ -75,7 +75,14 @@ deploy() {
 }
 
 case "${1:-}" in
-  up) mkdir -p "$STATE"; command -v curl >/dev/null || die "curl is needed"; ensure_venv; start; build; deploy ;;
+  up)
+    mkdir -p "$STATE"
+    if ! command -v curl >/dev/null; then
+      log "installing curl"
+      if [ "$(id -u)" -eq 0 ]; then s=""; else s=sudo; fi
+      $s apt-get update -qq >/dev/null && $s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
+    fi
+    ensure_venv; start; build; deploy ;;
   deploy) build; deploy ;;
   down)
     if alive; then
