@@ -3,16 +3,20 @@
 //! Items (partition key `pk`, sort key `sk`, both strings):
 //! - `RUN#{report_id}` / `RUN`: the run record (`total`, `completed`, `generation`, `reported_version`,
 //!   `claimed_version`, `claimed_at`, …);
-//! - `RUN#{report_id}` / `DONE#{target_id}`: one marker per counted target.
+//! - `RUN#{report_id}` / `DONE#{target_id}`: one marker per counted target;
+//! - `RUN#{report_id}` / `ERR#{target_id}`: the last infrastructure failure of a target's job.
 //!
 //! Counting writes the marker (only if absent) and increments `completed` in one transaction, so
 //! `completed` always equals the number of markers, however often a job is delivered.
 
 use crate::error::{code, port_error};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use dbadmin_ports::{Completion, FinalizeClaim, PortError, RunRecord, RunStore, FINALIZE_LEASE};
-use std::collections::{BTreeSet, HashMap};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use dbadmin_ports::local::not_ready;
+use dbadmin_ports::{
+    AttemptError, Completion, FinalizeClaim, NewGeneration, PortError, RunRecord, RunStore, FINALIZE_LEASE,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How long completion markers are kept (the run record itself is kept).
 const MARKER_TTL_SECS: u64 = 90 * 24 * 3600;
@@ -25,6 +29,49 @@ pub struct DynamoRunStore {
 impl DynamoRunStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         DynamoRunStore { client, table: table.into() }
+    }
+
+    /// Every run record, newest request first (a scan: the table holds one record per report).
+    pub async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("sk = :run")
+            .expression_attribute_values(":run", s("RUN"))
+            .into_paginator()
+            .send();
+        let mut runs = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| port_error("DynamoDB Scan (runs)", e))?;
+            for item in page.items() {
+                if let Some(id) = text(item, "pk").as_deref().and_then(|p| p.strip_prefix("RUN#")) {
+                    runs.push(record(id, item));
+                }
+            }
+        }
+        runs.sort_by(|a, b| b.requested_at.cmp(&a.requested_at).then_with(|| b.report_id.cmp(&a.report_id)));
+        Ok(runs)
+    }
+
+    /// Items of a run whose sort key starts with `prefix`.
+    async fn items(&self, report_id: &str, prefix: &str) -> Result<Vec<HashMap<String, AttributeValue>>, PortError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", pk(report_id))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| port_error("DynamoDB Query (run items)", e))?;
+            out.extend(page.items().iter().cloned());
+        }
+        Ok(out)
     }
 
     /// An `UpdateItem` on a run's record item.
@@ -217,25 +264,133 @@ impl RunStore for DynamoRunStore {
     }
 
     async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :done)")
-            .expression_attribute_values(":pk", pk(report_id))
-            .expression_attribute_values(":done", s("DONE#"))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        let mut out = BTreeSet::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| port_error("DynamoDB Query (completed targets)", e))?;
-            for item in page.items() {
-                if let Some(sk) = text(item, "sk") {
-                    out.insert(sk.trim_start_matches("DONE#").to_owned());
+        Ok(self
+            .items(report_id, "DONE#")
+            .await?
+            .iter()
+            .filter_map(|item| text(item, "sk"))
+            .map(|sk| sk.trim_start_matches("DONE#").to_owned())
+            .collect())
+    }
+
+    async fn begin_generation(
+        &self,
+        report_id: &str,
+        from: u32,
+        targets: &[String],
+    ) -> Result<NewGeneration, PortError> {
+        let run =
+            self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
+        if run.generation == from + 1 {
+            return Ok(NewGeneration::AlreadyStarted { generation: run.generation });
+        }
+        if let Some(reason) = not_ready(&run, from) {
+            return Ok(NewGeneration::NotReady { reason });
+        }
+        let counted = self.completed_targets(report_id).await?;
+        if counted.len() as u64 != run.completed {
+            // The markers expire (MARKER_TTL); without them a retry could not count exactly.
+            return Ok(NewGeneration::NotReady {
+                reason: "the run's completion markers have expired; request a new report instead".into(),
+            });
+        }
+        let reset: Vec<&String> = targets.iter().filter(|t| counted.contains(*t)).collect();
+        if reset.is_empty() {
+            return Ok(NewGeneration::NotReady { reason: "none of the targets to collect again was counted".into() });
+        }
+        let next = from + 1;
+        // A transaction holds at most 100 items: two per target plus the run record.
+        for (i, chunk) in reset.chunks(49).enumerate() {
+            let first = i == 0;
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", pk(report_id))
+                .key("sk", s("RUN"))
+                .expression_attribute_values(":k", n(chunk.len()))
+                .expression_attribute_values(":next", n(next));
+            update = if first {
+                update
+                    .update_expression("SET generation = :next, completed = completed - :k")
+                    .condition_expression("generation = :from AND reported_version >= :from AND completed >= #total")
+                    .expression_attribute_names("#total", "total")
+                    .expression_attribute_values(":from", n(from))
+            } else {
+                update.update_expression("SET completed = completed - :k").condition_expression("generation = :next")
+            };
+            let mut tx = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(update.build().map_err(build_err)?).build());
+            for target in chunk {
+                let marker = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", pk(report_id))
+                    .key("sk", s(format!("DONE#{target}")))
+                    .condition_expression("attribute_exists(pk)")
+                    .build()
+                    .map_err(build_err)?;
+                let error = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", pk(report_id))
+                    .key("sk", s(format!("ERR#{target}")))
+                    .build()
+                    .map_err(build_err)?;
+                tx = tx
+                    .transact_items(TransactWriteItem::builder().delete(marker).build())
+                    .transact_items(TransactWriteItem::builder().delete(error).build());
+            }
+            if let Err(e) = tx.send().await {
+                if first && code(&e) == Some("TransactionCanceledException") {
+                    // Another retry won the race (or the run changed): report what it is now.
+                    let run = self
+                        .get_run(report_id)
+                        .await?
+                        .ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
+                    if run.generation == next {
+                        return Ok(NewGeneration::AlreadyStarted { generation: next });
+                    }
+                    let reason = not_ready(&run, from).unwrap_or_else(|| "the run changed meanwhile".into());
+                    return Ok(NewGeneration::NotReady { reason });
                 }
+                return Err(port_error("DynamoDB TransactWriteItems (new generation)", e));
             }
         }
-        Ok(out)
+        Ok(NewGeneration::Started { generation: next, reset: reset.len() })
+    }
+
+    async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk(report_id))
+            .key("sk", s(format!("ERR#{target_id}")))
+            .update_expression("SET #error = :e, #at = :at, expires_at = :exp ADD attempts :one")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":e", s(error))
+            .expression_attribute_values(":at", s(dbadmin_contracts::now_rfc3339()))
+            .expression_attribute_values(":exp", n(now_secs() + MARKER_TTL_SECS))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(|e| port_error("DynamoDB UpdateItem (attempt error)", e))?;
+        Ok(())
+    }
+
+    async fn attempt_errors(&self, report_id: &str) -> Result<BTreeMap<String, AttemptError>, PortError> {
+        Ok(self
+            .items(report_id, "ERR#")
+            .await?
+            .iter()
+            .filter_map(|item| {
+                let target = text(item, "sk")?.trim_start_matches("ERR#").to_owned();
+                let error = AttemptError {
+                    error: text(item, "error").unwrap_or_default(),
+                    at: text(item, "at").unwrap_or_default(),
+                    attempts: num(item, "attempts") as u32,
+                };
+                Some((target, error))
+            })
+            .collect())
     }
 }

@@ -99,6 +99,7 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
         inventory: opts.inventory.display().to_string(),
         filters: opts.filters.clone(),
         output_format: opts.output_format,
+        retry: None,
     };
 
     let publisher =

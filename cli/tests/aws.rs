@@ -53,6 +53,7 @@ impl Stack {
             inventory: self.o.inventory_uri.clone(),
             filters,
             output_format: Default::default(),
+            retry: None,
         };
         self.c
             .sqs
@@ -207,6 +208,7 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
         inventory: s.o.inventory_uri.clone(),
         filters: Filters { accounts: vec!["111122223333".into()], ..Default::default() },
         output_format: Default::default(),
+        retry: None,
     };
     let publisher = dbadmin_publisher::PublisherDeps {
         inventory: &S3Inventory::new(s.c.s3.clone()),

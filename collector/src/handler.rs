@@ -66,7 +66,21 @@ pub enum CollectorError {
 /// is a no-op, and the finalize request is sent again when the count is full).
 pub async fn handle_job(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobReport, CollectorError> {
     let span = tracing::info_span!("collect", report_id = %job.report_id, target_id = %job.target.id);
-    handle(job, deps).instrument(span).await
+    let outcome = handle(job, deps).instrument(span).await;
+    if let Err(e) = &outcome {
+        // Kept for `status` and `dlq list`: SQS messages cannot carry why they were redelivered.
+        let mut error = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            error.push_str(": ");
+            error.push_str(&s.to_string());
+            source = s.source();
+        }
+        if let Err(record) = deps.runs.record_attempt_error(&job.report_id, &job.target.id, &error).await {
+            warn!(error = %record, "Could not record the job's failure.");
+        }
+    }
+    outcome
 }
 
 async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobReport, CollectorError> {

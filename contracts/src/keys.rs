@@ -3,6 +3,7 @@
 //! ```text
 //! runs/{report_id}/request.json
 //! runs/{report_id}/population.json
+//! runs/{report_id}/retry-v{n}.json
 //! runs/{report_id}/results/{target_id}.json
 //! reports/{yyyy}/{mm}/{dd}/{report_id}/v{n}/report.csv|report.json|manifest.json
 //! ```
@@ -10,6 +11,11 @@
 /// Where the request that started a run is kept.
 pub fn request(report_id: &str) -> String {
     format!("runs/{report_id}/request.json")
+}
+
+/// Where the request for version `version` (a retry) of a run is kept, for the audit trail.
+pub fn retry_request(report_id: &str, version: u32) -> String {
+    format!("runs/{report_id}/retry-v{version}.json")
 }
 
 /// Where the population snapshot (every target in scope) is kept.

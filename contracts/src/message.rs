@@ -46,6 +46,17 @@ pub struct ReportRequest {
     pub filters: Filters,
     #[serde(default)]
     pub output_format: OutputFormat,
+    /// Set on a retry: collect again, under the same report id, the targets that failed in this
+    /// generation, and write the next version of the report. Absent on a first request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+}
+
+/// A retry of a finished report's failed targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retry {
+    /// The generation (= report version) whose failed targets are collected again.
+    pub generation: u32,
 }
 
 impl Versioned for ReportRequest {

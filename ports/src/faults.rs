@@ -1,10 +1,10 @@
 //! Fault injection for tests: wrappers that make a port fail its next calls, as if the process had
 //! died between two steps. Wrap any adapter (embedded or AWS) to prove the crash invariants.
 
-use crate::{Completion, FinalizeClaim, FinalizeQueue, PortError, RunRecord, RunStore};
+use crate::{AttemptError, Completion, FinalizeClaim, FinalizeQueue, NewGeneration, PortError, RunRecord, RunStore};
 use async_trait::async_trait;
 use dbadmin_contracts::FinalizeMessage;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 fn take(remaining: &AtomicU32) -> bool {
@@ -45,6 +45,15 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     }
     async fn completed_targets(&self, id: &str) -> Result<BTreeSet<String>, PortError> {
         self.inner.completed_targets(id).await
+    }
+    async fn begin_generation(&self, id: &str, from: u32, targets: &[String]) -> Result<NewGeneration, PortError> {
+        self.inner.begin_generation(id, from, targets).await
+    }
+    async fn record_attempt_error(&self, id: &str, target: &str, error: &str) -> Result<(), PortError> {
+        self.inner.record_attempt_error(id, target, error).await
+    }
+    async fn attempt_errors(&self, id: &str) -> Result<BTreeMap<String, AttemptError>, PortError> {
+        self.inner.attempt_errors(id).await
     }
 }
 

@@ -14,7 +14,7 @@ pub mod local;
 use async_trait::async_trait;
 use dbadmin_contracts::{CollectionJob, FinalizeMessage, Target};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use credentials::{CredentialError, DbCredentials};
 
@@ -151,6 +151,28 @@ pub struct FinalizeClaim {
     pub supersedes: Option<u32>,
 }
 
+/// What asking for a run's next generation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewGeneration {
+    /// The targets were uncounted and the run moved to `generation`.
+    Started { generation: u32, reset: usize },
+    /// The run is already at the next generation (an earlier delivery of the same retry, or a
+    /// concurrent retry of the same version): only the targets still uncounted need collecting.
+    AlreadyStarted { generation: u32 },
+    /// The run cannot start a new generation from the one asked (still running, or moved on).
+    NotReady { reason: String },
+}
+
+/// The last infrastructure failure of a target's job (the reason a message may reach the DLQ).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptError {
+    pub error: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// Failed attempts recorded so far.
+    pub attempts: u32,
+}
+
 /// Run state and the completion counter.
 ///
 /// Contract:
@@ -160,6 +182,9 @@ pub struct FinalizeClaim {
 ///   is neither reported nor claimed by a live lease; concurrent callers get at most one claim. A
 ///   claim older than [`FINALIZE_LEASE`] that never got recorded is granted again, so a reporter
 ///   that died after claiming cannot leave a run stuck.
+/// - `begin_generation(from, targets)` succeeds only on a run whose generation `from` is complete and
+///   reported; it uncounts exactly `targets` (those counted) and raises the generation to `from + 1`,
+///   so the count reaches the total again only when each of them is collected again.
 #[async_trait]
 pub trait RunStore: Send + Sync {
     async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError>;
@@ -169,4 +194,14 @@ pub trait RunStore: Send + Sync {
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError>;
     /// Targets counted so far (for status views and tests).
     async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError>;
+    async fn begin_generation(
+        &self,
+        report_id: &str,
+        from: u32,
+        targets: &[String],
+    ) -> Result<NewGeneration, PortError>;
+    /// Records why a job failed (best effort: callers ignore a failure to record).
+    async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError>;
+    /// The recorded job failures of a run, by target id.
+    async fn attempt_errors(&self, report_id: &str) -> Result<BTreeMap<String, AttemptError>, PortError>;
 }

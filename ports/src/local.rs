@@ -1,12 +1,12 @@
 //! Embedded adapters: everything `generate --local` and the fast tests need, in one process, no AWS.
 
 use crate::{
-    Completion, CredentialError, CredentialSource, DbCredentials, FinalizeClaim, FinalizeQueue, InventorySource,
-    JobQueue, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH,
+    AttemptError, Completion, CredentialError, CredentialSource, DbCredentials, FinalizeClaim, FinalizeQueue,
+    InventorySource, JobQueue, NewGeneration, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH,
 };
 use async_trait::async_trait;
 use dbadmin_contracts::{CollectionJob, FinalizeMessage, Target};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -116,6 +116,7 @@ struct RunState {
     done: BTreeSet<String>,
     /// The version claimed and when.
     claim: Option<(u32, Instant)>,
+    errors: BTreeMap<String, AttemptError>,
 }
 
 /// Run state in memory, keeping the same invariants as the DynamoDB table.
@@ -208,6 +209,67 @@ impl RunStore for MemoryRunStore {
 
     async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
         Ok(self.with(|runs| runs.get(report_id).map(|s| s.done.clone()).unwrap_or_default()))
+    }
+
+    async fn begin_generation(
+        &self,
+        report_id: &str,
+        from: u32,
+        targets: &[String],
+    ) -> Result<NewGeneration, PortError> {
+        self.with(|runs| {
+            let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
+            let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
+            if record.generation == from + 1 {
+                return Ok(NewGeneration::AlreadyStarted { generation: record.generation });
+            }
+            if let Some(reason) = not_ready(record, from) {
+                return Ok(NewGeneration::NotReady { reason });
+            }
+            if !targets.iter().any(|t| state.done.contains(t)) {
+                let reason = "none of the targets to collect again was counted".into();
+                return Ok(NewGeneration::NotReady { reason });
+            }
+            let reset = targets.iter().filter(|t| state.done.remove(*t)).count();
+            record.completed = state.done.len() as u64;
+            record.generation = from + 1;
+            for t in targets {
+                state.errors.remove(t);
+            }
+            Ok(NewGeneration::Started { generation: record.generation, reset })
+        })
+    }
+
+    async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError> {
+        self.with(|runs| {
+            let state = runs.get_mut(report_id).ok_or_else(|| no_run(report_id))?;
+            let entry = state.errors.entry(target_id.to_owned()).or_insert_with(|| AttemptError {
+                error: String::new(),
+                at: String::new(),
+                attempts: 0,
+            });
+            entry.error = error.to_owned();
+            entry.at = dbadmin_contracts::now_rfc3339();
+            entry.attempts += 1;
+            Ok(())
+        })
+    }
+
+    async fn attempt_errors(&self, report_id: &str) -> Result<BTreeMap<String, AttemptError>, PortError> {
+        Ok(self.with(|runs| runs.get(report_id).map(|s| s.errors.clone()).unwrap_or_default()))
+    }
+}
+
+/// Why a run cannot move from generation `from` to the next, or `None` when it can.
+pub fn not_ready(record: &RunRecord, from: u32) -> Option<String> {
+    if record.generation != from {
+        Some(format!("the report is at version {}, not {from}", record.generation))
+    } else if record.completed < record.total {
+        Some(format!("the report is still running ({} of {} targets done)", record.completed, record.total))
+    } else if record.reported_version < from {
+        Some(format!("version {from} of the report is not written yet"))
+    } else {
+        None
     }
 }
 

@@ -8,14 +8,21 @@
 //! population, so a changed inventory cannot change a run half-way.
 
 use dbadmin_contracts::message::Population;
-use dbadmin_contracts::{keys, CollectionJob, FinalizeMessage, Inventory, InventoryError, ReportRequest, Versioned};
-use dbadmin_ports::{FinalizeQueue, InventorySource, JobQueue, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH};
-use futures::StreamExt;
+use dbadmin_contracts::{
+    keys, CollectionJob, FinalizeMessage, Inventory, InventoryError, Outcome, ReportRequest, Retry, Target,
+    TargetResult, Versioned,
+};
+use dbadmin_ports::{
+    FinalizeQueue, InventorySource, JobQueue, NewGeneration, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH,
+};
+use futures::{StreamExt, TryStreamExt};
 use std::time::Duration;
 use tracing::{info, warn, Instrument};
 
 /// Batches in flight at once.
 const PUBLISH_PARALLELISM: usize = 4;
+/// Results read at once when looking for a report's failed targets.
+const RESULT_READS: usize = 16;
 /// Attempts per batch for the entries it rejected.
 const PUBLISH_ATTEMPTS: u32 = 5;
 
@@ -122,6 +129,9 @@ async fn put(store: &dyn ObjectStore, key: String, body: Vec<u8>) -> Result<(), 
 async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<PublishReport, PublisherError> {
     let started = std::time::Instant::now();
     validate(request)?;
+    if let Some(retry) = request.retry {
+        return publish_retry(request, retry, deps).await;
+    }
     let report_id = &request.report_id;
     let population_key = keys::population(report_id);
     let stored = deps
@@ -182,12 +192,88 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
         return Ok(PublishReport { population: 0, published: 0, new_run });
     }
 
-    let jobs: Vec<CollectionJob> = population
-        .targets
+    publish_jobs(report_id, &population.targets, deps).await?;
+    info!(targets = total, new_run, publish_ms = started.elapsed().as_millis() as u64, "Published collection jobs.");
+    Ok(PublishReport { population: total, published: total, new_run })
+}
+
+/// A retry: uncount the targets that failed in `retry.generation`, move the run to the next
+/// generation and publish their jobs again. A redelivered retry publishes every target that is
+/// still uncounted, so a crash between the two steps loses nothing.
+async fn publish_retry(
+    request: &ReportRequest,
+    retry: Retry,
+    deps: &PublisherDeps<'_>,
+) -> Result<PublishReport, PublisherError> {
+    let started = std::time::Instant::now();
+    let report_id = &request.report_id;
+    let population_key = keys::population(report_id);
+    let bytes = deps
+        .store
+        .get(&population_key)
+        .await
+        .map_err(|source| PublisherError::Store { key: population_key.clone(), source })?
+        .ok_or_else(|| PublisherError::InvalidRequest(format!("report {report_id} does not exist")))?;
+    let population = dbadmin_contracts::decode::<Population>(&bytes)
+        .map_err(|source| PublisherError::Decode { key: population_key.clone(), source })?;
+    let failed = failed_targets(deps.store, &population).await?;
+    let run_err = |source| PublisherError::RunState { report_id: report_id.clone(), source };
+    let next = match deps.runs.begin_generation(report_id, retry.generation, &failed).await.map_err(run_err)? {
+        NewGeneration::Started { generation, reset } => {
+            info!(generation, reset, "Started a new generation for the failed targets.");
+            put(deps.store, keys::retry_request(report_id, generation), dbadmin_contracts::encode(request)).await?;
+            generation
+        }
+        NewGeneration::AlreadyStarted { generation } => {
+            info!(generation, "The retry was started by an earlier delivery; publishing what is still uncounted.");
+            generation
+        }
+        NewGeneration::NotReady { reason } => {
+            return Err(PublisherError::InvalidRequest(format!(
+                "report {report_id} cannot be retried from version {}: {reason}",
+                retry.generation
+            )))
+        }
+    };
+    let counted = deps.runs.completed_targets(report_id).await.map_err(run_err)?;
+    let pending: Vec<Target> = population.targets.into_iter().filter(|t| !counted.contains(&t.id)).collect();
+    publish_jobs(report_id, &pending, deps).await?;
+    info!(
+        generation = next,
+        targets = pending.len(),
+        publish_ms = started.elapsed().as_millis() as u64,
+        "Published collection jobs for the retry."
+    );
+    Ok(PublishReport { population: pending.len(), published: pending.len(), new_run: false })
+}
+
+/// The targets whose stored result is an error (or missing, or unreadable).
+async fn failed_targets(store: &dyn ObjectStore, population: &Population) -> Result<Vec<String>, PublisherError> {
+    // Owned ids and keys: futures borrowing the population are not `Send` for every caller.
+    let ids: Vec<(String, String)> =
+        population.targets.iter().map(|t| (t.id.clone(), keys::result(&population.report_id, &t.id))).collect();
+    let checks = futures::stream::iter(ids)
+        .map(|(id, key)| async move {
+            let stored = store.get(&key).await.map_err(|source| PublisherError::Store { key, source })?;
+            let failed = match stored.as_deref().map(dbadmin_contracts::decode::<TargetResult>) {
+                Some(Ok(r)) => matches!(r.outcome, Outcome::Failed(_)),
+                _ => true,
+            };
+            Ok::<_, PublisherError>(failed.then_some(id))
+        })
+        .buffer_unordered(RESULT_READS);
+    let found: Vec<Option<String>> = checks.try_collect().await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// Publishes one job per target in batches, a bounded number of batches in flight.
+async fn publish_jobs(report_id: &str, targets: &[Target], deps: &PublisherDeps<'_>) -> Result<(), PublisherError> {
+    let total = targets.len();
+    let jobs: Vec<CollectionJob> = targets
         .iter()
         .map(|t| CollectionJob {
             schema_version: CollectionJob::SCHEMA_VERSION,
-            report_id: report_id.clone(),
+            report_id: report_id.to_owned(),
             target: t.clone(),
         })
         .collect();
@@ -205,8 +291,7 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
         let source = failures.into_iter().find_map(|(_, e)| e);
         return Err(PublisherError::Publish { failed, total, source });
     }
-    info!(targets = total, new_run, publish_ms = started.elapsed().as_millis() as u64, "Published collection jobs.");
-    Ok(PublishReport { population: total, published: total, new_run })
+    Ok(())
 }
 
 /// Publishes one batch, retrying only rejected entries. Returns how many were never accepted.
@@ -285,6 +370,7 @@ mod tests {
                 ..Default::default()
             },
             output_format: Default::default(),
+            retry: None,
         }
     }
 
@@ -341,5 +427,93 @@ mod tests {
         assert_eq!(report.population, 0);
         assert_eq!(fin_rx.try_recv().unwrap().report_id, "01TEST");
         assert!(handle_request(&request(&["12"]), &deps).await.is_err(), "bad account filter");
+    }
+
+    fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<CollectionJob>) -> Vec<String> {
+        let mut ids = Vec::new();
+        while let Ok(job) = rx.try_recv() {
+            ids.push(job.target.id);
+        }
+        ids.sort();
+        ids
+    }
+
+    #[tokio::test]
+    async fn a_retry_recollects_only_failed_targets_and_survives_redelivery() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        let runs = MemoryRunStore::new();
+        let (jobs, mut job_rx) = ChannelQueue::new();
+        let (finalize, _fin_rx) = ChannelQueue::new();
+        let deps = PublisherDeps {
+            inventory: &StaticInventory(INVENTORY),
+            store: &store,
+            runs: &runs,
+            jobs: &jobs,
+            finalize: &finalize,
+        };
+        let first = request(&[]);
+        handle_request(&first, &deps).await.unwrap();
+        assert_eq!(drain(&mut job_rx), ["a", "b", "c"]);
+        let mut retry = first.clone();
+        retry.retry = Some(Retry { generation: 1 });
+
+        // Still running: refused, nothing published.
+        let err = handle_request(&retry, &deps).await.unwrap_err();
+        assert!(err.to_string().contains("still running") && !err.is_retryable(), "{err}");
+        assert!(drain(&mut job_rx).is_empty());
+
+        // Target b failed, a and c were collected; version 1 is written.
+        let population: Population =
+            dbadmin_contracts::decode(&store.get(&keys::population("01TEST")).await.unwrap().unwrap()).unwrap();
+        for t in &population.targets {
+            let outcome = if t.id == "b" {
+                Outcome::Failed(dbadmin_contracts::Failure {
+                    kind: dbadmin_contracts::ErrorKind::Unreachable,
+                    reason: "test".into(),
+                })
+            } else {
+                Outcome::Collected(dbadmin_contracts::Collected {
+                    server_version: "1".into(),
+                    tls: dbadmin_contracts::TlsMode::VerifyFull,
+                    admin_definition_version: "x".into(),
+                    queries: vec![],
+                    principals_examined: 0,
+                    principals: vec![],
+                })
+            };
+            let result = TargetResult {
+                schema_version: TargetResult::SCHEMA_VERSION,
+                report_id: "01TEST".into(),
+                target: t.into(),
+                collected_at: "2026-11-22T00:00:00Z".into(),
+                attempts: 1,
+                duration_ms: 1,
+                outcome,
+            };
+            store
+                .put(&keys::result("01TEST", &t.id), dbadmin_contracts::encode(&result), "application/json")
+                .await
+                .unwrap();
+            runs.mark_complete("01TEST", &t.id).await.unwrap();
+        }
+        assert_eq!(runs.claim_finalize("01TEST").await.unwrap().unwrap().version, 1);
+        runs.record_report("01TEST", 1, "v1").await.unwrap();
+
+        let report = handle_request(&retry, &deps).await.unwrap();
+        assert_eq!(report.published, 1);
+        assert_eq!(drain(&mut job_rx), ["b"]);
+        let run = runs.get_run("01TEST").await.unwrap().unwrap();
+        assert_eq!((run.generation, run.completed, run.total), (2, 2, 3));
+        assert!(store.get(&keys::retry_request("01TEST", 2)).await.unwrap().is_some(), "retry kept for the audit");
+
+        // Delivered again (the first delivery died after starting the generation): same jobs, same count.
+        handle_request(&retry, &deps).await.unwrap();
+        assert_eq!(drain(&mut job_rx), ["b"]);
+        assert_eq!(runs.get_run("01TEST").await.unwrap().unwrap().completed, 2);
+        // A retry of a version that is not the newest is refused.
+        let mut stale = retry.clone();
+        stale.retry = Some(Retry { generation: 3 });
+        assert!(handle_request(&stale, &deps).await.is_err());
     }
 }

@@ -68,6 +68,7 @@ async fn bench(c: &Clients, o: &serde_json::Value, n: usize, log_path: &str) -> 
         inventory: format!("s3://{bucket}/{key}"),
         filters: Filters::default(),
         output_format: Default::default(),
+        retry: None,
     };
     let t0 = Instant::now();
     c.sqs
