@@ -54,6 +54,19 @@ impl DynamoRunStore {
         Ok(runs)
     }
 
+    /// Counted targets, each with whether it was counted as an error row.
+    pub async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError> {
+        Ok(self
+            .items(report_id, "DONE#")
+            .await?
+            .iter()
+            .filter_map(|item| {
+                let target = text(item, "sk")?.trim_start_matches("DONE#").to_owned();
+                Some((target, item.get("failed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)))
+            })
+            .collect())
+    }
+
     /// Items of a run whose sort key starts with `prefix`.
     async fn items(&self, report_id: &str, prefix: &str) -> Result<Vec<HashMap<String, AttributeValue>>, PortError> {
         let mut pages = self
@@ -118,6 +131,7 @@ fn record(report_id: &str, item: &HashMap<String, AttributeValue>) -> RunRecord 
         requested_at: text(item, "requested_at").unwrap_or_default(),
         total: num(item, "total"),
         completed: num(item, "completed"),
+        failed: num(item, "failed"),
         generation: num(item, "generation").max(1) as u32,
         reported_version: num(item, "reported_version") as u32,
         report_location: text(item, "report_location"),
@@ -137,6 +151,7 @@ impl RunStore for DynamoRunStore {
             .item("requested_at", s(&run.requested_at))
             .item("total", n(run.total))
             .item("completed", n(0))
+            .item("failed", n(0))
             .item("generation", n(run.generation.max(1)))
             .item("reported_version", n(0))
             .item("claimed_version", n(0))
@@ -165,12 +180,13 @@ impl RunStore for DynamoRunStore {
         Ok(out.item().map(|item| record(report_id, item)))
     }
 
-    async fn mark_complete(&self, report_id: &str, target_id: &str) -> Result<Completion, PortError> {
+    async fn mark_complete(&self, report_id: &str, target_id: &str, failed: bool) -> Result<Completion, PortError> {
         let marker = Put::builder()
             .table_name(&self.table)
             .item("pk", pk(report_id))
             .item("sk", s(format!("DONE#{target_id}")))
             .item("at", n(now_secs()))
+            .item("failed", AttributeValue::Bool(failed))
             // Markers are transient: the table's TTL removes them after MARKER_TTL.
             .item("expires_at", n(now_secs() + MARKER_TTL_SECS))
             .condition_expression("attribute_not_exists(pk)")
@@ -180,9 +196,11 @@ impl RunStore for DynamoRunStore {
             .table_name(&self.table)
             .key("pk", pk(report_id))
             .key("sk", s("RUN"))
-            .update_expression("SET completed = completed + :one")
+            .update_expression("SET completed = completed + :one, failed = if_not_exists(failed, :zero) + :failed")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":failed", n(u8::from(failed)))
             .build()
             .map_err(build_err)?;
         let result = self
@@ -287,14 +305,14 @@ impl RunStore for DynamoRunStore {
         if let Some(reason) = not_ready(&run, from) {
             return Ok(NewGeneration::NotReady { reason });
         }
-        let counted = self.completed_targets(report_id).await?;
+        let counted = self.counted(report_id).await?;
         if counted.len() as u64 != run.completed {
             // The markers expire (MARKER_TTL); without them a retry could not count exactly.
             return Ok(NewGeneration::NotReady {
                 reason: "the run's completion markers have expired; request a new report instead".into(),
             });
         }
-        let reset: Vec<&String> = targets.iter().filter(|t| counted.contains(*t)).collect();
+        let reset: Vec<&String> = targets.iter().filter(|t| counted.contains_key(*t)).collect();
         if reset.is_empty() {
             return Ok(NewGeneration::NotReady { reason: "none of the targets to collect again was counted".into() });
         }
@@ -307,15 +325,18 @@ impl RunStore for DynamoRunStore {
                 .key("pk", pk(report_id))
                 .key("sk", s("RUN"))
                 .expression_attribute_values(":k", n(chunk.len()))
+                .expression_attribute_values(":kf", n(chunk.iter().filter(|t| counted[**t]).count()))
                 .expression_attribute_values(":next", n(next));
             update = if first {
                 update
-                    .update_expression("SET generation = :next, completed = completed - :k")
+                    .update_expression("SET generation = :next, completed = completed - :k, failed = failed - :kf")
                     .condition_expression("generation = :from AND reported_version >= :from AND completed >= #total")
                     .expression_attribute_names("#total", "total")
                     .expression_attribute_values(":from", n(from))
             } else {
-                update.update_expression("SET completed = completed - :k").condition_expression("generation = :next")
+                update
+                    .update_expression("SET completed = completed - :k, failed = failed - :kf")
+                    .condition_expression("generation = :next")
             };
             let mut tx = self
                 .client

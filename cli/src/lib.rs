@@ -1,7 +1,12 @@
-//! The library behind the `db-admin-report` binary: the embedded (single-process) run and the
-//! offline checks. The binary in `main.rs` is argument parsing and printing only.
+//! The library behind the `db-admin-report` binary: the embedded (single-process) run, the AWS
+//! commands, report comparison and the offline checks. `main.rs` is argument parsing and printing.
 
+pub mod config;
+pub mod diff;
+pub mod fault;
 pub mod local;
+#[cfg(feature = "aws")]
+pub mod remote;
 pub mod verify;
 
 /// Exit codes, documented in the README and `--help`.
@@ -14,4 +19,29 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// A report was written, but some targets are error rows.
     pub const PARTIAL: u8 = 3;
+    /// The report is not there yet: still running, or waiting for it timed out.
+    pub const NOT_READY: u8 = 4;
+}
+
+/// A report that exists but is not in the state asked for yet (exit code 4).
+#[derive(Debug)]
+pub struct NotReady(pub String);
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotReady {}
+
+/// A hint for errors people meet often, found in the error's text.
+pub fn hint(error: &str) -> Option<&'static str> {
+    const HINTS: [(&[&str], &str); 4] = [
+        (&["ExpiredToken", "token included in the request is expired"], "your AWS credentials have expired: refresh them (e.g. `aws sso login`) and run the command again"),
+        (&["AccessDenied", "not authorized", "UnauthorizedOperation"], "the AWS identity lacks a permission named above; terraform output cli_policy_json holds the policy the CLI needs"),
+        (&["InvalidClientTokenId", "UnrecognizedClient", "SignatureDoesNotMatch", "InvalidAccessKeyId"], "AWS does not accept these credentials: check AWS_PROFILE or the access key"),
+        (&["no credentials", "NoCredentials", "failed to load credentials"], "no AWS credentials were found: set AWS_PROFILE, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"),
+    ];
+    HINTS.iter().find(|(needles, _)| needles.iter().any(|n| error.contains(n))).map(|(_, h)| *h)
 }

@@ -62,7 +62,7 @@ pub enum CollectorError {
 ///
 /// Order matters: the result is stored *before* the target is counted, so a
 /// count never points at a missing result; a crash between any two steps is
-/// repaired by redelivery (an already stored result is reused, a second count
+/// repaired by redelivery (an already stored collected result is reused, a second count
 /// is a no-op, and the finalize request is sent again when the count is full).
 pub async fn handle_job(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobReport, CollectorError> {
     let span = tracing::info_span!("collect", report_id = %job.report_id, target_id = %job.target.id);
@@ -92,12 +92,10 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
     let existing = deps.store.get(&key).await.map_err(store_err)?;
     let mut db_ms = 0;
     let error = match existing.as_deref().map(dbadmin_contracts::decode::<TargetResult>) {
-        Some(Ok(stored)) => {
+        // A stored error row is not reused: a redelivery, or a retry of the report, tries the database again.
+        Some(Ok(stored)) if matches!(stored.outcome, Outcome::Collected(_)) => {
             info!("Result already stored by an earlier delivery, counting it.");
-            match stored.outcome {
-                Outcome::Collected(_) => None,
-                Outcome::Failed(f) => Some(f.kind),
-            }
+            None
         }
         _ => {
             let result = collect(job, deps).await?;
@@ -124,7 +122,7 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
 
     let completion = deps
         .runs
-        .mark_complete(&job.report_id, &target.id)
+        .mark_complete(&job.report_id, &target.id, error.is_some())
         .await
         .map_err(|source| CollectorError::Count { target_id: target.id.clone(), source })?;
     let mut finalize_sent = false;

@@ -49,6 +49,7 @@ async fn new_run(runs: &dyn RunStore, total: u64) {
         requested_at: "2026-11-22T00:00:00Z".into(),
         total,
         completed: 0,
+        failed: 0,
         generation: 1,
         reported_version: 0,
         report_location: None,

@@ -31,11 +31,11 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, PortError> {
         self.inner.get_run(id).await
     }
-    async fn mark_complete(&self, id: &str, target: &str) -> Result<Completion, PortError> {
+    async fn mark_complete(&self, id: &str, target: &str, failed: bool) -> Result<Completion, PortError> {
         if take(&self.failures) {
             return Err(PortError::transient("mark complete", "injected crash before counting"));
         }
-        self.inner.mark_complete(id, target).await
+        self.inner.mark_complete(id, target, failed).await
     }
     async fn claim_finalize(&self, id: &str) -> Result<Option<FinalizeClaim>, PortError> {
         self.inner.claim_finalize(id).await

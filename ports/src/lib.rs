@@ -117,6 +117,9 @@ pub struct RunRecord {
     pub total: u64,
     /// Distinct targets counted complete.
     pub completed: u64,
+    /// Of those, the targets counted as error rows.
+    #[serde(default)]
+    pub failed: u64,
     /// Which collection of the population this is: 1 at first, raised when failed targets are
     /// collected again. Finalizing generation `g` writes report version `g`.
     pub generation: u32,
@@ -189,7 +192,8 @@ pub struct AttemptError {
 pub trait RunStore: Send + Sync {
     async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError>;
     async fn get_run(&self, report_id: &str) -> Result<Option<RunRecord>, PortError>;
-    async fn mark_complete(&self, report_id: &str, target_id: &str) -> Result<Completion, PortError>;
+    /// `failed`: the target's result is an error row (counted in [`RunRecord::failed`]).
+    async fn mark_complete(&self, report_id: &str, target_id: &str, failed: bool) -> Result<Completion, PortError>;
     async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError>;
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError>;
     /// Targets counted so far (for status views and tests).

@@ -113,7 +113,8 @@ impl ObjectStore for DirStore {
 #[derive(Default)]
 struct RunState {
     record: Option<RunRecord>,
-    done: BTreeSet<String>,
+    /// Counted targets, and whether each is an error row.
+    done: BTreeMap<String, bool>,
     /// The version claimed and when.
     claim: Option<(u32, Instant)>,
     errors: BTreeMap<String, AttemptError>,
@@ -170,12 +171,16 @@ impl RunStore for MemoryRunStore {
         Ok(self.with(|runs| runs.get(report_id).and_then(|s| s.record.clone())))
     }
 
-    async fn mark_complete(&self, report_id: &str, target_id: &str) -> Result<Completion, PortError> {
+    async fn mark_complete(&self, report_id: &str, target_id: &str, failed: bool) -> Result<Completion, PortError> {
         self.with(|runs| {
             let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
-            let newly_counted = state.done.insert(target_id.to_owned());
+            let newly_counted = !state.done.contains_key(target_id);
+            if newly_counted {
+                state.done.insert(target_id.to_owned(), failed);
+            }
             let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
             record.completed = state.done.len() as u64;
+            record.failed = state.done.values().filter(|f| **f).count() as u64;
             Ok(Completion { newly_counted, completed: record.completed, total: record.total })
         })
     }
@@ -208,7 +213,7 @@ impl RunStore for MemoryRunStore {
     }
 
     async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
-        Ok(self.with(|runs| runs.get(report_id).map(|s| s.done.clone()).unwrap_or_default()))
+        Ok(self.with(|runs| runs.get(report_id).map(|s| s.done.keys().cloned().collect()).unwrap_or_default()))
     }
 
     async fn begin_generation(
@@ -226,12 +231,13 @@ impl RunStore for MemoryRunStore {
             if let Some(reason) = not_ready(record, from) {
                 return Ok(NewGeneration::NotReady { reason });
             }
-            if !targets.iter().any(|t| state.done.contains(t)) {
+            if !targets.iter().any(|t| state.done.contains_key(t)) {
                 let reason = "none of the targets to collect again was counted".into();
                 return Ok(NewGeneration::NotReady { reason });
             }
-            let reset = targets.iter().filter(|t| state.done.remove(*t)).count();
+            let reset = targets.iter().filter(|t| state.done.remove(*t).is_some()).count();
             record.completed = state.done.len() as u64;
+            record.failed = state.done.values().filter(|f| **f).count() as u64;
             record.generation = from + 1;
             for t in targets {
                 state.errors.remove(t);
@@ -381,6 +387,7 @@ mod tests {
             requested_at: "2026-01-01T00:00:00Z".into(),
             total: 2,
             completed: 0,
+            failed: 0,
             generation: 1,
             reported_version: 0,
             report_location: None,
@@ -388,18 +395,18 @@ mod tests {
         assert!(store.create_run(&run).await.unwrap());
         assert!(!store.create_run(&run).await.unwrap(), "second create must be a no-op");
         assert_eq!(store.claim_finalize("r").await.unwrap(), None, "cannot finalize an incomplete run");
-        let a = store.mark_complete("r", "a").await.unwrap();
-        let again = store.mark_complete("r", "a").await.unwrap();
+        let a = store.mark_complete("r", "a", false).await.unwrap();
+        let again = store.mark_complete("r", "a", false).await.unwrap();
         assert!(a.newly_counted && !again.newly_counted);
         assert_eq!(again.completed, 1);
-        let b = store.mark_complete("r", "b").await.unwrap();
+        let b = store.mark_complete("r", "b", false).await.unwrap();
         assert!(b.is_last());
         let claim = store.claim_finalize("r").await.unwrap();
         assert_eq!(claim, Some(FinalizeClaim { version: 1, supersedes: None }));
         assert_eq!(store.claim_finalize("r").await.unwrap(), None, "a version is claimed once");
         store.record_report("r", 1, "/x").await.unwrap();
         assert_eq!(store.claim_finalize("r").await.unwrap(), None, "a reported run is not re-finalized by a duplicate");
-        assert!(store.mark_complete("nope", "a").await.is_err());
+        assert!(store.mark_complete("nope", "a", false).await.is_err());
     }
 
     #[tokio::test]
@@ -411,6 +418,7 @@ mod tests {
             requested_at: "2026-01-01T00:00:00Z".into(),
             total: 0,
             completed: 0,
+            failed: 0,
             generation: 1,
             reported_version: 0,
             report_location: None,

@@ -172,6 +172,7 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
         requested_at: request.requested_at.clone(),
         total: total as u64,
         completed: 0,
+        failed: 0,
         generation: 1,
         reported_version: 0,
         report_location: None,
@@ -495,7 +496,7 @@ mod tests {
                 .put(&keys::result("01TEST", &t.id), dbadmin_contracts::encode(&result), "application/json")
                 .await
                 .unwrap();
-            runs.mark_complete("01TEST", &t.id).await.unwrap();
+            runs.mark_complete("01TEST", &t.id, t.id == "b").await.unwrap();
         }
         assert_eq!(runs.claim_finalize("01TEST").await.unwrap().unwrap().version, 1);
         runs.record_report("01TEST", 1, "v1").await.unwrap();

@@ -2,7 +2,7 @@
 
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{Outcome, QueryRecord, TargetResult};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The collection status of a row's target.
@@ -11,7 +11,7 @@ pub const STATUS_NO_ADMINS: &str = "NO_ADMINS";
 pub const STATUS_ERROR: &str = "ERROR";
 
 /// One line of the report: one finding of one principal, or one target's status row.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Row {
     pub account_id: String,
     pub region: String,
@@ -244,6 +244,55 @@ pub fn to_csv(rows: &[Row]) -> Vec<u8> {
         w.flush().expect("flush to memory");
     }
     out
+}
+
+/// Reads rows back from a report CSV. Cells stay as written: neutralisation cannot be undone
+/// (a name may itself start with `'`), so compare CSVs with CSVs and JSON with JSON.
+pub fn from_csv(bytes: &[u8]) -> Result<Vec<Row>, csv::Error> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::Reader::from_reader(bytes);
+    let headers = reader.headers()?.clone();
+    let index: Vec<Option<usize>> = HEADERS.iter().map(|h| headers.iter().position(|c| c == *h)).collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let cell = |i: usize| index[i].and_then(|p| record.get(p)).unwrap_or("").to_owned();
+        rows.push(Row {
+            account_id: cell(0),
+            region: cell(1),
+            database_name: cell(2),
+            database_type: cell(3),
+            endpoint: cell(4),
+            username: cell(5),
+            user_host: cell(6),
+            principal_type: cell(7),
+            role_name: cell(8),
+            permission_level: cell(9),
+            privilege: cell(10),
+            scope: cell(11),
+            admin_reason: cell(12),
+            grant_path: cell(13),
+            last_login_date: cell(14),
+            user_status: cell(15),
+            password_last_set: cell(16),
+            vendor_managed: cell(17),
+            notes: cell(18),
+            collection_status: cell(19),
+            error_kind: cell(20),
+            collected_at: cell(21),
+            report_timestamp: cell(22),
+        });
+    }
+    Ok(rows)
+}
+
+/// Reads rows from a report JSON ([`to_json`]).
+pub fn from_json(bytes: &[u8]) -> Result<Vec<Row>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Rows {
+        rows: Vec<Row>,
+    }
+    serde_json::from_slice::<Rows>(bytes).map(|r| r.rows)
 }
 
 #[derive(Serialize)]

@@ -218,3 +218,18 @@ fn status_counts_and_empty_reports_say_why() {
     assert_eq!(rows[0].collection_status, "NO_TARGETS");
     assert!(rows[0].admin_reason.contains("accounts=999999999999"), "{}", rows[0].admin_reason);
 }
+
+#[test]
+fn rows_read_back_from_csv_and_json_unchanged() {
+    let (population, results) = fixture();
+    let rows = render::rows(&population, &results, "2026-11-22T09:59:00Z");
+    let mut tricky = rows[0].clone();
+    tricky.username = "=HYPERLINK(\"x\")".into();
+    tricky.notes = "'quoted already".into();
+    let rows = [rows, vec![tricky]].concat();
+    let neutralised: Vec<render::Row> = render::from_csv(&render::to_csv(&rows)).unwrap();
+    assert_eq!(neutralised.len(), rows.len());
+    assert_eq!(neutralised.last().unwrap().username, "'=HYPERLINK(\"x\")", "cells read back as written");
+    assert_eq!(neutralised[0], rows[0]);
+    assert_eq!(render::from_json(&render::to_json("r", 1, "t", &rows)).unwrap(), rows);
+}
