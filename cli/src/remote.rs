@@ -121,6 +121,9 @@ pub struct DlqMessage {
     pub sent_at: Option<String>,
     /// The last recorded failure of the job, or why the body is not a collection job.
     pub last_error: Option<String>,
+    /// The start of a body that is not a collection job, to tell what it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_preview: Option<String>,
     #[serde(skip)]
     body: String,
     #[serde(skip)]
@@ -364,6 +367,7 @@ impl Remote {
                         .and_then(|c| c.parse().ok()),
                     sent_at,
                     last_error: None,
+                    body_preview: None,
                     body: body.clone(),
                     receipt: m.receipt_handle().unwrap_or_default().to_owned(),
                 };
@@ -378,7 +382,10 @@ impl Remote {
                         msg.report_id = Some(job.report_id);
                         msg.target_id = Some(job.target.id);
                     }
-                    Err(e) => msg.last_error = Some(format!("not a collection job: {e}")),
+                    Err(e) => {
+                        msg.last_error = Some(format!("not a collection job: {e}"));
+                        msg.body_preview = Some(body.chars().take(120).collect());
+                    }
                 }
                 seen.push(msg);
             }

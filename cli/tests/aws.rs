@@ -16,7 +16,6 @@ struct Outputs {
     table: String,
     requests_queue_url: String,
     collect_queue_url: String,
-    collect_dlq_url: String,
     inventory_uri: String,
 }
 
@@ -86,17 +85,22 @@ impl Stack {
         out.body.collect().await.unwrap().into_bytes().to_vec()
     }
 
+    /// Messages visible in a queue.
     async fn queue_depth(&self, url: &str) -> u64 {
+        self.depth(url, &[aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]).await
+    }
+
+    async fn depth(&self, url: &str, names: &[aws_sdk_sqs::types::QueueAttributeName]) -> u64 {
         let attrs = self
             .c
             .sqs
             .get_queue_attributes()
             .queue_url(url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .set_attribute_names(Some(names.to_vec()))
             .send()
             .await
             .unwrap();
-        attrs.attributes().and_then(|a| a.values().next()).and_then(|v| v.parse().ok()).unwrap_or(0)
+        attrs.attributes().map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum()).unwrap_or(0)
     }
 }
 
@@ -156,16 +160,26 @@ async fn deployed_pipeline_reports_the_fixture_admins_and_counts_duplicates_once
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
     let Some(s) = stack().await else { return };
-    let before = s.queue_depth(&s.o.collect_dlq_url).await;
-    s.c.sqs.send_message().queue_url(&s.o.collect_queue_url).message_body("{not a job").send().await.unwrap();
+    let poison = format!("{{not a job {}", ulid::Ulid::new());
+    s.c.sqs.send_message().queue_url(&s.o.collect_queue_url).message_body(&poison).send().await.unwrap();
     // Its batch neighbours: a whole report submitted at the same time.
     let request = s.submit(Filters { engines: vec![dbadmin_contracts::Engine::Postgres], ..Default::default() }).await;
     let run = s.wait_reported(&request.report_id, 1, LIMIT).await;
     assert_eq!((run.completed, run.total), (2, 2));
+    // `dlq list` shows it (without consuming it) once SQS has moved it there.
+    let outputs = support::aws_outputs().unwrap();
     let start = Instant::now();
-    while s.queue_depth(&s.o.collect_dlq_url).await <= before {
+    loop {
+        let list = support::cli(&outputs, &["dlq", "list", "--output", "json"], &[]);
+        assert_eq!(list.code, 0, "{list:?}");
+        let found = list.json().as_array().unwrap().iter().find(|m| m["body_preview"] == poison.as_str()).cloned();
+        if let Some(m) = found {
+            assert!(m["last_error"].as_str().unwrap().starts_with("not a collection job"), "{m}");
+            assert!(m["report_id"].is_null());
+            break;
+        }
         assert!(start.elapsed() < Duration::from_secs(180), "the poison message never reached the DLQ");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -155,6 +155,20 @@ def test_least_privilege_per_function(central):
     assert re.search(r"'xray:PutTraceSegments', 'xray:PutTelemetryRecords'\], 'resources': \['\*'\]", common), common
 
 
+def test_cli_policy_is_scoped_to_this_deployment(central):
+    statements = central["data"]["aws_iam_policy_document"]["cli"]["statement"]
+    by_sid = {s["sid"]: s for s in statements}
+    # Only GetCallerIdentity (which has no resource) may name every resource.
+    assert [s["sid"] for s in statements if "*" in as_list(s["resources"])] == ["Identity"]
+    assert all("*" not in a for s in statements for a in as_list(s["actions"]))
+    # The CLI never writes evidence and never touches the run table's items.
+    actions = {a for s in statements for a in as_list(s["actions"])}
+    assert not {a for a in actions if a.startswith("s3:") and a != "s3:GetObject"}
+    assert not {a for a in actions if a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan")}
+    assert "sqs:DeleteMessage" in as_list(by_sid["DeadLetters"]["actions"])
+    assert text(by_sid["DeadLetters"]["resources"]) == "['aws_sqs_queue.dlq[\"collect\"].arn']", by_sid["DeadLetters"]
+
+
 def test_target_role_trusts_only_the_central_collector_with_external_id(target):
     trust = one(target["data"]["aws_iam_policy_document"]["trust"]["statement"])
     assert text(one(trust["principals"])["identifiers"]) == "['var.central_collector_role_arn']"

@@ -58,3 +58,64 @@ pub fn assert_demo_golden(csv: &[u8]) {
     let expected = std::fs::read_to_string(&golden).unwrap();
     assert!(expected == actual, "fixture rows differ from {}:\n{}", golden.display(), actual);
 }
+
+/// The deployment's outputs (scripts/aws-local.sh up), or `None` with the reason printed.
+pub fn aws_outputs() -> Option<serde_json::Value> {
+    let path = std::env::var("DBADMIN_AWS_OUTPUTS").ok().filter(|p| std::path::Path::new(p).exists());
+    let Some(path) = path.filter(|_| std::env::var("AWS_ENDPOINT_URL").is_ok()) else {
+        let msg = "the local AWS deployment is not up; run scripts/aws-local.sh up and export scripts/aws-local.sh env";
+        if std::env::var("DBADMIN_REQUIRE_AWS").as_deref() == Ok("1") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    };
+    Some(serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap())
+}
+
+/// What one run of the CLI binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+}
+
+/// Runs the built `db-admin-report` against the deployment in `outputs`, configured through the
+/// environment as a user would (no config file from the developer's home is read).
+pub fn cli(outputs: &serde_json::Value, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+    let home = std::env::temp_dir().join("db-admin-report-cli-tests-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let s = |k: &str| outputs[k].as_str().unwrap().to_owned();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_db-admin-report"));
+    cmd.args(args)
+        .env_remove("DBADMIN_CONFIG")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", &home)
+        .env("DBADMIN_REQUESTS_QUEUE_URL", s("requests_queue_url"))
+        .env("DBADMIN_BUCKET", s("bucket"))
+        .env("DBADMIN_TABLE", s("table"))
+        .env("DBADMIN_COLLECT_QUEUE_URL", s("collect_queue_url"))
+        .env("DBADMIN_COLLECT_DLQ_URL", s("collect_dlq_url"))
+        .env("DBADMIN_WAIT_TIMEOUT", "150");
+    // An empty value removes the variable.
+    for (k, v) in extra_env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd.output().expect("run db-admin-report");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -57,8 +57,9 @@ locals {
         resources = ["${local.bucket_arn}/runs/*"]
       },
       {
+        # Put/Get: new runs. Query/Update/Delete: a retry uncounts the failed targets.
         sid       = "RunRecords"
-        actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
         resources = [aws_dynamodb_table.runs.arn]
       },
       {
@@ -137,4 +138,42 @@ resource "aws_iam_role_policy_attachment" "collector_vpc" {
   count      = length(var.vpc_subnet_ids) > 0 ? 1 : 0
   role       = aws_iam_role.function["collector"].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}
+
+# What the CLI needs, for operators to attach to their role (output cli_policy_json). Auditors who
+# only download and verify need the ReadEvidence, ReadRuns and Key statements.
+data "aws_iam_policy_document" "cli" {
+  statement {
+    sid       = "Identity"
+    actions   = ["sts:GetCallerIdentity"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "RequestReports"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.main["requests"].arn, aws_sqs_queue.main["collect"].arn]
+  }
+  statement {
+    sid = "DeadLetters"
+    actions = [
+      "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+      "sqs:StartMessageMoveTask",
+    ]
+    resources = [aws_sqs_queue.dlq["collect"].arn]
+  }
+  statement {
+    sid       = "ReadRuns"
+    actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
+    resources = [aws_dynamodb_table.runs.arn]
+  }
+  statement {
+    sid       = "ReadEvidence"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/inventory/*", "${local.bucket_arn}/runs/*", "${local.bucket_arn}/reports/*"]
+  }
+  statement {
+    sid       = "Key"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
 }

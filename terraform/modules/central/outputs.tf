@@ -44,6 +44,12 @@ output "cli_config" {
     DBADMIN_REQUESTS_QUEUE_URL = aws_sqs_queue.main["requests"].id
     DBADMIN_BUCKET             = aws_s3_bucket.evidence.id
     DBADMIN_TABLE              = aws_dynamodb_table.runs.name
+    DBADMIN_COLLECT_QUEUE_URL  = aws_sqs_queue.main["collect"].id
     DBADMIN_COLLECT_DLQ_URL    = aws_sqs_queue.dlq["collect"].id
   }
+}
+
+output "cli_policy_json" {
+  description = "The least-privilege IAM policy for people who run the CLI against this deployment."
+  value       = data.aws_iam_policy_document.cli.json
 }

@@ -1,0 +1,414 @@
+//! The CLI as its users run it: the built binary against the deployment on MiniStack
+//! (scripts/aws-local.sh up) and the local databases, happy and unhappy paths.
+
+mod support;
+
+use dbadmin_aws::dynamo::DynamoRunStore;
+use dbadmin_aws::s3::S3Store;
+use dbadmin_aws::Clients;
+use dbadmin_contracts::message::Population;
+use dbadmin_contracts::{keys, CollectionJob, Engine, Filters, Inventory, ReportRequest, Versioned};
+use dbadmin_ports::{ObjectStore, RunRecord, RunStore};
+use std::time::{Duration, Instant};
+use support::{cli, Run};
+
+struct Env {
+    o: serde_json::Value,
+    c: Clients,
+}
+
+impl Env {
+    async fn new() -> Option<Env> {
+        let o = support::aws_outputs()?;
+        Some(Env { o, c: Clients::load().await })
+    }
+
+    fn s(&self, key: &str) -> String {
+        self.o[key].as_str().unwrap().to_owned()
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        cli(&self.o, args, &[])
+    }
+
+    fn store(&self) -> S3Store {
+        S3Store::new(self.c.s3.clone(), self.s("bucket"), None)
+    }
+
+    fn runs(&self) -> DynamoRunStore {
+        DynamoRunStore::new(self.c.dynamodb.clone(), self.s("table"))
+    }
+
+    async fn put_inventory(&self, name: &str, body: &str) -> String {
+        let key = format!("inventory/{name}");
+        self.store().put(&key, body.as_bytes().to_vec(), "text/csv").await.unwrap();
+        format!("s3://{}/{key}", self.s("bucket"))
+    }
+
+    async fn demo_inventory(&self) -> (String, Inventory) {
+        let uri = self.s("inventory_uri");
+        let key = uri.strip_prefix(&format!("s3://{}/", self.s("bucket"))).unwrap().to_owned();
+        let bytes = self.store().get(&key).await.unwrap().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        (text, Inventory::parse(&uri, &bytes).unwrap())
+    }
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generate_waits_then_download_verify_list_status_and_diff() {
+    let Some(e) = Env::new().await else { return };
+    let inventory = e.s("inventory_uri");
+    let generate = e.run(&["generate", "--inventory", &inventory, "--output", "json"]);
+    assert_eq!(generate.code, 3, "partial: the demo's unreachable database is an error row: {generate:?}");
+    let out = generate.json();
+    let id = out["report_id"].as_str().unwrap().to_owned();
+    assert_eq!((out["version"].as_u64(), out["total"].as_u64(), out["failed"].as_u64()), (Some(1), Some(4), Some(1)));
+    assert!(out["report"].as_str().unwrap().ends_with(&format!("{id}/v1/report.csv")), "{out}");
+
+    // The manifest records who asked, as STS knows them.
+    let dir = tmp();
+    let download = e.run(&["download", &id, "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(download.code, 0, "{download:?}");
+    assert!(
+        download.stdout.contains("ok       report.csv") && download.stdout.trim_end().ends_with(": ok"),
+        "{download:?}"
+    );
+    let folder = dir.path().join(&id).join("v1");
+    support::assert_demo_golden(&std::fs::read(folder.join("report.csv")).unwrap());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["requested_by"].as_str().unwrap().starts_with("arn:aws:"), "{manifest}");
+
+    // Tampering is caught offline.
+    let csv = folder.join("report.csv");
+    let mut bytes = std::fs::read(&csv).unwrap();
+    bytes.extend_from_slice(b"x");
+    std::fs::write(&csv, bytes).unwrap();
+    let verify = e.run(&["verify", folder.to_str().unwrap()]);
+    assert_eq!(verify.code, 1, "{verify:?}");
+    assert!(verify.stdout.contains("MISMATCH report.csv"), "{verify:?}");
+
+    let list = e.run(&["list", "--limit", "1000", "--output", "json"]);
+    assert_eq!(list.code, 0, "{list:?}");
+    let mine = list.json().as_array().unwrap().iter().find(|r| r["report_id"] == id.as_str()).cloned().expect("listed");
+    assert_eq!(mine["state"], "complete");
+
+    let status = e.run(&["status", &id, "--output", "json"]);
+    assert_eq!(status.code, 3, "{status:?}");
+    let s = status.json();
+    assert_eq!(
+        (s["state"].as_str(), s["completed"].as_u64(), s["failed"].as_u64()),
+        (Some("complete"), Some(4), Some(1))
+    );
+    assert_eq!(s["failed_targets"][0]["target_id"], "demo-unreachable");
+    assert_eq!(s["failed_targets"][0]["error_kind"], "unreachable");
+    assert_eq!(s["missing"].as_array().unwrap().len(), 0);
+    let text = e.run(&["status", &id]);
+    assert!(text.stdout.contains("4 of 4 databases done, 1 with errors"), "{text:?}");
+
+    // The same report against its own download (JSON): nothing changed, one database not comparable.
+    let diff = e.run(&["diff", &id, folder.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(diff.code, 0, "{diff:?}");
+    let d = diff.json();
+    assert_eq!(d["counts"], serde_json::json!({"not_comparable": 1}), "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_recollects_failed_targets_into_the_next_version() {
+    let Some(e) = Env::new().await else { return };
+    let tag = ulid::Ulid::new().to_string().to_lowercase();
+    let secret = format!("db-admin-report/retry-{tag}");
+    // One MariaDB database whose login secret does not exist yet: an error row.
+    let (text, _) = e.demo_inventory().await;
+    let header = text.lines().find(|l| l.starts_with("id,")).unwrap();
+    let row = text.lines().find(|l| l.starts_with("demo-mariadb,")).unwrap();
+    let row =
+        row.replacen("demo-mariadb,", &format!("retry-{tag},"), 1).replace(",demo/mariadb,", &format!(",{secret},"));
+    let uri = e.put_inventory(&format!("retry-{tag}.csv"), &format!("{header}\n{row}\n")).await;
+
+    let first = e.run(&["generate", "--inventory", &uri, "--output", "json"]);
+    assert_eq!(first.code, 3, "{first:?}");
+    let id = first.json()["report_id"].as_str().unwrap().to_owned();
+    let status = e.run(&["status", &id, "--output", "json"]).json();
+    assert_eq!(status["failed_targets"][0]["error_kind"], "credentials", "{status}");
+
+    // The operator fixes the secret, then retries only what failed.
+    let value = e.c.secrets.get_secret_value().secret_id("demo/mariadb").send().await.unwrap();
+    e.c.secrets.create_secret().name(&secret).secret_string(value.secret_string().unwrap()).send().await.unwrap();
+    let retry = e.run(&["retry", &id, "--output", "json"]);
+    assert_eq!(retry.code, 0, "{retry:?}");
+    let out = retry.json();
+    assert_eq!((out["version"].as_u64(), out["failed"].as_u64(), out["total"].as_u64()), (Some(2), Some(0), Some(1)));
+    assert!(out["report"].as_str().unwrap().ends_with("/v2/report.csv"), "{out}");
+
+    // Both versions stay; v2 names the one it supersedes; the retry is kept for the audit trail.
+    let dir = tmp();
+    for v in ["1", "2"] {
+        let d = e.run(&["download", &id, "--version", v, "--out", dir.path().to_str().unwrap()]);
+        assert_eq!(d.code, 0, "{d:?}");
+    }
+    let v2 = dir.path().join(&id).join("v2");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(v2.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!((manifest["version"].as_u64(), manifest["supersedes"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(manifest["status_counts"]["OK"], 1, "{manifest}");
+    assert!(e.store().get(&keys::retry_request(&id, 2)).await.unwrap().is_some());
+    let v1 = dir.path().join(&id).join("v1");
+    let diff = e.run(&["diff", v1.to_str().unwrap(), v2.to_str().unwrap(), "--output", "json"]).json();
+    assert_eq!(diff["counts"], serde_json::json!({"not_comparable": 1}), "v1 could not read it: {diff}");
+    let csv_diff = e.run(&["diff", v1.to_str().unwrap(), v2.to_str().unwrap(), "--format", "csv"]);
+    assert!(csv_diff.stdout.starts_with("Change,Account ID,"), "{csv_diff:?}");
+
+    // Counts stay exact, and there is nothing left to retry.
+    let run = e.runs().get_run(&id).await.unwrap().unwrap();
+    assert_eq!((run.completed, run.total, run.failed, run.generation, run.reported_version), (1, 1, 0, 2, 2));
+    let again = e.run(&["retry", &id]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("Nothing to retry"), "{again:?}");
+}
+
+/// A job whose run did not exist yet fails on every delivery and lands in the DLQ with its error
+/// recorded; once the run exists, the operator sees it as missing, redrives it, is interrupted
+/// between send and delete, redrives again, and the report still counts the target exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
+    let Some(e) = Env::new().await else { return };
+    let id = ulid::Ulid::new().to_string();
+    let (_, inventory) = e.demo_inventory().await;
+    let target = inventory.targets.iter().find(|t| t.engine == Engine::Mariadb).unwrap().clone();
+    let job =
+        CollectionJob { schema_version: CollectionJob::SCHEMA_VERSION, report_id: id.clone(), target: target.clone() };
+    e.c.sqs
+        .send_message()
+        .queue_url(e.s("collect_queue_url"))
+        .message_body(String::from_utf8(dbadmin_contracts::encode(&job)).unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    let start = Instant::now();
+    let listed = loop {
+        let list = e.run(&["dlq", "list", "--output", "json"]);
+        assert_eq!(list.code, 0, "{list:?}");
+        if let Some(m) = list.json().as_array().unwrap().iter().find(|m| m["report_id"] == id.as_str()) {
+            break m.clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(200), "the job never reached the DLQ");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert_eq!(listed["target_id"], target.id.as_str());
+    assert!(listed["last_error"].as_str().unwrap().contains(&format!("run {id} does not exist")), "{listed}");
+
+    // The run appears (as if the table had been restored): one target, still running.
+    let request = ReportRequest {
+        schema_version: ReportRequest::SCHEMA_VERSION,
+        report_id: id.clone(),
+        requested_by: "arn:aws:iam::000000000000:user/e2e".into(),
+        requested_at: dbadmin_contracts::now_rfc3339(),
+        inventory: e.s("inventory_uri"),
+        filters: Filters::default(),
+        output_format: Default::default(),
+        retry: None,
+    };
+    let population = Population {
+        schema_version: Population::SCHEMA_VERSION,
+        report_id: id.clone(),
+        inventory_source: e.s("inventory_uri"),
+        inventory_sha256: inventory.sha256.clone(),
+        filters: Filters::default(),
+        targets: vec![target.clone()],
+    };
+    let store = e.store();
+    store.put(&keys::request(&id), dbadmin_contracts::encode(&request), "application/json").await.unwrap();
+    store.put(&keys::population(&id), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
+    let record = RunRecord {
+        report_id: id.clone(),
+        requested_by: request.requested_by.clone(),
+        requested_at: request.requested_at.clone(),
+        total: 1,
+        completed: 0,
+        failed: 0,
+        generation: 1,
+        reported_version: 0,
+        report_location: None,
+    };
+    assert!(e.runs().create_run(&record).await.unwrap());
+
+    // Another test's `dlq list` may hold the message for a moment: look again until it is seen.
+    let start = Instant::now();
+    let s = loop {
+        let status = e.run(&["status", &id, "--output", "json"]);
+        assert_eq!(status.code, 4, "still running: {status:?}");
+        let s = status.json();
+        if s["dlq_messages"] == 1 {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "status never counted the DLQ message: {s}");
+    };
+    assert_eq!(s["state"], "running");
+    assert_eq!(s["missing"][0]["target_id"], target.id.as_str());
+    assert!(s["missing"][0]["last_error"]["error"].as_str().unwrap().contains("does not exist"), "{s}");
+    assert!(s["missing"][0]["last_error"]["attempts"].as_u64().unwrap() >= 1, "{s}");
+    let retry = e.run(&["retry", &id]);
+    assert_eq!(retry.code, 4, "{retry:?}");
+    assert!(retry.stderr.contains("is running (0 of 1 done)"), "{retry:?}");
+    let download = e.run(&["download", &id, "--out", tmp().path().to_str().unwrap()]);
+    assert_eq!(download.code, 4, "{download:?}");
+
+    // Interrupted after sending, before deleting: the message is in both queues.
+    let start = Instant::now();
+    loop {
+        let dry = e.run(&["dlq", "redrive", "--report", &id, "--dry-run", "--output", "json"]);
+        if dry.json()["moved"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the dry run never saw the message: {dry:?}");
+    }
+    let start = Instant::now();
+    loop {
+        let interrupted = cli(
+            &e.o,
+            &["dlq", "redrive", "--report", &id, "--visibility-timeout", "2"],
+            &[("DBADMIN_FAULT", "redrive-after-send")],
+        );
+        if interrupted.code == 70 {
+            break;
+        }
+        assert_eq!(interrupted.code, 0, "{interrupted:?}");
+        assert!(start.elapsed() < Duration::from_secs(30), "the redrive never saw the message: {interrupted:?}");
+    }
+
+    let start = Instant::now();
+    let run = loop {
+        let run = e.runs().get_run(&id).await.unwrap().unwrap();
+        if run.reported_version >= 1 {
+            break run;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "the redriven job never completed the report");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!((run.completed, run.total), (1, 1));
+
+    // The message reappears in the DLQ; redriving it again delivers a harmless duplicate.
+    let start = Instant::now();
+    loop {
+        let redrive = e.run(&["dlq", "redrive", "--report", &id, "--output", "json"]);
+        assert_eq!(redrive.code, 0, "{redrive:?}");
+        if redrive.json()["moved"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "the interrupted message never reappeared");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let list = e.run(&["dlq", "list", "--output", "json"]);
+    assert!(!list.json().as_array().unwrap().iter().any(|m| m["report_id"] == id.as_str()), "{list:?}");
+    // The duplicate is consumed and counted nowhere: watched for a few seconds, nothing moves.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        let run = e.runs().get_run(&id).await.unwrap().unwrap();
+        assert_eq!((run.completed, run.reported_version), (1, 1), "a duplicate must not count or re-finalize");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unhappy_paths_say_what_is_wrong_in_one_line() {
+    let Some(e) = Env::new().await else { return };
+    // Unknown report id.
+    let unknown = e.run(&["status", "01NOSUCHREPORT0000000000000"]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(unknown.stderr.starts_with("error: no report with id 01NOSUCHREPORT"), "{unknown:?}");
+    assert_eq!(unknown.stderr.lines().count(), 1, "one line, no backtrace: {unknown:?}");
+
+    // A malformed inventory: every problem with its line; nothing is requested.
+    let tag = ulid::Ulid::new();
+    let bad = e
+        .put_inventory(
+            &format!("bad-{tag}.csv"),
+            "id,account_id,region,engine,host,port,secret\na,12,eu-west-1,mysql,h,3306,s\nb,111122223333,eu-west-1,oracle,h,1521,s\n",
+        )
+        .await;
+    let validate = e.run(&["inventory", "validate", &bad]);
+    assert_eq!(validate.code, 1, "{validate:?}");
+    assert!(
+        validate.stderr.contains(":2: field 'account_id'") && validate.stderr.contains(":3: field 'engine'"),
+        "{validate:?}"
+    );
+    let generate = e.run(&["generate", "--inventory", &bad]);
+    assert_eq!(generate.code, 1, "{generate:?}");
+    assert!(generate.stderr.contains(":2: field 'account_id'"), "{generate:?}");
+    assert!(!generate.stderr.contains("Requested report"), "nothing may be requested: {generate:?}");
+    let good = e.run(&["inventory", "validate", &e.s("inventory_uri"), "--output", "json"]);
+    assert_eq!(good.json()["targets"], 4, "{good:?}");
+
+    // A missing setting names the variable.
+    let unset = cli(&e.o, &["list"], &[("DBADMIN_TABLE", "")]);
+    assert_eq!(unset.code, 1);
+    assert!(unset.stderr.contains("DBADMIN_TABLE is not set"), "{unset:?}");
+
+    // The config file fills in what the environment does not set, and flags win over both.
+    let dir = tmp();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("DBADMIN_TABLE = \"{}\"\n", e.s("table"))).unwrap();
+    let from_file = cli(&e.o, &["list", "--config", config.to_str().unwrap()], &[("DBADMIN_TABLE", "")]);
+    assert_eq!(from_file.code, 0, "{from_file:?}");
+    let env_wins =
+        cli(&e.o, &["list"], &[("DBADMIN_CONFIG", config.to_str().unwrap()), ("DBADMIN_TABLE", "no-such-table")]);
+    assert_eq!(env_wins.code, 1, "the environment wins over the file: {env_wins:?}");
+    assert!(env_wins.stderr.contains("no-such-table") || env_wins.stderr.contains("ResourceNotFound"), "{env_wins:?}");
+    let flag = cli(
+        &e.o,
+        &["list", "--table", &e.s("table")],
+        &[("DBADMIN_CONFIG", config.to_str().unwrap()), ("DBADMIN_TABLE", "no-such-table")],
+    );
+    assert_eq!(flag.code, 0, "the flag wins: {flag:?}");
+    std::fs::write(&config, "bucket = \"x\"\n").unwrap();
+    let typo = cli(&e.o, &["list", "--config", config.to_str().unwrap()], &[]);
+    assert_eq!(typo.code, 1);
+    assert!(typo.stderr.contains("unknown setting 'bucket'"), "{typo:?}");
+
+    // Expired credentials: a session that has run out is refused with a hint, before anything is sent.
+    let session =
+        e.c.sts
+            .assume_role()
+            .role_arn("arn:aws:iam::000000000000:role/db-admin-report-cli-test")
+            .role_session_name("expiring")
+            .duration_seconds(1)
+            .send()
+            .await
+            .unwrap();
+    let creds = session.credentials().unwrap().clone();
+    let expiry = std::time::SystemTime::try_from(*creds.expiration()).unwrap();
+    // Wait out the session's own expiry time (a deadline, not a race; the wire format drops the
+    // fraction of a second, hence the extra second).
+    while std::time::SystemTime::now() <= expiry + Duration::from_millis(1200) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let expired = cli(
+        &e.o,
+        &["generate", "--inventory", &e.s("inventory_uri")],
+        &[
+            ("AWS_ACCESS_KEY_ID", creds.access_key_id()),
+            ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key()),
+            ("AWS_SESSION_TOKEN", creds.session_token()),
+        ],
+    );
+    assert_eq!(expired.code, 1, "{expired:?}");
+    assert!(expired.stderr.contains("ExpiredToken"), "{expired:?}");
+    assert!(expired.stderr.contains("hint: your AWS credentials have expired"), "{expired:?}");
+
+    // The move task is offered; where the service lacks it (MiniStack), the error says so.
+    let task = e.run(&["dlq", "redrive", "--move-task"]);
+    if task.code != 0 {
+        assert!(task.stderr.contains("sqs:StartMessageMoveTask"), "{task:?}");
+        assert_eq!(task.stderr.lines().count(), 1, "{task:?}");
+    }
+
+    // Completions are generated for the shells people use.
+    let bash = e.run(&["completions", "bash"]);
+    assert!(bash.code == 0 && bash.stdout.contains("db-admin-report"), "{bash:?}");
+}
