@@ -35,6 +35,29 @@ pub struct LocalOutcome {
     pub population: usize,
     pub errors: usize,
     pub rows: usize,
+    pub timings: Timings,
+}
+
+/// Where a local run's time went, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Timings {
+    /// Reading the inventory, snapshotting the population, queueing every job.
+    pub publish_ms: u64,
+    /// From the first job taken to the last one counted.
+    pub collect_ms: u64,
+    /// One job (collect + store + count), over all jobs.
+    pub job_ms_p50: u64,
+    pub job_ms_p95: u64,
+    pub job_ms_max: u64,
+    /// Reading every result and writing CSV, JSON and the manifest.
+    pub finalize_ms: u64,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// Progress callbacks: `(done, total, errors)` after each target.
@@ -104,7 +127,9 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
 
     let publisher =
         PublisherDeps { inventory: &FileInventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+    let started = std::time::Instant::now();
     let published = handle_request(&request, &publisher).await.context("publishing collection jobs")?;
+    let publish_ms = started.elapsed().as_millis() as u64;
     // Every job is queued: close the queue so the workers stop when it is drained.
     drop(jobs);
 
@@ -122,9 +147,10 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
             let collector = &collector;
             async move {
                 let mut delivery = 1;
+                let job_started = std::time::Instant::now();
                 loop {
                     match handle_job(&job, collector).await {
-                        Ok(report) => return Ok(report),
+                        Ok(report) => return Ok((report, job_started.elapsed().as_millis() as u64)),
                         Err(e) if delivery < LOCAL_DELIVERIES => {
                             tracing::warn!(target_id = %job.target.id, delivery, error = %format!("{:#}", anyhow::Error::from(e)), "Job failed, delivering it again.");
                             delivery += 1;
@@ -136,20 +162,35 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
         })
         .buffer_unordered(opts.concurrency);
     let (mut done, mut errors) = (0, 0);
+    let collect_started = std::time::Instant::now();
+    let mut job_ms = Vec::with_capacity(published.population);
     while let Some(result) = results.next().await {
-        let report = result.context("a collection job failed on every delivery")?;
+        let (report, ms) = result.context("a collection job failed on every delivery")?;
+        job_ms.push(ms);
         done += 1;
         errors += usize::from(report.error.is_some());
         progress.advance(done, errors);
     }
     drop(results);
     progress.finish();
+    let collect_ms = collect_started.elapsed().as_millis() as u64;
+    job_ms.sort_unstable();
 
     let message = finalize_rx
         .try_recv()
         .context("every job ran but no finalization was requested; the completion count is incomplete")?;
     let reporter = ReporterDeps { store: &store, runs: &runs };
-    match handle_finalize(&message, &reporter).await.context("writing the report")? {
+    let finalize_started = std::time::Instant::now();
+    let finalized = handle_finalize(&message, &reporter).await.context("writing the report")?;
+    let timings = Timings {
+        publish_ms,
+        collect_ms,
+        job_ms_p50: percentile(&job_ms, 0.50),
+        job_ms_p95: percentile(&job_ms, 0.95),
+        job_ms_max: job_ms.last().copied().unwrap_or(0),
+        finalize_ms: finalize_started.elapsed().as_millis() as u64,
+    };
+    match finalized {
         FinalizeOutcome::Written { version, primary, manifest, rows } => Ok(LocalOutcome {
             report_id: request.report_id,
             version,
@@ -158,6 +199,7 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
             population: published.population,
             errors,
             rows,
+            timings,
         }),
         FinalizeOutcome::NotClaimed => bail!("the report was not finalized: the run is incomplete"),
     }

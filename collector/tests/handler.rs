@@ -75,7 +75,9 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
     let again = handle_job(&job("a"), &deps).await.unwrap();
     assert!(!again.newly_counted, "a redelivered job must not count twice");
     assert_eq!(again.completed, 1);
-    assert_eq!(creds.0.load(Ordering::SeqCst), 1, "a stored result is reused, the database is not read again");
+    // A stored error row is not reused: the redelivery (or a retry of the report) tries the database
+    // again. Only a collected result is reused as is.
+    assert_eq!(creds.0.load(Ordering::SeqCst), 2, "an error row is tried again on redelivery");
     assert!(rx.try_recv().is_err());
 
     let last = handle_job(&job("b"), &deps).await.unwrap();

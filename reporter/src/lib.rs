@@ -7,13 +7,16 @@
 //! row-building and formatting, golden-tested.
 
 pub mod render;
+pub mod synthetic;
 
 use dbadmin_contracts::manifest::{Artifact, Manifest};
 use dbadmin_contracts::message::Population;
-use dbadmin_contracts::{keys, FinalizeMessage, OutputFormat, ReportRequest, TargetResult, Versioned};
+use dbadmin_contracts::{
+    keys, FinalizeMessage, Outcome, OutputFormat, QueryRecord, ReportRequest, TargetResult, Versioned,
+};
 use dbadmin_ports::{ObjectStore, PortError, RunStore};
-use futures::{StreamExt, TryStreamExt};
-use std::collections::BTreeMap;
+use futures::StreamExt;
+use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, Instrument};
 
 /// How many results are read at once.
@@ -106,23 +109,34 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let request: ReportRequest = read_required(deps.store, &keys::request(report_id)).await?;
     let population: Population = read_required(deps.store, &keys::population(report_id)).await?;
 
+    // Results are read in report order (a bounded read-ahead) and rendered one target at a time:
+    // memory holds the two output buffers and a few results, never every row.
     let store = deps.store;
-    let keys: Vec<(String, String)> =
-        population.targets.iter().map(|t| (t.id.clone(), keys::result(report_id, &t.id))).collect();
-    let results: BTreeMap<String, TargetResult> =
-        futures::stream::iter(keys)
-            .map(|(id, key)| async move {
-                Ok::<_, ReporterError>(read::<TargetResult>(store, &key).await?.map(|r| (id, r)))
-            })
-            .buffer_unordered(READ_PARALLELISM)
-            .try_filter_map(|found| async move { Ok(found) })
-            .try_collect()
-            .await?;
+    let ordered = render::target_order(&population);
+    let keys: Vec<String> = ordered.iter().map(|t| keys::result(report_id, &t.id)).collect();
+    let mut renderer = render::Renderer::new(report_id, claim.version, &request.requested_at);
+    let mut status_counts = BTreeMap::new();
+    let mut queries = BTreeSet::new();
+    if population.targets.is_empty() {
+        renderer.push(&render::rows(&population, &BTreeMap::new(), &request.requested_at));
+    }
+    let mut results = futures::stream::iter(keys)
+        .map(|key| async move { read::<TargetResult>(store, &key).await })
+        .buffered(READ_PARALLELISM);
+    let mut targets = ordered.iter();
+    while let Some(result) = results.next().await {
+        let result = result?;
+        let target = targets.next().expect("one result per target");
+        renderer.push(&render::target_rows(target, result.as_ref(), &request.requested_at));
+        render::count_status(&mut status_counts, result.as_ref());
+        if let Some(TargetResult { outcome: Outcome::Collected(c), .. }) = &result {
+            queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
+        }
+    }
+    drop(results);
 
     let finished_at = dbadmin_contracts::now_rfc3339();
-    let rows = render::rows(&population, &results, &request.requested_at);
-    let csv = render::to_csv(&rows);
-    let json = render::to_json(report_id, claim.version, &request.requested_at, &rows);
+    let render::Rendered { csv, json, rows } = renderer.finish();
 
     let dir = keys::report_dir(report_id, &request.requested_at, claim.version);
     let mut artifacts = Vec::new();
@@ -152,9 +166,9 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         inventory_source: population.inventory_source.clone(),
         inventory_sha256: population.inventory_sha256.clone(),
         population: population.targets.len() as u64,
-        status_counts: render::status_counts(&population, &results),
+        status_counts,
         admin_definition_version: dbadmin_contracts::result::ADMIN_DEFINITION_VERSION.to_owned(),
-        queries: render::queries(&results),
+        queries: queries.into_iter().map(|(name, sha256)| QueryRecord { name, sha256 }).collect(),
         artifacts,
     };
     // The manifest goes last: its presence says every artifact it names is complete.
@@ -173,15 +187,10 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     deps.runs.record_report(report_id, claim.version, &primary).await.map_err(run_err)?;
     info!(
         version = claim.version,
-        rows = rows.len(),
+        rows,
         targets = population.targets.len(),
         finalize_ms = started.elapsed().as_millis() as u64,
         "Report written."
     );
-    Ok(FinalizeOutcome::Written {
-        version: claim.version,
-        primary,
-        manifest: deps.store.location(&manifest_key),
-        rows: rows.len(),
-    })
+    Ok(FinalizeOutcome::Written { version: claim.version, primary, manifest: deps.store.location(&manifest_key), rows })
 }

@@ -1,9 +1,9 @@
 //! Report rows and their CSV and JSON forms. Pure functions, golden-tested.
 
 use dbadmin_contracts::message::Population;
-use dbadmin_contracts::{Outcome, QueryRecord, TargetResult};
+use dbadmin_contracts::{Outcome, Target, TargetResult};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The collection status of a row's target.
 pub const STATUS_OK: &str = "OK";
@@ -98,108 +98,107 @@ impl Row {
 /// Builds every row: each target of the population contributes its findings, one `NO_ADMINS` row,
 /// or one `ERROR` row (also when its result is missing). Sorted by account, database, principal.
 pub fn rows(population: &Population, results: &BTreeMap<String, TargetResult>, report_timestamp: &str) -> Vec<Row> {
-    let mut out = Vec::new();
     if population.targets.is_empty() {
-        out.push(empty_report_row(population, report_timestamp));
+        return vec![empty_report_row(population, report_timestamp)];
     }
-    for target in &population.targets {
-        let base = Row {
-            account_id: target.account_id.clone(),
-            region: target.region.clone(),
-            database_name: target.id.clone(),
-            database_type: target.engine.to_string(),
-            endpoint: format!("{}:{}", target.host, target.port),
-            username: String::new(),
-            user_host: String::new(),
-            principal_type: String::new(),
-            role_name: String::new(),
-            permission_level: String::new(),
-            privilege: String::new(),
-            scope: String::new(),
-            admin_reason: String::new(),
-            grant_path: String::new(),
-            last_login_date: String::new(),
-            user_status: String::new(),
-            password_last_set: String::new(),
-            vendor_managed: String::new(),
-            notes: String::new(),
-            collection_status: String::new(),
-            error_kind: String::new(),
-            collected_at: String::new(),
-            report_timestamp: report_timestamp.to_owned(),
-        };
-        let Some(result) = results.get(&target.id) else {
-            out.push(Row {
-                collection_status: STATUS_ERROR.into(),
-                error_kind: dbadmin_contracts::ErrorKind::MissingResult.to_string(),
-                admin_reason: "no result was stored for this target before the report was written".into(),
-                ..base
-            });
-            continue;
-        };
-        let base = Row { collected_at: result.collected_at.clone(), ..base };
-        match &result.outcome {
-            Outcome::Failed(f) => out.push(Row {
-                collection_status: STATUS_ERROR.into(),
-                error_kind: f.kind.to_string(),
-                admin_reason: f.reason.clone(),
-                ..base
-            }),
-            Outcome::Collected(c) if c.principals.is_empty() => out.push(Row {
-                collection_status: STATUS_NO_ADMINS.into(),
-                admin_reason: format!(
-                    "no principal holds admin or elevated privileges ({} examined)",
-                    c.principals_examined
-                ),
-                ..base
-            }),
-            Outcome::Collected(c) => {
-                for p in &c.principals {
-                    for f in &p.findings {
-                        out.push(Row {
-                            username: p.name.clone(),
-                            user_host: p.host.clone().unwrap_or_default(),
-                            principal_type: p.kind.as_str().into(),
-                            role_name: f.via_role.clone().unwrap_or_default(),
-                            permission_level: f.level.as_str().into(),
-                            privilege: f.privilege.clone(),
-                            scope: f.scope.clone(),
-                            admin_reason: f.reason.clone(),
-                            grant_path: f.path.join(" → "),
-                            last_login_date: p.last_login.display(),
-                            user_status: p.status.summary(),
-                            password_last_set: p.password_last_changed.clone().unwrap_or_else(|| "NOT RECORDED".into()),
-                            vendor_managed: if p.vendor_managed { "yes" } else { "no" }.into(),
-                            notes: p.notes.join("; "),
-                            collection_status: STATUS_OK.into(),
-                            ..base.clone()
-                        });
-                    }
+    target_order(population).into_iter().flat_map(|t| target_rows(t, results.get(&t.id), report_timestamp)).collect()
+}
+
+/// The order targets appear in a report: by account, then database. Rendering targets in this
+/// order, each with [`target_rows`], gives exactly [`rows`]' order without holding every row.
+pub fn target_order(population: &Population) -> Vec<&Target> {
+    let mut targets: Vec<&Target> = population.targets.iter().collect();
+    targets.sort_by(|a, b| (&a.account_id, &a.id).cmp(&(&b.account_id, &b.id)));
+    targets
+}
+
+/// One target's rows, sorted by principal.
+pub fn target_rows(target: &Target, result: Option<&TargetResult>, report_timestamp: &str) -> Vec<Row> {
+    let mut out = Vec::new();
+    let base = Row {
+        account_id: target.account_id.clone(),
+        region: target.region.clone(),
+        database_name: target.id.clone(),
+        database_type: target.engine.to_string(),
+        endpoint: format!("{}:{}", target.host, target.port),
+        username: String::new(),
+        user_host: String::new(),
+        principal_type: String::new(),
+        role_name: String::new(),
+        permission_level: String::new(),
+        privilege: String::new(),
+        scope: String::new(),
+        admin_reason: String::new(),
+        grant_path: String::new(),
+        last_login_date: String::new(),
+        user_status: String::new(),
+        password_last_set: String::new(),
+        vendor_managed: String::new(),
+        notes: String::new(),
+        collection_status: String::new(),
+        error_kind: String::new(),
+        collected_at: String::new(),
+        report_timestamp: report_timestamp.to_owned(),
+    };
+    let Some(result) = result else {
+        out.push(Row {
+            collection_status: STATUS_ERROR.into(),
+            error_kind: dbadmin_contracts::ErrorKind::MissingResult.to_string(),
+            admin_reason: "no result was stored for this target before the report was written".into(),
+            ..base
+        });
+        return out;
+    };
+    let base = Row { collected_at: result.collected_at.clone(), ..base };
+    match &result.outcome {
+        Outcome::Failed(f) => out.push(Row {
+            collection_status: STATUS_ERROR.into(),
+            error_kind: f.kind.to_string(),
+            admin_reason: f.reason.clone(),
+            ..base
+        }),
+        Outcome::Collected(c) if c.principals.is_empty() => out.push(Row {
+            collection_status: STATUS_NO_ADMINS.into(),
+            admin_reason: format!(
+                "no principal holds admin or elevated privileges ({} examined)",
+                c.principals_examined
+            ),
+            ..base
+        }),
+        Outcome::Collected(c) => {
+            for p in &c.principals {
+                for f in &p.findings {
+                    out.push(Row {
+                        username: p.name.clone(),
+                        user_host: p.host.clone().unwrap_or_default(),
+                        principal_type: p.kind.as_str().into(),
+                        role_name: f.via_role.clone().unwrap_or_default(),
+                        permission_level: f.level.as_str().into(),
+                        privilege: f.privilege.clone(),
+                        scope: f.scope.clone(),
+                        admin_reason: f.reason.clone(),
+                        grant_path: f.path.join(" → "),
+                        last_login_date: p.last_login.display(),
+                        user_status: p.status.summary(),
+                        password_last_set: p.password_last_changed.clone().unwrap_or_else(|| "NOT RECORDED".into()),
+                        vendor_managed: if p.vendor_managed { "yes" } else { "no" }.into(),
+                        notes: p.notes.join("; "),
+                        collection_status: STATUS_OK.into(),
+                        ..base.clone()
+                    });
                 }
             }
         }
     }
     out.sort_by(|a, b| {
-        (
-            &a.account_id,
-            &a.database_name,
-            &a.username,
-            &a.user_host,
-            &a.permission_level,
-            &a.privilege,
-            &a.scope,
-            &a.grant_path,
-        )
-            .cmp(&(
-                &b.account_id,
-                &b.database_name,
-                &b.username,
-                &b.user_host,
-                &b.permission_level,
-                &b.privilege,
-                &b.scope,
-                &b.grant_path,
-            ))
+        (&a.username, &a.user_host, &a.permission_level, &a.privilege, &a.scope, &a.grant_path).cmp(&(
+            &b.username,
+            &b.user_host,
+            &b.permission_level,
+            &b.privilege,
+            &b.scope,
+            &b.grant_path,
+        ))
     });
     out
 }
@@ -233,17 +232,63 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
 
 /// UTF-8 with a BOM, CRLF line ends, every cell neutralised against formula injection.
 pub fn to_csv(rows: &[Row]) -> Vec<u8> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
+    let mut r = Renderer::new("", 0, "");
+    r.push(rows);
+    r.finish().csv
+}
+
+/// Writes the CSV and the JSON of a report as rows arrive, so a report never holds all its rows
+/// (only the two output buffers).
+pub struct Renderer {
+    csv: csv::Writer<Vec<u8>>,
+    json: Vec<u8>,
+    rows: usize,
+}
+
+/// What a [`Renderer`] wrote.
+pub struct Rendered {
+    pub csv: Vec<u8>,
+    pub json: Vec<u8>,
+    pub rows: usize,
+}
+
+impl Renderer {
+    pub fn new(report_id: &str, version: u32, report_timestamp: &str) -> Renderer {
+        let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(b"\xEF\xBB\xBF".to_vec());
         // Writing to a Vec cannot fail.
-        w.write_record(HEADERS).expect("write to memory");
-        for row in rows {
-            w.write_record(row.cells().iter().map(|c| neutralise(c).into_owned())).expect("write to memory");
+        csv.write_record(HEADERS).expect("write to memory");
+        #[derive(Serialize)]
+        struct Head<'a> {
+            schema_version: u32,
+            report_id: &'a str,
+            version: u32,
+            report_timestamp: &'a str,
+            columns: [&'a str; 23],
         }
-        w.flush().expect("flush to memory");
+        let head = Head { schema_version: JSON_SCHEMA_VERSION, report_id, version, report_timestamp, columns: HEADERS };
+        let mut json = serde_json::to_vec(&head).expect("report head serializes");
+        json.pop(); // the closing brace: rows follow
+        json.extend_from_slice(b",\"rows\":[");
+        Renderer { csv, json, rows: 0 }
     }
-    out
+
+    pub fn push(&mut self, rows: &[Row]) {
+        for row in rows {
+            self.csv.write_record(row.cells().iter().map(|c| neutralise(c).into_owned())).expect("write to memory");
+            if self.rows > 0 {
+                self.json.push(b',');
+            }
+            self.json.push(b'\n');
+            serde_json::to_writer(&mut self.json, &row.cells()).expect("row serializes");
+            self.rows += 1;
+        }
+    }
+
+    pub fn finish(mut self) -> Rendered {
+        self.json.extend_from_slice(b"\n]}\n");
+        let csv = self.csv.into_inner().unwrap_or_else(|e| e.into_inner().get_ref().clone());
+        Rendered { csv, json: self.json, rows: self.rows }
+    }
 }
 
 /// Reads rows back from a report CSV. Cells stay as written: neutralisation cannot be undone
@@ -256,87 +301,81 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<Row>, csv::Error> {
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record?;
-        let cell = |i: usize| index[i].and_then(|p| record.get(p)).unwrap_or("").to_owned();
-        rows.push(Row {
-            account_id: cell(0),
-            region: cell(1),
-            database_name: cell(2),
-            database_type: cell(3),
-            endpoint: cell(4),
-            username: cell(5),
-            user_host: cell(6),
-            principal_type: cell(7),
-            role_name: cell(8),
-            permission_level: cell(9),
-            privilege: cell(10),
-            scope: cell(11),
-            admin_reason: cell(12),
-            grant_path: cell(13),
-            last_login_date: cell(14),
-            user_status: cell(15),
-            password_last_set: cell(16),
-            vendor_managed: cell(17),
-            notes: cell(18),
-            collection_status: cell(19),
-            error_kind: cell(20),
-            collected_at: cell(21),
-            report_timestamp: cell(22),
-        });
+        rows.push(row_from(|i| index[i].and_then(|p| record.get(p)).unwrap_or("")));
     }
     Ok(rows)
 }
 
-/// Reads rows from a report JSON ([`to_json`]).
+/// The version of `report.json`'s layout: 2 = `columns` names the cells of each `rows` array.
+pub const JSON_SCHEMA_VERSION: u32 = 2;
+
+/// Reads rows from a report JSON ([`to_json`]), matching cells to columns by name.
 pub fn from_json(bytes: &[u8]) -> Result<Vec<Row>, serde_json::Error> {
     #[derive(Deserialize)]
-    struct Rows {
-        rows: Vec<Row>,
+    struct Report {
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
     }
-    serde_json::from_slice::<Rows>(bytes).map(|r| r.rows)
+    let report: Report = serde_json::from_slice(bytes)?;
+    let index: Vec<Option<usize>> = HEADERS.iter().map(|h| report.columns.iter().position(|c| c == h)).collect();
+    Ok(report.rows.iter().map(|cells| row_from(|i| index[i].and_then(|p| cells.get(p)).map_or("", |c| c))).collect())
 }
 
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    schema_version: u32,
-    report_id: &'a str,
-    version: u32,
-    report_timestamp: &'a str,
-    columns: [&'a str; 23],
-    rows: &'a [Row],
+/// A row from a cell lookup by [`HEADERS`] position.
+fn row_from<'a>(cell: impl Fn(usize) -> &'a str) -> Row {
+    let c = |i| cell(i).to_owned();
+    Row {
+        account_id: c(0),
+        region: c(1),
+        database_name: c(2),
+        database_type: c(3),
+        endpoint: c(4),
+        username: c(5),
+        user_host: c(6),
+        principal_type: c(7),
+        role_name: c(8),
+        permission_level: c(9),
+        privilege: c(10),
+        scope: c(11),
+        admin_reason: c(12),
+        grant_path: c(13),
+        last_login_date: c(14),
+        user_status: c(15),
+        password_last_set: c(16),
+        vendor_managed: c(17),
+        notes: c(18),
+        collection_status: c(19),
+        error_kind: c(20),
+        collected_at: c(21),
+        report_timestamp: c(22),
+    }
 }
 
-/// The same rows for machines (values as collected, no spreadsheet neutralisation).
+/// The same rows for machines (values as collected, no spreadsheet neutralisation), one row per line.
 pub fn to_json(report_id: &str, version: u32, report_timestamp: &str, rows: &[Row]) -> Vec<u8> {
-    let report = JsonReport { schema_version: 1, report_id, version, report_timestamp, columns: HEADERS, rows };
-    serde_json::to_vec_pretty(&report).expect("report rows serialize")
+    let mut r = Renderer::new(report_id, version, report_timestamp);
+    r.push(rows);
+    r.finish().json
 }
 
 /// Targets per status (`OK`, `NO_ADMINS`, `ERROR`) and errors per kind (`ERROR:timeout`).
 pub fn status_counts(population: &Population, results: &BTreeMap<String, TargetResult>) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
     for t in &population.targets {
-        let keys: Vec<String> = match results.get(&t.id).map(|r| &r.outcome) {
-            None => vec![STATUS_ERROR.into(), "ERROR:missing_result".into()],
-            Some(Outcome::Failed(f)) => vec![STATUS_ERROR.into(), format!("ERROR:{}", f.kind)],
-            Some(Outcome::Collected(c)) if c.principals.is_empty() => vec![STATUS_NO_ADMINS.into()],
-            Some(Outcome::Collected(_)) => vec![STATUS_OK.into()],
-        };
-        for k in keys {
-            *counts.entry(k).or_insert(0) += 1;
-        }
+        count_status(&mut counts, results.get(&t.id));
     }
     counts
 }
 
-/// Every distinct query text run across the results.
-pub fn queries(results: &BTreeMap<String, TargetResult>) -> Vec<QueryRecord> {
-    let set: BTreeSet<(String, String)> = results
-        .values()
-        .filter_map(|r| match &r.outcome {
-            Outcome::Collected(c) => Some(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone()))),
-            Outcome::Failed(_) => None,
-        })
-        .flatten()
-        .collect();
-    set.into_iter().map(|(name, sha256)| QueryRecord { name, sha256 }).collect()
+/// Adds one target's status (and error kind) to `counts`.
+pub fn count_status(counts: &mut BTreeMap<String, u64>, result: Option<&TargetResult>) {
+    let keys: Vec<String> = match result.map(|r| &r.outcome) {
+        None => vec![STATUS_ERROR.into(), "ERROR:missing_result".into()],
+        Some(Outcome::Failed(f)) => vec![STATUS_ERROR.into(), format!("ERROR:{}", f.kind)],
+        Some(Outcome::Collected(c)) if c.principals.is_empty() => vec![STATUS_NO_ADMINS.into()],
+        Some(Outcome::Collected(_)) => vec![STATUS_OK.into()],
+    };
+    for k in keys {
+        *counts.entry(k).or_insert(0) += 1;
+    }
 }

@@ -1,0 +1,430 @@
+//! `local-bench`: how the local run's cost grows with the estate, against the way teams do it
+//! today and against the floor, on the real local servers (scripts/test-servers.sh up).
+//!
+//! For each N it builds an inventory of N targets over MariaDB, MySQL and PostgreSQL (many targets
+//! share a server) and measures, in the same run:
+//! - **ours**: the release `db-admin-report generate --local` as a child process (wall time, peak
+//!   RSS from `wait4`, and the stage timings it reports);
+//! - **sequential**: `pt-show-grants` per MySQL/MariaDB target and `psql` running an admin query per
+//!   PostgreSQL target, one after another (only up to `--sequential-max`; beyond it the per-target
+//!   median of the largest measured N is extrapolated and marked as such);
+//! - **floor**: connect + one admin query + disconnect with the same drivers, TLS settings and
+//!   concurrency, no pipeline, in this process.
+//!
+//! Results go to `load-tests/results/local.json` and `load-tests/results/local-wall-time.svg`.
+
+use anyhow::{bail, Context};
+use futures::StreamExt;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const CONCURRENCY: usize = 16;
+const USER: &str = "dbadmin_collector";
+const PASSWORD: &str = "collector-pw";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Engine {
+    Mariadb,
+    Mysql,
+    Postgres,
+}
+
+struct Servers {
+    mariadb: u16,
+    mysql: u16,
+    postgres: u16,
+    ca: PathBuf,
+}
+
+impl Servers {
+    fn from_env() -> anyhow::Result<Servers> {
+        let port = |v: &str| -> anyhow::Result<u16> {
+            std::env::var(v)
+                .with_context(|| format!("{v} is not set: run scripts/test-servers.sh up and eval its env"))?
+                .parse()
+                .with_context(|| format!("{v} is not a port"))
+        };
+        Ok(Servers {
+            mariadb: port("DBADMIN_TEST_MARIADB_PORT")?,
+            mysql: port("DBADMIN_TEST_MYSQL_PORT")?,
+            postgres: port("DBADMIN_TEST_PG_PORT")?,
+            ca: std::env::var("DBADMIN_TEST_CA_FILE").context("DBADMIN_TEST_CA_FILE is not set")?.into(),
+        })
+    }
+
+    /// Target `i` of an estate: engines in turn, accounts and regions varied.
+    fn target(&self, i: usize) -> (Engine, u16) {
+        match i % 3 {
+            0 => (Engine::Mariadb, self.mariadb),
+            1 => (Engine::Mysql, self.mysql),
+            _ => (Engine::Postgres, self.postgres),
+        }
+    }
+}
+
+fn inventory(servers: &Servers, n: usize) -> String {
+    let mut csv = String::from("id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n");
+    let regions = ["eu-west-1", "us-east-1", "ap-southeast-2"];
+    for i in 0..n {
+        let (engine, port) = servers.target(i);
+        let (name, secret) = match engine {
+            Engine::Mariadb => ("mariadb", "demo/mariadb"),
+            Engine::Mysql => ("mysql", "demo/mysql"),
+            Engine::Postgres => ("postgres", "demo/postgres"),
+        };
+        let account = 100_000_000_000u64 + (i % 40) as u64;
+        let region = regions[i % regions.len()];
+        csv.push_str(&format!("t{i:05},{account},{region},{name},127.0.0.1,{port},,{secret},,verify-full,bench=1\n"));
+    }
+    csv
+}
+
+/// Runs a child to completion; returns its wall time and peak RSS (KiB).
+fn measure(cmd: &mut Command) -> anyhow::Result<(Duration, u64, std::process::Output)> {
+    use std::os::unix::process::ExitStatusExt;
+    let started = Instant::now();
+    let child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn()?;
+    let pid = child.id() as libc::pid_t;
+    // Read the pipes while the child runs, then reap it ourselves to get its rusage.
+    let mut child = child;
+    let mut stdout = child.stdout.take().context("stdout")?;
+    let mut stderr = child.stderr.take().context("stderr")?;
+    let out_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut b).map(|_| b)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut b).map(|_| b)
+    });
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for the child we spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if rc != pid {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    let elapsed = started.elapsed();
+    std::mem::forget(child); // already reaped
+    let output = std::process::Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: out_reader.join().map_err(|_| anyhow::anyhow!("stdout reader"))??,
+        stderr: err_reader.join().map_err(|_| anyhow::anyhow!("stderr reader"))??,
+    };
+    Ok((elapsed, usage.ru_maxrss as u64, output))
+}
+
+#[derive(Serialize, Clone, Default)]
+struct Ours {
+    wall_ms: u64,
+    peak_rss_kib: u64,
+    timings: serde_json::Value,
+    rows: u64,
+    errors: u64,
+}
+
+fn ours(bin: &Path, servers: &Servers, dir: &Path, n: usize) -> anyhow::Result<Ours> {
+    let inv = dir.join(format!("inventory-{n}.csv"));
+    std::fs::write(&inv, inventory(servers, n))?;
+    let out = dir.join(format!("out-{n}"));
+    let (wall, rss, output) = measure(
+        Command::new(bin)
+            .args(["generate", "--local", "--no-progress", "--output", "json", "--concurrency"])
+            .arg(CONCURRENCY.to_string())
+            .arg("--inventory")
+            .arg(&inv)
+            .arg("--secrets-file")
+            .arg(dir.join("secrets.json"))
+            .arg("--tls-ca-file")
+            .arg(&servers.ca)
+            .arg("--out")
+            .arg(&out),
+    )?;
+    if !output.status.success() {
+        bail!("generate --local failed at N={n}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    if summary["errors"].as_u64() != Some(0) {
+        bail!("N={n}: {} targets failed; the estate must be readable for a fair comparison", summary["errors"]);
+    }
+    std::fs::remove_dir_all(&out).ok();
+    Ok(Ours {
+        wall_ms: wall.as_millis() as u64,
+        peak_rss_kib: rss,
+        timings: summary["timings"].clone(),
+        rows: summary["rows"].as_u64().unwrap_or(0),
+        errors: 0,
+    })
+}
+
+const PG_ADMIN_QUERY: &str = "SELECT rolname FROM pg_roles WHERE rolsuper OR rolcreaterole OR rolbypassrls";
+const MYSQL_ADMIN_QUERY: &str = "SELECT user, host FROM mysql.user WHERE Super_priv = 'Y' OR Grant_priv = 'Y'";
+
+/// The way a team does it today: one client process per database, one after another.
+fn sequential(servers: &Servers, n: usize) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    for i in 0..n {
+        let (engine, port) = servers.target(i);
+        let output = match engine {
+            Engine::Postgres => Command::new("psql")
+                .arg(format!(
+                    "host=127.0.0.1 port={port} user={USER} dbname=postgres sslmode=verify-full sslrootcert={}",
+                    servers.ca.display()
+                ))
+                .args(["-XAtq", "-c", PG_ADMIN_QUERY])
+                .env("PGPASSWORD", PASSWORD)
+                .output()?,
+            _ => Command::new("pt-show-grants").arg(format!("h=127.0.0.1,P={port},u={USER},p={PASSWORD}")).output()?,
+        };
+        if !output.status.success() || output.stdout.is_empty() {
+            bail!("baseline failed on target {i} ({engine:?}): {}", String::from_utf8_lossy(&output.stderr));
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// The floor: connect, one admin query, disconnect; same drivers, TLS and concurrency; no pipeline.
+async fn floor(servers: &Servers, n: usize) -> anyhow::Result<Duration> {
+    let tls = dbadmin_collector::engine::tls::client_config(dbadmin_contracts::TlsMode::VerifyFull, Some(&servers.ca))
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .context("a TLS configuration")?;
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<usize>> = futures::stream::iter(0..n)
+        .map(|i| {
+            let (engine, port) = servers.target(i);
+            let tls = tls.clone();
+            let ca = servers.ca.clone();
+            async move {
+                match engine {
+                    Engine::Postgres => {
+                        let mut config = tokio_postgres::Config::new();
+                        config
+                            .host("localhost")
+                            .hostaddr(std::net::IpAddr::from([127, 0, 0, 1]))
+                            .port(port)
+                            .user(USER)
+                            .password(PASSWORD)
+                            .dbname("postgres")
+                            .ssl_mode(tokio_postgres::config::SslMode::Require);
+                        let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+                        let (client, connection) = config.connect(connector).await?;
+                        let driver = tokio::spawn(connection);
+                        let rows = client.simple_query(PG_ADMIN_QUERY).await?.len();
+                        drop(client);
+                        let _ = driver.await;
+                        Ok(rows)
+                    }
+                    _ => {
+                        use mysql_async::prelude::Queryable;
+                        let ssl = mysql_async::SslOpts::default().with_root_certs(vec![ca.into()]);
+                        let opts = mysql_async::OptsBuilder::default()
+                            .ip_or_hostname("localhost")
+                            .tcp_port(port)
+                            .user(Some(USER))
+                            .pass(Some(PASSWORD))
+                            .ssl_opts(Some(ssl));
+                        let mut conn = mysql_async::Conn::new(opts).await?;
+                        let rows: Vec<(String, String)> = conn.query(MYSQL_ADMIN_QUERY).await?;
+                        conn.disconnect().await?;
+                        Ok(rows.len())
+                    }
+                }
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for r in results {
+        r.context("a floor connection failed")?;
+    }
+    Ok(started.elapsed())
+}
+
+#[derive(Serialize)]
+struct Point {
+    n: usize,
+    ours: Ours,
+    /// Measured, or `None` when extrapolated.
+    sequential_ms: Option<u64>,
+    sequential_extrapolated_ms: Option<u64>,
+    floor_ms: u64,
+    ours_vs_sequential: f64,
+    ours_vs_floor: f64,
+}
+
+#[derive(Serialize)]
+struct Results {
+    date: String,
+    machine: String,
+    concurrency: usize,
+    note: &'static str,
+    points: Vec<Point>,
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .map(|kib| kib / 1024 / 1024)
+        .unwrap_or(0);
+    let os = std::fs::read_to_string("/etc/debian_version").map(|v| format!("Debian {}", v.trim())).unwrap_or_default();
+    format!("{cpus} cores, {mem} GiB, {} {os}", std::env::consts::ARCH)
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut ns = Vec::new();
+    let mut sequential_max = 1000;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--sequential-max" => sequential_max = args.next().context("--sequential-max N")?.parse()?,
+            n => ns.push(n.parse::<usize>().with_context(|| format!("'{n}' is not a number of targets"))?),
+        }
+    }
+    if ns.is_empty() {
+        ns = vec![10, 100, 1000, 5000];
+    }
+    let servers = Servers::from_env()?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().context("repo root")?.to_owned();
+    let bin = root.join("target/release/db-admin-report");
+    if !bin.exists() {
+        bail!("{} is missing: cargo build --release -p db-admin-report --no-default-features", bin.display());
+    }
+    let dir = tempfile::tempdir()?;
+    let secrets = dir.path().join("secrets.json");
+    std::fs::copy(root.join("examples/demo/secrets.json"), &secrets)?;
+    std::fs::set_permissions(&secrets, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+
+    let mut points = Vec::new();
+    let mut per_target_sequential = None;
+    for &n in &ns {
+        eprintln!("[local-bench] N={n}: ours");
+        let o = ours(&bin, &servers, dir.path(), n)?;
+        eprintln!("[local-bench] N={n}: floor");
+        let f = runtime.block_on(floor(&servers, n))?;
+        let (seq_measured, seq) = if n <= sequential_max {
+            eprintln!("[local-bench] N={n}: sequential baseline");
+            let s = sequential(&servers, n)?;
+            per_target_sequential = Some(s.as_secs_f64() / n as f64);
+            (Some(s.as_millis() as u64), s.as_secs_f64() * 1000.0)
+        } else {
+            let per = per_target_sequential.context("extrapolating needs a measured sequential point first")?;
+            (None, per * n as f64 * 1000.0)
+        };
+        let p = Point {
+            n,
+            ours_vs_sequential: seq / o.wall_ms as f64,
+            ours_vs_floor: o.wall_ms as f64 / f.as_millis().max(1) as f64,
+            sequential_extrapolated_ms: seq_measured.is_none().then_some(seq as u64),
+            sequential_ms: seq_measured,
+            floor_ms: f.as_millis() as u64,
+            ours: o,
+        };
+        eprintln!(
+            "[local-bench] N={n}: ours {} ms (peak {} MiB), sequential {} ms{}, floor {} ms → {:.1}× faster than sequential, {:.2}× the floor",
+            p.ours.wall_ms,
+            p.ours.peak_rss_kib / 1024,
+            seq as u64,
+            if seq_measured.is_none() { " (extrapolated)" } else { "" },
+            p.floor_ms,
+            p.ours_vs_sequential,
+            p.ours_vs_floor
+        );
+        points.push(p);
+    }
+    let results = Results {
+        date: dbadmin_contracts::now_rfc3339(),
+        machine: machine(),
+        concurrency: CONCURRENCY,
+        note: "ours = release `generate --local` child process (wall, peak RSS); sequential = pt-show-grants / psql per target; floor = connect + admin query + disconnect, same drivers and concurrency",
+        points,
+    };
+    let out = root.join("load-tests/results");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("local.json"), serde_json::to_vec_pretty(&results)?)?;
+    std::fs::write(out.join("local-wall-time.svg"), chart(&results.points))?;
+    eprintln!("[local-bench] wrote {}", out.display());
+    Ok(())
+}
+
+/// A chart line: name, colour, (N, milliseconds) points.
+type Series = (&'static str, &'static str, Vec<(f64, f64)>);
+
+/// Wall time against N on log-log axes, one line per method.
+fn chart(points: &[Point]) -> String {
+    let (w, h, left, bottom, top, right) = (720.0, 440.0, 70.0, 50.0, 30.0, 170.0);
+    let series: [Series; 3] = [
+        ("db-admin-report", "#1f77b4", points.iter().map(|p| (p.n as f64, p.ours.wall_ms as f64)).collect()),
+        (
+            "sequential (pt-show-grants/psql)",
+            "#d62728",
+            points
+                .iter()
+                .map(|p| (p.n as f64, p.sequential_ms.or(p.sequential_extrapolated_ms).unwrap_or(0) as f64))
+                .collect(),
+        ),
+        ("floor (connect+query)", "#2ca02c", points.iter().map(|p| (p.n as f64, p.floor_ms as f64)).collect()),
+    ];
+    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.2.iter().copied()).filter(|p| p.1 > 0.0).collect();
+    let (xmin, xmax) = (all.iter().map(|p| p.0).fold(f64::MAX, f64::min), all.iter().map(|p| p.0).fold(0.0, f64::max));
+    let (ymin, ymax) = (all.iter().map(|p| p.1).fold(f64::MAX, f64::min), all.iter().map(|p| p.1).fold(0.0, f64::max));
+    let (lx0, lx1) = (xmin.log10().floor(), xmax.log10().ceil().max(xmin.log10().floor() + 1.0));
+    let (ly0, ly1) = (ymin.log10().floor(), ymax.log10().ceil().max(ymin.log10().floor() + 1.0));
+    let x = |v: f64| left + (v.log10() - lx0) / (lx1 - lx0) * (w - left - right);
+    let y = |v: f64| h - bottom - (v.log10() - ly0) / (ly1 - ly0) * (h - bottom - top);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{left}\" y=\"18\" font-size=\"14\">Local run wall time vs number of databases (log-log)</text>\n"
+    );
+    for e in lx0 as i32..=lx1 as i32 {
+        let v = 10f64.powi(e);
+        svg.push_str(&format!(
+            "<line x1=\"{0}\" x2=\"{0}\" y1=\"{top}\" y2=\"{1}\" stroke=\"#ddd\"/><text x=\"{0}\" y=\"{2}\" text-anchor=\"middle\">{3}</text>\n",
+            x(v),
+            h - bottom,
+            h - bottom + 16.0,
+            v
+        ));
+    }
+    for e in ly0 as i32..=ly1 as i32 {
+        let v = 10f64.powi(e);
+        let label = if v >= 1000.0 { format!("{} s", v / 1000.0) } else { format!("{v} ms") };
+        svg.push_str(&format!(
+            "<line x1=\"{left}\" x2=\"{0}\" y1=\"{1}\" y2=\"{1}\" stroke=\"#ddd\"/><text x=\"{2}\" y=\"{3}\" text-anchor=\"end\">{label}</text>\n",
+            w - right,
+            y(v),
+            left - 6.0,
+            y(v) + 4.0
+        ));
+    }
+    svg.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">databases (N)</text>\n",
+        (left + w - right) / 2.0,
+        h - 10.0
+    ));
+    for (i, (name, color, pts)) in series.iter().enumerate() {
+        let path: Vec<String> =
+            pts.iter().filter(|p| p.1 > 0.0).map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1))).collect();
+        svg.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            path.join(" ")
+        ));
+        for p in pts.iter().filter(|p| p.1 > 0.0) {
+            svg.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>\n", x(p.0), y(p.1)));
+        }
+        let ly = top + 20.0 + i as f64 * 18.0;
+        svg.push_str(&format!(
+            "<line x1=\"{0}\" x2=\"{1}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"/><text x=\"{2}\" y=\"{3}\">{name}</text>\n",
+            w - right + 10.0,
+            w - right + 30.0,
+            w - right + 34.0,
+            ly + 4.0
+        ));
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
