@@ -242,6 +242,25 @@ async fn floor(servers: &Servers, n: usize) -> anyhow::Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// Our collector engine alone: every catalog query the report needs, same drivers, TLS and
+/// concurrency, but no queue, no storage, no counting, no report. `ours − engine` is the pipeline.
+async fn engine_only(servers: &Servers, inventory_csv: &str, n: usize) -> anyhow::Result<Duration> {
+    let inventory = dbadmin_contracts::Inventory::parse("bench", inventory_csv.as_bytes())?;
+    let opts = dbadmin_collector::ConnectOptions { ca_file: Some(servers.ca.clone()), ..Default::default() };
+    let creds = dbadmin_ports::DbCredentials { username: USER.into(), password: PASSWORD.into() };
+    let started = Instant::now();
+    let failures = futures::stream::iter(inventory.targets.iter().take(n))
+        .map(|t| dbadmin_collector::engine::collect(t, &creds, &opts))
+        .buffer_unordered(CONCURRENCY)
+        .filter(|(r, _)| futures::future::ready(r.is_err()))
+        .count()
+        .await;
+    if failures > 0 {
+        bail!("{failures} engine-only collections failed");
+    }
+    Ok(started.elapsed())
+}
+
 #[derive(Serialize)]
 struct Point {
     n: usize,
@@ -250,6 +269,7 @@ struct Point {
     sequential_ms: Option<u64>,
     sequential_extrapolated_ms: Option<u64>,
     floor_ms: u64,
+    engine_only_ms: u64,
     ours_vs_sequential: f64,
     ours_vs_floor: f64,
 }
@@ -307,6 +327,8 @@ fn main() -> anyhow::Result<()> {
         let o = ours(&bin, &servers, dir.path(), n)?;
         eprintln!("[local-bench] N={n}: floor");
         let f = runtime.block_on(floor(&servers, n))?;
+        eprintln!("[local-bench] N={n}: engine only");
+        let engine = runtime.block_on(engine_only(&servers, &inventory(&servers, n), n))?;
         let (seq_measured, seq) = if n <= sequential_max {
             eprintln!("[local-bench] N={n}: sequential baseline");
             let s = sequential(&servers, n)?;
@@ -323,15 +345,17 @@ fn main() -> anyhow::Result<()> {
             sequential_extrapolated_ms: seq_measured.is_none().then_some(seq as u64),
             sequential_ms: seq_measured,
             floor_ms: f.as_millis() as u64,
+            engine_only_ms: engine.as_millis() as u64,
             ours: o,
         };
         eprintln!(
-            "[local-bench] N={n}: ours {} ms (peak {} MiB), sequential {} ms{}, floor {} ms → {:.1}× faster than sequential, {:.2}× the floor",
+            "[local-bench] N={n}: ours {} ms (peak {} MiB), sequential {} ms{}, floor {} ms, engine only {} ms → {:.1}× faster than sequential, {:.2}× the floor",
             p.ours.wall_ms,
             p.ours.peak_rss_kib / 1024,
             seq as u64,
             if seq_measured.is_none() { " (extrapolated)" } else { "" },
             p.floor_ms,
+            p.engine_only_ms,
             p.ours_vs_sequential,
             p.ours_vs_floor
         );
@@ -341,7 +365,7 @@ fn main() -> anyhow::Result<()> {
         date: dbadmin_contracts::now_rfc3339(),
         machine: machine(),
         concurrency: CONCURRENCY,
-        note: "ours = release `generate --local` child process (wall, peak RSS); sequential = pt-show-grants / psql per target; floor = connect + admin query + disconnect, same drivers and concurrency",
+        note: "ours = release `generate --local` child process (wall, peak RSS); sequential = pt-show-grants / psql per target; floor = connect + one admin query + disconnect, same drivers and concurrency; engine only = our collector's full catalog queries, same concurrency, no pipeline",
         points,
     };
     let out = root.join("load-tests/results");
@@ -358,7 +382,7 @@ type Series = (&'static str, &'static str, Vec<(f64, f64)>);
 /// Wall time against N on log-log axes, one line per method.
 fn chart(points: &[Point]) -> String {
     let (w, h, left, bottom, top, right) = (720.0, 440.0, 70.0, 50.0, 30.0, 170.0);
-    let series: [Series; 3] = [
+    let series: [Series; 4] = [
         ("db-admin-report", "#1f77b4", points.iter().map(|p| (p.n as f64, p.ours.wall_ms as f64)).collect()),
         (
             "sequential (pt-show-grants/psql)",
@@ -369,6 +393,7 @@ fn chart(points: &[Point]) -> String {
                 .collect(),
         ),
         ("floor (connect+query)", "#2ca02c", points.iter().map(|p| (p.n as f64, p.floor_ms as f64)).collect()),
+        ("engine only (all queries)", "#ff7f0e", points.iter().map(|p| (p.n as f64, p.engine_only_ms as f64)).collect()),
     ];
     let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.2.iter().copied()).filter(|p| p.1 > 0.0).collect();
     let (xmin, xmax) = (all.iter().map(|p| p.0).fold(f64::MAX, f64::min), all.iter().map(|p| p.0).fold(0.0, f64::max));

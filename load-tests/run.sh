@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of load-tests/README.md and writes load-tests/results/. Not part of the test
+# command: figures are read, not asserted.
+#
+#   load-tests/run.sh local [N...]   local run vs sequential pt-show-grants/psql vs the floor (default 10 100 1000 5000)
+#   load-tests/run.sh render         reporter: 200 000 rows, time and peak memory
+#   load-tests/run.sh criterion      cargo bench -p dbadmin-reporter (rendering, aggregation)
+#   load-tests/run.sh zips           release Lambda binaries zipped as bootstrap, sizes (host architecture)
+#   load-tests/run.sh aws [N...]     the deployed pipeline on MiniStack (starts it if needed)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+RESULTS=load-tests/results
+mkdir -p "$RESULTS"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+need() { # command package
+  command -v "$1" >/dev/null 2>&1 && return
+  echo "[load-tests] installing $2" >&2
+  $SUDO apt-get install -y -q "$2" >/dev/null
+}
+
+step=${1:-local}; shift || true
+case "$step" in
+  local)
+    need pt-show-grants percona-toolkit
+    need psql postgresql-client
+    scripts/test-servers.sh up
+    eval "$(scripts/test-servers.sh env)"
+    cargo build --quiet --release -p db-admin-report --no-default-features
+    cargo build --quiet --release -p dbadmin-load-tests --bin local-bench
+    target/release/local-bench "$@"
+    ;;
+  render)
+    cargo build --quiet --release -p dbadmin-load-tests --bin render-bench
+    for _ in 1 2 3; do target/release/render-bench 11112 20; done | tee "$RESULTS/render.jsonl"
+    ;;
+  criterion)
+    cargo bench -p dbadmin-reporter --bench render -- --noplot 2>&1 | tee "$RESULTS/criterion.txt"
+    ;;
+  zips)
+    need zip zip
+    cargo build --quiet --release -p dbadmin-publisher -p dbadmin-collector -p dbadmin-reporter
+    tmp=$(mktemp -d)
+    : >"$RESULTS/zips.txt"
+    for f in publisher collector reporter; do
+      cp "target/release/$f-lambda" "$tmp/bootstrap"
+      (cd "$tmp" && rm -f "$f.zip" && zip -q -9 "$f.zip" bootstrap)
+      printf '%s-lambda %s binary %s bytes, zip %s bytes\n' "$f" "$(uname -m)" \
+        "$(stat -c %s "target/release/$f-lambda")" "$(stat -c %s "$tmp/$f.zip")" | tee -a "$RESULTS/zips.txt"
+    done
+    rm -rf "$tmp"
+    ;;
+  aws)
+    scripts/test-servers.sh up
+    eval "$(scripts/test-servers.sh env)"
+    scripts/aws-local.sh up
+    eval "$(scripts/aws-local.sh env)"
+    [ $# -gt 0 ] || set -- 10 100 1000
+    cargo run --quiet --release -p dbadmin-load-tests --bin aws-bench -- "$@"
+    ;;
+  *) echo "usage: load-tests/run.sh local|render|criterion|zips|aws [args]" >&2; exit 2 ;;
+esac
