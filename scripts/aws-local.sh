@@ -95,6 +95,8 @@ case "${1:-}" in
   env)
     echo "export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT"
     echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1"
-    echo "export DBADMIN_AWS_OUTPUTS=$STATE/aws/outputs.json" ;;
+    echo "export DBADMIN_AWS_OUTPUTS=$STATE/aws/outputs.json"
+    # For tests that start their own instance (e.g. with IAM enforcement on).
+    echo "export DBADMIN_MINISTACK_VENV=$VENV" ;;
   *) echo "usage: $0 up|deploy|down|env" >&2; exit 2 ;;
 esac

@@ -412,3 +412,101 @@ async fn unhappy_paths_say_what_is_wrong_in_one_line() {
     let bash = e.run(&["completions", "bash"]);
     assert!(bash.code == 0 && bash.stdout.contains("db-admin-report"), "{bash:?}");
 }
+
+/// A second MiniStack with IAM enforcement on (`AUTH=true`), stopped when dropped.
+struct EnforcingStack {
+    child: std::process::Child,
+    endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for EnforcingStack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn enforcing_stack(venv: &str) -> EnforcingStack {
+    let dir = tmp();
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.path().join("ministack.log")).unwrap();
+    let child = std::process::Command::new(format!("{venv}/bin/ministack"))
+        .current_dir(dir.path())
+        .env("GATEWAY_PORT", port.to_string())
+        .env("BIND_HOST", "127.0.0.1")
+        .env("AUTH", "true")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start MiniStack");
+    let stack = EnforcingStack { child, endpoint, _dir: dir };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "MiniStack (AUTH=true) did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stack
+}
+
+/// With IAM enforced, an identity without the CLI's policy gets a one-line AccessDenied naming the
+/// action, and a hint pointing at the policy it needs.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_permissions_are_named_with_a_hint() {
+    let Some(e) = Env::new().await else { return };
+    let Ok(venv) = std::env::var("DBADMIN_MINISTACK_VENV") else {
+        eprintln!("SKIPPED: DBADMIN_MINISTACK_VENV is not set (export scripts/aws-local.sh env)");
+        return;
+    };
+    let stack = enforcing_stack(&venv);
+    // As the account's root: a bucket with an inventory, and a user with no policy at all.
+    let setup = format!(
+        r#"
+import boto3, json, time
+kw = dict(endpoint_url="{ep}", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+for _ in range(100):
+    try:
+        boto3.client("sts", **kw).get_caller_identity(); break
+    except Exception:
+        time.sleep(0.1)
+s3 = boto3.client("s3", **kw)
+s3.create_bucket(Bucket="evidence")
+s3.put_object(Bucket="evidence", Key="inventory/x.csv", Body=b"id,account_id,region,engine,host,port,secret\na,111122223333,eu-west-1,mysql,h,3306,s\n")
+iam = boto3.client("iam", **kw)
+iam.create_user(UserName="no-policy")
+key = iam.create_access_key(UserName="no-policy")["AccessKey"]
+print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
+"#,
+        ep = stack.endpoint
+    );
+    let out = std::process::Command::new(format!("{venv}/bin/python")).args(["-c", &setup]).output().unwrap();
+    assert!(out.status.success(), "setup failed: {}", String::from_utf8_lossy(&out.stderr));
+    let keys: (String, String) = serde_json::from_slice(&out.stdout).unwrap();
+    let denied = cli(
+        &e.o,
+        &["inventory", "validate", "s3://evidence/inventory/x.csv"],
+        &[
+            ("AWS_ENDPOINT_URL", &stack.endpoint),
+            ("AWS_ACCESS_KEY_ID", &keys.0),
+            ("AWS_SECRET_ACCESS_KEY", &keys.1),
+            ("AWS_SESSION_TOKEN", ""),
+        ],
+    );
+    assert_eq!(denied.code, 1, "{denied:?}");
+    assert!(denied.stderr.contains("AccessDenied"), "{denied:?}");
+    assert!(denied.stderr.contains("hint: the AWS identity lacks a permission"), "{denied:?}");
+    assert_eq!(denied.stderr.lines().count(), 2, "the error and its hint: {denied:?}");
+    // The root of the same account reads it: the denial was IAM's, not a missing object.
+    let allowed = cli(
+        &e.o,
+        &["inventory", "validate", "s3://evidence/inventory/x.csv"],
+        &[("AWS_ENDPOINT_URL", &stack.endpoint)],
+    );
+    assert_eq!(allowed.code, 0, "{allowed:?}");
+}

@@ -393,7 +393,11 @@ fn chart(points: &[Point]) -> String {
                 .collect(),
         ),
         ("floor (connect+query)", "#2ca02c", points.iter().map(|p| (p.n as f64, p.floor_ms as f64)).collect()),
-        ("engine only (all queries)", "#ff7f0e", points.iter().map(|p| (p.n as f64, p.engine_only_ms as f64)).collect()),
+        (
+            "engine only (all queries)",
+            "#ff7f0e",
+            points.iter().map(|p| (p.n as f64, p.engine_only_ms as f64)).collect(),
+        ),
     ];
     let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.2.iter().copied()).filter(|p| p.1 > 0.0).collect();
     let (xmin, xmax) = (all.iter().map(|p| p.0).fold(f64::MAX, f64::min), all.iter().map(|p| p.0).fold(0.0, f64::max));
