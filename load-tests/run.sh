@@ -5,7 +5,7 @@
 #   load-tests/run.sh local [N...]   local run vs sequential pt-show-grants/psql vs the floor (default 10 100 1000 5000)
 #   load-tests/run.sh render         reporter: 200 000 rows, time and peak memory
 #   load-tests/run.sh criterion      cargo bench -p dbadmin-reporter (rendering, aggregation)
-#   load-tests/run.sh zips           release Lambda binaries zipped as bootstrap, sizes (host architecture)
+#   load-tests/run.sh zips           Lambda binaries (profile dist) zipped as bootstrap, sizes (host architecture)
 #   load-tests/run.sh aws [N...]     the deployed pipeline on MiniStack (starts it if needed)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,14 +40,14 @@ case "$step" in
     ;;
   zips)
     need zip zip
-    cargo build --quiet --release -p dbadmin-publisher -p dbadmin-collector -p dbadmin-reporter
+    cargo build --quiet --profile dist -p dbadmin-publisher -p dbadmin-collector -p dbadmin-reporter
     tmp=$(mktemp -d)
     : >"$RESULTS/zips.txt"
     for f in publisher collector reporter; do
-      cp "target/release/$f-lambda" "$tmp/bootstrap"
+      cp "target/dist/$f-lambda" "$tmp/bootstrap"
       (cd "$tmp" && rm -f "$f.zip" && zip -q -9 "$f.zip" bootstrap)
       printf '%s-lambda %s binary %s bytes, zip %s bytes\n' "$f" "$(uname -m)" \
-        "$(stat -c %s "target/release/$f-lambda")" "$(stat -c %s "$tmp/$f.zip")" | tee -a "$RESULTS/zips.txt"
+        "$(stat -c %s "target/dist/$f-lambda")" "$(stat -c %s "$tmp/$f.zip")" | tee -a "$RESULTS/zips.txt"
     done
     rm -rf "$tmp"
     ;;

@@ -313,10 +313,17 @@ pub const JSON_SCHEMA_VERSION: u32 = 2;
 pub fn from_json(bytes: &[u8]) -> Result<Vec<Row>, serde_json::Error> {
     #[derive(Deserialize)]
     struct Report {
+        schema_version: u32,
         columns: Vec<String>,
         rows: Vec<Vec<String>>,
     }
     let report: Report = serde_json::from_slice(bytes)?;
+    if report.schema_version != JSON_SCHEMA_VERSION {
+        return Err(serde::de::Error::custom(format!(
+            "report.json schema_version {} is not supported (this tool reads {JSON_SCHEMA_VERSION})",
+            report.schema_version
+        )));
+    }
     let index: Vec<Option<usize>> = HEADERS.iter().map(|h| report.columns.iter().position(|c| c == h)).collect();
     Ok(report.rows.iter().map(|cells| row_from(|i| index[i].and_then(|p| cells.get(p)).map_or("", |c| c))).collect())
 }

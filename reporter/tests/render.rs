@@ -230,5 +230,8 @@ fn rows_read_back_from_csv_and_json_unchanged() {
     assert_eq!(neutralised.len(), rows.len());
     assert_eq!(neutralised.last().unwrap().username, "'=HYPERLINK(\"x\")", "cells read back as written");
     assert_eq!(neutralised[0], rows[0]);
-    assert_eq!(render::from_json(&render::to_json("r", 1, "t", &rows)).unwrap(), rows);
+    let json = render::to_json("r", 1, "t", &rows);
+    assert_eq!(render::from_json(&json).unwrap(), rows);
+    let older = String::from_utf8(json).unwrap().replacen("\"schema_version\":2", "\"schema_version\":1", 1);
+    assert!(render::from_json(older.as_bytes()).unwrap_err().to_string().contains("schema_version 1 is not supported"));
 }
