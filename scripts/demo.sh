@@ -16,7 +16,7 @@ sed -e "s/,13306,/,$DBADMIN_TEST_MARIADB_PORT,/" -e "s/,13307,/,$DBADMIN_TEST_MY
     -e "s/,15432,/,$DBADMIN_TEST_PG_PORT,/" examples/demo/inventory.csv >"$STATE/demo/inventory.csv"
 install -m 600 examples/demo/secrets.json "$STATE/demo/secrets.json"
 
-echo "[demo] building db-admin-report (local-only build: no AWS SDK, so it compiles in about a minute)" >&2
+echo "[demo] building db-admin-report (local-only: --no-default-features leaves the AWS SDK out)" >&2
 cargo build --quiet --release -p db-admin-report --no-default-features
 
 status=0
