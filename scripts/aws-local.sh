@@ -10,12 +10,18 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${DBADMIN_STATE_DIR:-$ROOT/.state}
 PORT=${DBADMIN_MINISTACK_PORT:-14566}
-VENV=${DBADMIN_VENV:-/var/cache/db-admin-report/venv}
+VENV=${DBADMIN_VENV:-${DBADMIN_CACHE:-/var/cache/db-admin-report}/venv}
 MINISTACK_VERSION=1.5.33
 PROFILE=${DBADMIN_LAMBDA_PROFILE:-debug}
 
 log() { printf '[aws-local] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  log "installing $*"
+  as_root apt-get update -qq >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 
 ensure_venv() {
   if [ -x "$VENV/bin/ministack" ] && "$VENV/bin/python" -c 'import boto3' 2>/dev/null \
@@ -23,8 +29,12 @@ ensure_venv() {
     return 0
   fi
   log "installing ministack $MINISTACK_VERSION and boto3 into $VENV"
-  mkdir -p "$(dirname "$VENV")"
-  python3 -m venv "$VENV" || die "python3 -m venv failed (apt-get install python3-venv?)"
+  mkdir -p "$(dirname "$VENV")" "$STATE"
+  # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it built in.
+  python3 -m venv "$VENV" 2>/dev/null || {
+    apt_install python3-venv
+    python3 -m venv "$VENV"
+  } || die "python3 -m venv failed"
   "$VENV/bin/pip" install -q --disable-pip-version-check "ministack==$MINISTACK_VERSION" boto3 >"$STATE/pip.log" 2>&1 \
     || die "pip install failed, see $STATE/pip.log"
 }
@@ -77,11 +87,7 @@ deploy() {
 case "${1:-}" in
   up)
     mkdir -p "$STATE"
-    if ! command -v curl >/dev/null; then
-      log "installing curl"
-      if [ "$(id -u)" -eq 0 ]; then s=""; else s=sudo; fi
-      $s apt-get update -qq >/dev/null && $s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
-    fi
+    command -v curl >/dev/null || apt_install curl
     ensure_venv; start; build; deploy ;;
   deploy) build; deploy ;;
   down)

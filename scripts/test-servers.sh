@@ -13,7 +13,7 @@ STATE=${DBADMIN_STATE_DIR:-$ROOT/.state}
 MARIADB_PORT=${DBADMIN_MARIADB_PORT:-13306}
 MYSQL_PORT=${DBADMIN_MYSQL_PORT:-13307}
 PG_PORT=${DBADMIN_PG_PORT:-15432}
-CHROOT=${DBADMIN_MYSQL_CHROOT:-/var/cache/db-admin-report/mysql-sid}
+CHROOT=${DBADMIN_MYSQL_CHROOT:-${DBADMIN_CACHE:-/var/cache/db-admin-report}/mysql-sid}
 MYSQL_DIR_IN_CHROOT=/var/lib/dbadmin-$MYSQL_PORT
 
 log() { printf '[test-servers] %s\n' "$*" >&2; }

@@ -6,7 +6,7 @@
 #   3. policy tests over the parsed HCL (python-hcl2 + pytest), names included.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=/var/cache/db-admin-report
+CACHE=${DBADMIN_CACHE:-/var/cache/db-admin-report}
 VENV=${DBADMIN_VENV:-$CACHE/venv}
 HCLFMT=$CACHE/bin/hclfmt
 log() { printf '[terraform-check] %s\n' "$*" >&2; }
@@ -21,7 +21,15 @@ if [ ! -x "$HCLFMT" ]; then
   GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$tmp/cache" go build -o "$tmp/hclfmt" github.com/hashicorp/hcl/v2/cmd/hclfmt
   as_root install -m 755 "$tmp/hclfmt" "$HCLFMT"
 fi
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+  mkdir -p "$(dirname "$VENV")"
+  # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it built in.
+  python3 -m venv "$VENV" 2>/dev/null || {
+    log "installing python3-venv"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv "$VENV"
+  }
+fi
 if ! "$VENV/bin/python" -c 'import hcl2, pytest' 2>/dev/null || [ ! -x "$VENV/bin/checkov" ]; then
   log "installing python-hcl2, pytest and checkov into $VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check python-hcl2 pytest checkov
