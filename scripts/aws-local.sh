@@ -75,7 +75,7 @@ deploy() {
   mkdir -p "$STATE/aws/bin"
   local f
   for f in publisher-lambda collector-lambda reporter-lambda; do
-    strip -o "$STATE/aws/bin/$f" "$ROOT/target/$PROFILE/$f"
+    strip -o "$STATE/aws/bin/$f" "${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/$f"
   done
   "$VENV/bin/python" "$ROOT/scripts/aws_local_deploy.py" \
     --endpoint "http://127.0.0.1:$PORT" --binaries "$STATE/aws/bin" --state "$STATE/aws" \
