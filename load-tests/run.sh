@@ -11,6 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 RESULTS=load-tests/results
+TARGET=${CARGO_TARGET_DIR:-target}
 mkdir -p "$RESULTS"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
@@ -29,11 +30,11 @@ case "$step" in
     eval "$(scripts/test-servers.sh env)"
     cargo build --quiet --release -p db-admin-report --no-default-features
     cargo build --quiet --release -p dbadmin-load-tests --bin local-bench
-    target/release/local-bench "$@"
+    "$TARGET/release/local-bench" "$@"
     ;;
   render)
     cargo build --quiet --release -p dbadmin-load-tests --bin render-bench
-    for _ in 1 2 3; do target/release/render-bench 11112 20; done | tee "$RESULTS/render.jsonl"
+    for _ in 1 2 3; do "$TARGET/release/render-bench" 11112 20; done | tee "$RESULTS/render.jsonl"
     ;;
   criterion)
     cargo bench -p dbadmin-reporter --bench render -- --noplot 2>&1 | tee "$RESULTS/criterion.txt"
@@ -44,10 +45,10 @@ case "$step" in
     tmp=$(mktemp -d)
     : >"$RESULTS/zips.txt"
     for f in publisher collector reporter; do
-      cp "target/dist/$f-lambda" "$tmp/bootstrap"
+      cp "$TARGET/dist/$f-lambda" "$tmp/bootstrap"
       (cd "$tmp" && rm -f "$f.zip" && zip -q -9 "$f.zip" bootstrap)
       printf '%s-lambda %s binary %s bytes, zip %s bytes\n' "$f" "$(uname -m)" \
-        "$(stat -c %s "target/dist/$f-lambda")" "$(stat -c %s "$tmp/$f.zip")" | tee -a "$RESULTS/zips.txt"
+        "$(stat -c %s "$TARGET/dist/$f-lambda")" "$(stat -c %s "$tmp/$f.zip")" | tee -a "$RESULTS/zips.txt"
     done
     rm -rf "$tmp"
     ;;

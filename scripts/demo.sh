@@ -20,7 +20,7 @@ echo "[demo] building db-admin-report (local-only: --no-default-features leaves 
 cargo build --quiet --release -p db-admin-report --no-default-features
 
 status=0
-target/release/db-admin-report generate --local \
+"${CARGO_TARGET_DIR:-target}/release/db-admin-report" generate --local \
   --inventory "$STATE/demo/inventory.csv" \
   --secrets-file "$STATE/demo/secrets.json" \
   --tls-ca-file "$DBADMIN_TEST_CA_FILE" \

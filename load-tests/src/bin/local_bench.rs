@@ -310,7 +310,8 @@ fn main() -> anyhow::Result<()> {
     }
     let servers = Servers::from_env()?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().context("repo root")?.to_owned();
-    let bin = root.join("target/release/db-admin-report");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let bin = target.join("release/db-admin-report");
     if !bin.exists() {
         bail!("{} is missing: cargo build --release -p db-admin-report --no-default-features", bin.display());
     }
