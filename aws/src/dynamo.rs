@@ -12,9 +12,9 @@
 use crate::error::{code, port_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use dbadmin_ports::local::not_ready;
 use dbadmin_ports::{
-    AttemptError, Completion, FinalizeClaim, NewGeneration, PortError, RunRecord, RunStore, FINALIZE_LEASE,
+    not_ready, plan_generation, AttemptError, Completion, FinalizeClaim, NewGeneration, PortError, RunRecord, RunStore,
+    FINALIZE_LEASE,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -282,13 +282,7 @@ impl RunStore for DynamoRunStore {
     }
 
     async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
-        Ok(self
-            .items(report_id, "DONE#")
-            .await?
-            .iter()
-            .filter_map(|item| text(item, "sk"))
-            .map(|sk| sk.trim_start_matches("DONE#").to_owned())
-            .collect())
+        Ok(self.counted(report_id).await?.into_keys().collect())
     }
 
     async fn begin_generation(
@@ -299,12 +293,6 @@ impl RunStore for DynamoRunStore {
     ) -> Result<NewGeneration, PortError> {
         let run =
             self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
-        if run.generation == from + 1 {
-            return Ok(NewGeneration::AlreadyStarted { generation: run.generation });
-        }
-        if let Some(reason) = not_ready(&run, from) {
-            return Ok(NewGeneration::NotReady { reason });
-        }
         let counted = self.counted(report_id).await?;
         if counted.len() as u64 != run.completed {
             // The markers expire (MARKER_TTL); without them a retry could not count exactly.
@@ -312,10 +300,10 @@ impl RunStore for DynamoRunStore {
                 reason: "the run's completion markers have expired; request a new report instead".into(),
             });
         }
-        let reset: Vec<&String> = targets.iter().filter(|t| counted.contains_key(*t)).collect();
-        if reset.is_empty() {
-            return Ok(NewGeneration::NotReady { reason: "none of the targets to collect again was counted".into() });
-        }
+        let reset = match plan_generation(&run, from, targets, |t| counted.contains_key(t)) {
+            Ok(reset) => reset,
+            Err(answer) => return Ok(answer),
+        };
         let next = from + 1;
         // A transaction holds at most 100 items: two per target plus the run record.
         for (i, chunk) in reset.chunks(49).enumerate() {

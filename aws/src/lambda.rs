@@ -13,16 +13,7 @@ pub fn init_tracing() {
 }
 
 /// An error and its causes on one line.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
-}
+pub use dbadmin_ports::error_chain as chain;
 
 /// Handles every record of a batch independently, at most `concurrency` at once, and reports
 /// only the failed ones, so one poisoned message never fails its neighbours; SQS redelivers the

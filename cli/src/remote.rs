@@ -12,6 +12,7 @@ use dbadmin_aws::Clients;
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{keys, CollectionJob, Inventory, Outcome, ReportRequest, TargetResult, Versioned};
 use dbadmin_ports::{AttemptError, InventorySource, ObjectStore, RunRecord, RunStore};
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -207,12 +208,11 @@ impl Remote {
         loop {
             let run = runs.get_run(report_id).await.context("reading the run table")?;
             progress.update(run.as_ref());
-            if let Some(run) = &run {
-                if run.reported_version >= version {
-                    return Ok(WaitOutcome::Done(run.clone()));
-                }
+            match run {
+                Some(run) if run.reported_version >= version => return Ok(WaitOutcome::Done(run)),
+                Some(run) => last = Some(run),
+                None => {}
             }
-            last = run.or(last);
             if started.elapsed() >= timeout {
                 return Ok(WaitOutcome::TimedOut(last));
             }
@@ -233,17 +233,22 @@ impl Remote {
             .filter(|t| !counted.contains_key(&t.id))
             .map(|t| MissingTarget { target_id: t.id.clone(), last_error: errors.get(&t.id).cloned() })
             .collect();
-        let mut failed_targets = Vec::new();
-        for (target_id, _) in counted.iter().filter(|(_, failed)| **failed) {
-            let result: TargetResult = read(&store, &keys::result(report_id, target_id)).await?;
-            if let Outcome::Failed(f) = result.outcome {
-                failed_targets.push(FailedTarget {
-                    target_id: target_id.clone(),
-                    error_kind: f.kind.to_string(),
-                    reason: f.reason,
-                });
-            }
-        }
+        // The failed targets' results, read a few at a time, in target order.
+        let store = &store;
+        let failed: Vec<TargetResult> = futures::stream::iter(counted.iter().filter(|(_, failed)| **failed))
+            .map(|(target_id, _)| async move { read::<TargetResult>(store, &keys::result(report_id, target_id)).await })
+            .buffered(16)
+            .try_collect()
+            .await?;
+        let failed_targets = failed
+            .into_iter()
+            .filter_map(|r| match r.outcome {
+                Outcome::Failed(f) => {
+                    Some(FailedTarget { target_id: r.target.id, error_kind: f.kind.to_string(), reason: f.reason })
+                }
+                Outcome::Collected(_) => None,
+            })
+            .collect();
         let dlq_messages = match &self.cfg.collect_dlq_url {
             Some(_) => {
                 Some(self.dlq_list(1000).await?.iter().filter(|m| m.report_id.as_deref() == Some(report_id)).count())
@@ -273,19 +278,10 @@ impl Remote {
 
     /// Downloads a version's artifacts into `out` and returns the folder. The caller verifies it.
     pub async fn download(&self, report_id: &str, version: Option<u32>, out: &Path) -> anyhow::Result<PathBuf> {
-        let run = self.run(report_id).await?;
-        let version = version.unwrap_or(run.reported_version);
-        if version == 0 {
-            bail!(NotReady(format!("report {report_id} has no version written yet ({})", state(&run))));
-        }
-        if version > run.reported_version {
-            bail!("report {report_id} has no version {version} (newest: {})", run.reported_version);
-        }
+        let (version, dir) = self.version_dir(report_id, version).await?;
         let store = self.store()?;
-        let dir = keys::report_dir(report_id, &run.requested_at, version);
         let manifest_key = format!("{dir}/{}", keys::MANIFEST_NAME);
-        let manifest_bytes =
-            store.get(&manifest_key).await?.ok_or_else(|| anyhow!("{} is missing", store.location(&manifest_key)))?;
+        let manifest_bytes = fetch(&store, &manifest_key).await?;
         let manifest: dbadmin_contracts::manifest::Manifest = dbadmin_contracts::decode(&manifest_bytes)
             .with_context(|| format!("reading {}", store.location(&manifest_key)))?;
         let folder = out.join(report_id).join(format!("v{version}"));
@@ -295,7 +291,7 @@ impl Remote {
                 bail!("the manifest names an artifact outside its folder: {}", artifact.name);
             }
             let key = format!("{dir}/{}", artifact.name);
-            let body = store.get(&key).await?.ok_or_else(|| anyhow!("{} is missing", store.location(&key)))?;
+            let body = fetch(&store, &key).await?;
             write(&folder.join(&artifact.name), &body)?;
         }
         write(&folder.join(keys::MANIFEST_NAME), &manifest_bytes)?;
@@ -308,17 +304,26 @@ impl Remote {
         report_id: &str,
         version: Option<u32>,
     ) -> anyhow::Result<(String, Vec<dbadmin_reporter::render::Row>)> {
-        let run = self.run(report_id).await?;
-        let version = version.unwrap_or(run.reported_version);
-        if version == 0 || version > run.reported_version {
-            bail!(NotReady(format!("report {report_id} has no version {version} written")));
-        }
-        let key = format!("{}/{}", keys::report_dir(report_id, &run.requested_at, version), keys::JSON_NAME);
+        let (version, dir) = self.version_dir(report_id, version).await?;
+        let key = format!("{dir}/{}", keys::JSON_NAME);
         let store = self.store()?;
-        let bytes = store.get(&key).await?.ok_or_else(|| anyhow!("{} is missing", store.location(&key)))?;
+        let bytes = fetch(&store, &key).await?;
         let rows =
             dbadmin_reporter::render::from_json(&bytes).with_context(|| format!("reading {}", store.location(&key)))?;
         Ok((format!("{report_id} v{version}"), rows))
+    }
+
+    /// A written version (the newest when `version` is `None`) and its folder's key.
+    async fn version_dir(&self, report_id: &str, version: Option<u32>) -> anyhow::Result<(u32, String)> {
+        let run = self.run(report_id).await?;
+        let version = version.unwrap_or(run.reported_version);
+        if version == 0 {
+            bail!(NotReady(format!("report {report_id} has no version written yet ({})", state(&run))));
+        }
+        if version > run.reported_version {
+            bail!("report {report_id} has no version {version} (newest: {})", run.reported_version);
+        }
+        Ok((version, keys::report_dir(report_id, &run.requested_at, version)))
     }
 
     fn dlq_url(&self) -> anyhow::Result<&str> {
@@ -328,6 +333,7 @@ impl Remote {
     /// Receives up to `max` DLQ messages, hiding them for `hold`.
     async fn dlq_receive(&self, max: usize, hold: Duration) -> anyhow::Result<Vec<DlqMessage>> {
         let url = self.dlq_url()?;
+        let runs = self.runs()?;
         let mut seen: Vec<DlqMessage> = Vec::new();
         let mut reports: HashMap<String, BTreeMap<String, AttemptError>> = HashMap::new();
         while seen.len() < max {
@@ -374,8 +380,7 @@ impl Remote {
                 match dbadmin_contracts::decode::<CollectionJob>(body.as_bytes()) {
                     Ok(job) => {
                         if !reports.contains_key(&job.report_id) {
-                            let errors =
-                                self.runs()?.attempt_errors(&job.report_id).await.context("reading job failures")?;
+                            let errors = runs.attempt_errors(&job.report_id).await.context("reading job failures")?;
                             reports.insert(job.report_id.clone(), errors);
                         }
                         msg.last_error = reports[&job.report_id].get(&job.target.id).map(|e| e.error.clone());
@@ -505,8 +510,13 @@ impl Remote {
     }
 }
 
+/// An object that must exist.
+async fn fetch(store: &S3Store, key: &str) -> anyhow::Result<Vec<u8>> {
+    store.get(key).await?.ok_or_else(|| anyhow!("{} is missing", store.location(key)))
+}
+
 async fn read<T: Versioned + serde::de::DeserializeOwned>(store: &S3Store, key: &str) -> anyhow::Result<T> {
-    let bytes = store.get(key).await?.ok_or_else(|| anyhow!("{} is missing", store.location(key)))?;
+    let bytes = fetch(store, key).await?;
     dbadmin_contracts::decode(&bytes).with_context(|| format!("reading {}", store.location(key)))
 }
 

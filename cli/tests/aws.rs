@@ -27,16 +27,7 @@ struct Stack {
 
 /// The deployed stack, or `None` (with the reason printed) when it is not running.
 async fn stack() -> Option<Stack> {
-    let path = std::env::var("DBADMIN_AWS_OUTPUTS").ok().filter(|p| std::path::Path::new(p).exists());
-    let Some(path) = path.filter(|_| std::env::var("AWS_ENDPOINT_URL").is_ok()) else {
-        let msg = "the local AWS deployment is not up; run scripts/aws-local.sh up and export scripts/aws-local.sh env";
-        if std::env::var("DBADMIN_REQUIRE_AWS").as_deref() == Ok("1") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
-        return None;
-    };
-    let o: Outputs = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let o: Outputs = serde_json::from_value(support::aws_outputs()?).unwrap();
     let c = Clients::load().await;
     let runs = DynamoRunStore::new(c.dynamodb.clone(), &o.table);
     Some(Stack { o, c, runs })

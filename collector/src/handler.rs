@@ -69,13 +69,7 @@ pub async fn handle_job(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result
     let outcome = handle(job, deps).instrument(span).await;
     if let Err(e) = &outcome {
         // Kept for `status` and `dlq list`: SQS messages cannot carry why they were redelivered.
-        let mut error = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            error.push_str(": ");
-            error.push_str(&s.to_string());
-            source = s.source();
-        }
+        let error = dbadmin_ports::error_chain(e);
         if let Err(record) = deps.runs.record_attempt_error(&job.report_id, &job.target.id, &error).await {
             warn!(error = %record, "Could not record the job's failure.");
         }

@@ -18,6 +18,22 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use credentials::{CredentialError, DbCredentials};
 
+/// An error and its causes on one line (`what failed: why: the cause`), for logs and records.
+/// A cause whose text is already in the line (drivers often repeat their source) is left out.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = s.source();
+    }
+    out
+}
+
 /// A failure of the infrastructure behind a port (not of a database being audited).
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
@@ -164,6 +180,40 @@ pub enum NewGeneration {
     AlreadyStarted { generation: u32 },
     /// The run cannot start a new generation from the one asked (still running, or moved on).
     NotReady { reason: String },
+}
+
+/// Why a run cannot move from generation `from` to the next, or `None` when it can.
+pub fn not_ready(record: &RunRecord, from: u32) -> Option<String> {
+    if record.generation != from {
+        Some(format!("the report is at version {}, not {from}", record.generation))
+    } else if record.completed < record.total {
+        Some(format!("the report is still running ({} of {} targets done)", record.completed, record.total))
+    } else if record.reported_version < from {
+        Some(format!("version {from} of the report is not written yet"))
+    } else {
+        None
+    }
+}
+
+/// The checks every [`RunStore::begin_generation`] makes before changing anything: the targets to
+/// uncount, or the answer to give. `counted` says whether a target is counted now.
+pub fn plan_generation<'a>(
+    record: &RunRecord,
+    from: u32,
+    targets: &'a [String],
+    counted: impl Fn(&str) -> bool,
+) -> Result<Vec<&'a String>, NewGeneration> {
+    if record.generation == from + 1 {
+        return Err(NewGeneration::AlreadyStarted { generation: record.generation });
+    }
+    if let Some(reason) = not_ready(record, from) {
+        return Err(NewGeneration::NotReady { reason });
+    }
+    let reset: Vec<&String> = targets.iter().filter(|t| counted(t)).collect();
+    if reset.is_empty() {
+        return Err(NewGeneration::NotReady { reason: "none of the targets to collect again was counted".into() });
+    }
+    Ok(reset)
 }
 
 /// The last infrastructure failure of a target's job (the reason a message may reach the DLQ).

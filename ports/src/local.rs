@@ -1,8 +1,8 @@
 //! Embedded adapters: everything `generate --local` and the fast tests need, in one process, no AWS.
 
 use crate::{
-    AttemptError, Completion, CredentialError, CredentialSource, DbCredentials, FinalizeClaim, FinalizeQueue,
-    InventorySource, JobQueue, NewGeneration, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH,
+    plan_generation, AttemptError, Completion, CredentialError, CredentialSource, DbCredentials, FinalizeClaim,
+    FinalizeQueue, InventorySource, JobQueue, NewGeneration, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH,
 };
 use async_trait::async_trait;
 use dbadmin_contracts::{CollectionJob, FinalizeMessage, Target};
@@ -225,24 +225,20 @@ impl RunStore for MemoryRunStore {
         self.with(|runs| {
             let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
             let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
-            if record.generation == from + 1 {
-                return Ok(NewGeneration::AlreadyStarted { generation: record.generation });
+            let reset = match plan_generation(record, from, targets, |t| state.done.contains_key(t)) {
+                Ok(reset) => reset,
+                Err(answer) => return Ok(answer),
+            };
+            for t in &reset {
+                state.done.remove(*t);
             }
-            if let Some(reason) = not_ready(record, from) {
-                return Ok(NewGeneration::NotReady { reason });
-            }
-            if !targets.iter().any(|t| state.done.contains_key(t)) {
-                let reason = "none of the targets to collect again was counted".into();
-                return Ok(NewGeneration::NotReady { reason });
-            }
-            let reset = targets.iter().filter(|t| state.done.remove(*t).is_some()).count();
             record.completed = state.done.len() as u64;
             record.failed = state.done.values().filter(|f| **f).count() as u64;
             record.generation = from + 1;
             for t in targets {
                 state.errors.remove(t);
             }
-            Ok(NewGeneration::Started { generation: record.generation, reset })
+            Ok(NewGeneration::Started { generation: record.generation, reset: reset.len() })
         })
     }
 
@@ -263,19 +259,6 @@ impl RunStore for MemoryRunStore {
 
     async fn attempt_errors(&self, report_id: &str) -> Result<BTreeMap<String, AttemptError>, PortError> {
         Ok(self.with(|runs| runs.get(report_id).map(|s| s.errors.clone()).unwrap_or_default()))
-    }
-}
-
-/// Why a run cannot move from generation `from` to the next, or `None` when it can.
-pub fn not_ready(record: &RunRecord, from: u32) -> Option<String> {
-    if record.generation != from {
-        Some(format!("the report is at version {}, not {from}", record.generation))
-    } else if record.completed < record.total {
-        Some(format!("the report is still running ({} of {} targets done)", record.completed, record.total))
-    } else if record.reported_version < from {
-        Some(format!("version {from} of the report is not written yet"))
-    } else {
-        None
     }
 }
 

@@ -118,7 +118,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let mut status_counts = BTreeMap::new();
     let mut queries = BTreeSet::new();
     if population.targets.is_empty() {
-        renderer.push(&render::rows(&population, &BTreeMap::new(), &request.requested_at));
+        renderer.push(&[render::empty_report_row(&population, &request.requested_at)]);
     }
     let mut results = futures::stream::iter(keys)
         .map(|key| async move { read::<TargetResult>(store, &key).await })

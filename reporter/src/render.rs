@@ -11,7 +11,7 @@ pub const STATUS_NO_ADMINS: &str = "NO_ADMINS";
 pub const STATUS_ERROR: &str = "ERROR";
 
 /// One line of the report: one finding of one principal, or one target's status row.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Row {
     pub account_id: String,
     pub region: String,
@@ -204,7 +204,7 @@ pub fn target_rows(target: &Target, result: Option<&TargetResult>, report_timest
 }
 
 /// The one row of a report whose population is empty, saying why.
-fn empty_report_row(population: &Population, report_timestamp: &str) -> Row {
+pub fn empty_report_row(population: &Population, report_timestamp: &str) -> Row {
     let f = &population.filters;
     let list = |v: &[String]| if v.is_empty() { "any".to_owned() } else { v.join(";") };
     let engines: Vec<String> = f.engines.iter().map(ToString::to_string).collect();

@@ -3,7 +3,7 @@
 use super::{cell, flag, opt, within, ConnectOptions, EngineError, QueryLog, TextRow};
 use crate::model::mysql::{Account, Catalog, DbGrant, DynamicGrant, Flavor, Ident, TableGrant};
 use dbadmin_contracts::{result::ADMIN_DEFINITION_VERSION, Collected, ErrorKind, Target, TlsMode};
-use dbadmin_ports::DbCredentials;
+use dbadmin_ports::{error_chain as chain, DbCredentials};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,21 +59,6 @@ fn map_err(context: &str, e: mysql_async::Error) -> EngineError {
         _ => ErrorKind::Query,
     };
     EngineError::new(kind, format!("{context}: {}", chain(&e)))
-}
-
-/// An error and its sources, on one line.
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cur = s.source();
-    }
-    out
 }
 
 fn ssl_opts(target: &Target, opts: &ConnectOptions) -> Option<SslOpts> {

@@ -1,9 +1,9 @@
 //! PostgreSQL 12+ through `tokio-postgres`, TLS by rustls.
 
-use super::mysql::chain;
 use super::{cell, flag, opt, tls, within, ConnectOptions, EngineError, QueryLog, TextRow};
 use crate::model::postgres::{Catalog, Membership, Role};
 use dbadmin_contracts::{result::ADMIN_DEFINITION_VERSION, Collected, ErrorKind, Target};
+use dbadmin_ports::error_chain as chain;
 use dbadmin_ports::DbCredentials;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, SimpleQueryMessage};
