@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Starts (and stops) the real database servers the demo and the tests use, on loopback only:
-#   MariaDB 10.11 and PostgreSQL 15 from Debian's packages, and Oracle MySQL 9 from Debian unstable
-#   in a debootstrap chroot (Debian stable packages no Oracle MySQL).
+#   MariaDB 10.11 and PostgreSQL 15 from Debian's packages; from Debian unstable, in debootstrap
+#   chroots (Debian stable packages neither Oracle MySQL nor the newest releases): Oracle MySQL 9
+#   (twice: the shared fixtures, and a second instance whose @@mandatory_roles would pollute them),
+#   the newest PostgreSQL (one chroot with MySQL) and MariaDB 11 (its own chroot: mariadb-server and
+#   mysql-server-core conflict), which alone holds the PUBLIC-grant fixture.
 # Each gets its own data directory, a TLS certificate from a throw-away CA, and the fixture accounts
 # of scripts/fixtures/. Installs whatever is missing. Stops only what it started (pid files).
 #
@@ -13,8 +16,14 @@ STATE=${DBADMIN_STATE_DIR:-$ROOT/.state}
 MARIADB_PORT=${DBADMIN_MARIADB_PORT:-13306}
 MYSQL_PORT=${DBADMIN_MYSQL_PORT:-13307}
 PG_PORT=${DBADMIN_PG_PORT:-15432}
-CHROOT=${DBADMIN_MYSQL_CHROOT:-${DBADMIN_CACHE:-/var/cache/db-admin-report}/mysql-sid}
+MYSQL_MANDATORY_PORT=${DBADMIN_MYSQL_MANDATORY_PORT:-13308}
+MARIADB_NEW_PORT=${DBADMIN_MARIADB_NEW_PORT:-13309}
+PG_NEW_PORT=${DBADMIN_PG_NEW_PORT:-15433}
+CACHE=${DBADMIN_CACHE:-/var/cache/db-admin-report}
+CHROOT=${DBADMIN_MYSQL_CHROOT:-$CACHE/mysql-sid}
+MARIADB_CHROOT=${DBADMIN_MARIADB_CHROOT:-$CACHE/mariadb-sid}
 MYSQL_DIR_IN_CHROOT=/var/lib/dbadmin-$MYSQL_PORT
+PG_NEW_DIR_IN_CHROOT=/var/lib/dbadmin-pg-$PG_NEW_PORT
 
 log() { printf '[test-servers] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -40,6 +49,8 @@ ensure_packages() {
   command -v debootstrap >/dev/null || need+=(debootstrap)
   command -v openssl >/dev/null || need+=(openssl)
   command -v runuser >/dev/null || need+=(util-linux)
+  # The independent cross-check of MySQL/MariaDB grants (collector/tests/pt_show_grants.rs).
+  command -v pt-show-grants >/dev/null || need+=(percona-toolkit libdbd-mysql-perl)
   if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
   id postgres >/dev/null 2>&1 || die "the postgresql package did not create the postgres user"
 }
@@ -53,22 +64,47 @@ debian_mirror() {
   echo "$uri"
 }
 
-ensure_mysql_chroot() {
-  [ -x "$CHROOT/usr/sbin/mysqld" ] && return 0
-  local mirror partial="$CHROOT.partial"
-  mirror=$(debian_mirror)
-  log "building the Oracle MySQL chroot at $CHROOT from Debian unstable (about a minute)"
-  as_root rm -rf "$partial"
-  as_root mkdir -p "$(dirname "$CHROOT")"
-  as_root debootstrap --variant=minbase sid "$partial" "$mirror" >"$STATE/debootstrap.log" 2>&1 \
-    || die "debootstrap failed, see $STATE/debootstrap.log"
+# sid_chroot DIR PACKAGES...: a Debian-unstable chroot at DIR holding PACKAGES (built once, cached;
+# packages missing from a cached chroot are added).
+sid_chroot() {
+  local dir=$1; shift
+  local log="$STATE/debootstrap-$(basename "$dir").log"
+  local apt="apt-get -o Acquire::Check-Valid-Until=false"
+  if [ ! -x "$dir/usr/bin/apt-get" ]; then
+    local mirror partial="$dir.partial"
+    mirror=$(debian_mirror)
+    log "building a Debian unstable chroot at $dir (about a minute)"
+    as_root rm -rf "$partial"
+    as_root mkdir -p "$(dirname "$dir")"
+    as_root debootstrap --variant=minbase sid "$partial" "$mirror" >"$log" 2>&1 \
+      || die "debootstrap failed, see $log"
+    as_root mv "$partial" "$dir"
+  fi
+  # Nothing installed in the chroot may start a service or create a cluster of its own.
+  if [ ! -x "$dir/usr/sbin/policy-rc.d" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$dir/usr/sbin/policy-rc.d" >/dev/null
+    as_root chmod 755 "$dir/usr/sbin/policy-rc.d"
+  fi
+  # debootstrap leaves no /etc/hosts; mariadb-install-db needs to resolve the host name.
+  [ -f "$dir/etc/hosts" ] || printf '127.0.0.1 localhost %s\n' "$(hostname)" | as_root tee "$dir/etc/hosts" >/dev/null
+  as_root mkdir -p "$dir/etc/postgresql-common"
+  [ -f "$dir/etc/postgresql-common/createcluster.conf" ] \
+    || echo 'create_main_cluster = false' | as_root tee "$dir/etc/postgresql-common/createcluster.conf" >/dev/null
+  local missing=()
+  for p in "$@"; do
+    as_root chroot "$dir" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]} into $dir"
   # Snapshot mirrors serve Release files past their Valid-Until date.
-  as_root chroot "$partial" sh -c "apt-get -o Acquire::Check-Valid-Until=false update -qq && \
-      DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false install -y -qq \
-      --no-install-recommends mysql-server-core mysql-client-core" >>"$STATE/debootstrap.log" 2>&1 \
-    || die "installing MySQL into the chroot failed, see $STATE/debootstrap.log"
-  as_root mv "$partial" "$CHROOT"
+  # Some maintainer scripts (systemd-tmpfiles) need /proc; it is mounted for the install only.
+  as_root chroot "$dir" sh -c "mount -t proc proc /proc; $apt update -qq && DEBIAN_FRONTEND=noninteractive \
+      $apt install -y -qq --no-install-recommends ${missing[*]}; rc=\$?; umount /proc; exit \$rc" >>"$log" 2>&1 \
+    || die "installing ${missing[*]} into $dir failed, see $log"
 }
+
+# The newest PostgreSQL in the sid chroot: its bin directory inside the chroot.
+pg_new_bin() { (cd "$CHROOT" && ls -d usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 | sed 's|^|/|'); }
 
 ensure_certs() {
   local d="$STATE/tls"
@@ -160,36 +196,102 @@ postgres_start() {
   head -n 1 "$d/data/postmaster.pid" >"$d/postmaster.pid.copy"
 }
 
+# mysql_up PORT [EXTRA_OPTION] FIXTURES...: an Oracle MySQL instance of the sid chroot on PORT.
 mysql_up() {
-  local host_dir="$CHROOT$MYSQL_DIR_IN_CHROOT" c=$MYSQL_DIR_IN_CHROOT
-  ensure_mysql_chroot
+  local port=$1 option=$2; shift 2
+  local c=/var/lib/dbadmin-$port
+  local host_dir="$CHROOT$c"
   if alive "$host_dir/mysqld.pid"; then
-    log "MySQL already running on $MYSQL_PORT"
+    log "MySQL already running on $port"
   else
-    mysql_start
+    mysql_start "$port" "$option"
   fi
-  log "loading MySQL fixtures"
-  cat "$ROOT/scripts/fixtures/mysql-family.sql" "$ROOT/scripts/fixtures/mysql.sql" \
+  log "loading MySQL fixtures on $port"
+  (for f in "$@"; do cat "$ROOT/scripts/fixtures/$f"; done) \
     | as_root chroot "$CHROOT" mysql --no-defaults --socket="$c/mysqld.sock" -uroot \
-    || die "loading MySQL fixtures failed"
+    || die "loading MySQL fixtures on $port failed"
 }
 
 mysql_start() {
-  local host_dir="$CHROOT$MYSQL_DIR_IN_CHROOT" c=$MYSQL_DIR_IN_CHROOT
+  local port=$1 option=$2
+  local c=/var/lib/dbadmin-$port
+  local host_dir="$CHROOT$c"
   as_root mkdir -p "$host_dir"
   as_root cp "$STATE/tls/ca.pem" "$STATE/tls/server.pem" "$STATE/tls/server.key" "$host_dir/"
   if [ ! -d "$host_dir/data/mysql" ]; then
     log "initialising Oracle MySQL in $host_dir/data"
     as_root chroot "$CHROOT" /usr/sbin/mysqld --no-defaults --initialize-insecure --datadir="$c/data" --user=root \
-      >"$STATE/mysql-init.log" 2>&1 || die "mysqld --initialize failed, see $STATE/mysql-init.log"
+      >"$STATE/mysql-init-$port.log" 2>&1 || die "mysqld --initialize failed, see $STATE/mysql-init-$port.log"
   fi
-  log "starting Oracle MySQL on 127.0.0.1:$MYSQL_PORT"
-  as_root chroot "$CHROOT" /usr/sbin/mysqld --no-defaults --datadir="$c/data" --user=root --port="$MYSQL_PORT" \
+  log "starting Oracle MySQL on 127.0.0.1:$port"
+  as_root chroot "$CHROOT" /usr/sbin/mysqld --no-defaults --datadir="$c/data" --user=root --port="$port" \
     --bind-address=127.0.0.1 --socket="$c/mysqld.sock" --pid-file="$c/mysqld.pid" --log-error="$c/error.log" \
-    --mysqlx=OFF --secure-file-priv=NULL --skip-name-resolve --partial-revokes=ON \
+    --mysqlx=OFF --secure-file-priv=NULL --skip-name-resolve $option \
     --ssl-ca="$c/ca.pem" --ssl-cert="$c/server.pem" --ssl-key="$c/server.key" >/dev/null 2>&1 &
   wait_for MySQL 90 as_root chroot "$CHROOT" mysqladmin --no-defaults --socket="$c/mysqld.sock" -uroot ping \
-    || { tail -n 20 "$host_dir/error.log" >&2; die "MySQL did not start"; }
+    || { tail -n 20 "$host_dir/error.log" >&2; die "MySQL did not start on $port"; }
+}
+
+# MariaDB 11 from the second sid chroot, on its own port: the PUBLIC grant reaches every account.
+mariadb_new_up() {
+  local c=/var/lib/dbadmin-$MARIADB_NEW_PORT
+  local host_dir="$MARIADB_CHROOT$c"
+  if alive "$host_dir/mysqld.pid"; then
+    log "MariaDB 11 already running on $MARIADB_NEW_PORT"
+  else
+    as_root mkdir -p "$host_dir"
+    as_root cp "$STATE/tls/ca.pem" "$STATE/tls/server.pem" "$STATE/tls/server.key" "$host_dir/"
+    if [ ! -d "$host_dir/data/mysql" ]; then
+      log "initialising MariaDB 11 in $host_dir/data"
+      as_root chroot "$MARIADB_CHROOT" mariadb-install-db --no-defaults --datadir="$c/data" --user=root \
+        --skip-test-db --skip-name-resolve --auth-root-authentication-method=socket >"$STATE/mariadb-new-init.log" 2>&1 \
+        || die "mariadb-install-db (11) failed, see $STATE/mariadb-new-init.log"
+    fi
+    log "starting MariaDB 11 on 127.0.0.1:$MARIADB_NEW_PORT"
+    as_root chroot "$MARIADB_CHROOT" mariadbd --no-defaults --datadir="$c/data" --user=root \
+      --port="$MARIADB_NEW_PORT" --bind-address=127.0.0.1 --socket="$c/mysqld.sock" --pid-file="$c/mysqld.pid" \
+      --log-error="$c/error.log" --skip-name-resolve \
+      --ssl-ca="$c/ca.pem" --ssl-cert="$c/server.pem" --ssl-key="$c/server.key" >/dev/null 2>&1 &
+    wait_for "MariaDB 11" 60 as_root chroot "$MARIADB_CHROOT" mariadb-admin --no-defaults --socket="$c/mysqld.sock" -uroot ping \
+      || { tail -n 20 "$host_dir/error.log" >&2; die "MariaDB 11 did not start"; }
+  fi
+  log "loading MariaDB 11 fixtures"
+  cat "$ROOT/scripts/fixtures/mysql-family.sql" "$ROOT/scripts/fixtures/mariadb.sql" "$ROOT/scripts/fixtures/mariadb-public.sql" \
+    | as_root chroot "$MARIADB_CHROOT" mariadb --no-defaults --socket="$c/mysqld.sock" -uroot \
+    || die "loading MariaDB 11 fixtures failed"
+}
+
+# The newest PostgreSQL from the sid chroot, beside Debian stable's.
+postgres_new_up() {
+  local c=$PG_NEW_DIR_IN_CHROOT bin
+  local host_dir="$CHROOT$c"
+  bin=$(pg_new_bin)
+  [ -n "$bin" ] || die "no PostgreSQL in $CHROOT"
+  if [ -f "$host_dir/data/postmaster.pid" ] && alive "$host_dir/postmaster.pid.copy"; then
+    log "newest PostgreSQL already running on $PG_NEW_PORT"
+  else
+    as_root mkdir -p "$host_dir"
+    as_root chroot "$CHROOT" chown postgres: "$c"
+    if [ ! -f "$host_dir/data/PG_VERSION" ]; then
+      log "initialising PostgreSQL ($bin) in $host_dir/data"
+      as_root chroot --userspec=postgres:postgres "$CHROOT" "$bin/initdb" -D "$c/data" --auth-local=trust \
+        --auth-host=scram-sha-256 -U postgres >"$STATE/pg-new-init.log" 2>&1 \
+        || die "initdb (newest) failed, see $STATE/pg-new-init.log"
+      as_root cp "$STATE/tls/server.key" "$host_dir/data/server.key"
+      as_root cp "$STATE/tls/server.pem" "$host_dir/data/server.crt"
+      as_root chroot "$CHROOT" sh -c "chown postgres: $c/data/server.key $c/data/server.crt && chmod 600 $c/data/server.key"
+    fi
+    log "starting the newest PostgreSQL on 127.0.0.1:$PG_NEW_PORT"
+    as_root chroot --userspec=postgres:postgres "$CHROOT" "$bin/pg_ctl" -D "$c/data" -l "$c/server.log" -w -t 60 \
+      -o "-p $PG_NEW_PORT -c listen_addresses=127.0.0.1 -k $c -c ssl=on" start >/dev/null \
+      || { tail -n 20 "$host_dir/server.log" >&2; die "the newest PostgreSQL did not start"; }
+    head -n 1 "$host_dir/data/postmaster.pid" | as_root tee "$host_dir/postmaster.pid.copy" >/dev/null
+  fi
+  log "loading the newest PostgreSQL's fixtures"
+  cat "$ROOT/scripts/fixtures/postgres.sql" "$ROOT/scripts/fixtures/postgres-16plus.sql" \
+    | as_root chroot "$CHROOT" env PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 \
+      -h "$c" -p "$PG_NEW_PORT" -U postgres -d postgres >/dev/null \
+    || die "loading the newest PostgreSQL's fixtures failed"
 }
 
 stop_pid() {
@@ -204,6 +306,14 @@ stop_pid() {
 down() {
   stop_pid MariaDB "$STATE/mariadb/mysqld.pid"
   stop_pid MySQL "$CHROOT$MYSQL_DIR_IN_CHROOT/mysqld.pid"
+  stop_pid "MySQL (mandatory roles)" "$CHROOT/var/lib/dbadmin-$MYSQL_MANDATORY_PORT/mysqld.pid"
+  stop_pid "MariaDB 11" "$MARIADB_CHROOT/var/lib/dbadmin-$MARIADB_NEW_PORT/mysqld.pid"
+  if [ -f "$CHROOT$PG_NEW_DIR_IN_CHROOT/data/postmaster.pid" ] && [ -f "$CHROOT$PG_NEW_DIR_IN_CHROOT/postmaster.pid.copy" ]; then
+    log "stopping the newest PostgreSQL"
+    as_root chroot --userspec=postgres:postgres "$CHROOT" "$(pg_new_bin)/pg_ctl" -D "$PG_NEW_DIR_IN_CHROOT/data" -m fast -w stop \
+      >/dev/null 2>&1 || true
+    as_root rm -f "$CHROOT$PG_NEW_DIR_IN_CHROOT/postmaster.pid.copy"
+  fi
   if [ -f "$STATE/postgres/data/postmaster.pid" ] && [ -f "$STATE/postgres/postmaster.pid.copy" ]; then
     log "stopping PostgreSQL"
     runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$STATE/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -217,6 +327,9 @@ export DBADMIN_STATE_DIR=$STATE
 export DBADMIN_TEST_MARIADB_PORT=$MARIADB_PORT
 export DBADMIN_TEST_MYSQL_PORT=$MYSQL_PORT
 export DBADMIN_TEST_PG_PORT=$PG_PORT
+export DBADMIN_TEST_MYSQL_MANDATORY_PORT=$MYSQL_MANDATORY_PORT
+export DBADMIN_TEST_MARIADB_NEW_PORT=$MARIADB_NEW_PORT
+export DBADMIN_TEST_PG_NEW_PORT=$PG_NEW_PORT
 export DBADMIN_TEST_CA_FILE=$STATE/tls/ca.pem
 ENV
 }
@@ -226,15 +339,35 @@ case "${1:-}" in
     mkdir -p "$STATE"
     ensure_packages
     ensure_certs
-    mariadb_up
-    postgres_up
-    if [ "${DBADMIN_SKIP_MYSQL:-0}" = 1 ]; then log "DBADMIN_SKIP_MYSQL=1: not starting Oracle MySQL"; else mysql_up; fi
+    # Each server starts in its own job; the chroots build meanwhile (network, then dpkg).
+    pids=()
+    (mariadb_up) & pids+=($!)
+    (postgres_up) & pids+=($!)
+    if [ "${DBADMIN_SKIP_CHROOTS:-${DBADMIN_SKIP_MYSQL:-0}}" = 1 ]; then
+      log "DBADMIN_SKIP_CHROOTS=1: not starting the servers from Debian unstable"
+    else
+      (
+        sid_chroot "$CHROOT" mysql-server-core mysql-client-core postgresql
+        sub=()
+        (mysql_up "$MYSQL_PORT" --partial-revokes=ON mysql-family.sql mysql.sql) & sub+=($!)
+        (mysql_up "$MYSQL_MANDATORY_PORT" "" mysql-mandatory.sql) & sub+=($!)
+        (postgres_new_up) & sub+=($!)
+        for p in "${sub[@]}"; do wait "$p" || exit 1; done
+      ) & pids+=($!)
+      (sid_chroot "$MARIADB_CHROOT" mariadb-server mariadb-client && mariadb_new_up) & pids+=($!)
+    fi
+    failed=0
+    for p in "${pids[@]}"; do wait "$p" || failed=1; done
+    [ "$failed" = 0 ] || die "a server did not come up (see the lines above)"
     log "servers are up"
     ;;
   down) down ;;
   status)
     alive "$STATE/mariadb/mysqld.pid" && echo "mariadb: up ($MARIADB_PORT)" || echo "mariadb: down"
     alive "$CHROOT$MYSQL_DIR_IN_CHROOT/mysqld.pid" && echo "mysql: up ($MYSQL_PORT)" || echo "mysql: down"
+    alive "$CHROOT/var/lib/dbadmin-$MYSQL_MANDATORY_PORT/mysqld.pid" && echo "mysql-mandatory: up ($MYSQL_MANDATORY_PORT)" || echo "mysql-mandatory: down"
+    alive "$MARIADB_CHROOT/var/lib/dbadmin-$MARIADB_NEW_PORT/mysqld.pid" && echo "mariadb-new: up ($MARIADB_NEW_PORT)" || echo "mariadb-new: down"
+    [ -f "$CHROOT$PG_NEW_DIR_IN_CHROOT/data/postmaster.pid" ] && echo "postgres-new: up ($PG_NEW_PORT)" || echo "postgres-new: down"
     [ -f "$STATE/postgres/data/postmaster.pid" ] && echo "postgres: up ($PG_PORT)" || echo "postgres: down"
     ;;
   env) env_out ;;
