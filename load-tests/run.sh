@@ -41,7 +41,8 @@ case "$step" in
     ;;
   zips)
     need zip zip
-    cargo build --quiet --profile dist -p dbadmin-publisher -p dbadmin-collector -p dbadmin-reporter
+    cargo build --quiet --profile dist -p dbadmin-publisher -p dbadmin-collector -p dbadmin-reporter \
+      --features dbadmin-publisher/lambda,dbadmin-collector/lambda,dbadmin-reporter/lambda
     tmp=$(mktemp -d)
     : >"$RESULTS/zips.txt"
     for f in publisher collector reporter; do

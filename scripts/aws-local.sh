@@ -66,6 +66,7 @@ build() {
   local flag=""
   [ "$PROFILE" = release ] && flag=--release
   cargo build --quiet $flag -p dbadmin-publisher -p dbadmin-collector -p dbadmin-reporter \
+    --features dbadmin-publisher/lambda,dbadmin-collector/lambda,dbadmin-reporter/lambda \
     --bin publisher-lambda --bin collector-lambda --bin reporter-lambda
 }
 

@@ -12,7 +12,7 @@ rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu |
 mkdir -p "$DIST"
 cd "$ROOT"
 for f in publisher collector reporter; do
-  "$VENV/bin/cargo-lambda" lambda build --profile dist --arm64 -p "dbadmin-$f" --bin "$f-lambda" --output-format zip
+  "$VENV/bin/cargo-lambda" lambda build --profile dist --arm64 -p "dbadmin-$f" --features lambda --bin "$f-lambda" --output-format zip
   tmp=$(mktemp -d)
   unzip -q "target/lambda/$f-lambda/bootstrap.zip" -d "$tmp"
   if [ "$f" = collector ] && [ -f terraform/rds-global-bundle.pem ]; then cp terraform/rds-global-bundle.pem "$tmp/"; fi
