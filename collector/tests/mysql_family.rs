@@ -19,8 +19,19 @@ fn mysql_port() -> u16 {
     port("DBADMIN_TEST_MYSQL_PORT", 13307)
 }
 
+/// The principal's first finding held directly (not through a role).
+fn own(p: &dbadmin_contracts::Principal) -> &dbadmin_contracts::Finding {
+    p.findings.iter().find(|f| f.via_role.is_none()).expect("a finding held directly")
+}
+
 /// Rules shared by both engines. `role_host` is where roles live: '' on MariaDB, '%' on MySQL.
 fn common_rules(c: &Collected, role_host: &str) {
+    admin_rules(c, role_host);
+    elevated_status_and_negative_rules(c, role_host);
+}
+
+/// The admin rules: they hold whatever else every account receives (MariaDB 11's PUBLIC fixture).
+fn admin_rules(c: &Collected, role_host: &str) {
     let role = |r: &str| format!("'{r}'@'{role_host}'");
     expect(c, "fx_super", ANY, Level::Admin, "SUPER", &["'fx_super'@'%'", "SUPER"]);
     expect(c, "fx_create_user", ANY, Level::Admin, "CREATE USER", &["'fx_create_user'@'%'", "CREATE USER"]);
@@ -33,13 +44,29 @@ fn common_rules(c: &Collected, role_host: &str) {
         "ALL PRIVILEGES",
         &["'fx_all'@'localhost'", "ALL PRIVILEGES"],
     );
-    assert_eq!(all.findings.len(), 1, "ALL PRIVILEGES folds every privilege into one finding: {:#?}", all.findings);
+    let held = all.findings.iter().filter(|f| f.via_role.is_none()).count();
+    assert_eq!(held, 1, "ALL PRIVILEGES folds every privilege into one finding: {:#?}", all.findings);
     expect(c, "fx_global_write", ANY, Level::Admin, "INSERT", &["'fx_global_write'@'%'", "INSERT"]);
     expect(c, "fx_global_write", ANY, Level::Admin, "UPDATE", &["'fx_global_write'@'%'", "UPDATE"]);
     let schema = expect(c, "fx_mysql_schema", ANY, Level::Admin, "INSERT", &["'fx_mysql_schema'@'%'", "INSERT"]);
-    assert_eq!(schema.findings[0].scope, "schema mysql");
+    assert_eq!(own(&schema).scope, "schema mysql");
     let table = expect(c, "fx_mysql_table", ANY, Level::Admin, "UPDATE", &["'fx_mysql_table'@'%'", "UPDATE"]);
-    assert!(table.findings[0].scope.starts_with("table mysql."), "{}", table.findings[0].scope);
+    assert!(own(&table).scope.starts_with("table mysql."), "{}", own(&table).scope);
+    // Column-level grants on the grant tables (mysql.columns_priv), directly and through a role.
+    let col = expect(c, "fx_column_write", ANY, Level::Admin, "UPDATE", &["'fx_column_write'@'%'", "UPDATE"]);
+    assert!(own(&col).scope.starts_with("column mysql."), "{}", own(&col).scope);
+    expect(
+        c,
+        "fx_column_via_role",
+        ANY,
+        Level::Admin,
+        "INSERT",
+        &["'fx_column_via_role'@'%'", &role("fx_column_role"), "INSERT"],
+    );
+}
+
+fn elevated_status_and_negative_rules(c: &Collected, role_host: &str) {
+    let role = |r: &str| format!("'{r}'@'{role_host}'");
 
     for (user, privs) in [
         ("fx_ops", &["PROCESS", "RELOAD", "SHUTDOWN"][..]),
@@ -74,7 +101,10 @@ fn common_rules(c: &Collected, role_host: &str) {
     assert!(nondefault.findings[0].reason.contains("not a default role"), "{}", nondefault.findings[0].reason);
     let dba = expect(c, "fx_dba_role", Some(role_host), Level::Admin, "SUPER", &[&role("fx_dba_role"), "SUPER"]);
     assert_eq!(dba.kind, PrincipalKind::Role);
-    assert_eq!(dba.status.flags, vec!["ROLE"]);
+    // Status says what the server says: MySQL creates roles as locked accounts with an expired
+    // password; MariaDB roles are not accounts and cannot log in.
+    let role_flags: &[&str] = if role_host.is_empty() { &["NOLOGIN"] } else { &["LOCKED", "PASSWORD_EXPIRED"] };
+    assert_eq!(dba.status.flags, role_flags);
     expect(
         c,
         "fx_lead_role",
@@ -116,8 +146,11 @@ fn common_rules(c: &Collected, role_host: &str) {
     // The collector's own login is shown for what it is.
     expect(c, "dbadmin_collector", ANY, Level::Elevated, "SELECT", &["'dbadmin_collector'@'%'", "SELECT"]);
 
+    let read = expect(c, "fx_column_read", ANY, Level::Elevated, "SELECT", &["'fx_column_read'@'%'", "SELECT"]);
+    assert!(read.findings[0].reason.contains("password hash"), "{}", read.findings[0].reason);
+
     // Negative cases.
-    for user in ["fx_reader", "fx_escaped_pattern", "fx_analyst", "fx_app_writer"] {
+    for user in ["fx_reader", "fx_escaped_pattern", "fx_analyst", "fx_app_writer", "fx_column_harmless"] {
         absent(c, user, ANY);
     }
     absent(c, "fx_readonly_role", Some(role_host));
@@ -138,6 +171,30 @@ async fn mariadb_admin_definition() {
     let sys = find(&c, "mariadb.sys", Some("localhost")).expect("vendor accounts are reported, not dropped");
     assert!(sys.vendor_managed);
     assert!(c.queries.iter().any(|q| q.name == "mysql/accounts_mariadb"));
+    mariadb_split_super(&c, false);
+}
+
+/// MariaDB 10.5+ split SUPER into privileges the mysql.user view does not show. With `public_admin`
+/// every account is admin through PUBLIC, so only the level of each finding itself is checked.
+fn mariadb_split_super(c: &Collected, public_admin: bool) {
+    for (user, privilege) in [("fx_set_user", "SET USER"), ("fx_connection_admin", "CONNECTION ADMIN")] {
+        expect(c, user, ANY, Level::Admin, privilege, &[&format!("'{user}'@'%'"), privilege]);
+    }
+    for (user, privilege) in [
+        ("fx_read_only_admin", "READ_ONLY ADMIN"),
+        ("fx_binlog_admin", "BINLOG ADMIN"),
+        ("fx_repl_master_admin", "REPLICATION MASTER ADMIN"),
+        ("fx_repl_slave_admin", "REPLICATION SLAVE ADMIN"),
+        ("fx_federated_admin", "FEDERATED ADMIN"),
+    ] {
+        let level = if public_admin { Level::Admin } else { Level::Elevated };
+        let p = expect(c, user, ANY, level, privilege, &[&format!("'{user}'@'%'"), privilege]);
+        let f = p.findings.iter().find(|f| f.privilege == privilege).unwrap();
+        assert_eq!(f.level, Level::Elevated, "{user}: {privilege} is elevated");
+    }
+    if !public_admin {
+        absent(c, "fx_slave_monitor", ANY);
+    }
 }
 
 #[tokio::test]
@@ -168,6 +225,74 @@ async fn mysql_admin_definition() {
         assert!(p.vendor_managed, "{vendor} is vendor-managed");
     }
     assert!(c.queries.iter().any(|q| q.name == "mysql/dynamic_grants"));
+    // MySQL 9: SET_ANY_DEFINER is admin, FLUSH_PRIVILEGES alone is elevated.
+    expect(
+        &c,
+        "fx_set_any_definer",
+        ANY,
+        Level::Admin,
+        "SET_ANY_DEFINER",
+        &["'fx_set_any_definer'@'%'", "SET_ANY_DEFINER"],
+    );
+    expect(
+        &c,
+        "fx_flush_privileges",
+        ANY,
+        Level::Elevated,
+        "FLUSH_PRIVILEGES",
+        &["'fx_flush_privileges'@'%'", "FLUSH_PRIVILEGES"],
+    );
+    // A role that was unlocked and given a password logs in: it is still a role, and active.
+    let login_role =
+        expect(&c, "fx_login_role", ANY, Level::Admin, "CREATE USER", &["'fx_login_role'@'%'", "CREATE USER"]);
+    assert_eq!(login_role.kind, PrincipalKind::Role);
+    assert!(login_role.status.flags.is_empty(), "an unlocked role is ACTIVE: {:?}", login_role.status);
+    assert_eq!(login_role.password_set, Some(true));
+    assert!(login_role.notes.iter().any(|n| n.contains("can log in")), "{:?}", login_role.notes);
+}
+
+/// MariaDB 11 (Debian unstable's), with a column write on a grant table granted TO PUBLIC.
+#[tokio::test]
+async fn mariadb_11_public_reaches_every_account() {
+    let port = port("DBADMIN_TEST_MARIADB_NEW_PORT", 13309);
+    if !server_available("MariaDB 11", port) {
+        return;
+    }
+    let c = collect(Engine::Mariadb, port).await;
+    assert!(c.server_version.starts_with("11."), "{}", c.server_version);
+    admin_rules(&c, "");
+    mariadb_split_super(&c, true);
+    // An account with nothing of its own (elsewhere a negative case) is admin through PUBLIC.
+    for user in ["fx_reader", "fx_app_writer", "dbadmin_collector"] {
+        let p = expect(&c, user, ANY, Level::Admin, "UPDATE", &[&format!("'{user}'@'%'"), "'PUBLIC'@''", "UPDATE"]);
+        let f = p.findings.iter().find(|f| f.via_role.as_deref() == Some("'PUBLIC'@''")).unwrap();
+        assert!(f.reason.contains("PUBLIC, granted to every account"), "{}", f.reason);
+        assert!(f.scope.starts_with("column mysql.global_priv"), "{}", f.scope);
+    }
+    // MariaDB roles cannot log in: PUBLIC does not reach them.
+    absent(&c, "fx_readonly_role", Some(""));
+    let public = find(&c, "PUBLIC", Some("")).expect("PUBLIC carries admin: listed as a role");
+    assert!(public.vendor_managed);
+}
+
+/// A second Oracle MySQL with @@mandatory_roles set (scripts/fixtures/mysql-mandatory.sql).
+#[tokio::test]
+async fn mysql_mandatory_roles_reach_every_account_that_logs_in() {
+    let port = port("DBADMIN_TEST_MYSQL_MANDATORY_PORT", 13308);
+    if !server_available("Oracle MySQL (mandatory roles)", port) {
+        return;
+    }
+    let c = collect(Engine::Mysql, port).await;
+    let mandatory = "'fx_mandatory_role'@'%'";
+    for user in ["fx_plain", "fx_login_role", "dbadmin_collector"] {
+        let p =
+            expect(&c, user, ANY, Level::Admin, "CREATE USER", &[&format!("'{user}'@'%'"), mandatory, "CREATE USER"]);
+        assert!(p.findings[0].reason.contains("mandatory role"), "{}", p.findings[0].reason);
+    }
+    assert_eq!(find(&c, "fx_login_role", ANY).unwrap().kind, PrincipalKind::Role);
+    let role = expect(&c, "fx_mandatory_role", ANY, Level::Admin, "CREATE USER", &[mandatory, "CREATE USER"]);
+    assert_eq!(role.kind, PrincipalKind::Role);
+    absent(&c, "fx_locked_role", ANY);
 }
 
 async fn error_kind(engine: Engine, port: u16, tls: TlsMode, creds: DbCredentials, opts: ConnectOptions) -> ErrorKind {

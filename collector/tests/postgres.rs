@@ -49,6 +49,25 @@ async fn postgres_admin_definition() {
     expect(&c, "fx_rds_master", None, Level::Admin, "MEMBER OF rds_superuser", &["fx_rds_master", "rds_superuser"]);
     let rds = find(&c, "rds_superuser", None).expect("cloud admin roles are reported");
     assert!(rds.vendor_managed && rds.kind == PrincipalKind::Role);
+    // A cloud admin role with no attribute of its own is listed itself, not only its members.
+    let cloudsql = expect(
+        &c,
+        "cloudsqlsuperuser",
+        None,
+        Level::Admin,
+        "VENDOR ADMIN ROLE",
+        &["cloudsqlsuperuser", "VENDOR ADMIN ROLE"],
+    );
+    assert!(cloudsql.vendor_managed && cloudsql.kind == PrincipalKind::Role);
+    let member = expect(
+        &c,
+        "fx_cloudsql_member",
+        None,
+        Level::Admin,
+        "MEMBER OF cloudsqlsuperuser",
+        &["fx_cloudsql_member", "cloudsqlsuperuser"],
+    );
+    assert_eq!(member.findings.len(), 1, "one finding per path: {:#?}", member.findings);
 
     // Membership, two levels deep through NOLOGIN roles; attributes are reachable by SET ROLE.
     let nested = expect(
@@ -79,6 +98,10 @@ async fn postgres_admin_definition() {
     expect(&c, "fx_signal", None, Level::Elevated, "MEMBER OF pg_signal_backend", &["fx_signal", "pg_signal_backend"]);
     let owner = expect(&c, "fx_db_owner", None, Level::Elevated, "OWNER", &["fx_db_owner", "OWNER"]);
     assert_eq!(owner.findings[0].scope, "database fx_app");
+    let via =
+        expect(&c, "fx_owner_member", None, Level::Elevated, "OWNER", &["fx_owner_member", "fx_owner_group", "OWNER"]);
+    assert_eq!(via.findings[0].scope, "database fx_group_app");
+    expect(&c, "fx_checkpoint", None, Level::Elevated, "MEMBER OF pg_checkpoint", &["fx_checkpoint", "pg_checkpoint"]);
     expect(
         &c,
         "fx_elevated_via_role",
@@ -105,6 +128,60 @@ async fn postgres_admin_definition() {
         absent(&c, role, None);
     }
     assert!(c.principals.iter().all(|p| !p.name.starts_with("pg_")));
+}
+
+/// PostgreSQL 16+ grant options and predefined roles, on the newest PostgreSQL the scripts run
+/// (Debian unstable's, in the chroot) with scripts/fixtures/postgres-16plus.sql.
+#[tokio::test]
+async fn postgres_newest_grant_options() {
+    let port = port("DBADMIN_TEST_PG_NEW_PORT", 15433);
+    if !server_available("the newest PostgreSQL", port) {
+        return;
+    }
+    let c = collect(Engine::Postgres, port).await;
+    let version: u32 =
+        c.server_version.split_whitespace().nth(1).and_then(|v| v.split('.').next()?.parse().ok()).unwrap_or(0);
+    assert!(version >= 17, "the newest PostgreSQL must be 17+ for pg_maintain: {}", c.server_version);
+    absent(&c, "fx_opt_none", None);
+    expect(&c, "fx_opt_set", None, Level::Admin, "SUPERUSER", &["fx_opt_set", "fx_su_group", "SUPERUSER"]);
+    expect(&c, "fx_opt_inherit", None, Level::Admin, "SUPERUSER", &["fx_opt_inherit", "fx_su_group", "SUPERUSER"]);
+    let admin_only = expect(
+        &c,
+        "fx_opt_admin_predefined",
+        None,
+        Level::Admin,
+        "MEMBER OF pg_write_server_files",
+        &["fx_opt_admin_predefined", "pg_write_server_files"],
+    );
+    assert!(admin_only.findings[0].reason.contains("ADMIN OPTION"), "{}", admin_only.findings[0].reason);
+    absent(&c, "fx_opt_admin_super", None);
+    for (role, predefined) in [
+        ("fx_maintain", "pg_maintain"),
+        ("fx_create_subscription", "pg_create_subscription"),
+        ("fx_reserved_connections", "pg_use_reserved_connections"),
+    ] {
+        expect(&c, role, None, Level::Elevated, &format!("MEMBER OF {predefined}"), &[role, predefined]);
+    }
+    // The rules of every version hold here too.
+    expect(
+        &c,
+        "fx_nested",
+        None,
+        Level::Admin,
+        "SUPERUSER",
+        &["fx_nested", "fx_team_lead", "fx_dba_group", "SUPERUSER"],
+    );
+    expect(
+        &c,
+        "cloudsqlsuperuser",
+        None,
+        Level::Admin,
+        "VENDOR ADMIN ROLE",
+        &["cloudsqlsuperuser", "VENDOR ADMIN ROLE"],
+    );
+    for role in ["fx_reader", "fx_readonly_role", "fx_analyst", "fx_monitor", "dbadmin_collector"] {
+        absent(&c, role, None);
+    }
 }
 
 #[tokio::test]

@@ -97,6 +97,7 @@ async fn real_sql_server_admin_definition() {
     has("fx_ddl", "MEMBER OF db_ddladmin", &["fx_ddl", "fx_sales.fx_ddl", "db_ddladmin"]);
     has("fx_dbcontrol", "CONTROL", &["fx_dbcontrol", "fx_sales.fx_dbcontrol", "CONTROL"]);
     has("fx_dbnested", "MEMBER OF db_owner", &["fx_dbnested", "fx_sales.fx_dbnested", "fx_app_admins", "db_owner"]);
+    has("fx_agent_owner", "MEMBER OF db_owner", &["fx_agent_owner", "msdb.fx_agent_owner", "db_owner"]);
     assert!(get("fx_orphan").notes.iter().any(|n| n.starts_with("orphaned database user in fx_sales")));
     assert!(c.principals.iter().all(|p| p.name != "fx_reader"), "db_datareader is not admin");
     assert!(c.queries.iter().any(|q| q.name == "sqlserver/server_permissions"), "2017+ runs the STRING_AGG query");

@@ -38,7 +38,18 @@ fn estate_server(version: &'static str, deny: Option<&'static str>) -> Responder
         } else if sql == mssql::SESSIONS.1 {
             server.sessions.clone()
         } else if sql == mssql::DATABASES.1 {
-            dbs.iter().map(|d| vec![Some(d.name.clone()), d.owner.clone()]).collect()
+            // tempdb and model are online too; querying them would hit the "unexpected query" arm.
+            let system = ["tempdb", "model"].map(|n| vec![Some(n.to_owned()), Some("sa".to_owned())]);
+            let id = |d: &Vec<Option<String>>| Some(estate::database_id(d[0].as_deref().unwrap_or("")).to_string());
+            dbs.iter()
+                .map(|d| vec![Some(d.name.clone()), d.owner.clone()])
+                .chain(system)
+                .map(|mut d| {
+                    let i = id(&d);
+                    d.push(i);
+                    d
+                })
+                .collect()
         } else if let Some(d) = dbs.iter().find(|d| sql == per_db(mssql::DB_PRINCIPALS, &d.name)) {
             d.principals.clone()
         } else if let Some(d) = dbs.iter().find(|d| sql == per_db(mssql::DB_ROLE_MEMBERS, &d.name)) {
@@ -84,7 +95,17 @@ async fn client_path_decodes_the_estate_exactly_as_the_row_mapping_does() {
     let names: Vec<&str> = collected.queries.iter().map(|q| q.name.as_str()).collect();
     assert!(names.contains(&"sqlserver/server_permissions"), "2017+ uses STRING_AGG: {names:?}");
     assert!(!names.contains(&"sqlserver/server_permissions_legacy"));
-    assert_eq!(names.iter().filter(|n| **n == "sqlserver/db_principals").count(), 2, "one per database");
+    assert_eq!(
+        names.iter().filter(|n| **n == "sqlserver/db_principals").count(),
+        3,
+        "one per database: sales, msdb and hr, not tempdb or model"
+    );
+    let agent = collected.principals.iter().find(|p| p.name == "fx_agent_owner").expect("msdb's db_owner is admin");
+    assert!(
+        agent.findings.iter().any(|f| f.privilege == "MEMBER OF db_owner" && f.scope.contains("msdb")),
+        "{:#?}",
+        agent.findings
+    );
 }
 
 #[tokio::test]
@@ -105,6 +126,10 @@ async fn the_inventory_narrows_databases() {
     let collected = run(&double, TlsMode::Disable, &["hr"], login()).await.unwrap();
     assert!(collected.principals.iter().all(|p| p.name != "fx_ddl"), "sales is out of scope");
     assert!(collected.principals.iter().any(|p| p.name == "fx_access"));
+    assert!(
+        collected.principals.iter().any(|p| p.name == "fx_agent_owner"),
+        "msdb is read whatever databases the inventory names"
+    );
     let err = run(&double, TlsMode::Disable, &["nope"], login()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Configuration);
     assert!(err.reason.contains("database nope"), "{}", err.reason);

@@ -7,7 +7,7 @@ use std::fmt;
 
 /// The version of the admin definition (ADMIN-MODEL.md) the collectors implement.
 /// Bump it whenever a classification rule changes; every manifest records it.
-pub const ADMIN_DEFINITION_VERSION: &str = "2026.11-1";
+pub const ADMIN_DEFINITION_VERSION: &str = "2026.12-1";
 
 /// The target a result belongs to, copied so a result stands on its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ SELECT u.User, u.Host, u.is_role,
        JSON_VALUE(g.Priv, '$.password_lifetime'),
        JSON_VALUE(g.Priv, '$.plugin'),
        IF(COALESCE(JSON_VALUE(g.Priv, '$.authentication_string'), '') <> '', 'Y', 'N'),
-       u.default_role
+       u.default_role,
+       JSON_VALUE(g.Priv, '$.access')
 FROM mysql.user u
 JOIN mysql.global_priv g ON g.User = u.User AND g.Host = u.Host

@@ -1,7 +1,9 @@
 //! MySQL 8+/9 and MariaDB 10.4+ through `mysql_async`.
 
 use super::{cell, flag, opt, within, ConnectOptions, EngineError, QueryLog, TextRow};
-use crate::model::mysql::{Account, Catalog, DbGrant, DynamicGrant, Flavor, Ident, TableGrant};
+use crate::model::mysql::{
+    Account, Catalog, ColumnGrant, DbGrant, DynamicGrant, Flavor, Ident, TableGrant, MARIADB_SPLIT_SUPER,
+};
 use dbadmin_contracts::{result::ADMIN_DEFINITION_VERSION, Collected, ErrorKind, Target, TlsMode};
 use dbadmin_ports::{error_chain as chain, DbCredentials};
 use mysql_async::prelude::Queryable;
@@ -16,13 +18,14 @@ pub(crate) const ACCOUNTS_MYSQL: (&str, &str) = query_file!("mysql", "accounts_m
 pub(crate) const ACCOUNTS_MARIADB: (&str, &str) = query_file!("mysql", "accounts_mariadb");
 pub(crate) const DB_GRANTS: (&str, &str) = query_file!("mysql", "db_grants");
 pub(crate) const TABLE_GRANTS: (&str, &str) = query_file!("mysql", "table_grants");
+pub(crate) const COLUMN_GRANTS: (&str, &str) = query_file!("mysql", "column_grants");
 pub(crate) const DYNAMIC_GRANTS: (&str, &str) = query_file!("mysql", "dynamic_grants");
 pub(crate) const ROLE_EDGES_MYSQL: (&str, &str) = query_file!("mysql", "role_edges_mysql");
 pub(crate) const DEFAULT_ROLES_MYSQL: (&str, &str) = query_file!("mysql", "default_roles_mysql");
 pub(crate) const ROLE_EDGES_MARIADB: (&str, &str) = query_file!("mysql", "role_edges_mariadb");
 
 /// Every query file, for static checks.
-pub const ALL_QUERIES: [(&str, &str); 12] = [
+pub const ALL_QUERIES: [(&str, &str); 13] = [
     SERVER,
     SERVER_MYSQL8,
     PRIV_COLUMNS,
@@ -31,6 +34,7 @@ pub const ALL_QUERIES: [(&str, &str); 12] = [
     ACCOUNTS_MARIADB,
     DB_GRANTS,
     TABLE_GRANTS,
+    COLUMN_GRANTS,
     DYNAMIC_GRANTS,
     ROLE_EDGES_MYSQL,
     DEFAULT_ROLES_MYSQL,
@@ -275,6 +279,7 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
                 if let Some(role) = opt(&r, 8).filter(|d| !d.is_empty()) {
                     default_roles.push((ident.clone(), (role.to_owned(), String::new())));
                 }
+                a.extra_privs = split_super_privs(opt(&r, 9));
             }
             role_edges.extend(s.rows(ROLE_EDGES_MARIADB).await?.iter().map(ident_pair));
         }
@@ -303,6 +308,18 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
             privs: table_privs(cell(r, 3)),
         })
         .collect();
+    let column_grants = s
+        .rows(COLUMN_GRANTS)
+        .await?
+        .iter()
+        .map(|r| ColumnGrant {
+            user: cell(r, 0).into(),
+            host: cell(r, 1).into(),
+            table: cell(r, 2).into(),
+            column: cell(r, 3).into(),
+            privs: table_privs(cell(r, 4)),
+        })
+        .collect();
     let dynamic_grants = if flavor == Flavor::Mysql {
         s.rows(DYNAMIC_GRANTS)
             .await?
@@ -324,6 +341,7 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
         accounts: accounts.into_values().collect(),
         db_grants,
         table_grants,
+        column_grants,
         dynamic_grants,
         role_edges,
         default_roles,
@@ -334,6 +352,16 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
         now,
     };
     Ok((catalog, version))
+}
+
+/// MariaDB 10.5+: the privileges split from SUPER, from `mysql.global_priv`'s `access` bit mask.
+fn split_super_privs(access: Option<&str>) -> BTreeSet<String> {
+    let Some(bits) = access.and_then(|a| a.parse::<u64>().ok()) else { return BTreeSet::new() };
+    MARIADB_SPLIT_SUPER
+        .iter()
+        .filter(|(bit, ..)| bits & (1u64 << bit) != 0)
+        .map(|(_, name, ..)| (*name).to_owned())
+        .collect()
 }
 
 /// `[{"Database": "mysql", "Privileges": ["INSERT", …]}, …]` → schema → privileges.
@@ -370,6 +398,12 @@ mod tests {
         let r = parse_restrictions(Some(r#"[{"Database": "mysql", "Privileges": ["INSERT", "update"]}]"#));
         assert!(r["mysql"].contains("UPDATE"));
         assert_eq!(table_privs("Select,Grant"), BTreeSet::from(["SELECT".to_owned(), "GRANT OPTION".to_owned()]));
+        // Bits read off MariaDB 10.11 after GRANT SET USER, CONNECTION ADMIN, READ_ONLY ADMIN.
+        assert_eq!(
+            split_super_privs(Some("13958643712")),
+            BTreeSet::from(["SET USER".to_owned(), "CONNECTION ADMIN".to_owned(), "READ_ONLY ADMIN".to_owned()])
+        );
+        assert!(split_super_privs(Some("1")).is_empty());
     }
 
     #[test]

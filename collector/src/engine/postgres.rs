@@ -134,6 +134,7 @@ pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptio
             member: oid(r, 1),
             inherit_option: opt(r, 2).map(|_| flag(r, 2)),
             set_option: opt(r, 3).map(|_| flag(r, 3)),
+            admin_option: flag(r, 4),
         })
         .collect();
     let database_owners = rows(&client, &mut log, limit, DATABASES)

@@ -113,6 +113,22 @@ fn pairs(rows: &[TextRow]) -> Vec<(i32, i32)> {
 }
 
 /// Maps the rows of the query files to the model's catalog. Pure, so it is tested on recorded rows.
+/// `sys.databases.database_id` of the system databases.
+const MASTER: i64 = 1;
+const TEMPDB: i64 = 2;
+const MODEL: i64 = 3;
+const MSDB: i64 = 4;
+
+/// Which databases are read: master and msdb always (db_owner there is a path to sysadmin), never
+/// tempdb or model, and the user databases the inventory names (all when it names none).
+pub fn in_scope(name: &str, database_id: i64, wanted: &[String]) -> bool {
+    match database_id {
+        TEMPDB | MODEL => false,
+        MASTER | MSDB => true,
+        _ => wanted.is_empty() || wanted.iter().any(|w| w == name),
+    }
+}
+
 pub fn catalog_from_rows(major_version: u32, server: &ServerRows, databases: &[DatabaseRows]) -> Catalog {
     let principals = server
         .logins
@@ -265,7 +281,7 @@ pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptio
     let mut databases = Vec::new();
     for r in rows(&mut client, &mut log, limit, DATABASES.0, DATABASES.1).await? {
         let name = cell(&r, 0).to_owned();
-        if !target.databases.is_empty() && !target.databases.contains(&name) {
+        if !in_scope(&name, cell(&r, 2).parse().unwrap_or(i64::MAX), &target.databases) {
             continue;
         }
         let quoted = quote_name(&name);
@@ -282,7 +298,7 @@ pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptio
         if !databases.iter().any(|d| &d.name == wanted) {
             return Err(EngineError::new(
                 ErrorKind::Configuration,
-                format!("database {wanted} is not an online user database on {endpoint}"),
+                format!("database {wanted} is not an online database on {endpoint} (tempdb and model are never read)"),
             ));
         }
     }

@@ -33,6 +33,8 @@ pub struct Account {
     pub password_set: Option<bool>,
     /// Partial revokes (MySQL 8 `User_attributes.Restrictions`): schema → privileges revoked there.
     pub restrictions: BTreeMap<String, BTreeSet<String>>,
+    /// MariaDB 10.5+ global privileges the `mysql.user` view has no column for (`SET USER`, …).
+    pub extra_privs: BTreeSet<String>,
 }
 
 /// A `mysql.db` row: privileges on schemas matching a pattern.
@@ -54,6 +56,17 @@ pub struct TableGrant {
     pub privs: BTreeSet<String>,
 }
 
+/// A `mysql.columns_priv` row for a column of a table of the `mysql` schema.
+#[derive(Debug, Clone)]
+pub struct ColumnGrant {
+    pub user: String,
+    pub host: String,
+    pub table: String,
+    pub column: String,
+    /// Upper-case privilege names (`SELECT`, `INSERT`, `UPDATE`, `REFERENCES`).
+    pub privs: BTreeSet<String>,
+}
+
 /// A `mysql.global_grants` row (MySQL 8+ dynamic privileges).
 #[derive(Debug, Clone)]
 pub struct DynamicGrant {
@@ -72,6 +85,7 @@ pub struct Catalog {
     pub accounts: Vec<Account>,
     pub db_grants: Vec<DbGrant>,
     pub table_grants: Vec<TableGrant>,
+    pub column_grants: Vec<ColumnGrant>,
     pub dynamic_grants: Vec<DynamicGrant>,
     /// grantee → role.
     pub role_edges: Vec<(Ident, Ident)>,
@@ -130,6 +144,38 @@ const ADMIN_DYNAMIC: [&str; 13] = [
     "APPLICATION_PASSWORD_ADMIN",
 ];
 
+/// MariaDB 10.5+ privileges split from SUPER: `(bit of global_priv.access, name, admin?, why)`.
+/// The `mysql.user` view has no column for them. `SLAVE MONITOR` and `BINLOG MONITOR` only show
+/// status and are not listed.
+pub const MARIADB_SPLIT_SUPER: [(u32, &str, bool, &str); 8] = [
+    (30, "SET USER", true, "SET USER creates objects with any DEFINER, so code runs as any account, root included"),
+    (31, "FEDERATED ADMIN", false, "FEDERATED ADMIN can create and change federated servers"),
+    (
+        32,
+        "CONNECTION ADMIN",
+        true,
+        "CONNECTION ADMIN sets init_connect, SQL that runs in every other account's session",
+    ),
+    (33, "READ_ONLY ADMIN", false, "READ_ONLY ADMIN can write while the server is read-only and change read_only"),
+    (34, "REPLICATION SLAVE ADMIN", false, "REPLICATION SLAVE ADMIN can start, stop and repoint replication"),
+    (35, "REPLICATION MASTER ADMIN", false, "REPLICATION MASTER ADMIN controls the primary side of replication"),
+    (36, "BINLOG ADMIN", false, "BINLOG ADMIN can purge binary logs and change binlog settings"),
+    (37, "BINLOG REPLAY", false, "BINLOG REPLAY can replay binary log events with the BINLOG statement"),
+];
+
+/// Roles a cloud vendor gives the master user: admin by what they are.
+const VENDOR_ADMIN_ROLES: [(&str, &str); 1] = [(
+    "rds_superuser_role",
+    "rds_superuser_role is the RDS for MySQL master user's role (CREATE USER, ROLE_ADMIN, SET_USER_ID, \
+     … but no SUPER): whoever holds it administers the server",
+)];
+
+/// Tables of the `mysql` schema whose rows hold password hashes.
+const HASH_TABLES: [&str; 3] = ["user", "global_priv", "password_history"];
+
+/// Column privileges (`mysql.columns_priv.Column_priv`) that write.
+const COLUMN_WRITES: [&str; 2] = ["INSERT", "UPDATE"];
+
 /// Schema-level privileges on `mysql` that amount to admin (they write the grant tables).
 const MYSQL_SCHEMA_WRITES: [&str; 7] = ["INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "GRANT OPTION"];
 
@@ -171,14 +217,64 @@ pub fn db_pattern_matches(pattern: &str, name: &str, wildcards: bool, case_insen
     go(&p, &n)
 }
 
+/// MariaDB 10.5+ privileges split from SUPER, held as bits of `mysql.global_priv`'s `access`.
+fn split_super(account: &Account) -> Vec<Direct> {
+    let mut out = Vec::new();
+    for (_, name, admin, why) in MARIADB_SPLIT_SUPER {
+        if !account.extra_privs.contains(name) {
+            continue;
+        }
+        out.push(if admin { Direct::admin(name, "server", why) } else { Direct::elevated(name, "server", why) });
+    }
+    out
+}
+
+/// A cloud vendor's administrator role is admin by what it is, whatever grants the catalog shows.
+fn vendor_admin_role(account: &Account) -> Option<Direct> {
+    VENDOR_ADMIN_ROLES
+        .iter()
+        .find(|(name, _)| *name == account.user)
+        .map(|(_, why)| Direct::admin("VENDOR ADMIN ROLE", "server", *why))
+}
+
+/// Does a column of a `mysql` table hold password hashes?
+fn is_hash_column(table: &str, column: &str) -> bool {
+    let column = column.to_ascii_lowercase();
+    match table {
+        "user" => matches!(column.as_str(), "authentication_string" | "password" | "user_attributes"),
+        "global_priv" => column == "priv",
+        "password_history" => column == "password",
+        _ => false,
+    }
+}
+
 impl Catalog {
+    /// Everything an account holds itself, rule family by rule family (ADMIN-MODEL.md's order).
     fn direct(&self, account: &Account) -> Vec<Direct> {
-        let mut out = Vec::new();
-        let ident = (account.user.clone(), account.host.clone());
+        let all = self.holds_all_privileges(account);
+        let mut out = self.global_privileges(account, all);
+        out.extend(self.schema_grants(account));
+        out.extend(self.table_grants(account));
+        out.extend(self.column_grants(account));
+        // Under ALL PRIVILEGES the dynamic and split privileges are part of the one finding.
+        if !all {
+            out.extend(self.dynamic_grants(account));
+            out.extend(split_super(account));
+        }
+        out.extend(vendor_admin_role(account));
+        out
+    }
+
+    /// ALL PRIVILEGES is every static privilege but GRANT OPTION (and, on MySQL 8+, every dynamic one).
+    fn holds_all_privileges(&self, account: &Account) -> bool {
         let g = &account.global_privs;
-        // ALL PRIVILEGES is every static privilege but GRANT OPTION (and, on MySQL 8+, every dynamic one).
-        let all = self.priv_columns.iter().filter(|c| *c != "Grant_priv").all(|c| g.contains(c))
-            && self.priv_columns.len() > 1;
+        self.priv_columns.len() > 1 && self.priv_columns.iter().filter(|c| *c != "Grant_priv").all(|c| g.contains(c))
+    }
+
+    /// `mysql.user`'s `*_priv` columns: privileges on `*.*`.
+    fn global_privileges(&self, account: &Account, all: bool) -> Vec<Direct> {
+        let g = &account.global_privs;
+        let mut out = Vec::new();
         if all {
             out.push(Direct::admin(
                 "ALL PRIVILEGES",
@@ -188,48 +284,53 @@ impl Catalog {
             if g.contains("Grant_priv") {
                 out.push(Direct::admin("GRANT OPTION", "server", ADMIN_GLOBAL[2].2));
             }
-        } else {
-            for (col, name, why) in ADMIN_GLOBAL {
-                if g.contains(col) {
-                    out.push(Direct::admin(name, "server", why));
-                }
+            return out;
+        }
+        for (col, name, why) in ADMIN_GLOBAL {
+            if g.contains(col) {
+                out.push(Direct::admin(name, "server", why));
             }
-            let mysql_revoked = account.restrictions.get("mysql");
-            for (col, name) in WRITE_PRIVS {
-                if !g.contains(col) {
-                    continue;
-                }
-                if mysql_revoked.is_some_and(|r| r.contains(name)) {
-                    out.push(Direct::elevated(
-                        name,
-                        "server",
-                        format!("global {name} outside the mysql schema (partially revoked on mysql)"),
-                    ));
-                } else {
-                    out.push(Direct::admin(
-                        name,
-                        "server",
-                        format!("global {name} on *.* includes the mysql schema's grant tables"),
-                    ));
-                }
+        }
+        let mysql_revoked = account.restrictions.get("mysql");
+        for (col, name) in WRITE_PRIVS {
+            if !g.contains(col) {
+                continue;
             }
-            for (col, name, why) in ELEVATED_GLOBAL {
-                if g.contains(col) {
-                    out.push(Direct::elevated(name, "server", why));
-                }
-            }
-            if g.contains("Select_priv") && !account.restrictions.get("mysql").is_some_and(|r| r.contains("SELECT")) {
+            if mysql_revoked.is_some_and(|r| r.contains(name)) {
                 out.push(Direct::elevated(
-                    "SELECT",
+                    name,
                     "server",
-                    "global SELECT can read every table, the mysql schema's password hashes included",
+                    format!("global {name} outside the mysql schema (partially revoked on mysql)"),
+                ));
+            } else {
+                out.push(Direct::admin(
+                    name,
+                    "server",
+                    format!("global {name} on *.* includes the mysql schema's grant tables"),
                 ));
             }
         }
+        for (col, name, why) in ELEVATED_GLOBAL {
+            if g.contains(col) {
+                out.push(Direct::elevated(name, "server", why));
+            }
+        }
+        if g.contains("Select_priv") && !mysql_revoked.is_some_and(|r| r.contains("SELECT")) {
+            out.push(Direct::elevated(
+                "SELECT",
+                "server",
+                "global SELECT can read every table, the mysql schema's password hashes included",
+            ));
+        }
+        out
+    }
 
+    /// `mysql.db` rows whose schema pattern covers `mysql`, matched as the server matches them.
+    fn schema_grants(&self, account: &Account) -> Vec<Direct> {
         let wildcards = !(self.flavor == Flavor::Mysql && self.partial_revokes);
         let ci = self.lower_case_table_names != 0;
-        for grant in self.db_grants.iter().filter(|d| d.user == ident.0 && d.host == ident.1) {
+        let mut out = Vec::new();
+        for grant in self.db_grants.iter().filter(|d| d.user == account.user && d.host == account.host) {
             if !db_pattern_matches(&grant.db, "mysql", wildcards, ci) {
                 continue;
             }
@@ -254,12 +355,18 @@ impl Catalog {
                 }
             }
         }
-        for grant in self.table_grants.iter().filter(|t| t.user == ident.0 && t.host == ident.1) {
+        out
+    }
+
+    /// `mysql.tables_priv` rows on tables of the `mysql` schema.
+    fn table_grants(&self, account: &Account) -> Vec<Direct> {
+        let mut out = Vec::new();
+        for grant in self.table_grants.iter().filter(|t| t.user == account.user && t.host == account.host) {
             for p in &grant.privs {
                 let scope = format!("table mysql.{}", grant.table);
                 if MYSQL_SCHEMA_WRITES.contains(&p.as_str()) {
                     out.push(Direct::admin(p, scope, format!("{p} on mysql.{} changes a grant table", grant.table)));
-                } else if p == "SELECT" && matches!(grant.table.as_str(), "user" | "global_priv") {
+                } else if p == "SELECT" && HASH_TABLES.contains(&grant.table.as_str()) {
                     out.push(Direct::elevated(
                         p,
                         scope,
@@ -268,8 +375,41 @@ impl Catalog {
                 }
             }
         }
-        // Under ALL PRIVILEGES the dynamic privileges are part of the one finding, not rows of their own.
-        for grant in self.dynamic_grants.iter().filter(|d| !all && d.user == ident.0 && d.host == ident.1) {
+        out
+    }
+
+    /// `mysql.columns_priv` rows on the `mysql` schema: a column write is a write on the table.
+    fn column_grants(&self, account: &Account) -> Vec<Direct> {
+        let mut out = Vec::new();
+        for grant in self.column_grants.iter().filter(|c| c.user == account.user && c.host == account.host) {
+            let scope = format!("column mysql.{}.{}", grant.table, grant.column);
+            for p in &grant.privs {
+                if COLUMN_WRITES.contains(&p.as_str()) {
+                    out.push(Direct::admin(
+                        p,
+                        scope.clone(),
+                        format!(
+                            "{p} on column {} of mysql.{} writes a grant table: it can change accounts, \
+                             privileges or passwords",
+                            grant.column, grant.table
+                        ),
+                    ));
+                } else if p == "SELECT" && is_hash_column(&grant.table, &grant.column) {
+                    out.push(Direct::elevated(
+                        p,
+                        scope.clone(),
+                        format!("SELECT on column {} of mysql.{} can read password hashes", grant.column, grant.table),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// `mysql.global_grants` (MySQL 8+ dynamic privileges).
+    fn dynamic_grants(&self, account: &Account) -> Vec<Direct> {
+        let mut out = Vec::new();
+        for grant in self.dynamic_grants.iter().filter(|d| d.user == account.user && d.host == account.host) {
             let p = grant.privilege.to_uppercase();
             let option = if grant.with_grant_option { " WITH GRANT OPTION" } else { "" };
             if ADMIN_DYNAMIC.contains(&p.as_str()) {
@@ -294,78 +434,81 @@ impl Catalog {
             roles.insert(role.clone());
         }
         roles.extend(self.mandatory_roles.iter().cloned());
-        // MariaDB 10.11: privileges granted TO PUBLIC reach every account.
-        let public: Ident = ("PUBLIC".into(), String::new());
-        let public_exists =
-            self.flavor == Flavor::Mariadb && self.accounts.iter().any(|a| (a.user.clone(), a.host.clone()) == public);
-        let defaults: BTreeSet<(Ident, Ident)> = self.default_roles.iter().cloned().collect();
         let direct: BTreeMap<Ident, Vec<Direct>> =
             self.accounts.iter().map(|a| ((a.user.clone(), a.host.clone()), self.direct(a))).collect();
+        let graph = Grants { edges, defaults: self.default_roles.iter().cloned().collect(), direct };
 
         let mut out = Vec::new();
         for account in &self.accounts {
             let ident = (account.user.clone(), account.host.clone());
             let is_role = account.is_role || roles.contains(&ident);
             let name = display(&ident);
-            let mut findings: Vec<_> = direct[&ident].iter().map(|d| d.reached(&name, &[], None)).collect();
-
-            let mut implicit: Vec<(Ident, &str)> = Vec::new();
-            if !is_role {
-                implicit.extend(
-                    self.mandatory_roles.iter().map(|r| (r.clone(), "mandatory role, granted to every account")),
-                );
-            }
-            if public_exists && !is_role && ident != public {
-                implicit.push((public.clone(), "PUBLIC, granted to every account"));
-            }
-            let mut starts: Vec<(Ident, Vec<Ident>, Option<&str>)> = reachable(&ident, &edges)
-                .into_iter()
-                .map(|(role, path)| {
-                    let first = path[0].clone();
-                    let note = if is_role || defaults.contains(&(ident.clone(), first)) {
-                        None
-                    } else {
-                        Some("not a default role: usable after SET ROLE")
-                    };
-                    (role, path, note)
-                })
-                .collect();
-            for (root, note) in implicit {
-                starts.push((root.clone(), vec![root.clone()], Some(note)));
-                for (role, mut path) in reachable(&root, &edges) {
-                    path.insert(0, root.clone());
-                    starts.push((role, path, Some(note)));
-                }
-            }
-            for (role, path, note) in starts {
-                let Some(held) = direct.get(&role) else { continue };
+            let mut findings: Vec<_> = graph.direct[&ident].iter().map(|d| d.reached(&name, &[], None)).collect();
+            for (role, path, note) in graph.paths(&ident, is_role, self.implicit_roles(account, is_role)) {
+                let Some(held) = graph.direct.get(&role) else { continue };
                 let chain: Vec<String> = path.iter().map(display).collect();
                 findings.extend(held.iter().map(|d| d.reached(&name, &chain, note)));
             }
-
             let Some(level) = level_of(&findings) else { continue };
-            out.push(Principal {
-                name: account.user.clone(),
-                host: Some(account.host.clone()),
-                kind: if is_role { PrincipalKind::Role } else { PrincipalKind::User },
-                level,
-                findings,
-                status: self.status(account, is_role),
-                password_last_changed: account.password_last_changed.map(dbadmin_contracts::format_rfc3339),
-                password_set: account.password_set,
-                last_login: LastLogin::NotRecorded,
-                auth_plugin: account.plugin.clone().filter(|p| !p.is_empty()),
-                vendor_managed: VENDOR_ACCOUNTS.contains(&account.user.as_str()),
-                notes: Vec::new(),
-            });
+            out.push(self.principal(account, is_role, level, findings));
         }
         tidy(out)
     }
 
-    fn status(&self, a: &Account, is_role: bool) -> AccountStatus {
-        if is_role {
-            // MySQL creates roles locked and with an expired password: that is what a role is, not a state.
-            return AccountStatus { flags: vec!["ROLE".to_owned()] };
+    /// Can this account log in? MariaDB roles never can; a MySQL role is an account like any other.
+    fn can_log_in(&self, account: &Account) -> bool {
+        !account.is_role && !account.locked
+    }
+
+    /// Roles every account that logs in receives without a grant of its own: `@@mandatory_roles`
+    /// (MySQL) and `PUBLIC` (MariaDB 10.11+). A role that can log in receives them too.
+    fn implicit_roles(&self, account: &Account, is_role: bool) -> Vec<(Ident, &'static str)> {
+        if is_role && !self.can_log_in(account) {
+            return Vec::new();
+        }
+        let mut out: Vec<(Ident, &'static str)> =
+            self.mandatory_roles.iter().map(|r| (r.clone(), "mandatory role, granted to every account")).collect();
+        let public: Ident = ("PUBLIC".into(), String::new());
+        let public_exists =
+            self.flavor == Flavor::Mariadb && self.accounts.iter().any(|a| a.user == public.0 && a.host == public.1);
+        if public_exists && (account.user.as_str(), account.host.as_str()) != ("PUBLIC", "") {
+            out.push((public, "PUBLIC, granted to every account"));
+        }
+        out
+    }
+
+    fn principal(
+        &self,
+        account: &Account,
+        is_role: bool,
+        level: dbadmin_contracts::Level,
+        findings: Vec<dbadmin_contracts::Finding>,
+    ) -> Principal {
+        let mut notes = Vec::new();
+        if is_role && self.can_log_in(account) {
+            notes.push("role that can log in: its account is unlocked, so it uses its privileges directly".to_owned());
+        }
+        Principal {
+            name: account.user.clone(),
+            host: Some(account.host.clone()),
+            kind: if is_role { PrincipalKind::Role } else { PrincipalKind::User },
+            level,
+            findings,
+            status: self.status(account),
+            password_last_changed: account.password_last_changed.map(dbadmin_contracts::format_rfc3339),
+            password_set: account.password_set,
+            last_login: LastLogin::NotRecorded,
+            auth_plugin: account.plugin.clone().filter(|p| !p.is_empty()),
+            vendor_managed: VENDOR_ACCOUNTS.contains(&account.user.as_str()),
+            notes,
+        }
+    }
+
+    /// What the server says of the account. MySQL roles are accounts (created locked with an expired
+    /// password, and as able to log in as any account once unlocked); MariaDB roles are not accounts.
+    fn status(&self, a: &Account) -> AccountStatus {
+        if a.is_role {
+            return AccountStatus { flags: vec!["NOLOGIN".to_owned()] };
         }
         let mut flags = Vec::new();
         if a.locked {
@@ -378,6 +521,41 @@ impl Catalog {
             flags.push("PASSWORD_EXPIRED".to_owned());
         }
         AccountStatus { flags }
+    }
+}
+
+/// The role graph of one server and what each account or role holds itself.
+struct Grants {
+    /// grantee → roles granted to it.
+    edges: BTreeMap<Ident, BTreeSet<Ident>>,
+    defaults: BTreeSet<(Ident, Ident)>,
+    direct: BTreeMap<Ident, Vec<Direct>>,
+}
+
+impl Grants {
+    /// Every role `ident` can use, with its chain and a note on how: through its own grants (any
+    /// depth; a non-default role needs SET ROLE) and through the implicit roles.
+    fn paths(
+        &self,
+        ident: &Ident,
+        is_role: bool,
+        implicit: Vec<(Ident, &'static str)>,
+    ) -> Vec<(Ident, Vec<Ident>, Option<&'static str>)> {
+        let mut out: Vec<(Ident, Vec<Ident>, Option<&'static str>)> = reachable(ident, &self.edges)
+            .into_iter()
+            .map(|(role, path)| {
+                let default = is_role || self.defaults.contains(&(ident.clone(), path[0].clone()));
+                (role, path, (!default).then_some("not a default role: usable after SET ROLE"))
+            })
+            .collect();
+        for (root, note) in implicit.into_iter().filter(|(root, _)| root != ident) {
+            out.push((root.clone(), vec![root.clone()], Some(note)));
+            for (role, mut path) in reachable(&root, &self.edges) {
+                path.insert(0, root.clone());
+                out.push((role, path, Some(note)));
+            }
+        }
+        out
     }
 }
 
@@ -418,6 +596,7 @@ mod tests {
             db_grants: vec![],
             table_grants: vec![],
             dynamic_grants: vec![],
+            column_grants: vec![],
             role_edges: vec![],
             default_roles: vec![],
             mandatory_roles: vec![],
@@ -517,5 +696,75 @@ mod tests {
             vec!["ALL PRIVILEGES", "GRANT OPTION"],
             "ALL excludes GRANT OPTION, which is reported beside it"
         );
+    }
+
+    /// RDS for MySQL 8.0.36+, as its catalog reads: the master user holds `rds_superuser_role`
+    /// (CREATE USER, ROLE_ADMIN, SET_USER_ID…, no SUPER); `rdsadmin` is the vendor's own account.
+    #[test]
+    fn rds_mysql_master_user_is_admin_through_rds_superuser_role() {
+        let mut role = acct("rds_superuser_role", "%", &["Create_user_priv", "Select_priv"]);
+        role.locked = true;
+        let mut c = catalog(vec![
+            acct("admin", "%", &[]),
+            role,
+            acct("rdsadmin", "localhost", &["Super_priv", "Create_user_priv"]),
+        ]);
+        c.role_edges = vec![(id("admin", "%"), id("rds_superuser_role", "%"))];
+        c.default_roles = vec![(id("admin", "%"), id("rds_superuser_role", "%"))];
+        c.dynamic_grants = vec![DynamicGrant {
+            user: "rds_superuser_role".into(),
+            host: "%".into(),
+            privilege: "ROLE_ADMIN".into(),
+            with_grant_option: true,
+        }];
+        let ps = c.classify();
+        let admin = find(&ps, "admin").expect("the master user is reported");
+        assert_eq!(admin.level, dbadmin_contracts::Level::Admin);
+        let vendor =
+            admin.findings.iter().find(|f| f.privilege == "VENDOR ADMIN ROLE").expect("the role's own finding");
+        assert_eq!(vendor.path, vec!["'admin'@'%'", "'rds_superuser_role'@'%'", "VENDOR ADMIN ROLE"]);
+        assert!(vendor.reason.contains("RDS for MySQL master user"), "{}", vendor.reason);
+        assert!(admin.findings.iter().all(|f| f.privilege != "SUPER"), "no SUPER on RDS");
+        let role = find(&ps, "rds_superuser_role").unwrap();
+        assert!(role.vendor_managed && role.kind == PrincipalKind::Role);
+        assert_eq!(role.status.flags, vec!["LOCKED"]);
+        assert!(find(&ps, "rdsadmin").unwrap().vendor_managed, "the vendor's account is flagged, not dropped");
+    }
+
+    /// RDS for MariaDB: the master user has no SUPER, and is admin through what it holds.
+    #[test]
+    fn rds_mariadb_master_user_without_super_is_admin() {
+        let mut c =
+            catalog(vec![acct("admin", "%", &["Create_user_priv", "Grant_priv", "Insert_priv", "Select_priv"])]);
+        c.flavor = Flavor::Mariadb;
+        let ps = c.classify();
+        let admin = find(&ps, "admin").unwrap();
+        let privs: BTreeSet<&str> = admin.findings.iter().map(|f| f.privilege.as_str()).collect();
+        assert!(
+            privs.contains("CREATE USER") && privs.contains("GRANT OPTION") && privs.contains("INSERT"),
+            "{privs:?}"
+        );
+    }
+
+    #[test]
+    fn column_grants_on_grant_tables() {
+        let mut c = catalog(vec![acct("w", "%", &[]), acct("r", "%", &[]), acct("h", "%", &[])]);
+        let col = |u: &str, table: &str, column: &str, p: &str| ColumnGrant {
+            user: u.into(),
+            host: "%".into(),
+            table: table.into(),
+            column: column.into(),
+            privs: [p.to_owned()].into(),
+        };
+        c.column_grants = vec![
+            col("w", "user", "authentication_string", "UPDATE"),
+            col("r", "user", "authentication_string", "SELECT"),
+            col("h", "db", "Host", "SELECT"),
+        ];
+        let ps = c.classify();
+        assert_eq!(find(&ps, "w").unwrap().level, dbadmin_contracts::Level::Admin);
+        assert_eq!(find(&ps, "w").unwrap().findings[0].scope, "column mysql.user.authentication_string");
+        assert_eq!(find(&ps, "r").unwrap().level, dbadmin_contracts::Level::Elevated);
+        assert!(find(&ps, "h").is_none(), "a read of a column without hashes is not reported");
     }
 }

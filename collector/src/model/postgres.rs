@@ -30,6 +30,8 @@ pub struct Membership {
     /// `None` before 16, where every membership allows `SET ROLE`.
     pub inherit_option: Option<bool>,
     pub set_option: Option<bool>,
+    /// The member may grant the role to others, itself included.
+    pub admin_option: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +86,8 @@ fn is_predefined(name: &str) -> bool {
     name.starts_with("pg_")
 }
 
+const ADMIN_ONLY_NOTE: &str = "granted WITH ADMIN OPTION only: the member can grant the role to itself";
+
 impl Catalog {
     fn direct(&self, role: &Role) -> Vec<Direct> {
         let mut out = Vec::new();
@@ -132,14 +136,39 @@ impl Catalog {
         out
     }
 
+    /// The cloud vendor's admin role is admin by what it is, with or without attributes. (Its
+    /// members are reported through their membership, so this finding is the role's own.)
+    fn vendor_admin_role(role: &Role) -> Option<Direct> {
+        let (_, why) = ADMIN_ROLES.iter().find(|(n, _)| *n == role.name && !is_predefined(n))?;
+        Some(Direct::admin(
+            "VENDOR ADMIN ROLE",
+            "server",
+            format!("{} is {why}: it carries the service's administrator rights", role.name),
+        ))
+    }
+
+    /// How a membership lets its member use the role: `None` when it does not, else whether only
+    /// the ADMIN option does (PostgreSQL 16+).
+    fn usable(&self, m: &Membership, by_oid: &BTreeMap<u32, &Role>) -> Option<bool> {
+        // Before 16 the options are NULL and every membership allows SET ROLE.
+        if m.set_option.unwrap_or(true) || m.inherit_option.unwrap_or(true) {
+            return Some(false);
+        }
+        // ADMIN alone: the member can grant the role to itself, except a SUPERUSER role, which only
+        // a superuser may grant (the server refuses).
+        let superuser = by_oid.get(&m.role).is_some_and(|r| r.superuser);
+        (m.admin_option && !superuser).then_some(true)
+    }
+
     pub fn classify(&self) -> Vec<Principal> {
         let by_oid: BTreeMap<u32, &Role> = self.roles.iter().map(|r| (r.oid, r)).collect();
         let mut edges: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+        let mut admin_only: BTreeSet<(u32, u32)> = BTreeSet::new();
         for m in &self.memberships {
-            // PostgreSQL 16+: a grant with neither SET nor INHERIT gives no use of the role's rights.
-            let usable = m.set_option.unwrap_or(true) || m.inherit_option.unwrap_or(true);
-            if usable {
-                edges.entry(m.member).or_default().insert(m.role);
+            let Some(only_admin) = self.usable(m, &by_oid) else { continue };
+            edges.entry(m.member).or_default().insert(m.role);
+            if only_admin {
+                admin_only.insert((m.member, m.role));
             }
         }
         let direct: BTreeMap<u32, Vec<Direct>> = self.roles.iter().map(|r| (r.oid, self.direct(r))).collect();
@@ -150,40 +179,47 @@ impl Catalog {
                 .iter()
                 // A predefined/cloud role's own "membership" finding describes the role, not a grant to it.
                 .filter(|d| !d.membership)
+                .chain(Self::vendor_admin_role(role).as_ref())
                 .map(|d| d.reached(&role.name, &[], None))
                 .collect();
             for (reached, path) in reachable(&role.oid, &edges) {
                 let Some(held) = direct.get(&reached) else { continue };
                 let chain: Vec<String> = path.iter().filter_map(|o| by_oid.get(o).map(|r| r.name.clone())).collect();
-                findings.extend(held.iter().map(|d| d.reached(&role.name, &chain, None)));
+                let hops = std::iter::once(role.oid).chain(path.iter().copied()).collect::<Vec<_>>();
+                let note = hops.windows(2).any(|w| admin_only.contains(&(w[0], w[1]))).then_some(ADMIN_ONLY_NOTE);
+                findings.extend(held.iter().map(|d| d.reached(&role.name, &chain, note)));
             }
             let Some(level) = level_of(&findings) else { continue };
-            let mut flags = Vec::new();
-            if !role.canlogin {
-                flags.push("NOLOGIN".to_owned());
-            }
-            if role.valid_until_passed {
-                flags.push("VALID_UNTIL_PASSED".to_owned());
-            }
-            if role.connlimit == 0 {
-                flags.push("CONNECTION_LIMIT_0".to_owned());
-            }
-            out.push(Principal {
-                name: role.name.clone(),
-                host: None,
-                kind: if role.canlogin { PrincipalKind::User } else { PrincipalKind::Role },
-                level,
-                findings,
-                status: AccountStatus { flags },
-                password_last_changed: None,
-                password_set: None,
-                last_login: LastLogin::NotRecorded,
-                auth_plugin: None,
-                vendor_managed: VENDOR_ROLES.contains(&role.name.as_str()),
-                notes: Vec::new(),
-            });
+            out.push(principal(role, level, findings));
         }
         tidy(out)
+    }
+}
+
+fn principal(role: &Role, level: dbadmin_contracts::Level, findings: Vec<dbadmin_contracts::Finding>) -> Principal {
+    let mut flags = Vec::new();
+    if !role.canlogin {
+        flags.push("NOLOGIN".to_owned());
+    }
+    if role.valid_until_passed {
+        flags.push("VALID_UNTIL_PASSED".to_owned());
+    }
+    if role.connlimit == 0 {
+        flags.push("CONNECTION_LIMIT_0".to_owned());
+    }
+    Principal {
+        name: role.name.clone(),
+        host: None,
+        kind: if role.canlogin { PrincipalKind::User } else { PrincipalKind::Role },
+        level,
+        findings,
+        status: AccountStatus { flags },
+        password_last_changed: None,
+        password_set: None,
+        last_login: LastLogin::NotRecorded,
+        auth_plugin: None,
+        vendor_managed: VENDOR_ROLES.contains(&role.name.as_str()),
+        notes: Vec::new(),
     }
 }
 
@@ -205,9 +241,27 @@ mod tests {
             server_version_num: 160000,
             roles: vec![su, role(2, "team"), role(3, "alice"), role(4, "bob"), role(5, "pg_write_server_files")],
             memberships: vec![
-                Membership { role: 1, member: 2, inherit_option: Some(false), set_option: Some(true) },
-                Membership { role: 2, member: 3, inherit_option: Some(true), set_option: Some(true) },
-                Membership { role: 1, member: 4, inherit_option: Some(false), set_option: Some(false) },
+                Membership {
+                    role: 1,
+                    member: 2,
+                    inherit_option: Some(false),
+                    set_option: Some(true),
+                    admin_option: false,
+                },
+                Membership {
+                    role: 2,
+                    member: 3,
+                    inherit_option: Some(true),
+                    set_option: Some(true),
+                    admin_option: false,
+                },
+                Membership {
+                    role: 1,
+                    member: 4,
+                    inherit_option: Some(false),
+                    set_option: Some(false),
+                    admin_option: false,
+                },
             ],
             database_owners: vec![],
         };

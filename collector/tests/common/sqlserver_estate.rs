@@ -124,6 +124,7 @@ pub fn server_rows() -> ServerRows {
             login("281", "fx_secadmin_db", "S", OK),
             login("282", "fx_access", "S", OK),
             login("283", "dbadmin_collector", "S", OK),
+            login("284", "fx_agent_owner", "S", OK),
         ],
         // (role, member)
         role_members: [
@@ -184,6 +185,18 @@ fn db_fixed_roles() -> Vec<Vec<Option<String>>> {
     ]
 }
 
+/// `sys.databases.database_id` as a server numbers them: system databases 1–4, then user databases.
+pub fn database_id(name: &str) -> i64 {
+    match name {
+        "master" => 1,
+        "tempdb" => 2,
+        "model" => 3,
+        "msdb" => 4,
+        "sales" => 5,
+        _ => 6,
+    }
+}
+
 pub fn database_rows() -> Vec<DatabaseRows> {
     let mut sales_principals = db_fixed_roles();
     sales_principals.extend([
@@ -223,6 +236,18 @@ pub fn database_rows() -> Vec<DatabaseRows> {
                 ("16384", "11"),
             ]),
             permissions: vec![row(&["8", "G", "CONTROL"]), row(&["5", "G", "CONNECT"])],
+        },
+        // msdb: db_owner there runs SQL Agent jobs as the agent's service account.
+        DatabaseRows {
+            name: "msdb".into(),
+            owner: Some("sa".into()),
+            principals: {
+                let mut p = db_fixed_roles();
+                p.extend([user("1", "dbo", "S", "sa"), user("5", "fx_agent_owner", "S", "fx_agent_owner")]);
+                p
+            },
+            role_members: pairs(&[("16384", "5")]),
+            permissions: vec![],
         },
         DatabaseRows {
             name: "hr".into(),
