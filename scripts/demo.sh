@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 STATE=${DBADMIN_STATE_DIR:-$ROOT/.state}
 
-scripts/test-servers.sh up
+scripts/test-servers.sh up demo
 eval "$(scripts/test-servers.sh env)"
 
 # The demo inventory names the default ports; follow any override.

@@ -8,7 +8,8 @@
 # Each gets its own data directory, a TLS certificate from a throw-away CA, and the fixture accounts
 # of scripts/fixtures/. Installs whatever is missing. Stops only what it started (pid files).
 #
-# usage: scripts/test-servers.sh up|down|status|env
+# usage: scripts/test-servers.sh up [demo]|down|status|env
+#   up demo: only the demo inventory's servers (MariaDB 10.11, Oracle MySQL, PostgreSQL 15).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -345,6 +346,10 @@ case "${1:-}" in
     (postgres_up) & pids+=($!)
     if [ "${DBADMIN_SKIP_CHROOTS:-${DBADMIN_SKIP_MYSQL:-0}}" = 1 ]; then
       log "DBADMIN_SKIP_CHROOTS=1: not starting the servers from Debian unstable"
+    elif [ "${2:-}" = demo ]; then
+      # The demo needs the three servers of its inventory only.
+      (sid_chroot "$CHROOT" mysql-server-core mysql-client-core \
+        && mysql_up "$MYSQL_PORT" --partial-revokes=ON mysql-family.sql mysql.sql) & pids+=($!)
     else
       (
         sid_chroot "$CHROOT" mysql-server-core mysql-client-core postgresql

@@ -16,7 +16,7 @@ use dbadmin_ports::{
     not_ready, plan_generation, AttemptError, Completion, FinalizeClaim, NewGeneration, PortError, RunRecord, RunStore,
     FINALIZE_LEASE,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// How long completion markers are kept (the run record itself is kept).
 const MARKER_TTL_SECS: u64 = 90 * 24 * 3600;
@@ -32,7 +32,7 @@ impl DynamoRunStore {
     }
 
     /// Every run record, newest request first (a scan: the table holds one record per report).
-    pub async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
+    async fn scan_runs(&self) -> Result<Vec<RunRecord>, PortError> {
         let mut pages = self
             .client
             .scan()
@@ -55,7 +55,7 @@ impl DynamoRunStore {
     }
 
     /// Counted targets, each with whether it was counted as an error row.
-    pub async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError> {
+    async fn counted_markers(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError> {
         Ok(self
             .items(report_id, "DONE#")
             .await?
@@ -281,8 +281,12 @@ impl RunStore for DynamoRunStore {
         }
     }
 
-    async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
-        Ok(self.counted(report_id).await?.into_keys().collect())
+    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError> {
+        self.counted_markers(report_id).await
+    }
+
+    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
+        self.scan_runs().await
     }
 
     async fn begin_generation(
@@ -293,7 +297,7 @@ impl RunStore for DynamoRunStore {
     ) -> Result<NewGeneration, PortError> {
         let run =
             self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
-        let counted = self.counted(report_id).await?;
+        let counted = self.counted_markers(report_id).await?;
         if counted.len() as u64 != run.completed {
             // The markers expire (MARKER_TTL); without them a retry could not count exactly.
             return Ok(NewGeneration::NotReady {

@@ -43,9 +43,36 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let operation = operation.into();
-    if is_transient(&err) {
-        PortError::transient(operation, err)
+    let transient = is_transient(&err);
+    let source: Box<dyn std::error::Error + Send + Sync> = match &err {
+        // A service error's own text is only "service error": say the service's code and message.
+        SdkError::ServiceError(se) => Box::new(ServiceError {
+            code: se.err().code().unwrap_or("error").to_owned(),
+            message: se.err().message().unwrap_or("").to_owned(),
+            inner: Box::new(err),
+        }),
+        _ => Box::new(err),
+    };
+    if transient {
+        PortError::transient(operation, source)
     } else {
-        PortError::permanent(operation, err)
+        PortError::permanent(operation, source)
     }
 }
+
+/// An AWS service's answer, shown as `Code: message`. The SDK error stays inside (for `Debug` and
+/// downcasting) but is not a cause of its own: its text repeats the code with request ids.
+#[derive(Debug)]
+pub struct ServiceError {
+    pub code: String,
+    pub message: String,
+    pub inner: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ServiceError {}

@@ -1,11 +1,12 @@
-//! The library behind the `db-admin-report` binary: the embedded (single-process) run, the AWS
-//! commands, report comparison and the offline checks. `main.rs` is argument parsing and printing.
+//! The library behind the `db-admin-report` binary: the embedded (single-process) run, what the
+//! commands do with a deployment ([`ops`], over the ports) and the AWS adapters for it ([`remote`]),
+//! report comparison and the offline checks. The binary is argument parsing, dispatch and printing.
 
 pub mod config;
 pub mod diff;
 pub mod fault;
 pub mod local;
-#[cfg(feature = "aws")]
+pub mod ops;
 pub mod remote;
 pub mod verify;
 

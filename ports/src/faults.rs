@@ -4,7 +4,7 @@
 use crate::{AttemptError, Completion, FinalizeClaim, FinalizeQueue, NewGeneration, PortError, RunRecord, RunStore};
 use async_trait::async_trait;
 use dbadmin_contracts::FinalizeMessage;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 fn take(remaining: &AtomicU32) -> bool {
@@ -43,8 +43,11 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     async fn record_report(&self, id: &str, version: u32, location: &str) -> Result<(), PortError> {
         self.inner.record_report(id, version, location).await
     }
-    async fn completed_targets(&self, id: &str) -> Result<BTreeSet<String>, PortError> {
-        self.inner.completed_targets(id).await
+    async fn counted(&self, id: &str) -> Result<BTreeMap<String, bool>, PortError> {
+        self.inner.counted(id).await
+    }
+    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
+        self.inner.list_runs().await
     }
     async fn begin_generation(&self, id: &str, from: u32, targets: &[String]) -> Result<NewGeneration, PortError> {
         self.inner.begin_generation(id, from, targets).await

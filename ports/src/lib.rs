@@ -12,7 +12,7 @@ pub mod faults;
 pub mod local;
 
 use async_trait::async_trait;
-use dbadmin_contracts::{CollectionJob, FinalizeMessage, Target};
+use dbadmin_contracts::{CollectionJob, FinalizeMessage, ReportRequest, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -94,6 +94,43 @@ pub const MAX_BATCH: usize = 10;
 #[async_trait]
 pub trait FinalizeQueue: Send + Sync {
     async fn send_finalize(&self, message: &FinalizeMessage) -> Result<(), PortError>;
+}
+
+/// Where report requests go: the publisher's queue.
+#[async_trait]
+pub trait RequestQueue: Send + Sync {
+    async fn submit(&self, request: &ReportRequest) -> Result<(), PortError>;
+}
+
+/// A message resting in a dead-letter queue, as received: hidden from other readers until it is
+/// released, deleted, or its hold runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub message_id: String,
+    pub body: String,
+    /// The handle that releases or deletes this receipt of the message.
+    pub receipt: String,
+    /// How often the message has been received (SQS `ApproximateReceiveCount`).
+    pub receive_count: Option<u32>,
+    /// When it was first sent, RFC 3339 UTC.
+    pub sent_at: Option<String>,
+}
+
+/// A dead-letter queue and the queue its messages came from.
+///
+/// Contract: `receive` hides what it returns for `hold` (a second receive within it does not
+/// return the same message); `release` makes messages visible again at once and fails unless every
+/// entry was released; `send_back` then `delete` moves a message home, and an interruption between
+/// the two leaves it in both queues (never in neither).
+#[async_trait]
+pub trait DeadLetterQueue: Send + Sync {
+    async fn receive(&self, max: usize, hold: std::time::Duration) -> Result<Vec<DeadLetter>, PortError>;
+    async fn release(&self, receipts: &[&str]) -> Result<(), PortError>;
+    async fn send_back(&self, body: &str) -> Result<(), PortError>;
+    async fn delete(&self, receipt: &str) -> Result<(), PortError>;
+    /// Starts the service's own move of every message back to its source (SQS `StartMessageMoveTask`);
+    /// returns the task's handle.
+    async fn start_move_task(&self) -> Result<String, PortError>;
 }
 
 /// Objects by key (see `dbadmin_contracts::keys`).
@@ -246,8 +283,14 @@ pub trait RunStore: Send + Sync {
     async fn mark_complete(&self, report_id: &str, target_id: &str, failed: bool) -> Result<Completion, PortError>;
     async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError>;
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError>;
+    /// Targets counted so far, each with whether it was counted as an error row.
+    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError>;
     /// Targets counted so far (for status views and tests).
-    async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError>;
+    async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
+        Ok(self.counted(report_id).await?.into_keys().collect())
+    }
+    /// Every run, newest request first.
+    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError>;
     async fn begin_generation(
         &self,
         report_id: &str,

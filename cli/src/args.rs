@@ -1,0 +1,284 @@
+//! The command line: every command, flag and environment variable, with its help text.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dbadmin_contracts::{Engine, OutputFormat};
+use std::path::PathBuf;
+
+pub const AFTER_HELP: &str = "\
+Exit codes:
+  0  success: every target was read
+  1  failure: nothing trustworthy was produced (the error says why)
+  2  usage error
+  3  partial: a report was written, but some targets are error rows
+  4  not ready: the report is still running, or waiting for it timed out
+
+Configuration: flags, then DBADMIN_* environment variables, then the config file
+(--config, DBADMIN_CONFIG, or ~/.config/db-admin-report/config.toml; TOML keyed by
+the variables' names, e.g. DBADMIN_REQUESTS_QUEUE_URL = \"https://sqs...\").
+AWS credentials come from the standard chain (AWS_PROFILE, environment, SSO, role).
+
+Examples:
+  db-admin-report generate --local --inventory inventory.csv --secrets-file secrets.json
+  db-admin-report generate --inventory s3://my-bucket/inventory.csv --engines mysql,postgres
+  db-admin-report generate --inventory s3://my-bucket/inventory.csv --no-wait --output json
+  db-admin-report status 01JD3Q5W0000000000000000
+  db-admin-report list --limit 10
+  db-admin-report download 01JD3Q5W0000000000000000 --out ./evidence
+  db-admin-report verify ./evidence/01JD3Q5W0000000000000000/v1
+  db-admin-report dlq list
+  db-admin-report dlq redrive --report 01JD3Q5W0000000000000000 --dry-run
+  db-admin-report retry 01JD3Q5W0000000000000000
+  db-admin-report diff ./evidence/01JC.../v1 01JD3Q5W0000000000000000 --format csv > review.csv
+  db-admin-report inventory validate s3://my-bucket/inventory.csv
+  db-admin-report completions bash > /etc/bash_completion.d/db-admin-report";
+
+/// Proves who holds administrator access on every database, across AWS accounts and regions.
+#[derive(Parser, Debug)]
+#[command(name = "db-admin-report", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Log what happens to stderr (turns the progress bar off).
+    #[arg(long, short, global = true, env = "DBADMIN_VERBOSE")]
+    pub verbose: bool,
+
+    /// Print results as text for people or JSON for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text, env = "DBADMIN_OUTPUT")]
+    pub output: Output,
+
+    /// A configuration file (TOML keyed by DBADMIN_* names); read before the environment is consulted.
+    #[arg(long, global = true, env = "DBADMIN_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub deployment: Deployment,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the AWS deployment is (terraform output cli_config).
+#[derive(Args, Debug, Clone)]
+pub struct Deployment {
+    /// The requests queue the publisher reads.
+    #[arg(long, global = true, env = "DBADMIN_REQUESTS_QUEUE_URL", hide_env_values = true)]
+    pub requests_queue_url: Option<String>,
+    /// The evidence bucket.
+    #[arg(long, global = true, env = "DBADMIN_BUCKET")]
+    pub bucket: Option<String>,
+    /// The run table.
+    #[arg(long, global = true, env = "DBADMIN_TABLE")]
+    pub table: Option<String>,
+    /// The collection queue (where `dlq redrive` sends jobs back).
+    #[arg(long, global = true, env = "DBADMIN_COLLECT_QUEUE_URL", hide_env_values = true)]
+    pub collect_queue_url: Option<String>,
+    /// The collection dead-letter queue.
+    #[arg(long, global = true, env = "DBADMIN_COLLECT_DLQ_URL", hide_env_values = true)]
+    pub collect_dlq_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Request a report and wait for it (on AWS, or with --local in this process).
+    Generate(Generate),
+    /// A report's progress: counts, targets still missing or failed and why, its DLQ messages.
+    Status {
+        /// The report id `generate` printed.
+        report_id: String,
+    },
+    /// Recent reports with their state, newest first.
+    List {
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Fetch a report's artifacts and check each SHA-256 against the manifest.
+    Download {
+        report_id: String,
+        /// The version (default: the newest).
+        #[arg(long)]
+        version: Option<u32>,
+        /// The folder to write REPORT_ID/vN/ under.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Check a downloaded report's artifacts against its manifest, offline.
+    Verify {
+        /// The report folder, or its manifest.json.
+        path: PathBuf,
+    },
+    /// Inspect and redrive the collection dead-letter queue.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+    /// Collect a finished report's failed targets again and write its next version.
+    Retry {
+        report_id: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Who gained, lost or changed admin access between two reports.
+    Diff {
+        /// The earlier report: a downloaded folder, a report.json/.csv, or REPORT_ID[@VERSION].
+        a: String,
+        /// The later report, the same way.
+        b: String,
+        /// Readable text, or CSV for a spreadsheet (--output json gives JSON).
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+    /// Work with inventories.
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Csv,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct WaitArgs {
+    /// Print the report id and return instead of waiting.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Stop waiting after this many seconds (exit code 4; the report goes on).
+    #[arg(long, default_value_t = 1800, env = "DBADMIN_WAIT_TIMEOUT")]
+    pub timeout: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DlqCommand {
+    /// Each message's report, target and last error, without consuming it.
+    List {
+        /// Read at most this many messages.
+        #[arg(long, default_value_t = 1000)]
+        max: usize,
+    },
+    /// Move messages back to the collection queue (receive, send, then delete: never loses one).
+    Redrive {
+        /// Only this report's jobs.
+        #[arg(long)]
+        report: Option<String>,
+        /// Only this target's jobs.
+        #[arg(long)]
+        target: Option<String>,
+        /// Show what would move; move nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Seconds a message being moved stays hidden; after an interruption it reappears in the DLQ then.
+        #[arg(long, default_value_t = 60)]
+        visibility_timeout: u64,
+        /// Move at most this many messages.
+        #[arg(long, default_value_t = 1000)]
+        max: usize,
+        /// Instead, start SQS's own StartMessageMoveTask for the whole queue (where the service has it).
+        #[arg(long, conflicts_with_all = ["report", "target", "dry_run"])]
+        move_task: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InventoryCommand {
+    /// Validate an inventory (a file or s3://bucket/key) and print every problem with its line and field.
+    Validate {
+        /// The inventory CSV.
+        file: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct Generate {
+    /// Run everything in this process, with no AWS: results and reports go to --out.
+    #[arg(long)]
+    pub local: bool,
+
+    /// The inventory CSV (one database per row): a file with --local, else an s3://bucket/key URI.
+    #[arg(long, env = "DBADMIN_INVENTORY")]
+    pub inventory: String,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
+
+    /// Only these AWS account ids (comma-separated).
+    #[arg(long, value_delimiter = ',', env = "DBADMIN_ACCOUNTS")]
+    pub accounts: Vec<String>,
+
+    /// Only these regions (comma-separated).
+    #[arg(long, value_delimiter = ',', env = "DBADMIN_REGIONS")]
+    pub regions: Vec<String>,
+
+    /// Only these engines (comma-separated): sqlserver, mysql, mariadb, postgres.
+    #[arg(long, value_delimiter = ',', value_parser = parse_engine, env = "DBADMIN_ENGINES")]
+    pub engines: Vec<Engine>,
+
+    /// Which artifact to point at when done (CSV, JSON and the manifest are always written).
+    #[arg(long, value_enum, default_value_t = Format::Csv, env = "DBADMIN_OUTPUT_FORMAT")]
+    pub output_format: Format,
+
+    /// Where a local run writes results and reports.
+    #[arg(long, default_value = "db-admin-report-output", env = "DBADMIN_OUT")]
+    pub out: PathBuf,
+
+    /// Local logins: a JSON object of secret name to {"username", "password"}; must be chmod 600.
+    /// Without it, DBADMIN_SECRET_<NAME> environment variables are read.
+    #[arg(long, env = "DBADMIN_SECRETS_FILE")]
+    pub secrets_file: Option<PathBuf>,
+
+    /// Extra trusted CA certificates (PEM) for database TLS, e.g. the RDS CA bundle.
+    #[arg(long, env = "DBADMIN_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+
+    /// Databases read at once.
+    #[arg(long, default_value_t = 16, env = "DBADMIN_CONCURRENCY")]
+    pub concurrency: usize,
+
+    /// Seconds to wait for a connection.
+    #[arg(long, default_value_t = 10, env = "DBADMIN_CONNECT_TIMEOUT")]
+    pub connect_timeout: u64,
+
+    /// Seconds to wait for each catalog query.
+    #[arg(long, default_value_t = 30, env = "DBADMIN_QUERY_TIMEOUT")]
+    pub query_timeout: u64,
+
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl Deployment {
+    pub fn config(&self) -> db_admin_report::remote::RemoteConfig {
+        db_admin_report::remote::RemoteConfig {
+            requests_queue_url: self.requests_queue_url.clone(),
+            bucket: self.bucket.clone(),
+            table: self.table.clone(),
+            collect_queue_url: self.collect_queue_url.clone(),
+            collect_dlq_url: self.collect_dlq_url.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+pub fn parse_engine(s: &str) -> Result<Engine, String> {
+    s.trim().parse()
+}
+
+impl From<Format> for OutputFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Csv => OutputFormat::Csv,
+            Format::Json => OutputFormat::Json,
+        }
+    }
+}

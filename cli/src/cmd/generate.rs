@@ -1,0 +1,87 @@
+//! `generate`: a report in this process (`--local`), or requested from the deployment and waited for.
+
+use super::Ctx;
+use crate::args::{Generate, Output, WaitArgs};
+use crate::print;
+use anyhow::{bail, Context};
+use db_admin_report::local::{self, LocalOptions};
+use db_admin_report::ops::WaitOutcome;
+use db_admin_report::remote::Remote;
+use db_admin_report::NotReady;
+use dbadmin_collector::ConnectOptions;
+use dbadmin_contracts::{Filters, ReportRequest, Versioned};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
+    let opts = LocalOptions {
+        inventory: PathBuf::from(g.inventory),
+        filters: Filters { accounts: g.accounts, regions: g.regions, engines: g.engines },
+        output_format: g.output_format.into(),
+        out: g.out,
+        secrets_file: g.secrets_file,
+        concurrency: g.concurrency,
+        connect: ConnectOptions {
+            connect_timeout: Duration::from_secs(g.connect_timeout),
+            query_timeout: Duration::from_secs(g.query_timeout),
+            ca_file: g.tls_ca_file,
+            ..ConnectOptions::default()
+        },
+        requested_by: local::local_identity(),
+    };
+    let bar = print::Bar(print::progress_bar(g.no_progress || ctx.verbose || ctx.output == Output::Json));
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let outcome = runtime.block_on(local::run(&opts, &bar))?;
+    print::local_outcome(&outcome, ctx.output)
+}
+
+pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
+    if !g.inventory.starts_with("s3://") {
+        bail!("on AWS the inventory must be an s3://bucket/key URI the publisher can read (got '{}'); for a local file add --local", g.inventory);
+    }
+    ctx.remote(|remote| async move {
+        let requested_by = remote.identity().await?;
+        // Checked here too, so a malformed inventory is reported with its lines and nothing is requested.
+        let inventory = remote.inventory(&g.inventory).await?;
+        let filters = Filters { accounts: g.accounts, regions: g.regions, engines: g.engines };
+        let in_scope = inventory.targets.iter().filter(|t| filters.matches(t)).count();
+        let request = ReportRequest {
+            schema_version: ReportRequest::SCHEMA_VERSION,
+            report_id: ulid::Ulid::new().to_string(),
+            requested_by,
+            requested_at: dbadmin_contracts::now_rfc3339(),
+            inventory: g.inventory,
+            filters,
+            output_format: g.output_format.into(),
+            retry: None,
+        };
+        remote.deployment.submit(&request).await?;
+        if ctx.output == Output::Text {
+            eprintln!("Requested report {} for {in_scope} database(s) as {}.", request.report_id, request.requested_by);
+        }
+        if g.wait.no_wait {
+            return print::submitted(&request.report_id, ctx.output);
+        }
+        wait(ctx, &remote, &request.report_id, 1, &g.wait).await
+    })
+}
+
+/// Waits for `version` of a report with a progress bar and prints the outcome.
+pub async fn wait(ctx: &Ctx, remote: &Remote, report_id: &str, version: u32, wait: &WaitArgs) -> anyhow::Result<u8> {
+    let bar = print::RunBar(print::progress_bar(ctx.verbose || ctx.output == Output::Json));
+    bar.0.enable_steady_tick(Duration::from_millis(200));
+    let outcome = remote.deployment.wait(report_id, version, Duration::from_secs(wait.timeout), &bar).await?;
+    bar.0.finish_and_clear();
+    match outcome {
+        WaitOutcome::Done(run) => print::done(&run, ctx.output),
+        WaitOutcome::TimedOut(run) => {
+            let progress =
+                run.map(|r| format!("{} of {} done", r.completed, r.total)).unwrap_or_else(|| "not started".into());
+            bail!(NotReady(format!(
+                "report {report_id} is still running after {} s ({progress}); follow it with `db-admin-report status {report_id}`",
+                wait.timeout
+            )))
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Reading reports: `status`, `list`, `download`, `verify`, `diff`, and `retry` of failed targets.
+
+use super::{generate, is_report_id, Ctx};
+use crate::args::{DiffFormat, Output, WaitArgs};
+use crate::print;
+use anyhow::Context;
+use db_admin_report::ops::RetryPlan;
+use db_admin_report::remote::Remote;
+use db_admin_report::{diff, verify};
+use dbadmin_reporter::render::Row;
+use std::path::{Path, PathBuf};
+
+pub fn status(ctx: &Ctx, report_id: &str) -> anyhow::Result<u8> {
+    ctx.remote(|remote| async move { print::status(&remote.deployment.status(report_id).await?, ctx.output) })
+}
+
+pub fn list(ctx: &Ctx, limit: usize) -> anyhow::Result<u8> {
+    ctx.remote(|remote| async move {
+        let runs: Vec<_> = remote.deployment.list().await?.into_iter().take(limit).collect();
+        print::runs(&runs, ctx.output)
+    })
+}
+
+pub fn download(ctx: &Ctx, report_id: &str, version: Option<u32>, out: &Path) -> anyhow::Result<u8> {
+    ctx.remote(|remote| async move {
+        let folder = remote.deployment.download(report_id, version, out).await?;
+        verify(ctx, &folder)
+    })
+}
+
+pub fn verify(ctx: &Ctx, path: &Path) -> anyhow::Result<u8> {
+    print::verification(&verify::verify(path)?, ctx.output)
+}
+
+pub fn diff(ctx: &Ctx, a: &str, b: &str, format: DiffFormat) -> anyhow::Result<u8> {
+    if !is_report_id(a) && !is_report_id(b) {
+        let (a, b) = (local_rows(Path::new(a))?, local_rows(Path::new(b))?);
+        return print::diff(&diff::diff(&a.0, &a.1, &b.0, &b.1), format, ctx.output);
+    }
+    ctx.remote(|remote| async move {
+        let a = rows(&remote, a).await?;
+        let b = rows(&remote, b).await?;
+        print::diff(&diff::diff(&a.0, &a.1, &b.0, &b.1), format, ctx.output)
+    })
+}
+
+pub fn retry(ctx: &Ctx, report_id: &str, wait: WaitArgs) -> anyhow::Result<u8> {
+    ctx.remote(|remote| async move {
+        let (request, version, failed) = match remote.deployment.plan_retry(report_id, remote.identity().await?).await?
+        {
+            RetryPlan::Nothing(run) => return print::nothing_to_retry(&run, ctx.output),
+            RetryPlan::Request { request, version, failed } => (request, version, failed),
+        };
+        remote.deployment.submit(&request).await?;
+        if ctx.output == Output::Text {
+            eprintln!("Requested version {version} of {report_id}: {failed} failed target(s) collected again.");
+        }
+        if wait.no_wait {
+            return print::submitted(report_id, ctx.output);
+        }
+        generate::wait(ctx, &remote, report_id, version, &wait).await
+    })
+}
+
+/// `REPORT_ID[@N]` from the deployment, or a downloaded report.
+async fn rows(remote: &Remote, arg: &str) -> anyhow::Result<(String, Vec<Row>)> {
+    if is_report_id(arg) {
+        let (id, version) = split_report_id(arg)?;
+        remote.deployment.rows(&id, version).await
+    } else {
+        local_rows(Path::new(arg))
+    }
+}
+
+fn split_report_id(s: &str) -> anyhow::Result<(String, Option<u32>)> {
+    match s.split_once('@') {
+        None => Ok((s.to_owned(), None)),
+        Some((id, v)) => {
+            let v = v
+                .trim_start_matches('v')
+                .parse()
+                .with_context(|| format!("'{s}': the version after @ must be a number"))?;
+            Ok((id.to_owned(), Some(v)))
+        }
+    }
+}
+
+/// Rows from a downloaded report: its folder (report.json), a report.json, or a report.csv.
+fn local_rows(path: &Path) -> anyhow::Result<(String, Vec<Row>)> {
+    let file: PathBuf = if path.is_dir() { path.join(dbadmin_contracts::keys::JSON_NAME) } else { path.to_owned() };
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let rows = if file.extension().is_some_and(|e| e == "csv") {
+        dbadmin_reporter::render::from_csv(&bytes).with_context(|| format!("reading {}", file.display()))?
+    } else {
+        dbadmin_reporter::render::from_json(&bytes).with_context(|| format!("reading {}", file.display()))?
+    };
+    Ok((path.display().to_string(), rows))
+}

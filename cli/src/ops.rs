@@ -1,0 +1,418 @@
+//! What the CLI does with a deployment — request and watch reports, read their state, download
+//! them, inspect and redrive dead-letter queues, retry failed targets — over the ports only. The AWS
+//! deployment ([`crate::remote`]) and the tests (the embedded adapters) plug in their adapters.
+
+use crate::NotReady;
+use anyhow::{anyhow, bail, Context};
+use dbadmin_contracts::message::Population;
+use dbadmin_contracts::{
+    keys, CollectionJob, Filters, Outcome, OutputFormat, ReportRequest, Retry, TargetResult, Versioned,
+};
+use dbadmin_ports::{AttemptError, DeadLetter, DeadLetterQueue, ObjectStore, RequestQueue, RunRecord, RunStore};
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The adapters of one deployment. A missing one is an error naming the setting that provides it.
+#[derive(Default)]
+pub struct Deployment {
+    pub runs: Option<Arc<dyn RunStore>>,
+    pub store: Option<Arc<dyn ObjectStore>>,
+    pub requests: Option<Arc<dyn RequestQueue>>,
+    pub dlq: Option<Arc<dyn DeadLetterQueue>>,
+    /// How often `wait` reads the run.
+    pub poll: Option<Duration>,
+}
+
+fn missing(setting: &str) -> anyhow::Error {
+    anyhow!(
+        "{setting} is not set: pass it as a flag, an environment variable or in the config file (terraform output cli_config lists the values)"
+    )
+}
+
+/// How a run looks from outside.
+pub fn state(run: &RunRecord) -> &'static str {
+    if run.completed < run.total {
+        if run.generation > 1 {
+            "retrying"
+        } else {
+            "running"
+        }
+    } else if run.reported_version < run.generation {
+        "finalizing"
+    } else {
+        "complete"
+    }
+}
+
+/// Progress while waiting: `None` until the publisher has recorded the run.
+pub trait WaitProgress {
+    fn update(&self, run: Option<&RunRecord>);
+}
+
+impl WaitProgress for () {
+    fn update(&self, _: Option<&RunRecord>) {}
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum WaitOutcome {
+    Done(RunRecord),
+    TimedOut(Option<RunRecord>),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedTarget {
+    pub target_id: String,
+    pub error_kind: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingTarget {
+    pub target_id: String,
+    /// The last infrastructure failure of its job, if any.
+    pub last_error: Option<AttemptError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub report_id: String,
+    pub state: &'static str,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub version: u32,
+    pub reported_version: u32,
+    pub total: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub report_location: Option<String>,
+    pub missing: Vec<MissingTarget>,
+    pub failed_targets: Vec<FailedTarget>,
+    /// Messages of this report in the collection dead-letter queue (`None` when it is not configured).
+    pub dlq_messages: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DlqMessage {
+    pub message_id: String,
+    pub report_id: Option<String>,
+    pub target_id: Option<String>,
+    pub receive_count: Option<u32>,
+    pub sent_at: Option<String>,
+    /// The last recorded failure of the job, or why the body is not a collection job.
+    pub last_error: Option<String>,
+    /// The start of a body that is not a collection job, to tell what it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_preview: Option<String>,
+    #[serde(skip)]
+    letter: DeadLetter,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Redrive {
+    pub dry_run: bool,
+    pub moved: Vec<DlqMessage>,
+    /// Messages left in the DLQ: not matching the filters, or not collection jobs.
+    pub left: usize,
+}
+
+/// What `retry` asks for.
+#[derive(Debug, Clone)]
+pub enum RetryPlan {
+    /// Every target of the newest version was read.
+    Nothing(RunRecord),
+    /// Collect the failed targets again into `version`.
+    Request { request: ReportRequest, version: u32, failed: u64 },
+}
+
+impl Deployment {
+    pub fn runs(&self) -> anyhow::Result<&dyn RunStore> {
+        self.runs.as_deref().ok_or_else(|| missing("DBADMIN_TABLE"))
+    }
+
+    pub fn store(&self) -> anyhow::Result<&dyn ObjectStore> {
+        self.store.as_deref().ok_or_else(|| missing("DBADMIN_BUCKET"))
+    }
+
+    fn requests(&self) -> anyhow::Result<&dyn RequestQueue> {
+        self.requests.as_deref().ok_or_else(|| missing("DBADMIN_REQUESTS_QUEUE_URL"))
+    }
+
+    fn dlq(&self) -> anyhow::Result<&dyn DeadLetterQueue> {
+        self.dlq.as_deref().ok_or_else(|| missing("DBADMIN_COLLECT_DLQ_URL"))
+    }
+
+    pub async fn submit(&self, request: &ReportRequest) -> anyhow::Result<()> {
+        self.requests()?.submit(request).await.context("publishing the request")
+    }
+
+    /// The run, or an error naming the unknown id.
+    pub async fn run(&self, report_id: &str) -> anyhow::Result<RunRecord> {
+        self.runs()?
+            .get_run(report_id)
+            .await
+            .context("reading the run table")?
+            .ok_or_else(|| anyhow!("no report with id {report_id} (see `db-admin-report list`)"))
+    }
+
+    pub async fn list(&self) -> anyhow::Result<Vec<RunRecord>> {
+        self.runs()?.list_runs().await.context("listing runs")
+    }
+
+    /// Polls the run until `version` is written or `timeout` passes.
+    pub async fn wait(
+        &self,
+        report_id: &str,
+        version: u32,
+        timeout: Duration,
+        progress: &dyn WaitProgress,
+    ) -> anyhow::Result<WaitOutcome> {
+        let runs = self.runs()?;
+        let started = Instant::now();
+        let mut last = None;
+        loop {
+            let run = runs.get_run(report_id).await.context("reading the run table")?;
+            progress.update(run.as_ref());
+            match run {
+                Some(run) if run.reported_version >= version => return Ok(WaitOutcome::Done(run)),
+                Some(run) => last = Some(run),
+                None => {}
+            }
+            if started.elapsed() >= timeout {
+                return Ok(WaitOutcome::TimedOut(last));
+            }
+            tokio::time::sleep(self.poll.unwrap_or(Duration::from_millis(500))).await;
+        }
+    }
+
+    pub async fn status(&self, report_id: &str) -> anyhow::Result<Status> {
+        let run = self.run(report_id).await?;
+        let runs = self.runs()?;
+        let store = self.store()?;
+        let population: Population = read(store, &keys::population(report_id)).await?;
+        let counted = runs.counted(report_id).await.context("reading completion markers")?;
+        let errors = runs.attempt_errors(report_id).await.context("reading job failures")?;
+        let missing = population
+            .targets
+            .iter()
+            .filter(|t| !counted.contains_key(&t.id))
+            .map(|t| MissingTarget { target_id: t.id.clone(), last_error: errors.get(&t.id).cloned() })
+            .collect();
+        // The failed targets' results, read a few at a time, in target order.
+        let failed: Vec<TargetResult> = futures::stream::iter(counted.iter().filter(|(_, failed)| **failed))
+            .map(|(target_id, _)| async move { read::<TargetResult>(store, &keys::result(report_id, target_id)).await })
+            .buffered(16)
+            .try_collect()
+            .await?;
+        let failed_targets = failed
+            .into_iter()
+            .filter_map(|r| match r.outcome {
+                Outcome::Failed(f) => {
+                    Some(FailedTarget { target_id: r.target.id, error_kind: f.kind.to_string(), reason: f.reason })
+                }
+                Outcome::Collected(_) => None,
+            })
+            .collect();
+        let dlq_messages = match &self.dlq {
+            Some(_) => {
+                Some(self.dlq_list(1000).await?.iter().filter(|m| m.report_id.as_deref() == Some(report_id)).count())
+            }
+            None => None,
+        };
+        Ok(Status {
+            report_id: run.report_id.clone(),
+            state: state(&run),
+            requested_by: run.requested_by.clone(),
+            requested_at: run.requested_at.clone(),
+            version: run.generation,
+            reported_version: run.reported_version,
+            total: run.total,
+            completed: run.completed,
+            failed: run.failed,
+            report_location: run.report_location.clone(),
+            missing,
+            failed_targets,
+            dlq_messages,
+        })
+    }
+
+    /// Downloads a version's artifacts into `out` and returns the folder. The caller verifies it.
+    pub async fn download(&self, report_id: &str, version: Option<u32>, out: &Path) -> anyhow::Result<PathBuf> {
+        let (version, dir) = self.version_dir(report_id, version).await?;
+        let store = self.store()?;
+        let manifest_key = format!("{dir}/{}", keys::MANIFEST_NAME);
+        let manifest_bytes = fetch(store, &manifest_key).await?;
+        let manifest: dbadmin_contracts::manifest::Manifest = dbadmin_contracts::decode(&manifest_bytes)
+            .with_context(|| format!("reading {}", store.location(&manifest_key)))?;
+        let folder = out.join(report_id).join(format!("v{version}"));
+        std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+        for artifact in &manifest.artifacts {
+            if artifact.name.contains('/') || artifact.name.starts_with('.') {
+                bail!("the manifest names an artifact outside its folder: {}", artifact.name);
+            }
+            let body = fetch(store, &format!("{dir}/{}", artifact.name)).await?;
+            write(&folder.join(&artifact.name), &body)?;
+        }
+        write(&folder.join(keys::MANIFEST_NAME), &manifest_bytes)?;
+        Ok(folder)
+    }
+
+    /// The report rows of a version, for `diff`.
+    pub async fn rows(
+        &self,
+        report_id: &str,
+        version: Option<u32>,
+    ) -> anyhow::Result<(String, Vec<dbadmin_reporter::render::Row>)> {
+        let (version, dir) = self.version_dir(report_id, version).await?;
+        let key = format!("{dir}/{}", keys::JSON_NAME);
+        let store = self.store()?;
+        let bytes = fetch(store, &key).await?;
+        let rows =
+            dbadmin_reporter::render::from_json(&bytes).with_context(|| format!("reading {}", store.location(&key)))?;
+        Ok((format!("{report_id} v{version}"), rows))
+    }
+
+    /// A written version (the newest when `version` is `None`) and its folder's key.
+    async fn version_dir(&self, report_id: &str, version: Option<u32>) -> anyhow::Result<(u32, String)> {
+        let run = self.run(report_id).await?;
+        let version = version.unwrap_or(run.reported_version);
+        if version == 0 {
+            bail!(NotReady(format!("report {report_id} has no version written yet ({})", state(&run))));
+        }
+        if version > run.reported_version {
+            bail!("report {report_id} has no version {version} (newest: {})", run.reported_version);
+        }
+        Ok((version, keys::report_dir(report_id, &run.requested_at, version)))
+    }
+
+    /// What `retry` would request, as `requested_by`; refused (not ready) while the report runs.
+    pub async fn plan_retry(&self, report_id: &str, requested_by: String) -> anyhow::Result<RetryPlan> {
+        let run = self.run(report_id).await?;
+        if state(&run) != "complete" {
+            bail!(NotReady(format!(
+                "report {report_id} is {} ({} of {} done); retry it once it is complete",
+                state(&run),
+                run.completed,
+                run.total
+            )));
+        }
+        if run.failed == 0 {
+            return Ok(RetryPlan::Nothing(run));
+        }
+        let request = ReportRequest {
+            schema_version: ReportRequest::SCHEMA_VERSION,
+            report_id: report_id.to_owned(),
+            requested_by,
+            requested_at: dbadmin_contracts::now_rfc3339(),
+            inventory: format!("retry of {report_id} v{}", run.reported_version),
+            filters: Filters::default(),
+            output_format: OutputFormat::default(),
+            retry: Some(Retry { generation: run.reported_version }),
+        };
+        Ok(RetryPlan::Request { request, version: run.reported_version + 1, failed: run.failed })
+    }
+
+    /// Receives up to `max` DLQ messages, hiding them for `hold`, each with its job's last error.
+    async fn dlq_receive(&self, max: usize, hold: Duration) -> anyhow::Result<Vec<DlqMessage>> {
+        let letters = self.dlq()?.receive(max, hold).await.context("reading the dead-letter queue")?;
+        let mut errors: HashMap<String, BTreeMap<String, AttemptError>> = HashMap::new();
+        let mut out = Vec::with_capacity(letters.len());
+        for letter in letters {
+            let mut msg = DlqMessage {
+                message_id: letter.message_id.clone(),
+                report_id: None,
+                target_id: None,
+                receive_count: letter.receive_count,
+                sent_at: letter.sent_at.clone(),
+                last_error: None,
+                body_preview: None,
+                letter,
+            };
+            match dbadmin_contracts::decode::<CollectionJob>(msg.letter.body.as_bytes()) {
+                Ok(job) => {
+                    if !errors.contains_key(&job.report_id) {
+                        let recorded =
+                            self.runs()?.attempt_errors(&job.report_id).await.context("reading job failures")?;
+                        errors.insert(job.report_id.clone(), recorded);
+                    }
+                    msg.last_error = errors[&job.report_id].get(&job.target.id).map(|e| e.error.clone());
+                    msg.report_id = Some(job.report_id);
+                    msg.target_id = Some(job.target.id);
+                }
+                Err(e) => {
+                    msg.last_error = Some(format!("not a collection job: {e}"));
+                    msg.body_preview = Some(msg.letter.body.chars().take(120).collect());
+                }
+            }
+            out.push(msg);
+        }
+        Ok(out)
+    }
+
+    async fn dlq_release(&self, messages: &[&DlqMessage]) -> anyhow::Result<()> {
+        let receipts: Vec<&str> = messages.iter().map(|m| m.letter.receipt.as_str()).collect();
+        self.dlq()?.release(&receipts).await.context("releasing dead-letter messages")
+    }
+
+    /// Every DLQ message (up to `max`), left in the queue.
+    pub async fn dlq_list(&self, max: usize) -> anyhow::Result<Vec<DlqMessage>> {
+        let messages = self.dlq_receive(max, Duration::from_secs(30)).await?;
+        self.dlq_release(&messages.iter().collect::<Vec<_>>()).await?;
+        Ok(messages)
+    }
+
+    /// Moves matching collection jobs back to the collection queue: send, then delete. An
+    /// interruption between the two leaves the message in both queues (it reappears in the DLQ after
+    /// `hold`); the job then runs twice, which the exactly-once count makes harmless.
+    pub async fn dlq_redrive(
+        &self,
+        report: Option<&str>,
+        target: Option<&str>,
+        dry_run: bool,
+        hold: Duration,
+        max: usize,
+    ) -> anyhow::Result<Redrive> {
+        let dlq = self.dlq()?;
+        let messages = self.dlq_receive(max, hold).await?;
+        let (matching, rest): (Vec<&DlqMessage>, Vec<&DlqMessage>) = messages.iter().partition(|m| {
+            m.report_id.is_some()
+                && report.is_none_or(|r| m.report_id.as_deref() == Some(r))
+                && target.is_none_or(|t| m.target_id.as_deref() == Some(t))
+        });
+        if dry_run {
+            self.dlq_release(&messages.iter().collect::<Vec<_>>()).await?;
+            return Ok(Redrive { dry_run, moved: matching.into_iter().cloned().collect(), left: rest.len() });
+        }
+        self.dlq_release(&rest).await?;
+        let mut moved = Vec::new();
+        for m in matching {
+            dlq.send_back(&m.letter.body).await.context("sending a job back to the collection queue")?;
+            crate::fault::point("redrive-after-send");
+            dlq.delete(&m.letter.receipt).await.context("removing a redriven message from the dead-letter queue")?;
+            moved.push(m.clone());
+        }
+        Ok(Redrive { dry_run, moved, left: rest.len() })
+    }
+
+    /// Starts the queue service's own move of the whole DLQ back to its source; returns the task handle.
+    pub async fn dlq_move_task(&self) -> anyhow::Result<String> {
+        self.dlq()?.start_move_task().await.context("starting a message move task")
+    }
+}
+
+/// An object that must exist.
+async fn fetch(store: &dyn ObjectStore, key: &str) -> anyhow::Result<Vec<u8>> {
+    store.get(key).await?.ok_or_else(|| anyhow!("{} is missing", store.location(key)))
+}
+
+async fn read<T: Versioned + serde::de::DeserializeOwned>(store: &dyn ObjectStore, key: &str) -> anyhow::Result<T> {
+    let bytes = fetch(store, key).await?;
+    dbadmin_contracts::decode(&bytes).with_context(|| format!("reading {}", store.location(key)))
+}
+
+fn write(path: &Path, body: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, body).with_context(|| format!("writing {}", path.display()))
+}

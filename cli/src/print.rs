@@ -1,0 +1,304 @@
+//! Printing: text for people, JSON for scripts (`--output json`), progress bars on stderr. Each
+//! function returns the exit code of what it printed.
+
+use crate::args::{DiffFormat, Output};
+use anyhow::Context;
+use db_admin_report::local::{LocalOutcome, Progress};
+use db_admin_report::ops::{state, DlqMessage, Redrive, Status, WaitProgress};
+use db_admin_report::{diff, exit, verify};
+use dbadmin_contracts::Inventory;
+use dbadmin_ports::RunRecord;
+
+pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A progress bar on stderr, or a hidden one.
+pub fn progress_bar(hidden: bool) -> indicatif::ProgressBar {
+    if hidden {
+        return indicatif::ProgressBar::hidden();
+    }
+    let template = "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} databases, {msg}";
+    let style = indicatif::ProgressStyle::with_template(template).expect("static template");
+    indicatif::ProgressBar::new(0).with_style(style)
+}
+
+fn errors(n: u64) -> String {
+    if n == 1 {
+        "1 error".to_owned()
+    } else {
+        format!("{n} errors")
+    }
+}
+
+/// The local run's progress.
+pub struct Bar(pub indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, total: usize) {
+        self.0.set_length(total as u64);
+        self.0.reset_elapsed();
+    }
+    fn advance(&self, done: usize, errors: usize) {
+        self.0.set_position(done as u64);
+        self.0.set_message(format!("{errors} error{}", if errors == 1 { "" } else { "s" }));
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// A deployed run's progress, read from the run table.
+pub struct RunBar(pub indicatif::ProgressBar);
+
+impl WaitProgress for RunBar {
+    fn update(&self, run: Option<&RunRecord>) {
+        match run {
+            None => self.0.set_message("waiting for the publisher to pick up the request"),
+            Some(run) => {
+                self.0.set_length(run.total);
+                self.0.set_position(run.completed);
+                self.0.set_message(format!("{}, {}", errors(run.failed), state(run)));
+            }
+        }
+        self.0.tick();
+    }
+}
+
+pub fn local_outcome(outcome: &LocalOutcome, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => json(outcome)?,
+        Output::Text => {
+            eprintln!(
+                "Report {} v{}: {} databases, {} with errors, {} rows.",
+                outcome.report_id, outcome.version, outcome.population, outcome.errors, outcome.rows
+            );
+            eprintln!("Manifest: {}", outcome.manifest);
+            println!("{}", outcome.report);
+        }
+    }
+    Ok(if outcome.errors > 0 { exit::PARTIAL } else { exit::OK })
+}
+
+/// A deployed report's version, written.
+pub fn done(run: &RunRecord, output: Output) -> anyhow::Result<u8> {
+    let location = run.report_location.clone().unwrap_or_default();
+    match output {
+        Output::Json => json(&serde_json::json!({
+            "report_id": run.report_id, "version": run.reported_version, "state": state(run),
+            "total": run.total, "completed": run.completed, "failed": run.failed, "report": location,
+        }))?,
+        Output::Text => {
+            eprintln!(
+                "Report {} v{}: {} databases, {} with errors.",
+                run.report_id, run.reported_version, run.total, run.failed
+            );
+            println!("{location}");
+        }
+    }
+    Ok(if run.failed > 0 { exit::PARTIAL } else { exit::OK })
+}
+
+pub fn submitted(report_id: &str, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => json(&serde_json::json!({"report_id": report_id, "state": "requested"}))?,
+        Output::Text => println!("{report_id}"),
+    }
+    Ok(exit::OK)
+}
+
+pub fn nothing_to_retry(run: &RunRecord, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => {
+            json(&serde_json::json!({"report_id": run.report_id, "retried": 0, "version": run.reported_version}))?
+        }
+        Output::Text => {
+            println!("Nothing to retry: every target of {} v{} was read.", run.report_id, run.reported_version)
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn status(s: &Status, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => json(s)?,
+        Output::Text => {
+            println!("Report {} ({}), requested by {} at {}", s.report_id, s.state, s.requested_by, s.requested_at);
+            println!("Version {}: {} of {} databases done, {} with errors", s.version, s.completed, s.total, s.failed);
+            if let Some(l) = &s.report_location {
+                println!("Newest report (v{}): {l}", s.reported_version);
+            }
+            for m in &s.missing {
+                match &m.last_error {
+                    Some(e) => println!(
+                        "  missing {}: last error ({} attempt(s), {}): {}",
+                        m.target_id, e.attempts, e.at, e.error
+                    ),
+                    None => println!("  missing {}: not collected yet", m.target_id),
+                }
+            }
+            for f in &s.failed_targets {
+                println!("  error   {}: {}: {}", f.target_id, f.error_kind, f.reason);
+            }
+            if let Some(n) = s.dlq_messages {
+                println!("Dead-letter queue: {n} message(s) of this report");
+            }
+        }
+    }
+    Ok(match s.state {
+        "complete" if s.failed > 0 => exit::PARTIAL,
+        "complete" => exit::OK,
+        _ => exit::NOT_READY,
+    })
+}
+
+pub fn runs(runs: &[RunRecord], output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => {
+            let rows: Vec<_> = runs
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "report_id": r.report_id, "state": state(r), "requested_by": r.requested_by,
+                        "requested_at": r.requested_at, "version": r.reported_version, "total": r.total,
+                        "completed": r.completed, "failed": r.failed, "report": r.report_location,
+                    })
+                })
+                .collect();
+            json(&rows)?
+        }
+        Output::Text => {
+            println!(
+                "{:<26}  {:<20}  {:<10}  {:>3}  {:>11}  {:>6}  REQUESTED BY",
+                "REPORT", "REQUESTED AT", "STATE", "VER", "DONE", "ERRORS"
+            );
+            for r in runs {
+                println!(
+                    "{:<26}  {:<20}  {:<10}  {:>3}  {:>11}  {:>6}  {}",
+                    r.report_id,
+                    r.requested_at,
+                    state(r),
+                    r.reported_version,
+                    format!("{}/{}", r.completed, r.total),
+                    r.failed,
+                    r.requested_by
+                );
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn dlq_messages(messages: &[DlqMessage], output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => json(&messages)?,
+        Output::Text => {
+            for m in messages {
+                println!(
+                    "{}  report {}  target {}  received {}x  sent {}\n    last error: {}",
+                    m.message_id,
+                    m.report_id.as_deref().unwrap_or("-"),
+                    m.target_id.as_deref().unwrap_or("-"),
+                    m.receive_count.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
+                    m.sent_at.as_deref().unwrap_or("?"),
+                    m.last_error.as_deref().unwrap_or("none recorded")
+                );
+            }
+            println!("{} message(s) in the dead-letter queue", messages.len());
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn redrive(r: &Redrive, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => json(r)?,
+        Output::Text => {
+            let verb = if r.dry_run { "would move" } else { "moved" };
+            for m in &r.moved {
+                println!(
+                    "{verb} {} (report {}, target {})",
+                    m.message_id,
+                    m.report_id.as_deref().unwrap_or("-"),
+                    m.target_id.as_deref().unwrap_or("-")
+                );
+            }
+            println!("{} message(s) {verb}, {} left in the dead-letter queue", r.moved.len(), r.left);
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn move_task(handle: &str, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => json(&serde_json::json!({"task_handle": handle}))?,
+        Output::Text => println!("Started a message move task: {handle}"),
+    }
+    Ok(exit::OK)
+}
+
+pub fn diff(d: &diff::Diff, format: DiffFormat, output: Output) -> anyhow::Result<u8> {
+    match (output, format) {
+        (Output::Json, _) => {
+            json(&serde_json::json!({"a": d.a, "b": d.b, "counts": d.counts(), "changes": d.changes}))?
+        }
+        (_, DiffFormat::Csv) => {
+            use std::io::Write;
+            std::io::stdout().write_all(&diff::to_csv(d)).context("writing to stdout")?;
+        }
+        (_, DiffFormat::Text) => print!("{}", diff::to_text(d)),
+    }
+    Ok(exit::OK)
+}
+
+pub fn inventory(
+    name: &str,
+    parsed: Result<Inventory, dbadmin_contracts::InventoryError>,
+    output: Output,
+) -> anyhow::Result<u8> {
+    match parsed {
+        Ok(inv) => {
+            let mut by_engine = std::collections::BTreeMap::new();
+            for t in &inv.targets {
+                *by_engine.entry(t.engine.to_string()).or_insert(0usize) += 1;
+            }
+            match output {
+                Output::Json => json(
+                    &serde_json::json!({"valid": true, "targets": inv.targets.len(), "by_engine": by_engine, "sha256": inv.sha256}),
+                )?,
+                Output::Text => {
+                    let engines: Vec<String> = by_engine.iter().map(|(e, n)| format!("{n} {e}")).collect();
+                    println!("{name}: valid, {} targets ({})", inv.targets.len(), engines.join(", "));
+                }
+            }
+            Ok(exit::OK)
+        }
+        Err(err) => {
+            match output {
+                Output::Json => json(&serde_json::json!({
+                    "valid": false,
+                    "problems": err.issues.iter().map(|i| serde_json::json!({"file": i.file, "line": i.line, "field": i.field, "message": i.message})).collect::<Vec<_>>(),
+                }))?,
+                Output::Text => eprintln!("error: {err}"),
+            }
+            Ok(exit::FAILURE)
+        }
+    }
+}
+
+pub fn verification(v: &verify::Verification, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => json(v)?,
+        Output::Text => {
+            for a in &v.artifacts {
+                match &a.problem {
+                    None => println!("ok       {}", a.name),
+                    Some(p) => println!("MISMATCH {}: {p}", a.name),
+                }
+            }
+            println!("{} v{}: {}", v.report_id, v.version, if v.ok() { "ok" } else { "FAILED" });
+        }
+    }
+    Ok(if v.ok() { exit::OK } else { exit::FAILURE })
+}
