@@ -13,7 +13,9 @@ pub mod postgres;
 pub mod sqlserver;
 pub mod tls;
 
-use dbadmin_contracts::{Collected, Engine, ErrorKind, QueryRecord, Target};
+use async_trait::async_trait;
+use dbadmin_contracts::result::ADMIN_DEFINITION_VERSION;
+use dbadmin_contracts::{Collected, Engine, ErrorKind, Principal, QueryRecord, Target};
 use dbadmin_ports::DbCredentials;
 use std::future::Future;
 use std::path::PathBuf;
@@ -90,12 +92,92 @@ pub async fn within<T>(
     }
 }
 
+/// A connection that runs query texts and returns their rows as text.
+#[async_trait]
+pub(crate) trait Session: Send {
+    async fn query(&mut self, name: &str, text: &str) -> Result<Vec<TextRow>, EngineError>;
+    /// Says goodbye; a failed goodbye does not change what was read.
+    async fn close(self: Box<Self>);
+}
+
+/// Runs query files on a session: each text is recorded for the manifest and runs under the query
+/// time limit.
+pub(crate) struct Reader {
+    session: Box<dyn Session>,
+    log: QueryLog,
+    limit: Duration,
+}
+
+impl Reader {
+    pub(crate) async fn rows(&mut self, (name, text): (&str, &str)) -> Result<Vec<TextRow>, EngineError> {
+        self.log.record(name, text);
+        within(self.limit, &format!("query {name}"), self.session.query(name, text)).await
+    }
+}
+
+/// The classification of one server's catalog ([`crate::model`]).
+pub(crate) trait Classify {
+    fn classify(&self) -> Vec<Principal>;
+    /// Principals looked at (reported or not).
+    fn principals_examined(&self) -> u32;
+}
+
+/// One engine: the steps [`collect_with`] runs in the same order for every engine —
+/// connect → version check → read the catalog rows → map them ([`Driver::catalog`], pure) →
+/// classify → [`Collected`].
+#[async_trait]
+pub(crate) trait Driver {
+    /// What the version query said, once the version is known to be supported.
+    type Server: Send + Sync;
+    /// Every catalog row the classification needs, as read.
+    type Rows: Send;
+    type Catalog: Classify;
+    async fn connect(
+        target: &Target,
+        creds: &DbCredentials,
+        opts: &ConnectOptions,
+    ) -> Result<Box<dyn Session>, EngineError>;
+    async fn server(reader: &mut Reader) -> Result<Self::Server, EngineError>;
+    async fn rows(reader: &mut Reader, server: &Self::Server, target: &Target) -> Result<Self::Rows, EngineError>;
+    fn catalog(server: &Self::Server, rows: Self::Rows) -> Self::Catalog;
+    /// The server's version as the result records it.
+    fn describe(server: &Self::Server) -> String;
+}
+
+/// Collects one target once with driver `D`.
+async fn collect_with<D: Driver>(
+    target: &Target,
+    creds: &DbCredentials,
+    opts: &ConnectOptions,
+) -> Result<Collected, EngineError> {
+    let session = D::connect(target, creds, opts).await?;
+    let mut reader = Reader { session, log: QueryLog::default(), limit: opts.query_timeout };
+    let read = async {
+        let server = D::server(&mut reader).await?;
+        let rows = D::rows(&mut reader, &server, target).await?;
+        Ok::<_, EngineError>((server, rows))
+    }
+    .await;
+    let Reader { session, log, .. } = reader;
+    session.close().await;
+    let (server, rows) = read?;
+    let catalog = D::catalog(&server, rows);
+    Ok(Collected {
+        server_version: D::describe(&server),
+        tls: target.tls,
+        admin_definition_version: ADMIN_DEFINITION_VERSION.to_owned(),
+        queries: log.queries,
+        principals_examined: catalog.principals_examined(),
+        principals: catalog.classify(),
+    })
+}
+
 /// Collects one target once: connect, read the catalogs, classify.
 async fn collect_once(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Result<Collected, EngineError> {
     match target.engine {
-        Engine::Mysql | Engine::Mariadb => mysql::collect(target, creds, opts).await,
-        Engine::Postgres => postgres::collect(target, creds, opts).await,
-        Engine::Sqlserver => sqlserver::collect(target, creds, opts).await,
+        Engine::Mysql | Engine::Mariadb => collect_with::<mysql::MysqlDriver>(target, creds, opts).await,
+        Engine::Postgres => collect_with::<postgres::PostgresDriver>(target, creds, opts).await,
+        Engine::Sqlserver => collect_with::<sqlserver::SqlServerDriver>(target, creds, opts).await,
     }
 }
 

@@ -1,10 +1,11 @@
 //! MySQL 8+/9 and MariaDB 10.4+ through `mysql_async`.
 
-use super::{cell, flag, opt, within, ConnectOptions, EngineError, QueryLog, TextRow};
+use super::{cell, flag, opt, within, Classify, ConnectOptions, Driver, EngineError, Reader, Session, TextRow};
 use crate::model::mysql::{
     Account, Catalog, ColumnGrant, DbGrant, DynamicGrant, Flavor, Ident, TableGrant, MARIADB_SPLIT_SUPER,
 };
-use dbadmin_contracts::{result::ADMIN_DEFINITION_VERSION, Collected, ErrorKind, Target, TlsMode};
+use async_trait::async_trait;
+use dbadmin_contracts::{ErrorKind, Target, TlsMode};
 use dbadmin_ports::{error_chain as chain, DbCredentials};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts, Value};
@@ -80,22 +81,154 @@ fn ssl_opts(target: &Target, opts: &ConnectOptions) -> Option<SslOpts> {
     }
 }
 
-struct Session {
-    conn: Conn,
-    log: QueryLog,
-    limit: std::time::Duration,
+/// What the server said of itself, once its version is known to be supported.
+pub struct Server {
+    pub version: String,
+    pub flavor: Flavor,
+    pub lower_case_table_names: u32,
+    pub default_password_lifetime: i64,
+    pub partial_revokes: bool,
+    pub mandatory_roles: Vec<Ident>,
+    /// When the catalog was read (password lifetimes are measured from it).
+    pub now: time::OffsetDateTime,
 }
 
-impl Session {
-    async fn rows(&mut self, (name, text): (&str, &str)) -> Result<Vec<TextRow>, EngineError> {
-        self.log.record(name, text);
-        let conn = &mut self.conn;
-        within(self.limit, &format!("query {name}"), async {
-            let rows: Vec<mysql_async::Row> =
-                conn.query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
-            Ok(rows.iter().map(text_row).collect())
+/// The catalog rows, as the query files return them.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub priv_columns: Vec<String>,
+    pub user_privs: Vec<TextRow>,
+    pub accounts: Vec<TextRow>,
+    pub role_edges: Vec<TextRow>,
+    pub default_roles: Vec<TextRow>,
+    pub db_grants: Vec<TextRow>,
+    pub table_grants: Vec<TextRow>,
+    pub column_grants: Vec<TextRow>,
+    pub dynamic_grants: Vec<TextRow>,
+}
+
+/// MySQL 8+/9 and MariaDB 10.4+ for [`super::collect_with`].
+pub struct MysqlDriver;
+
+struct MysqlSession(Conn);
+
+#[async_trait]
+impl Session for MysqlSession {
+    async fn query(&mut self, name: &str, text: &str) -> Result<Vec<TextRow>, EngineError> {
+        let rows: Vec<mysql_async::Row> = self.0.query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
+        Ok(rows.iter().map(text_row).collect())
+    }
+
+    async fn close(self: Box<Self>) {
+        let _ = self.0.disconnect().await;
+    }
+}
+
+impl Classify for Catalog {
+    fn classify(&self) -> Vec<dbadmin_contracts::Principal> {
+        Catalog::classify(self)
+    }
+
+    fn principals_examined(&self) -> u32 {
+        self.accounts.len() as u32
+    }
+}
+
+#[async_trait]
+impl Driver for MysqlDriver {
+    type Server = Server;
+    type Rows = Rows;
+    type Catalog = Catalog;
+
+    async fn connect(
+        target: &Target,
+        creds: &DbCredentials,
+        opts: &ConnectOptions,
+    ) -> Result<Box<dyn Session>, EngineError> {
+        let builder = OptsBuilder::default()
+            .ip_or_hostname(target.host.clone())
+            .tcp_port(target.port)
+            .user(Some(creds.username.clone()))
+            .pass(Some(creds.password.clone()))
+            .prefer_socket(false)
+            .stmt_cache_size(0)
+            .ssl_opts(ssl_opts(target, opts))
+            // Timestamps come back in UTC.
+            .init(vec!["SET time_zone = '+00:00'"]);
+        let endpoint = format!("{}:{}", target.host, target.port);
+        let conn = within(opts.connect_timeout, &format!("connecting to {endpoint}"), async {
+            Conn::new(builder).await.map_err(|e| map_err(&format!("connecting to {endpoint}"), e))
         })
-        .await
+        .await?;
+        Ok(Box::new(MysqlSession(conn)))
+    }
+
+    async fn server(reader: &mut Reader) -> Result<Server, EngineError> {
+        let rows = reader.rows(SERVER).await?;
+        let row = rows.first().ok_or_else(|| EngineError::new(ErrorKind::Query, "server variables returned no row"))?;
+        let version = cell(row, 0).to_owned();
+        let flavor = if version.to_ascii_lowercase().contains("mariadb") { Flavor::Mariadb } else { Flavor::Mysql };
+        let (major, minor) = parse_version(&version).unwrap_or((0, 0));
+        let supported = match flavor {
+            Flavor::Mysql => major >= 8,
+            Flavor::Mariadb => (major, minor) >= (10, 4),
+        };
+        if !supported {
+            return Err(EngineError::new(
+                ErrorKind::UnsupportedVersion,
+                format!("server version {version} is not supported (MySQL 8.0+ or MariaDB 10.4+ required)"),
+            ));
+        }
+        let (partial_revokes, mandatory_roles) = if flavor == Flavor::Mysql {
+            let r = reader.rows(SERVER_MYSQL8).await?.into_iter().next().unwrap_or_default();
+            (flag(&r, 0), parse_role_list(cell(&r, 1)))
+        } else {
+            (false, Vec::new())
+        };
+        Ok(Server {
+            lower_case_table_names: cell(row, 2).parse().unwrap_or(0),
+            default_password_lifetime: cell(row, 3).parse().unwrap_or(0),
+            version,
+            flavor,
+            partial_revokes,
+            mandatory_roles,
+            now: time::OffsetDateTime::now_utc(),
+        })
+    }
+
+    async fn rows(reader: &mut Reader, server: &Server, _target: &Target) -> Result<Rows, EngineError> {
+        let priv_columns: Vec<String> =
+            reader.rows(PRIV_COLUMNS).await?.iter().map(|r| cell(r, 0).to_owned()).collect();
+        if priv_columns.is_empty() {
+            return Err(EngineError::new(
+                ErrorKind::InsufficientPrivilege,
+                "cannot see the columns of mysql.user: the login needs SELECT on the mysql schema",
+            ));
+        }
+        let column_list = priv_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+        let user_privs = reader.rows((USER_PRIVS.0, &USER_PRIVS.1.replace("{priv_columns}", &column_list))).await?;
+        let mysql = server.flavor == Flavor::Mysql;
+        let (accounts, role_edges) =
+            if mysql { (ACCOUNTS_MYSQL, ROLE_EDGES_MYSQL) } else { (ACCOUNTS_MARIADB, ROLE_EDGES_MARIADB) };
+        Ok(Rows {
+            user_privs,
+            accounts: reader.rows(accounts).await?,
+            role_edges: reader.rows(role_edges).await?,
+            default_roles: if mysql { reader.rows(DEFAULT_ROLES_MYSQL).await? } else { Vec::new() },
+            db_grants: reader.rows(DB_GRANTS).await?,
+            table_grants: reader.rows(TABLE_GRANTS).await?,
+            column_grants: reader.rows(COLUMN_GRANTS).await?,
+            dynamic_grants: if mysql { reader.rows(DYNAMIC_GRANTS).await? } else { Vec::new() },
+            priv_columns,
+        })
+    }
+
+    fn catalog(server: &Server, rows: Rows) -> Catalog {
+        from_rows(server, rows)
+    }
+
+    fn describe(server: &Server) -> String {
+        server.version.clone()
     }
 }
 
@@ -162,167 +295,55 @@ fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
-pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Result<Collected, EngineError> {
-    let builder = OptsBuilder::default()
-        .ip_or_hostname(target.host.clone())
-        .tcp_port(target.port)
-        .user(Some(creds.username.clone()))
-        .pass(Some(creds.password.clone()))
-        .prefer_socket(false)
-        .stmt_cache_size(0)
-        .ssl_opts(ssl_opts(target, opts))
-        // Timestamps come back in UTC.
-        .init(vec!["SET time_zone = '+00:00'"]);
-    let endpoint = format!("{}:{}", target.host, target.port);
-    let conn = within(opts.connect_timeout, &format!("connecting to {endpoint}"), async {
-        Conn::new(builder).await.map_err(|e| map_err(&format!("connecting to {endpoint}"), e))
-    })
-    .await?;
-    let mut s = Session { conn, log: QueryLog::default(), limit: opts.query_timeout };
-    let result = read(&mut s, target).await;
-    // A failed goodbye does not change what was read.
-    let _ = s.conn.disconnect().await;
-    result.map(|(catalog, version)| {
-        let principals = catalog.classify();
-        Collected {
-            server_version: version,
-            tls: target.tls,
-            admin_definition_version: ADMIN_DEFINITION_VERSION.to_owned(),
-            queries: s.log.queries,
-            principals_examined: catalog.accounts.len() as u32,
-            principals,
-        }
-    })
-}
-
-async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), EngineError> {
-    let server = s.rows(SERVER).await?;
-    let row = server.first().ok_or_else(|| EngineError::new(ErrorKind::Query, "server variables returned no row"))?;
-    let version = cell(row, 0).to_owned();
-    let flavor = if version.to_ascii_lowercase().contains("mariadb") { Flavor::Mariadb } else { Flavor::Mysql };
-    let (major, minor) = parse_version(&version).unwrap_or((0, 0));
-    let supported = match flavor {
-        Flavor::Mysql => major >= 8,
-        Flavor::Mariadb => (major, minor) >= (10, 4),
-    };
-    if !supported {
-        return Err(EngineError::new(
-            ErrorKind::UnsupportedVersion,
-            format!("server version {version} is not supported (MySQL 8.0+ or MariaDB 10.4+ required)"),
-        ));
-    }
-    let lower_case_table_names = cell(row, 2).parse().unwrap_or(0);
-    let default_password_lifetime = cell(row, 3).parse().unwrap_or(0);
-    let (partial_revokes, mandatory_roles) = if flavor == Flavor::Mysql {
-        let rows = s.rows(SERVER_MYSQL8).await?;
-        let r = rows.first().cloned().unwrap_or_default();
-        (flag(&r, 0), parse_role_list(cell(&r, 1)))
-    } else {
-        (false, Vec::new())
-    };
-
-    let priv_columns: Vec<String> = s.rows(PRIV_COLUMNS).await?.iter().map(|r| cell(r, 0).to_owned()).collect();
-    if priv_columns.is_empty() {
-        return Err(EngineError::new(
-            ErrorKind::InsufficientPrivilege,
-            "cannot see the columns of mysql.user: the login needs SELECT on the mysql schema",
-        ));
-    }
-    let column_list = priv_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
-    let user_privs_text = USER_PRIVS.1.replace("{priv_columns}", &column_list);
-    let mut accounts: BTreeMap<Ident, Account> = BTreeMap::new();
-    for r in s.rows((USER_PRIVS.0, &user_privs_text)).await? {
-        let ident = (cell(&r, 0).to_owned(), cell(&r, 1).to_owned());
-        let global_privs =
-            priv_columns.iter().enumerate().filter(|(i, _)| flag(&r, 2 + i)).map(|(_, c)| c.clone()).collect();
-        accounts.insert(ident.clone(), Account { user: ident.0, host: ident.1, global_privs, ..Default::default() });
-    }
-
+/// Maps the rows of the query files to the model's catalog. Pure: tested on recorded rows.
+pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
+    let mut accounts = global_privileges(&rows.priv_columns, &rows.user_privs);
     let mut default_roles = Vec::new();
-    let mut role_edges = Vec::new();
-    let now = time::OffsetDateTime::now_utc();
-    match flavor {
+    match server.flavor {
         Flavor::Mysql => {
-            for r in s.rows(ACCOUNTS_MYSQL).await? {
-                let Some(a) = accounts.get_mut(&(cell(&r, 0).to_owned(), cell(&r, 1).to_owned())) else { continue };
-                a.locked = flag(&r, 2);
-                a.password_expired_flag = flag(&r, 3);
-                a.password_last_changed = opt(&r, 4).and_then(parse_time);
-                a.password_lifetime_days = opt(&r, 5).and_then(|v| v.parse().ok());
-                a.plugin = opt(&r, 6).map(str::to_owned);
-                a.password_set = Some(flag(&r, 7));
-                a.restrictions = parse_restrictions(opt(&r, 8));
-            }
-            for r in s.rows(ROLE_EDGES_MYSQL).await? {
-                role_edges.push(((cell(&r, 0).into(), cell(&r, 1).into()), (cell(&r, 2).into(), cell(&r, 3).into())));
-            }
-            for r in s.rows(DEFAULT_ROLES_MYSQL).await? {
-                default_roles
-                    .push(((cell(&r, 0).into(), cell(&r, 1).into()), (cell(&r, 2).into(), cell(&r, 3).into())));
-            }
+            account_state_mysql(&mut accounts, &rows.accounts);
+            default_roles.extend(rows.default_roles.iter().map(ident_pair));
         }
-        Flavor::Mariadb => {
-            for r in s.rows(ACCOUNTS_MARIADB).await? {
-                let ident = (cell(&r, 0).to_owned(), cell(&r, 1).to_owned());
-                let Some(a) = accounts.get_mut(&ident) else { continue };
-                a.is_role = flag(&r, 2);
-                a.locked = flag(&r, 3);
-                // MariaDB: password_last_changed is a Unix time; 0 means "expired by ALTER USER … PASSWORD EXPIRE".
-                let changed: Option<i64> = opt(&r, 4).and_then(|v| v.parse().ok());
-                a.password_expired_flag = changed == Some(0) && !a.is_role;
-                a.password_last_changed =
-                    changed.filter(|t| *t > 0).and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
-                // -1: the server default; 0: never.
-                a.password_lifetime_days = opt(&r, 5).and_then(|v| v.parse::<i64>().ok()).filter(|d| *d >= 0);
-                a.plugin = opt(&r, 6).map(str::to_owned);
-                a.password_set = if a.is_role { None } else { Some(flag(&r, 7)) };
-                if let Some(role) = opt(&r, 8).filter(|d| !d.is_empty()) {
-                    default_roles.push((ident.clone(), (role.to_owned(), String::new())));
-                }
-                a.extra_privs = split_super_privs(opt(&r, 9));
-            }
-            role_edges.extend(s.rows(ROLE_EDGES_MARIADB).await?.iter().map(ident_pair));
-        }
+        Flavor::Mariadb => default_roles.extend(account_state_mariadb(&mut accounts, &rows.accounts)),
     }
-
     const DB_PRIVS: [&str; 8] = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "GRANT OPTION"];
-    let db_grants = s
-        .rows(DB_GRANTS)
-        .await?
-        .iter()
-        .map(|r| DbGrant {
-            user: cell(r, 0).into(),
-            host: cell(r, 1).into(),
-            db: cell(r, 2).into(),
-            privs: privs(r, 3, &DB_PRIVS),
-        })
-        .collect();
-    let table_grants = s
-        .rows(TABLE_GRANTS)
-        .await?
-        .iter()
-        .map(|r| TableGrant {
-            user: cell(r, 0).into(),
-            host: cell(r, 1).into(),
-            table: cell(r, 2).into(),
-            privs: table_privs(cell(r, 3)),
-        })
-        .collect();
-    let column_grants = s
-        .rows(COLUMN_GRANTS)
-        .await?
-        .iter()
-        .map(|r| ColumnGrant {
-            user: cell(r, 0).into(),
-            host: cell(r, 1).into(),
-            table: cell(r, 2).into(),
-            column: cell(r, 3).into(),
-            privs: table_privs(cell(r, 4)),
-        })
-        .collect();
-    let dynamic_grants = if flavor == Flavor::Mysql {
-        s.rows(DYNAMIC_GRANTS)
-            .await?
+    Catalog {
+        flavor: server.flavor,
+        priv_columns: rows.priv_columns.into_iter().collect(),
+        accounts: accounts.into_values().collect(),
+        db_grants: rows
+            .db_grants
+            .iter()
+            .map(|r| DbGrant {
+                user: cell(r, 0).into(),
+                host: cell(r, 1).into(),
+                db: cell(r, 2).into(),
+                privs: privs(r, 3, &DB_PRIVS),
+            })
+            .collect(),
+        table_grants: rows
+            .table_grants
+            .iter()
+            .map(|r| TableGrant {
+                user: cell(r, 0).into(),
+                host: cell(r, 1).into(),
+                table: cell(r, 2).into(),
+                privs: table_privs(cell(r, 3)),
+            })
+            .collect(),
+        column_grants: rows
+            .column_grants
+            .iter()
+            .map(|r| ColumnGrant {
+                user: cell(r, 0).into(),
+                host: cell(r, 1).into(),
+                table: cell(r, 2).into(),
+                column: cell(r, 3).into(),
+                privs: table_privs(cell(r, 4)),
+            })
+            .collect(),
+        dynamic_grants: rows
+            .dynamic_grants
             .iter()
             .map(|r| DynamicGrant {
                 user: cell(r, 0).into(),
@@ -330,28 +351,67 @@ async fn read(s: &mut Session, _target: &Target) -> Result<(Catalog, String), En
                 privilege: cell(r, 2).into(),
                 with_grant_option: flag(r, 3),
             })
-            .collect()
-    } else {
-        Vec::new()
-    };
-
-    let catalog = Catalog {
-        flavor,
-        priv_columns: priv_columns.into_iter().collect(),
-        accounts: accounts.into_values().collect(),
-        db_grants,
-        table_grants,
-        column_grants,
-        dynamic_grants,
-        role_edges,
+            .collect(),
+        role_edges: rows.role_edges.iter().map(ident_pair).collect(),
         default_roles,
-        mandatory_roles,
-        partial_revokes,
-        lower_case_table_names,
-        default_password_lifetime,
-        now,
-    };
-    Ok((catalog, version))
+        mandatory_roles: server.mandatory_roles.clone(),
+        partial_revokes: server.partial_revokes,
+        lower_case_table_names: server.lower_case_table_names,
+        default_password_lifetime: server.default_password_lifetime,
+        now: server.now,
+    }
+}
+
+/// `mysql.user`'s `*_priv` columns set to `Y`, per account.
+fn global_privileges(priv_columns: &[String], rows: &[TextRow]) -> BTreeMap<Ident, Account> {
+    rows.iter()
+        .map(|r| {
+            let ident = (cell(r, 0).to_owned(), cell(r, 1).to_owned());
+            let global_privs =
+                priv_columns.iter().enumerate().filter(|(i, _)| flag(r, 2 + i)).map(|(_, c)| c.clone()).collect();
+            (ident.clone(), Account { user: ident.0, host: ident.1, global_privs, ..Default::default() })
+        })
+        .collect()
+}
+
+/// MySQL 8+: locking, password state and partial revokes (accounts_mysql.sql).
+fn account_state_mysql(accounts: &mut BTreeMap<Ident, Account>, rows: &[TextRow]) {
+    for r in rows {
+        let Some(a) = accounts.get_mut(&(cell(r, 0).to_owned(), cell(r, 1).to_owned())) else { continue };
+        a.locked = flag(r, 2);
+        a.password_expired_flag = flag(r, 3);
+        a.password_last_changed = opt(r, 4).and_then(parse_time);
+        a.password_lifetime_days = opt(r, 5).and_then(|v| v.parse().ok());
+        a.plugin = opt(r, 6).map(str::to_owned);
+        a.password_set = Some(flag(r, 7));
+        a.restrictions = parse_restrictions(opt(r, 8));
+    }
+}
+
+/// MariaDB 10.4+: roles, locking, password state and split privileges from `mysql.global_priv`
+/// (accounts_mariadb.sql). Returns each account's default role.
+fn account_state_mariadb(accounts: &mut BTreeMap<Ident, Account>, rows: &[TextRow]) -> Vec<(Ident, Ident)> {
+    let mut default_roles = Vec::new();
+    for r in rows {
+        let ident = (cell(r, 0).to_owned(), cell(r, 1).to_owned());
+        let Some(a) = accounts.get_mut(&ident) else { continue };
+        a.is_role = flag(r, 2);
+        a.locked = flag(r, 3);
+        // MariaDB: password_last_changed is a Unix time; 0 means "expired by ALTER USER … PASSWORD EXPIRE".
+        let changed: Option<i64> = opt(r, 4).and_then(|v| v.parse().ok());
+        a.password_expired_flag = changed == Some(0) && !a.is_role;
+        a.password_last_changed =
+            changed.filter(|t| *t > 0).and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
+        // -1: the server default; 0: never.
+        a.password_lifetime_days = opt(r, 5).and_then(|v| v.parse::<i64>().ok()).filter(|d| *d >= 0);
+        a.plugin = opt(r, 6).map(str::to_owned);
+        a.password_set = if a.is_role { None } else { Some(flag(r, 7)) };
+        if let Some(role) = opt(r, 8).filter(|d| !d.is_empty()) {
+            default_roles.push((ident.clone(), (role.to_owned(), String::new())));
+        }
+        a.extra_privs = split_super_privs(opt(r, 9));
+    }
+    default_roles
 }
 
 /// MariaDB 10.5+: the privileges split from SUPER, from `mysql.global_priv`'s `access` bit mask.

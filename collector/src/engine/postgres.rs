@@ -1,8 +1,9 @@
 //! PostgreSQL 12+ through `tokio-postgres`, TLS by rustls.
 
-use super::{cell, flag, opt, tls, within, ConnectOptions, EngineError, QueryLog, TextRow};
+use super::{cell, flag, opt, tls, within, Classify, ConnectOptions, Driver, EngineError, Reader, Session, TextRow};
 use crate::model::postgres::{Catalog, Membership, Role};
-use dbadmin_contracts::{result::ADMIN_DEFINITION_VERSION, Collected, ErrorKind, Target};
+use async_trait::async_trait;
+use dbadmin_contracts::{ErrorKind, Target};
 use dbadmin_ports::error_chain as chain;
 use dbadmin_ports::DbCredentials;
 use tokio_postgres::error::SqlState;
@@ -42,15 +43,31 @@ fn map_err(context: &str, e: tokio_postgres::Error) -> EngineError {
     EngineError::new(kind, format!("{context}: {}", chain(&e)))
 }
 
-async fn rows(
-    client: &Client,
-    log: &mut QueryLog,
-    limit: std::time::Duration,
-    (name, text): (&str, &str),
-) -> Result<Vec<TextRow>, EngineError> {
-    log.record(name, text);
-    within(limit, &format!("query {name}"), async {
-        let messages = client.simple_query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
+/// What the server said of itself, once its version is known to be supported.
+pub struct Server {
+    pub version: String,
+    /// `server_version_num`, e.g. 180001.
+    pub version_num: u32,
+}
+
+/// The catalog rows, as the query files return them.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub roles: Vec<TextRow>,
+    pub memberships: Vec<TextRow>,
+    /// `(database, owner oid)` rows, already narrowed to the databases in scope.
+    pub databases: Vec<TextRow>,
+}
+
+/// PostgreSQL 12+ for [`super::collect_with`].
+pub struct PostgresDriver;
+
+struct PostgresSession(Client);
+
+#[async_trait]
+impl Session for PostgresSession {
+    async fn query(&mut self, name: &str, text: &str) -> Result<Vec<TextRow>, EngineError> {
+        let messages = self.0.simple_query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
         Ok(messages
             .iter()
             .filter_map(|m| match m {
@@ -58,58 +75,108 @@ async fn rows(
                 _ => None,
             })
             .collect())
-    })
-    .await
+    }
+
+    /// Dropping the client ends the connection task.
+    async fn close(self: Box<Self>) {}
 }
 
-pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Result<Collected, EngineError> {
-    let mut config = tokio_postgres::Config::new();
-    config
-        .host(&target.host)
-        .port(target.port)
-        .user(&creds.username)
-        .password(&creds.password)
-        .dbname(target.databases.first().map(String::as_str).unwrap_or("postgres"))
-        .application_name("db-admin-report")
-        .connect_timeout(opts.connect_timeout);
-    let endpoint = format!("{}:{}", target.host, target.port);
-    let context = format!("connecting to {endpoint}");
-    let client = match tls::client_config(target.tls, opts.ca_file.as_deref())? {
-        None => {
-            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-            let (client, connection) = within(opts.connect_timeout, &context, async {
-                config.connect(tokio_postgres::NoTls).await.map_err(|e| map_err(&context, e))
-            })
-            .await?;
-            tokio::spawn(connection);
-            client
-        }
-        Some(tls_config) => {
-            config.ssl_mode(tokio_postgres::config::SslMode::Require);
-            let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
-            let (client, connection) = within(opts.connect_timeout, &context, async {
-                config.connect(connector).await.map_err(|e| map_err(&context, e))
-            })
-            .await?;
-            tokio::spawn(connection);
-            client
-        }
-    };
-
-    let mut log = QueryLog::default();
-    let limit = opts.query_timeout;
-    let server = rows(&client, &mut log, limit, SERVER).await?;
-    let version = server.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
-    let version_num: u32 = server.first().and_then(|r| cell(r, 1).parse().ok()).unwrap_or(0);
-    if version_num < 120000 {
-        return Err(EngineError::new(
-            ErrorKind::UnsupportedVersion,
-            format!("server version {version_num} is not supported (PostgreSQL 12+ required)"),
-        ));
+impl Classify for Catalog {
+    fn classify(&self) -> Vec<dbadmin_contracts::Principal> {
+        Catalog::classify(self)
     }
+
+    fn principals_examined(&self) -> u32 {
+        self.roles.iter().filter(|r| !r.name.starts_with("pg_")).count() as u32
+    }
+}
+
+#[async_trait]
+impl Driver for PostgresDriver {
+    type Server = Server;
+    type Rows = Rows;
+    type Catalog = Catalog;
+
+    async fn connect(
+        target: &Target,
+        creds: &DbCredentials,
+        opts: &ConnectOptions,
+    ) -> Result<Box<dyn Session>, EngineError> {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&target.host)
+            .port(target.port)
+            .user(&creds.username)
+            .password(&creds.password)
+            .dbname(target.databases.first().map(String::as_str).unwrap_or("postgres"))
+            .application_name("db-admin-report")
+            .connect_timeout(opts.connect_timeout);
+        let context = format!("connecting to {}:{}", target.host, target.port);
+        let client = match tls::client_config(target.tls, opts.ca_file.as_deref())? {
+            None => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                let (client, connection) = within(opts.connect_timeout, &context, async {
+                    config.connect(tokio_postgres::NoTls).await.map_err(|e| map_err(&context, e))
+                })
+                .await?;
+                tokio::spawn(connection);
+                client
+            }
+            Some(tls_config) => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Require);
+                let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
+                let (client, connection) = within(opts.connect_timeout, &context, async {
+                    config.connect(connector).await.map_err(|e| map_err(&context, e))
+                })
+                .await?;
+                tokio::spawn(connection);
+                client
+            }
+        };
+        Ok(Box::new(PostgresSession(client)))
+    }
+
+    async fn server(reader: &mut Reader) -> Result<Server, EngineError> {
+        let rows = reader.rows(SERVER).await?;
+        let version = rows.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
+        let version_num: u32 = rows.first().and_then(|r| cell(r, 1).parse().ok()).unwrap_or(0);
+        if version_num < 120000 {
+            return Err(EngineError::new(
+                ErrorKind::UnsupportedVersion,
+                format!("server version {version_num} is not supported (PostgreSQL 12+ required)"),
+            ));
+        }
+        Ok(Server { version, version_num })
+    }
+
+    async fn rows(reader: &mut Reader, server: &Server, target: &Target) -> Result<Rows, EngineError> {
+        let memberships = if server.version_num >= 160000 { MEMBERSHIPS_16 } else { MEMBERSHIPS };
+        Ok(Rows {
+            roles: reader.rows(ROLES).await?,
+            memberships: reader.rows(memberships).await?,
+            databases: reader
+                .rows(DATABASES)
+                .await?
+                .into_iter()
+                .filter(|r| target.databases.is_empty() || target.databases.iter().any(|d| d == cell(r, 0)))
+                .collect(),
+        })
+    }
+
+    fn catalog(server: &Server, rows: Rows) -> Catalog {
+        from_rows(server, rows)
+    }
+
+    fn describe(server: &Server) -> String {
+        server.version.clone()
+    }
+}
+
+/// Maps the rows of the query files to the model's catalog. Pure: tested on recorded rows.
+pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
     let oid = |r: &TextRow, i| cell(r, i).parse::<u32>().unwrap_or(0);
-    let roles: Vec<Role> = rows(&client, &mut log, limit, ROLES)
-        .await?
+    let roles = rows
+        .roles
         .iter()
         .map(|r| Role {
             oid: oid(r, 0),
@@ -125,9 +192,8 @@ pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptio
             valid_until_passed: flag(r, 10),
         })
         .collect();
-    let membership_query = if version_num >= 160000 { MEMBERSHIPS_16 } else { MEMBERSHIPS };
-    let memberships = rows(&client, &mut log, limit, membership_query)
-        .await?
+    let memberships = rows
+        .memberships
         .iter()
         .map(|r| Membership {
             role: oid(r, 0),
@@ -137,22 +203,8 @@ pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptio
             admin_option: flag(r, 4),
         })
         .collect();
-    let database_owners = rows(&client, &mut log, limit, DATABASES)
-        .await?
-        .iter()
-        .filter(|r| target.databases.is_empty() || target.databases.iter().any(|d| d == cell(r, 0)))
-        .map(|r| (cell(r, 0).to_owned(), oid(r, 1)))
-        .collect();
-    let catalog = Catalog { server_version_num: version_num, roles, memberships, database_owners };
-    let principals = catalog.classify();
-    Ok(Collected {
-        server_version: version,
-        tls: target.tls,
-        admin_definition_version: ADMIN_DEFINITION_VERSION.to_owned(),
-        queries: log.queries,
-        principals_examined: catalog.roles.iter().filter(|r| !r.name.starts_with("pg_")).count() as u32,
-        principals,
-    })
+    let database_owners = rows.databases.iter().map(|r| (cell(r, 0).to_owned(), oid(r, 1))).collect();
+    Catalog { server_version_num: server.version_num, roles, memberships, database_owners }
 }
 
 #[cfg(test)]

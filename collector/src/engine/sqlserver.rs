@@ -5,9 +5,10 @@
 //! classification on recorded row shapes. What is not: the T-SQL against a real server, which
 //! only the opt-in test with `MSSQL_TEST_URL` exercises.
 
-use super::{cell, flag, opt, within, ConnectOptions, EngineError, QueryLog, TextRow};
+use super::{cell, flag, opt, within, Classify, ConnectOptions, Driver, EngineError, Reader, Session, TextRow};
 use crate::model::sqlserver::{Catalog, Database, DbPrincipal, ServerPermission, ServerPrincipal};
-use dbadmin_contracts::{result::ADMIN_DEFINITION_VERSION, Collected, ErrorKind, Target, TlsMode};
+use async_trait::async_trait;
+use dbadmin_contracts::{ErrorKind, Target, TlsMode};
 use dbadmin_ports::DbCredentials;
 use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel};
 use tokio::net::TcpStream;
@@ -198,23 +199,6 @@ fn text_cell(c: ColumnData<'_>) -> Option<String> {
     }
 }
 
-async fn rows(
-    client: &mut Conn,
-    log: &mut QueryLog,
-    limit: std::time::Duration,
-    name: &str,
-    text: &str,
-) -> Result<Vec<TextRow>, EngineError> {
-    log.record(name, text);
-    let context = format!("query {name}");
-    within(limit, &context, async {
-        let stream = client.simple_query(text).await.map_err(|e| map_err(&context, e))?;
-        let rows = stream.into_first_result().await.map_err(|e| map_err(&context, e))?;
-        Ok(rows.into_iter().map(|r| r.into_iter().map(text_cell).collect()).collect())
-    })
-    .await
-}
-
 fn config(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Result<Config, EngineError> {
     let mut config = Config::new();
     config.host(&target.host);
@@ -243,77 +227,139 @@ fn config(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Resu
     Ok(config)
 }
 
-pub async fn collect(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Result<Collected, EngineError> {
-    let config = config(target, creds, opts)?;
-    let endpoint = format!("{}:{}", target.host, target.port);
-    let context = format!("connecting to {endpoint}");
-    let mut client = within(opts.connect_timeout, &context, async {
-        let tcp = TcpStream::connect((target.host.as_str(), target.port)).await.map_err(|e| {
-            let kind =
-                if e.kind() == std::io::ErrorKind::TimedOut { ErrorKind::Timeout } else { ErrorKind::Unreachable };
-            EngineError::new(kind, format!("{context}: {e}"))
-        })?;
-        // Batched small writes would stall the TDS exchange.
-        let _ = tcp.set_nodelay(true);
-        Client::connect(config, tcp.compat_write()).await.map_err(|e| map_err(&context, e))
-    })
-    .await?;
+/// What the server said of itself, once its version is known to be supported.
+pub struct Server {
+    pub version: String,
+    pub edition: String,
+    pub major: u32,
+}
 
-    let mut log = QueryLog::default();
-    let limit = opts.query_timeout;
-    let server = rows(&mut client, &mut log, limit, SERVER.0, SERVER.1).await?;
-    let version = server.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
-    let major = major_version(&version).unwrap_or(0);
-    if major < OLDEST_SUPPORTED {
-        return Err(EngineError::new(
-            ErrorKind::UnsupportedVersion,
-            format!("server version {version} is not supported (SQL Server 2012 or later required)"),
-        ));
+/// Every catalog row: the server's, then each database's in scope.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub server: ServerRows,
+    pub databases: Vec<DatabaseRows>,
+}
+
+/// SQL Server 2012+ for [`super::collect_with`].
+pub struct SqlServerDriver;
+
+struct SqlServerSession(Conn);
+
+#[async_trait]
+impl Session for SqlServerSession {
+    async fn query(&mut self, name: &str, text: &str) -> Result<Vec<TextRow>, EngineError> {
+        let context = format!("query {name}");
+        let stream = self.0.simple_query(text).await.map_err(|e| map_err(&context, e))?;
+        let rows = stream.into_first_result().await.map_err(|e| map_err(&context, e))?;
+        Ok(rows.into_iter().map(|r| r.into_iter().map(text_cell).collect()).collect())
     }
-    let edition = server.first().map(|r| cell(r, 1).to_owned()).unwrap_or_default();
-    let permissions_query = if major >= STRING_AGG_SINCE { SERVER_PERMISSIONS } else { SERVER_PERMISSIONS_LEGACY };
-    let server_rows = ServerRows {
-        logins: rows(&mut client, &mut log, limit, LOGINS.0, LOGINS.1).await?,
-        role_members: rows(&mut client, &mut log, limit, SERVER_ROLE_MEMBERS.0, SERVER_ROLE_MEMBERS.1).await?,
-        permissions: rows(&mut client, &mut log, limit, permissions_query.0, permissions_query.1).await?,
-        sessions: rows(&mut client, &mut log, limit, SESSIONS.0, SESSIONS.1).await?,
-    };
-    let mut databases = Vec::new();
-    for r in rows(&mut client, &mut log, limit, DATABASES.0, DATABASES.1).await? {
-        let name = cell(&r, 0).to_owned();
-        if !in_scope(&name, cell(&r, 2).parse().unwrap_or(i64::MAX), &target.databases) {
-            continue;
-        }
-        let quoted = quote_name(&name);
-        let per_db = |text: &str| text.replace("{db}", &quoted);
-        databases.push(DatabaseRows {
-            owner: opt(&r, 1).map(str::to_owned),
-            principals: rows(&mut client, &mut log, limit, DB_PRINCIPALS.0, &per_db(DB_PRINCIPALS.1)).await?,
-            role_members: rows(&mut client, &mut log, limit, DB_ROLE_MEMBERS.0, &per_db(DB_ROLE_MEMBERS.1)).await?,
-            permissions: rows(&mut client, &mut log, limit, DB_PERMISSIONS.0, &per_db(DB_PERMISSIONS.1)).await?,
-            name,
-        });
+
+    async fn close(self: Box<Self>) {
+        let _ = self.0.close().await;
     }
-    for wanted in &target.databases {
-        if !databases.iter().any(|d| &d.name == wanted) {
+}
+
+impl Classify for Catalog {
+    fn classify(&self) -> Vec<dbadmin_contracts::Principal> {
+        Catalog::classify(self)
+    }
+
+    fn principals_examined(&self) -> u32 {
+        self.principals.len() as u32
+    }
+}
+
+#[async_trait]
+impl Driver for SqlServerDriver {
+    type Server = Server;
+    type Rows = Rows;
+    type Catalog = Catalog;
+
+    async fn connect(
+        target: &Target,
+        creds: &DbCredentials,
+        opts: &ConnectOptions,
+    ) -> Result<Box<dyn Session>, EngineError> {
+        let config = config(target, creds, opts)?;
+        let context = format!("connecting to {}:{}", target.host, target.port);
+        let client = within(opts.connect_timeout, &context, async {
+            let tcp = TcpStream::connect((target.host.as_str(), target.port)).await.map_err(|e| {
+                let kind =
+                    if e.kind() == std::io::ErrorKind::TimedOut { ErrorKind::Timeout } else { ErrorKind::Unreachable };
+                EngineError::new(kind, format!("{context}: {e}"))
+            })?;
+            // Batched small writes would stall the TDS exchange.
+            let _ = tcp.set_nodelay(true);
+            Client::connect(config, tcp.compat_write()).await.map_err(|e| map_err(&context, e))
+        })
+        .await?;
+        Ok(Box::new(SqlServerSession(client)))
+    }
+
+    async fn server(reader: &mut Reader) -> Result<Server, EngineError> {
+        let rows = reader.rows(SERVER).await?;
+        let version = rows.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
+        let major = major_version(&version).unwrap_or(0);
+        if major < OLDEST_SUPPORTED {
             return Err(EngineError::new(
-                ErrorKind::Configuration,
-                format!("database {wanted} is not an online database on {endpoint} (tempdb and model are never read)"),
+                ErrorKind::UnsupportedVersion,
+                format!("server version {version} is not supported (SQL Server 2012 or later required)"),
             ));
         }
+        let edition = rows.first().map(|r| cell(r, 1).to_owned()).unwrap_or_default();
+        Ok(Server { version, edition, major })
     }
-    // A failed goodbye does not change what was read.
-    let _ = client.close().await;
 
-    let catalog = catalog_from_rows(major, &server_rows, &databases);
-    Ok(Collected {
-        server_version: format!("SQL Server {version} ({edition})"),
-        tls: target.tls,
-        admin_definition_version: ADMIN_DEFINITION_VERSION.to_owned(),
-        queries: log.queries,
-        principals_examined: catalog.principals.len() as u32,
-        principals: catalog.classify(),
-    })
+    async fn rows(reader: &mut Reader, server: &Server, target: &Target) -> Result<Rows, EngineError> {
+        let permissions = if server.major >= STRING_AGG_SINCE { SERVER_PERMISSIONS } else { SERVER_PERMISSIONS_LEGACY };
+        let server_rows = ServerRows {
+            logins: reader.rows(LOGINS).await?,
+            role_members: reader.rows(SERVER_ROLE_MEMBERS).await?,
+            permissions: reader.rows(permissions).await?,
+            sessions: reader.rows(SESSIONS).await?,
+        };
+        let mut databases = Vec::new();
+        for r in reader.rows(DATABASES).await? {
+            let name = cell(&r, 0).to_owned();
+            if !in_scope(&name, cell(&r, 2).parse().unwrap_or(i64::MAX), &target.databases) {
+                continue;
+            }
+            let quoted = quote_name(&name);
+            let per_db = |(query, text): (&'static str, &str)| (query, text.replace("{db}", &quoted));
+            let (q, t) = per_db(DB_PRINCIPALS);
+            let principals = reader.rows((q, &t)).await?;
+            let (q, t) = per_db(DB_ROLE_MEMBERS);
+            let role_members = reader.rows((q, &t)).await?;
+            let (q, t) = per_db(DB_PERMISSIONS);
+            let permissions = reader.rows((q, &t)).await?;
+            databases.push(DatabaseRows {
+                owner: opt(&r, 1).map(str::to_owned),
+                principals,
+                role_members,
+                permissions,
+                name,
+            });
+        }
+        if let Some(wanted) = target.databases.iter().find(|w| !databases.iter().any(|d| &d.name == *w)) {
+            return Err(EngineError::new(
+                ErrorKind::Configuration,
+                format!(
+                    "database {wanted} is not an online database on {}:{} (tempdb and model are never read)",
+                    target.host, target.port
+                ),
+            ));
+        }
+        Ok(Rows { server: server_rows, databases })
+    }
+
+    fn catalog(server: &Server, rows: Rows) -> Catalog {
+        catalog_from_rows(server.major, &rows.server, &rows.databases)
+    }
+
+    fn describe(server: &Server) -> String {
+        format!("SQL Server {} ({})", server.version, server.edition)
+    }
 }
 
 #[cfg(test)]
