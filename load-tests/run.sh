@@ -37,7 +37,7 @@ case "$step" in
     for _ in 1 2 3; do "$TARGET/release/render-bench" 11112 20; done | tee "$RESULTS/render.jsonl"
     ;;
   criterion)
-    cargo bench -p dbadmin-reporter --bench render -- --noplot 2>&1 | tee "$RESULTS/criterion.txt"
+    cargo bench -p dbadmin-reporter --features testing --bench render -- --noplot 2>&1 | tee "$RESULTS/criterion.txt"
     ;;
   zips)
     need zip zip

@@ -102,6 +102,47 @@ fn user_from_passwd() -> Option<String> {
     })
 }
 
+/// Runs every queued job through the collector, `concurrency` at once, delivering a failed job again
+/// as SQS would (up to [`LOCAL_DELIVERIES`]). Returns the error rows written and each job's time in
+/// milliseconds, sorted.
+async fn collect_all(
+    job_rx: &mut tokio::sync::mpsc::UnboundedReceiver<dbadmin_contracts::CollectionJob>,
+    collector: &CollectorDeps<'_>,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> anyhow::Result<(usize, Vec<u64>)> {
+    let queue = futures::stream::poll_fn(|cx| job_rx.poll_recv(cx));
+    let mut results = queue
+        .map(|job| async move {
+            let mut delivery = 1;
+            let job_started = std::time::Instant::now();
+            loop {
+                match handle_job(&job, collector).await {
+                    Ok(report) => return Ok((report, job_started.elapsed().as_millis() as u64)),
+                    Err(e) if delivery < LOCAL_DELIVERIES => {
+                        tracing::warn!(target_id = %job.target.id, delivery, error = %format!("{:#}", anyhow::Error::from(e)), "Job failed, delivering it again.");
+                        delivery += 1;
+                    }
+                    Err(e) => return Err::<_, CollectorError>(e),
+                }
+            }
+        })
+        .buffer_unordered(concurrency);
+    let (mut done, mut errors) = (0, 0);
+    let mut job_ms = Vec::new();
+    while let Some(result) = results.next().await {
+        let (report, ms) = result.context("a collection job failed on every delivery")?;
+        job_ms.push(ms);
+        done += 1;
+        errors += usize::from(report.error.is_some());
+        progress.advance(done, errors);
+    }
+    drop(results);
+    progress.finish();
+    job_ms.sort_unstable();
+    Ok((errors, job_ms))
+}
+
 pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result<LocalOutcome> {
     let credentials = match &opts.secrets_file {
         Some(path) => LocalCredentials::from_file(path)?,
@@ -141,40 +182,9 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
         finalize: &finalize,
         connect: &opts.connect,
     };
-    let queue = futures::stream::poll_fn(|cx| job_rx.poll_recv(cx));
-    let mut results = queue
-        .map(|job| {
-            let collector = &collector;
-            async move {
-                let mut delivery = 1;
-                let job_started = std::time::Instant::now();
-                loop {
-                    match handle_job(&job, collector).await {
-                        Ok(report) => return Ok((report, job_started.elapsed().as_millis() as u64)),
-                        Err(e) if delivery < LOCAL_DELIVERIES => {
-                            tracing::warn!(target_id = %job.target.id, delivery, error = %format!("{:#}", anyhow::Error::from(e)), "Job failed, delivering it again.");
-                            delivery += 1;
-                        }
-                        Err(e) => return Err::<_, CollectorError>(e),
-                    }
-                }
-            }
-        })
-        .buffer_unordered(opts.concurrency);
-    let (mut done, mut errors) = (0, 0);
     let collect_started = std::time::Instant::now();
-    let mut job_ms = Vec::with_capacity(published.population);
-    while let Some(result) = results.next().await {
-        let (report, ms) = result.context("a collection job failed on every delivery")?;
-        job_ms.push(ms);
-        done += 1;
-        errors += usize::from(report.error.is_some());
-        progress.advance(done, errors);
-    }
-    drop(results);
-    progress.finish();
+    let (errors, job_ms) = collect_all(&mut job_rx, &collector, opts.concurrency, progress).await?;
     let collect_ms = collect_started.elapsed().as_millis() as u64;
-    job_ms.sort_unstable();
 
     let message = finalize_rx
         .try_recv()

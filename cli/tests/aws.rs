@@ -263,3 +263,10 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
     let csv = String::from_utf8(s.object(run.report_location.as_deref().unwrap()).await).unwrap();
     assert!(csv.contains("demo-mariadb") && csv.contains("demo-mysql") && !csv.contains(",ERROR,"));
 }
+
+/// The run store contract (dbadmin_ports::contract), on the deployed DynamoDB table.
+#[tokio::test]
+async fn dynamo_run_store_keeps_the_contract() {
+    let Some(s) = stack().await else { return };
+    dbadmin_ports::contract::run_store(&s.runs, &ulid::Ulid::new().to_string()).await;
+}

@@ -170,7 +170,6 @@ const REQUIRED: [&str; 7] = ["id", "account_id", "region", "engine", "host", "po
 impl Inventory {
     /// Parses and validates an inventory CSV. `file` names it in every error.
     pub fn parse(file: &str, bytes: &[u8]) -> Result<Inventory, InventoryError> {
-        let mut issues = Vec::new();
         let at = |line: u64, field: Option<&str>, message: String| InventoryIssue {
             file: file.to_owned(),
             line,
@@ -189,31 +188,11 @@ impl Inventory {
             .trim(csv::Trim::All)
             .flexible(false)
             .from_reader(text.as_bytes());
+        let index = header(&mut reader, text).map_err(|found| InventoryError {
+            issues: found.into_iter().map(|(line, field, message)| at(line, field.as_deref(), message)).collect(),
+        })?;
 
-        let headers = match reader.headers() {
-            Ok(h) => h.clone(),
-            Err(e) => return Err(InventoryError { issues: vec![at(1, None, format!("cannot read header: {e}"))] }),
-        };
-        let header_line =
-            text.lines().position(|l| !l.trim().is_empty() && !l.starts_with('#')).map_or(1, |i| i as u64 + 1);
-        let mut index = BTreeMap::new();
-        for (i, name) in headers.iter().enumerate() {
-            if !COLUMNS.contains(&name) {
-                issues.push(at(header_line, Some(name), format!("unknown column (expected: {})", COLUMNS.join(", "))));
-            } else if index.insert(name, i).is_some() {
-                issues.push(at(header_line, Some(name), "column appears twice".into()));
-            }
-        }
-        for required in REQUIRED {
-            if !index.contains_key(required) {
-                issues.push(at(header_line, Some(required), "required column is missing".into()));
-            }
-        }
-        if !issues.is_empty() {
-            return Err(InventoryError { issues });
-        }
-
-        let mut targets = Vec::new();
+        let (mut targets, mut issues) = (Vec::new(), Vec::new());
         let mut seen_ids: BTreeMap<String, u64> = BTreeMap::new();
         for record in reader.records() {
             let record = match record {
@@ -225,100 +204,191 @@ impl Inventory {
                 }
             };
             let line = record.position().map(|p| p.line()).unwrap_or(0);
-            let get = |name: &str| index.get(name).and_then(|i| record.get(*i)).unwrap_or("");
-            let mut row_issues = Vec::new();
-            let mut bad = |field: &str, message: String| row_issues.push(at(line, Some(field), message));
-
-            let id = get("id");
-            if id.is_empty() {
-                bad("id", "is empty".into());
-            } else if !valid_id(id) {
-                bad("id", format!("'{id}' may only hold letters, digits, '.', '_' and '-', start with a letter or digit, and be at most 128 characters"));
-            } else if let Some(first) = seen_ids.get(id) {
-                bad("id", format!("duplicate id '{id}' (first used on line {first})"));
+            let row = Row { index: &index, record: &record };
+            match target(&row, &seen_ids) {
+                Ok(t) => targets.push(t),
+                Err(found) => issues.extend(found.into_iter().map(|(field, message)| at(line, Some(field), message))),
             }
-
-            let account_id = get("account_id");
-            if !(account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit())) {
-                bad("account_id", format!("'{account_id}' is not a 12-digit AWS account id"));
+            if !row.get("id").is_empty() {
+                seen_ids.entry(row.get("id").to_owned()).or_insert(line);
             }
-            let region = get("region");
-            if !valid_region(region) {
-                bad("region", format!("'{region}' is not an AWS region name (like eu-west-1)"));
-            }
-            let engine = get("engine").parse::<Engine>().map_err(|m| bad("engine", m)).ok();
-            let host = get("host");
-            if host.is_empty() {
-                bad("host", "is empty".into());
-            } else if host.chars().any(|c| c.is_whitespace() || c == '/' || c == '@') {
-                bad("host", format!("'{host}' is not a host name or address"));
-            }
-            let port = match get("port").parse::<u16>() {
-                Ok(p) if p > 0 => Some(p),
-                _ => {
-                    bad("port", format!("'{}' is not a port number (1-65535)", get("port")));
-                    None
-                }
-            };
-            let databases: Vec<String> = split_list(get("databases"));
-            if databases.iter().any(|d| d.chars().any(char::is_control)) {
-                bad("databases", "a database name holds a control character".into());
-            }
-            let secret = get("secret");
-            if secret.is_empty() {
-                bad("secret", "is empty: every database needs the secret holding the collector's login".into());
-            }
-            let role_arn = match get("role_arn") {
-                "" => None,
-                arn if valid_role_arn(arn) => Some(arn.to_owned()),
-                arn => {
-                    bad("role_arn", format!("'{arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)"));
-                    None
-                }
-            };
-            let tls = match get("tls") {
-                "" => Some(TlsMode::default()),
-                t => t.parse::<TlsMode>().map_err(|m| bad("tls", m)).ok(),
-            };
-            let mut tags = BTreeMap::new();
-            for pair in split_list(get("tags")) {
-                match pair.split_once('=') {
-                    Some((k, v)) if !k.trim().is_empty() => {
-                        if tags.insert(k.trim().to_owned(), v.trim().to_owned()).is_some() {
-                            bad("tags", format!("tag '{}' appears twice", k.trim()));
-                        }
-                    }
-                    _ => bad("tags", format!("'{pair}' is not key=value")),
-                }
-            }
-
-            if !id.is_empty() {
-                seen_ids.entry(id.to_owned()).or_insert(line);
-            }
-            if row_issues.is_empty() {
-                if let (Some(engine), Some(port), Some(tls)) = (engine, port, tls) {
-                    targets.push(Target {
-                        id: id.to_owned(),
-                        account_id: account_id.to_owned(),
-                        region: region.to_owned(),
-                        engine,
-                        host: host.to_owned(),
-                        port,
-                        databases,
-                        secret: secret.to_owned(),
-                        role_arn,
-                        tls,
-                        tags,
-                    });
-                }
-            }
-            issues.extend(row_issues);
         }
         if !issues.is_empty() {
             return Err(InventoryError { issues });
         }
         Ok(Inventory { source: file.to_owned(), sha256: crate::sha256_hex(bytes), targets })
     }
+}
+
+/// The header's column positions, or every problem with it as `(line, column, message)`.
+#[allow(clippy::type_complexity)]
+fn header(
+    reader: &mut csv::Reader<&[u8]>,
+    text: &str,
+) -> Result<BTreeMap<String, usize>, Vec<(u64, Option<String>, String)>> {
+    let headers = reader.headers().map_err(|e| vec![(1, None, format!("cannot read header: {e}"))])?.clone();
+    let line = text.lines().position(|l| !l.trim().is_empty() && !l.starts_with('#')).map_or(1, |i| i as u64 + 1);
+    let mut index = BTreeMap::new();
+    let mut issues = Vec::new();
+    for (i, name) in headers.iter().enumerate() {
+        if !COLUMNS.contains(&name) {
+            issues.push((line, Some(name.to_owned()), format!("unknown column (expected: {})", COLUMNS.join(", "))));
+        } else if index.insert(name.to_owned(), i).is_some() {
+            issues.push((line, Some(name.to_owned()), "column appears twice".into()));
+        }
+    }
+    for required in REQUIRED {
+        if !index.contains_key(required) {
+            issues.push((line, Some(required.to_owned()), "required column is missing".into()));
+        }
+    }
+    if issues.is_empty() {
+        Ok(index)
+    } else {
+        Err(issues)
+    }
+}
+
+/// One data row's fields by column name.
+struct Row<'a> {
+    index: &'a BTreeMap<String, usize>,
+    record: &'a csv::StringRecord,
+}
+
+impl<'a> Row<'a> {
+    fn get(&self, column: &str) -> &'a str {
+        self.index.get(column).and_then(|i| self.record.get(*i)).unwrap_or("")
+    }
+}
+
+/// One row as a target, or every problem with it as `(column, message)`.
+fn target(row: &Row<'_>, seen_ids: &BTreeMap<String, u64>) -> Result<Target, Vec<(&'static str, String)>> {
+    let get = |column: &str| row.get(column);
+    let mut bad: Vec<(&'static str, String)> = Vec::new();
+    fn take<T>(bad: &mut Vec<(&'static str, String)>, field: &'static str, r: Result<T, String>) -> Option<T> {
+        r.map_err(|m| bad.push((field, m))).ok()
+    }
+    let id = take(&mut bad, "id", check_id(get("id"), seen_ids));
+    let account_id = take(&mut bad, "account_id", check_account(get("account_id")));
+    let region = take(&mut bad, "region", check_region(get("region")));
+    let engine = take(&mut bad, "engine", get("engine").parse::<Engine>());
+    let host = take(&mut bad, "host", check_host(get("host")));
+    let port = take(&mut bad, "port", parse_port(get("port")));
+    let databases = take(&mut bad, "databases", parse_databases(get("databases")));
+    let secret = take(&mut bad, "secret", check_secret(get("secret")));
+    let role_arn = take(&mut bad, "role_arn", parse_role_arn(get("role_arn")));
+    let tls = take(&mut bad, "tls", parse_tls(get("tls")));
+    let tags = take(&mut bad, "tags", parse_tags(get("tags")));
+    match (id, account_id, region, engine, host, port, databases, secret, role_arn, tls, tags) {
+        (
+            Some(id),
+            Some(account_id),
+            Some(region),
+            Some(engine),
+            Some(host),
+            Some(port),
+            Some(databases),
+            Some(secret),
+            Some(role_arn),
+            Some(tls),
+            Some(tags),
+        ) if bad.is_empty() => {
+            Ok(Target { id, account_id, region, engine, host, port, databases, secret, role_arn, tls, tags })
+        }
+        _ => Err(bad),
+    }
+}
+
+fn check_id(id: &str, seen_ids: &BTreeMap<String, u64>) -> Result<String, String> {
+    if id.is_empty() {
+        Err("is empty".into())
+    } else if !valid_id(id) {
+        Err(format!("'{id}' may only hold letters, digits, '.', '_' and '-', start with a letter or digit, and be at most 128 characters"))
+    } else if let Some(first) = seen_ids.get(id) {
+        Err(format!("duplicate id '{id}' (first used on line {first})"))
+    } else {
+        Ok(id.to_owned())
+    }
+}
+
+fn check_account(account_id: &str) -> Result<String, String> {
+    if account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(account_id.to_owned())
+    } else {
+        Err(format!("'{account_id}' is not a 12-digit AWS account id"))
+    }
+}
+
+fn check_region(region: &str) -> Result<String, String> {
+    if valid_region(region) {
+        Ok(region.to_owned())
+    } else {
+        Err(format!("'{region}' is not an AWS region name (like eu-west-1)"))
+    }
+}
+
+fn check_host(host: &str) -> Result<String, String> {
+    if host.is_empty() {
+        Err("is empty".into())
+    } else if host.chars().any(|c| c.is_whitespace() || c == '/' || c == '@') {
+        Err(format!("'{host}' is not a host name or address"))
+    } else {
+        Ok(host.to_owned())
+    }
+}
+
+fn parse_port(port: &str) -> Result<u16, String> {
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(format!("'{port}' is not a port number (1-65535)")),
+    }
+}
+
+fn parse_databases(list: &str) -> Result<Vec<String>, String> {
+    let databases = split_list(list);
+    if databases.iter().any(|d| d.chars().any(char::is_control)) {
+        Err("a database name holds a control character".into())
+    } else {
+        Ok(databases)
+    }
+}
+
+fn check_secret(secret: &str) -> Result<String, String> {
+    if secret.is_empty() {
+        Err("is empty: every database needs the secret holding the collector's login".into())
+    } else {
+        Ok(secret.to_owned())
+    }
+}
+
+fn parse_role_arn(arn: &str) -> Result<Option<String>, String> {
+    match arn {
+        "" => Ok(None),
+        arn if valid_role_arn(arn) => Ok(Some(arn.to_owned())),
+        arn => Err(format!("'{arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)")),
+    }
+}
+
+fn parse_tls(tls: &str) -> Result<TlsMode, String> {
+    match tls {
+        "" => Ok(TlsMode::default()),
+        t => t.parse::<TlsMode>(),
+    }
+}
+
+fn parse_tags(list: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut tags = BTreeMap::new();
+    for pair in split_list(list) {
+        match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                if tags.insert(k.trim().to_owned(), v.trim().to_owned()).is_some() {
+                    return Err(format!("tag '{}' appears twice", k.trim()));
+                }
+            }
+            _ => return Err(format!("'{pair}' is not key=value")),
+        }
+    }
+    Ok(tags)
 }
 
 fn csv_error_kind(e: &csv::Error) -> String {

@@ -7,7 +7,12 @@
 //! S3, DynamoDB, STS and Secrets Manager. Each trait documents the contract
 //! both sets must keep.
 
+/// The port contracts as test suites, for every adapter.
+#[cfg(feature = "testing")]
+pub mod contract;
 pub mod credentials;
+/// Fault-injecting wrappers for tests (crash after storing, after counting, …).
+#[cfg(feature = "testing")]
 pub mod faults;
 pub mod local;
 

@@ -7,6 +7,8 @@
 //! row-building and formatting, golden-tested.
 
 pub mod render;
+/// A synthetic estate for benchmarks.
+#[cfg(feature = "testing")]
 pub mod synthetic;
 
 use dbadmin_contracts::manifest::{Artifact, Manifest};
@@ -98,27 +100,24 @@ pub async fn handle_finalize(
     finalize(message, deps).instrument(span).await
 }
 
-async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<FinalizeOutcome, ReporterError> {
-    let started = std::time::Instant::now();
-    let report_id = &message.report_id;
-    let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
-    let Some(claim) = deps.runs.claim_finalize(report_id).await.map_err(run_err)? else {
-        info!("Nothing to finalize: incomplete, or this version was already claimed.");
-        return Ok(FinalizeOutcome::NotClaimed);
-    };
-    let request: ReportRequest = read_required(deps.store, &keys::request(report_id)).await?;
-    let population: Population = read_required(deps.store, &keys::population(report_id)).await?;
+/// Status counts by name, and the `(name, sha256)` of every query text run.
+type Tallies = (BTreeMap<String, u64>, BTreeSet<(String, String)>);
 
-    // Results are read in report order (a bounded read-ahead) and rendered one target at a time:
-    // memory holds the two output buffers and a few results, never every row.
-    let store = deps.store;
-    let ordered = render::target_order(&population);
+/// Reads the results in report order (a bounded read-ahead) and renders them one target at a time:
+/// memory holds the two output buffers and a few results, never every row.
+async fn render_results(
+    store: &dyn ObjectStore,
+    report_id: &str,
+    population: &Population,
+    request: &ReportRequest,
+    version: u32,
+) -> Result<(render::Rendered, BTreeMap<String, u64>, BTreeSet<(String, String)>), ReporterError> {
+    let ordered = render::target_order(population);
     let keys: Vec<String> = ordered.iter().map(|t| keys::result(report_id, &t.id)).collect();
-    let mut renderer = render::Renderer::new(report_id, claim.version, &request.requested_at);
-    let mut status_counts = BTreeMap::new();
-    let mut queries = BTreeSet::new();
+    let mut renderer = render::Renderer::new(report_id, version, &request.requested_at);
+    let (mut status_counts, mut queries): Tallies = Default::default();
     if population.targets.is_empty() {
-        renderer.push(&[render::empty_report_row(&population, &request.requested_at)]);
+        renderer.push(&[render::empty_report_row(population, &request.requested_at)]);
     }
     let mut results = futures::stream::iter(keys)
         .map(|key| async move { read::<TargetResult>(store, &key).await })
@@ -133,16 +132,17 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
             queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
         }
     }
-    drop(results);
+    Ok((renderer.finish(), status_counts, queries))
+}
 
-    let finished_at = dbadmin_contracts::now_rfc3339();
-    let render::Rendered { csv, json, rows } = renderer.finish();
-
-    let dir = keys::report_dir(report_id, &request.requested_at, claim.version);
+/// Writes each `(name, body, content type)` under `dir` and describes it for the manifest.
+async fn write_artifacts<const N: usize>(
+    store: &dyn ObjectStore,
+    dir: &str,
+    files: [(&str, Vec<u8>, &str); N],
+) -> Result<Vec<Artifact>, ReporterError> {
     let mut artifacts = Vec::new();
-    for (name, body, content_type) in
-        [(keys::CSV_NAME, csv, "text/csv; charset=utf-8"), (keys::JSON_NAME, json, "application/json")]
-    {
+    for (name, body, content_type) in files {
         artifacts.push(Artifact {
             name: name.to_owned(),
             sha256: dbadmin_contracts::sha256_hex(&body),
@@ -150,8 +150,33 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
             content_type: content_type.to_owned(),
         });
         let key = format!("{dir}/{name}");
-        deps.store.put(&key, body, content_type).await.map_err(|source| ReporterError::Write { key, source })?;
+        store.put(&key, body, content_type).await.map_err(|source| ReporterError::Write { key, source })?;
     }
+    Ok(artifacts)
+}
+
+async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<FinalizeOutcome, ReporterError> {
+    let started = std::time::Instant::now();
+    let report_id = &message.report_id;
+    let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
+    let Some(claim) = deps.runs.claim_finalize(report_id).await.map_err(run_err)? else {
+        info!("Nothing to finalize: incomplete, or this version was already claimed.");
+        return Ok(FinalizeOutcome::NotClaimed);
+    };
+    let request: ReportRequest = read_required(deps.store, &keys::request(report_id)).await?;
+    let population: Population = read_required(deps.store, &keys::population(report_id)).await?;
+
+    let (rendered, status_counts, queries) =
+        render_results(deps.store, report_id, &population, &request, claim.version).await?;
+    let finished_at = dbadmin_contracts::now_rfc3339();
+    let render::Rendered { csv, json, rows } = rendered;
+    let dir = keys::report_dir(report_id, &request.requested_at, claim.version);
+    let artifacts = write_artifacts(
+        deps.store,
+        &dir,
+        [(keys::CSV_NAME, csv, "text/csv; charset=utf-8"), (keys::JSON_NAME, json, "application/json")],
+    )
+    .await?;
 
     let manifest = Manifest {
         schema_version: Manifest::SCHEMA_VERSION,

@@ -10,89 +10,57 @@ pub const STATUS_OK: &str = "OK";
 pub const STATUS_NO_ADMINS: &str = "NO_ADMINS";
 pub const STATUS_ERROR: &str = "ERROR";
 
-/// One line of the report: one finding of one principal, or one target's status row.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Row {
-    pub account_id: String,
-    pub region: String,
-    pub database_name: String,
-    pub database_type: String,
-    pub endpoint: String,
-    pub username: String,
-    pub user_host: String,
-    pub principal_type: String,
-    pub role_name: String,
-    pub permission_level: String,
-    pub privilege: String,
-    pub scope: String,
-    pub admin_reason: String,
-    pub grant_path: String,
-    pub last_login_date: String,
-    pub user_status: String,
-    pub password_last_set: String,
-    pub vendor_managed: String,
-    pub notes: String,
-    pub collection_status: String,
-    pub error_kind: String,
-    pub collected_at: String,
-    pub report_timestamp: String,
+/// Declares [`Row`], [`HEADERS`] and the conversions between them from one table of
+/// `field => "CSV header"`, so a column is named in exactly one place.
+macro_rules! columns {
+    ($( $(#[$doc:meta])* $field:ident => $header:literal ),* $(,)?) => {
+        /// One line of the report: one finding of one principal, or one target's status row.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+        pub struct Row {
+            $( $(#[$doc])* pub $field: String, )*
+        }
+
+        /// CSV headers, in the order of [`Row`]'s fields. The customer's columns come first.
+        pub const HEADERS: [&str; [$($header),*].len()] = [$($header),*];
+
+        impl Row {
+            fn cells(&self) -> [&str; HEADERS.len()] {
+                [$( &self.$field ),*]
+            }
+
+            /// A row from a cell lookup by [`HEADERS`] position.
+            fn from_cells<'a>(cell: impl Fn(usize) -> &'a str) -> Row {
+                let mut cells = (0..).map(|i| cell(i).to_owned());
+                Row { $( $field: cells.next().unwrap_or_default() ),* }
+            }
+        }
+    };
 }
 
-/// CSV headers, in the order of [`Row`]'s fields. The customer's columns come first.
-pub const HEADERS: [&str; 23] = [
-    "Account ID",
-    "Region",
-    "Database Name",
-    "Database Type",
-    "Endpoint",
-    "Username",
-    "User Host",
-    "Principal Type",
-    "Role Name",
-    "Permission Level",
-    "Privilege",
-    "Scope",
-    "Admin Reason",
-    "Grant Path",
-    "Last Login Date",
-    "User Status",
-    "Password Last Set",
-    "Vendor Managed",
-    "Notes",
-    "Collection Status",
-    "Error Kind",
-    "Collected At",
-    "Report Timestamp",
-];
-
-impl Row {
-    fn cells(&self) -> [&str; 23] {
-        [
-            &self.account_id,
-            &self.region,
-            &self.database_name,
-            &self.database_type,
-            &self.endpoint,
-            &self.username,
-            &self.user_host,
-            &self.principal_type,
-            &self.role_name,
-            &self.permission_level,
-            &self.privilege,
-            &self.scope,
-            &self.admin_reason,
-            &self.grant_path,
-            &self.last_login_date,
-            &self.user_status,
-            &self.password_last_set,
-            &self.vendor_managed,
-            &self.notes,
-            &self.collection_status,
-            &self.error_kind,
-            &self.collected_at,
-            &self.report_timestamp,
-        ]
-    }
+columns! {
+    account_id => "Account ID",
+    region => "Region",
+    database_name => "Database Name",
+    database_type => "Database Type",
+    endpoint => "Endpoint",
+    username => "Username",
+    user_host => "User Host",
+    principal_type => "Principal Type",
+    role_name => "Role Name",
+    permission_level => "Permission Level",
+    privilege => "Privilege",
+    scope => "Scope",
+    admin_reason => "Admin Reason",
+    grant_path => "Grant Path",
+    last_login_date => "Last Login Date",
+    user_status => "User Status",
+    password_last_set => "Password Last Set",
+    vendor_managed => "Vendor Managed",
+    notes => "Notes",
+    collection_status => "Collection Status",
+    error_kind => "Error Kind",
+    collected_at => "Collected At",
+    report_timestamp => "Report Timestamp",
 }
 
 /// Builds every row: each target of the population contributes its findings, one `NO_ADMINS` row,
@@ -121,24 +89,8 @@ pub fn target_rows(target: &Target, result: Option<&TargetResult>, report_timest
         database_name: target.id.clone(),
         database_type: target.engine.to_string(),
         endpoint: format!("{}:{}", target.host, target.port),
-        username: String::new(),
-        user_host: String::new(),
-        principal_type: String::new(),
-        role_name: String::new(),
-        permission_level: String::new(),
-        privilege: String::new(),
-        scope: String::new(),
-        admin_reason: String::new(),
-        grant_path: String::new(),
-        last_login_date: String::new(),
-        user_status: String::new(),
-        password_last_set: String::new(),
-        vendor_managed: String::new(),
-        notes: String::new(),
-        collection_status: String::new(),
-        error_kind: String::new(),
-        collected_at: String::new(),
         report_timestamp: report_timestamp.to_owned(),
+        ..Row::default()
     };
     let Some(result) = result else {
         out.push(Row {
@@ -263,7 +215,7 @@ impl Renderer {
             report_id: &'a str,
             version: u32,
             report_timestamp: &'a str,
-            columns: [&'a str; 23],
+            columns: [&'a str; HEADERS.len()],
         }
         let head = Head { schema_version: JSON_SCHEMA_VERSION, report_id, version, report_timestamp, columns: HEADERS };
         let mut json = serde_json::to_vec(&head).expect("report head serializes");
@@ -301,7 +253,7 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<Row>, csv::Error> {
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record?;
-        rows.push(row_from(|i| index[i].and_then(|p| record.get(p)).unwrap_or("")));
+        rows.push(Row::from_cells(|i| index[i].and_then(|p| record.get(p)).unwrap_or("")));
     }
     Ok(rows)
 }
@@ -325,37 +277,11 @@ pub fn from_json(bytes: &[u8]) -> Result<Vec<Row>, serde_json::Error> {
         )));
     }
     let index: Vec<Option<usize>> = HEADERS.iter().map(|h| report.columns.iter().position(|c| c == h)).collect();
-    Ok(report.rows.iter().map(|cells| row_from(|i| index[i].and_then(|p| cells.get(p)).map_or("", |c| c))).collect())
-}
-
-/// A row from a cell lookup by [`HEADERS`] position.
-fn row_from<'a>(cell: impl Fn(usize) -> &'a str) -> Row {
-    let c = |i| cell(i).to_owned();
-    Row {
-        account_id: c(0),
-        region: c(1),
-        database_name: c(2),
-        database_type: c(3),
-        endpoint: c(4),
-        username: c(5),
-        user_host: c(6),
-        principal_type: c(7),
-        role_name: c(8),
-        permission_level: c(9),
-        privilege: c(10),
-        scope: c(11),
-        admin_reason: c(12),
-        grant_path: c(13),
-        last_login_date: c(14),
-        user_status: c(15),
-        password_last_set: c(16),
-        vendor_managed: c(17),
-        notes: c(18),
-        collection_status: c(19),
-        error_kind: c(20),
-        collected_at: c(21),
-        report_timestamp: c(22),
-    }
+    Ok(report
+        .rows
+        .iter()
+        .map(|cells| Row::from_cells(|i| index[i].and_then(|p| cells.get(p)).map_or("", |c| c)))
+        .collect())
 }
 
 /// The same rows for machines (values as collected, no spreadsheet neutralisation), one row per line.

@@ -230,23 +230,7 @@ impl Catalog {
             .iter()
             .filter(|p| is_login(p.kind) || (p.kind == 'R' && !p.fixed_role && p.id != SERVER_PUBLIC));
         for p in server_listed {
-            let mut findings: Vec<Finding> = direct
-                .get(&p.id)
-                .into_iter()
-                .flatten()
-                .filter(|d| !d.membership)
-                .map(|d| d.reached(&p.name, &[], None))
-                .collect();
-            let mut reach = reachable(&p.id, &edges);
-            if p.kind != 'R' {
-                // Everything granted to public reaches every login.
-                reach.push((SERVER_PUBLIC, vec![SERVER_PUBLIC]));
-            }
-            for (role, path) in reach {
-                let Some(held) = direct.get(&role) else { continue };
-                let chain: Vec<String> = path.iter().filter_map(|id| by_id.get(id).map(|r| r.name.clone())).collect();
-                findings.extend(held.iter().map(|d| d.reached(&p.name, &chain, None)));
-            }
+            let findings = server_findings(p, &direct, &edges, &by_id);
             let kind = match p.kind {
                 'R' => PrincipalKind::Role,
                 k if is_group(k) => PrincipalKind::Group,
@@ -259,63 +243,65 @@ impl Catalog {
             self.classify_database(db, &by_name, &mut built);
         }
 
-        let mut out = Vec::new();
-        for (name, b) in built {
-            let Some(level) = level_of(&b.findings) else { continue };
-            let mut notes = b.notes;
-            let mut flags = Vec::new();
-            let (mut password_last_changed, mut last_login) = (None, LastLogin::NoOpenSession);
-            if b.kind == PrincipalKind::Role {
-                flags.push("ROLE".to_owned());
-            }
-            if let Some(p) = &b.base {
-                for (on, flag) in [
-                    (p.disabled, "DISABLED"),
-                    (p.locked, "LOCKED"),
-                    (p.expired, "PASSWORD_EXPIRED"),
-                    (p.must_change, "MUST_CHANGE"),
-                    (connect_denied.contains(&p.id), "CONNECT_DENIED"),
-                ] {
-                    if on {
-                        flags.push(flag.to_owned());
-                    }
-                }
-                if p.policy_checked == Some(false) {
-                    notes.insert("CHECK_POLICY OFF".into());
-                }
-                if p.expiration_checked == Some(false) {
-                    notes.insert("CHECK_EXPIRATION OFF".into());
-                }
-                if let Some(c) = &p.created {
-                    notes.insert(format!("created {c}"));
-                }
-                if let Some(m) = &p.modified {
-                    notes.insert(format!("modified {m}"));
-                }
-                password_last_changed = p.password_last_set.clone();
-                if let Some(at) = self.sessions.get(&p.name) {
-                    last_login = LastLogin::ActiveSession(at.clone());
-                }
-            }
-            if b.kind == PrincipalKind::Group {
-                notes.insert("Windows/Entra group: members need directory expansion".into());
-            }
-            out.push(Principal {
-                vendor_managed: vendor_managed(&name),
-                name,
-                host: None,
-                kind: b.kind,
-                level,
-                findings: b.findings,
-                status: AccountStatus { flags },
-                password_last_changed,
-                password_set: None,
-                last_login,
-                auth_plugin: None,
-                notes: notes.into_iter().collect(),
-            });
-        }
+        let out = built.into_iter().filter_map(|(name, b)| self.principal(name, b, &connect_denied)).collect();
         tidy(out)
+    }
+
+    /// A built principal as reported (its status and notes), or `None` when it holds nothing.
+    fn principal(&self, name: String, b: Builder, connect_denied: &BTreeSet<i32>) -> Option<Principal> {
+        let level = level_of(&b.findings)?;
+        let mut notes = b.notes;
+        let mut flags = Vec::new();
+        let (mut password_last_changed, mut last_login) = (None, LastLogin::NoOpenSession);
+        if b.kind == PrincipalKind::Role {
+            flags.push("ROLE".to_owned());
+        }
+        if let Some(p) = &b.base {
+            for (on, flag) in [
+                (p.disabled, "DISABLED"),
+                (p.locked, "LOCKED"),
+                (p.expired, "PASSWORD_EXPIRED"),
+                (p.must_change, "MUST_CHANGE"),
+                (connect_denied.contains(&p.id), "CONNECT_DENIED"),
+            ] {
+                if on {
+                    flags.push(flag.to_owned());
+                }
+            }
+            if p.policy_checked == Some(false) {
+                notes.insert("CHECK_POLICY OFF".into());
+            }
+            if p.expiration_checked == Some(false) {
+                notes.insert("CHECK_EXPIRATION OFF".into());
+            }
+            if let Some(c) = &p.created {
+                notes.insert(format!("created {c}"));
+            }
+            if let Some(m) = &p.modified {
+                notes.insert(format!("modified {m}"));
+            }
+            password_last_changed = p.password_last_set.clone();
+            if let Some(at) = self.sessions.get(&p.name) {
+                last_login = LastLogin::ActiveSession(at.clone());
+            }
+        }
+        if b.kind == PrincipalKind::Group {
+            notes.insert("Windows/Entra group: members need directory expansion".into());
+        }
+        Some(Principal {
+            vendor_managed: vendor_managed(&name),
+            name,
+            host: None,
+            kind: b.kind,
+            level,
+            findings: b.findings,
+            status: AccountStatus { flags },
+            password_last_changed,
+            password_set: None,
+            last_login,
+            auth_plugin: None,
+            notes: notes.into_iter().collect(),
+        })
     }
 
     fn classify_database(
@@ -326,25 +312,7 @@ impl Catalog {
     ) {
         let scope = format!("database {}", db.name);
         let by_id: BTreeMap<i32, &DbPrincipal> = db.principals.iter().map(|p| (p.id, p)).collect();
-        let mut direct: BTreeMap<i32, Vec<Direct>> = BTreeMap::new();
-        for p in &db.principals {
-            if let Some((_, why)) = ADMIN_DB_ROLES.iter().find(|(n, _)| *n == p.name) {
-                direct.entry(p.id).or_default().push(
-                    Direct::admin(format!("MEMBER OF {}", p.name), &scope, format!("member of {}: {why}", p.name))
-                        .as_membership(),
-                );
-            }
-        }
-        for (grantee, state, perm) in &db.permissions {
-            if ADMIN_DB_PERMISSIONS.contains(&perm.trim()) {
-                let option = if *state == 'W' { " WITH GRANT OPTION" } else { "" };
-                direct.entry(*grantee).or_default().push(Direct::admin(
-                    perm.trim(),
-                    &scope,
-                    format!("{} on database {}{option} amounts to admin there", perm.trim(), db.name),
-                ));
-            }
-        }
+        let direct = database_direct(db, &scope);
         let mut edges: BTreeMap<i32, BTreeSet<i32>> = BTreeMap::new();
         for (role, member) in &db.role_members {
             edges.entry(*member).or_default().insert(*role);
@@ -403,23 +371,83 @@ impl Catalog {
             }
             entry.findings.extend(findings);
         }
-        // User-defined database roles carrying admin are principals too.
-        for role in db
-            .principals
-            .iter()
-            .filter(|p| p.kind == 'R' && !ADMIN_DB_ROLES.iter().any(|(n, _)| *n == p.name) && p.id != DB_PUBLIC)
-        {
-            let name = format!("{}.{}", db.name, role.name);
-            let mut findings: Vec<Finding> =
-                direct.get(&role.id).into_iter().flatten().map(|d| d.reached(&name, &[], None)).collect();
-            for (reached, path) in reachable(&role.id, &edges) {
-                let Some(held) = direct.get(&reached) else { continue };
-                let chain: Vec<String> = path.iter().filter_map(|id| by_id.get(id).map(|r| r.name.clone())).collect();
-                findings.extend(held.iter().map(|d| d.reached(&name, &chain, None)));
-            }
-            if !findings.is_empty() {
-                built.insert(name, Builder { kind: PrincipalKind::Role, findings, base: None, notes: BTreeSet::new() });
-            }
+        database_roles(db, &direct, &edges, &by_id, built);
+    }
+}
+
+/// A server principal's findings: its own grants, the server roles it reaches, and `public`'s.
+fn server_findings(
+    p: &ServerPrincipal,
+    direct: &BTreeMap<i32, Vec<Direct>>,
+    edges: &BTreeMap<i32, BTreeSet<i32>>,
+    by_id: &BTreeMap<i32, &ServerPrincipal>,
+) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = direct
+        .get(&p.id)
+        .into_iter()
+        .flatten()
+        .filter(|d| !d.membership)
+        .map(|d| d.reached(&p.name, &[], None))
+        .collect();
+    let mut reach = reachable(&p.id, edges);
+    if p.kind != 'R' {
+        // Everything granted to public reaches every login.
+        reach.push((SERVER_PUBLIC, vec![SERVER_PUBLIC]));
+    }
+    for (role, path) in reach {
+        let Some(held) = direct.get(&role) else { continue };
+        let chain: Vec<String> = path.iter().filter_map(|id| by_id.get(id).map(|r| r.name.clone())).collect();
+        findings.extend(held.iter().map(|d| d.reached(&p.name, &chain, None)));
+    }
+    findings
+}
+
+/// What each database principal holds itself: the fixed admin roles' membership and admin
+/// database permissions.
+fn database_direct(db: &Database, scope: &str) -> BTreeMap<i32, Vec<Direct>> {
+    let mut direct: BTreeMap<i32, Vec<Direct>> = BTreeMap::new();
+    for p in &db.principals {
+        if let Some((_, why)) = ADMIN_DB_ROLES.iter().find(|(n, _)| *n == p.name) {
+            direct.entry(p.id).or_default().push(
+                Direct::admin(format!("MEMBER OF {}", p.name), scope, format!("member of {}: {why}", p.name))
+                    .as_membership(),
+            );
+        }
+    }
+    for (grantee, state, perm) in &db.permissions {
+        if ADMIN_DB_PERMISSIONS.contains(&perm.trim()) {
+            let option = if *state == 'W' { " WITH GRANT OPTION" } else { "" };
+            direct.entry(*grantee).or_default().push(Direct::admin(
+                perm.trim(),
+                scope,
+                format!("{} on database {}{option} amounts to admin there", perm.trim(), db.name),
+            ));
+        }
+    }
+    direct
+}
+
+/// User-defined database roles carrying admin are principals too.
+fn database_roles(
+    db: &Database,
+    direct: &BTreeMap<i32, Vec<Direct>>,
+    edges: &BTreeMap<i32, BTreeSet<i32>>,
+    by_id: &BTreeMap<i32, &DbPrincipal>,
+    built: &mut BTreeMap<String, Builder>,
+) {
+    let user_defined =
+        |p: &&DbPrincipal| p.kind == 'R' && !ADMIN_DB_ROLES.iter().any(|(n, _)| *n == p.name) && p.id != DB_PUBLIC;
+    for role in db.principals.iter().filter(user_defined) {
+        let name = format!("{}.{}", db.name, role.name);
+        let mut findings: Vec<Finding> =
+            direct.get(&role.id).into_iter().flatten().map(|d| d.reached(&name, &[], None)).collect();
+        for (reached, path) in reachable(&role.id, edges) {
+            let Some(held) = direct.get(&reached) else { continue };
+            let chain: Vec<String> = path.iter().filter_map(|id| by_id.get(id).map(|r| r.name.clone())).collect();
+            findings.extend(held.iter().map(|d| d.reached(&name, &chain, None)));
+        }
+        if !findings.is_empty() {
+            built.insert(name, Builder { kind: PrincipalKind::Role, findings, base: None, notes: BTreeSet::new() });
         }
     }
 }
