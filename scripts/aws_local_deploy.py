@@ -95,13 +95,22 @@ def main():
         "AWS_ENDPOINT_URL": args.endpoint,
     }
     functions = {
-        "publisher": ({"DBADMIN_COLLECT_TOPIC_ARN": topic_arn, "DBADMIN_FINALIZE_QUEUE_URL": finalize_url}, requests_arn, 1),
+        "publisher": (
+            {"DBADMIN_COLLECT_TOPIC_ARN": topic_arn, "DBADMIN_FINALIZE_QUEUE_URL": finalize_url, "DBADMIN_DLQ_URL": requests_dlq},
+            requests_arn,
+            1,
+        ),
         "collector": (
-            {"DBADMIN_FINALIZE_QUEUE_URL": finalize_url, "DBADMIN_TLS_CA_FILE": "ca.pem", "DBADMIN_CONNECT_TIMEOUT_SECS": "3"},
+            {
+                "DBADMIN_FINALIZE_QUEUE_URL": finalize_url,
+                "DBADMIN_TLS_CA_FILE": "ca.pem",
+                "DBADMIN_CONNECT_TIMEOUT_SECS": "3",
+                "DBADMIN_DLQ_URL": collect_dlq,
+            },
             collect_arn,
             10,
         ),
-        "reporter": ({}, finalize_arn, 1),
+        "reporter": ({"DBADMIN_DLQ_URL": finalize_dlq}, finalize_arn, 1),
     }
     with open(args.ca_file, "rb") as f:
         ca = f.read()

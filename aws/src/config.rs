@@ -55,6 +55,9 @@ pub struct Settings {
     pub query_timeout: Duration,
     /// `DBADMIN_BATCH_CONCURRENCY`: records of one SQS batch handled at once.
     pub batch_concurrency: usize,
+    /// `DBADMIN_DLQ_URL`: the dead-letter queue of the queue this function consumes; a record that
+    /// fails permanently goes there at once. Unset: it is redelivered until `maxReceiveCount`.
+    pub dlq_url: Option<String>,
 }
 
 impl Settings {
@@ -75,6 +78,7 @@ impl Settings {
             connect_timeout: Duration::from_secs(number("DBADMIN_CONNECT_TIMEOUT_SECS", 10)?),
             query_timeout: Duration::from_secs(number("DBADMIN_QUERY_TIMEOUT_SECS", 30)?),
             batch_concurrency: number("DBADMIN_BATCH_CONCURRENCY", 10)?,
+            dlq_url: optional("DBADMIN_DLQ_URL"),
         })
     }
 

@@ -15,22 +15,115 @@ pub fn init_tracing() {
 /// An error and its causes on one line.
 pub use dbadmin_ports::error_chain as chain;
 
+/// How a record failed.
+#[derive(Debug)]
+pub enum RecordError {
+    /// May succeed on another delivery (throttling, a timeout, a lost race): SQS delivers it again,
+    /// and after `maxReceiveCount` moves it to the dead-letter queue.
+    Retry(BoxError),
+    /// Fails the same way on every delivery (an undecodable body, an invalid request): it goes to
+    /// the dead-letter queue at once, with its reason, instead of being redelivered until then.
+    Permanent(BoxError),
+}
+
+impl RecordError {
+    pub fn retry(e: impl Into<BoxError>) -> Self {
+        RecordError::Retry(e.into())
+    }
+
+    pub fn permanent(e: impl Into<BoxError>) -> Self {
+        RecordError::Permanent(e.into())
+    }
+
+    /// `Retry` when `retryable`, else `Permanent`.
+    pub fn classify(e: impl Into<BoxError>, retryable: bool) -> Self {
+        if retryable {
+            Self::retry(e)
+        } else {
+            Self::permanent(e)
+        }
+    }
+}
+
+/// Where a record that failed permanently goes: the function's own dead-letter queue.
+#[async_trait::async_trait]
+pub trait PoisonSink: Send + Sync {
+    /// Sends the record's body with `reason`; the caller then acknowledges the record.
+    async fn send(&self, record: &SqsMessage, reason: &str) -> Result<(), dbadmin_ports::PortError>;
+}
+
+/// The dead-letter queue of the queue a function consumes (`DBADMIN_DLQ_URL`).
+pub struct SqsPoisonSink {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsPoisonSink {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        SqsPoisonSink { client, queue_url: queue_url.into() }
+    }
+}
+
+/// The message attribute that carries why a message was dead-lettered.
+pub const REASON_ATTRIBUTE: &str = "dbadmin-error";
+
+#[async_trait::async_trait]
+impl PoisonSink for SqsPoisonSink {
+    async fn send(&self, record: &SqsMessage, reason: &str) -> Result<(), dbadmin_ports::PortError> {
+        let reason: String = reason.chars().take(1000).collect();
+        let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(reason)
+            .build()
+            .map_err(|e| dbadmin_ports::PortError::permanent("building the dead-letter reason", e))?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(record.body.clone().unwrap_or_default())
+            .message_attributes(REASON_ATTRIBUTE, attribute)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::error::port_error("sqs:SendMessage (dead-letter queue)", e))
+    }
+}
+
 /// Handles every record of a batch independently, at most `concurrency` at once, and reports
 /// only the failed ones, so one poisoned message never fails its neighbours; SQS redelivers the
-/// failed ones and, after `maxReceiveCount`, moves them to the dead-letter queue.
-pub async fn handle_batch<H, F>(event: SqsEvent, concurrency: usize, handler: &H) -> SqsBatchResponse
+/// failed ones and, after `maxReceiveCount`, moves them to the dead-letter queue. A record that
+/// failed permanently goes to `poison` at once (and counts as failed only if that send fails).
+pub async fn handle_batch<H, F>(
+    event: SqsEvent,
+    concurrency: usize,
+    poison: Option<&dyn PoisonSink>,
+    handler: &H,
+) -> SqsBatchResponse
 where
     H: Fn(SqsMessage) -> F,
-    F: Future<Output = Result<(), BoxError>>,
+    F: Future<Output = Result<(), RecordError>>,
 {
     let failures: Vec<String> = futures::stream::iter(event.records)
         .map(|record| {
             let id = record.message_id.clone().unwrap_or_default();
             let span = tracing::info_span!("record", message_id = %id);
             async move {
+                let kept = record.clone();
                 match handler(record).await {
                     Ok(()) => None,
-                    Err(e) => {
+                    Err(RecordError::Permanent(e)) if poison.is_some() => {
+                        let reason = chain(e.as_ref());
+                        match poison.expect("checked").send(&kept, &reason).await {
+                            Ok(()) => {
+                                tracing::error!(message_id = %id, error = %reason, "Record failed permanently; moved to the dead-letter queue.");
+                                None
+                            }
+                            Err(send) => {
+                                tracing::error!(message_id = %id, error = %reason, dlq_error = %chain(&send), "Record failed permanently and could not be dead-lettered; SQS will deliver it again.");
+                                Some(id)
+                            }
+                        }
+                    }
+                    Err(RecordError::Permanent(e) | RecordError::Retry(e)) => {
                         tracing::error!(message_id = %id, error = %chain(e.as_ref()), "Record failed; SQS will deliver it again.");
                         Some(id)
                     }
@@ -55,16 +148,28 @@ where
 }
 
 /// Runs a function over SQS batches until the Lambda runtime stops it.
-pub async fn run_sqs<H, F>(concurrency: usize, handler: H) -> Result<(), lambda_runtime::Error>
+pub async fn run_sqs<H, F>(
+    concurrency: usize,
+    poison: Option<&dyn PoisonSink>,
+    handler: H,
+) -> Result<(), lambda_runtime::Error>
 where
     H: Fn(SqsMessage) -> F + Send + Sync,
-    F: Future<Output = Result<(), BoxError>> + Send,
+    F: Future<Output = Result<(), RecordError>> + Send,
 {
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
-        Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, concurrency, handler).await)
+        Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, concurrency, poison, handler).await)
     }))
     .await
+}
+
+/// Decodes a record's body as `T`; a record that is not one fails permanently.
+pub fn decode<T: dbadmin_contracts::Versioned + serde::de::DeserializeOwned>(
+    record: &SqsMessage,
+) -> Result<T, RecordError> {
+    let body = body(record).map_err(RecordError::Permanent)?;
+    dbadmin_contracts::decode(body.as_bytes()).map_err(RecordError::permanent)
 }
 
 /// The body of a record, or an error that names the message.
@@ -73,4 +178,73 @@ pub fn body(record: &SqsMessage) -> Result<&str, BoxError> {
         .body
         .as_deref()
         .ok_or_else(|| format!("message {} has no body", record.message_id.as_deref().unwrap_or("?")).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Sink {
+        sent: Mutex<Vec<(String, String)>>,
+        broken: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl PoisonSink for Sink {
+        async fn send(&self, record: &SqsMessage, reason: &str) -> Result<(), dbadmin_ports::PortError> {
+            if self.broken {
+                return Err(dbadmin_ports::PortError::transient("sqs:SendMessage", "throttled"));
+            }
+            let id = record.message_id.clone().unwrap_or_default();
+            self.sent.lock().unwrap().push((id, reason.to_owned()));
+            Ok(())
+        }
+    }
+
+    fn event() -> SqsEvent {
+        let mut event = SqsEvent::default();
+        for (id, body) in [("ok", "fine"), ("later", "transient"), ("poison", "permanent")] {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(id.into());
+            m.body = Some(body.into());
+            event.records.push(m);
+        }
+        event
+    }
+
+    async fn handler(record: SqsMessage) -> Result<(), RecordError> {
+        match record.body.as_deref() {
+            Some("transient") => Err(RecordError::retry("throttled, try again")),
+            Some("permanent") => Err(RecordError::permanent("not a collection job: missing field `report_id`")),
+            _ => Ok(()),
+        }
+    }
+
+    fn failed(r: &SqsBatchResponse) -> Vec<&str> {
+        let mut ids: Vec<&str> = r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        ids.sort();
+        ids
+    }
+
+    #[tokio::test]
+    async fn permanent_failures_go_to_the_dead_letter_queue_at_once() {
+        let sink = Sink::default();
+        let response = handle_batch(event(), 3, Some(&sink), &handler).await;
+        assert_eq!(failed(&response), vec!["later"], "only the transient failure is redelivered");
+        let sent = sink.sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, "poison");
+        assert!(sent[0].1.contains("missing field `report_id`"), "the reason travels: {}", sent[0].1);
+    }
+
+    #[tokio::test]
+    async fn without_a_dead_letter_queue_or_when_it_fails_the_record_is_redelivered() {
+        let response = handle_batch(event(), 3, None, &handler).await;
+        assert_eq!(failed(&response), vec!["later", "poison"]);
+        let broken = Sink { broken: true, ..Sink::default() };
+        let response = handle_batch(event(), 3, Some(&broken), &handler).await;
+        assert_eq!(failed(&response), vec!["later", "poison"], "a message is never dropped");
+    }
 }

@@ -98,6 +98,7 @@ impl DeadLetterQueue for SqsDeadLetterQueue {
                 .visibility_timeout(hold.as_secs().max(1) as i32)
                 .wait_time_seconds(1)
                 .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names(crate::lambda::REASON_ATTRIBUTE)
                 .send()
                 .await
                 .map_err(|e| port_error("sqs:ReceiveMessage (dead-letter queue)", e))?;
@@ -121,6 +122,11 @@ impl DeadLetterQueue for SqsDeadLetterQueue {
                         .and_then(|ms| ms.parse::<i64>().ok())
                         .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok())
                         .map(dbadmin_contracts::format_rfc3339),
+                    reason: m
+                        .message_attributes()
+                        .and_then(|a| a.get(crate::lambda::REASON_ATTRIBUTE))
+                        .and_then(|v| v.string_value())
+                        .map(str::to_owned),
                 });
             }
         }

@@ -331,6 +331,7 @@ impl Deployment {
                 body_preview: None,
                 letter,
             };
+            let reason = msg.letter.reason.clone();
             match dbadmin_contracts::decode::<CollectionJob>(msg.letter.body.as_bytes()) {
                 Ok(job) => {
                     if !errors.contains_key(&job.report_id) {
@@ -338,12 +339,13 @@ impl Deployment {
                             self.runs()?.attempt_errors(&job.report_id).await.context("reading job failures")?;
                         errors.insert(job.report_id.clone(), recorded);
                     }
-                    msg.last_error = errors[&job.report_id].get(&job.target.id).map(|e| e.error.clone());
+                    msg.last_error =
+                        reason.or_else(|| errors[&job.report_id].get(&job.target.id).map(|e| e.error.clone()));
                     msg.report_id = Some(job.report_id);
                     msg.target_id = Some(job.target.id);
                 }
                 Err(e) => {
-                    msg.last_error = Some(format!("not a collection job: {e}"));
+                    msg.last_error = Some(reason.unwrap_or_else(|| format!("not a collection job: {e}")));
                     msg.body_preview = Some(msg.letter.body.chars().take(120).collect());
                 }
             }

@@ -157,7 +157,8 @@ async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
     let request = s.submit(Filters { engines: vec![dbadmin_contracts::Engine::Postgres], ..Default::default() }).await;
     let run = s.wait_reported(&request.report_id, 1, LIMIT).await;
     assert_eq!((run.completed, run.total), (2, 2));
-    // `dlq list` shows it (without consuming it) once SQS has moved it there.
+    // The collector dead-letters it at once, with the reason (a permanent failure is not redelivered
+    // until maxReceiveCount); `dlq list` shows it without consuming it.
     let outputs = support::aws_outputs().unwrap();
     let start = Instant::now();
     loop {
@@ -165,8 +166,9 @@ async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
         assert_eq!(list.code, 0, "{list:?}");
         let found = list.json().as_array().unwrap().iter().find(|m| m["body_preview"] == poison.as_str()).cloned();
         if let Some(m) = found {
-            assert!(m["last_error"].as_str().unwrap().starts_with("not a collection job"), "{m}");
+            assert!(m["last_error"].as_str().unwrap().contains("collection job is not valid JSON"), "{m}");
             assert!(m["report_id"].is_null());
+            assert_eq!(m["receive_count"], 1, "sent to the DLQ on its first failure, not after maxReceiveCount: {m}");
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(180), "the poison message never reached the DLQ");

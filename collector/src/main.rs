@@ -29,11 +29,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         connect: &connect,
     };
     let deps = &deps;
-    lambda::run_sqs(settings.batch_concurrency, move |record| async move {
-        // A body that is not a collection job is poison: failing it sends it to the DLQ after maxReceiveCount.
-        let job: CollectionJob = dbadmin_contracts::decode(lambda::body(&record)?.as_bytes())?;
-        handle_job(&job, deps).await?;
-        Ok(())
+    let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
+    lambda::run_sqs(settings.batch_concurrency, poison.as_ref().map(|p| p as _), move |record| async move {
+        // A body that is not a collection job is poison: it goes to the DLQ at once, with the reason.
+        let job: CollectionJob = lambda::decode(&record)?;
+        // Infrastructure failures (storing, counting, credentials that may come back) are worth another delivery.
+        handle_job(&job, deps).await.map(|_| ()).map_err(lambda::RecordError::retry)
     })
     .await
 }

@@ -119,6 +119,8 @@ pub struct DeadLetter {
     pub receive_count: Option<u32>,
     /// When it was first sent, RFC 3339 UTC.
     pub sent_at: Option<String>,
+    /// Why a function dead-lettered it at once (a permanent failure), when it said.
+    pub reason: Option<String>,
 }
 
 /// A dead-letter queue and the queue its messages came from.

@@ -126,6 +126,7 @@ impl DeadLetterQueue for MemoryDeadLetterQueue {
                     receipt: format!("{id}#{next}"),
                     receive_count: Some(*count),
                     sent_at: None,
+                    reason: None,
                 });
             }
             out

@@ -1,6 +1,7 @@
 //! The publisher Lambda: report requests from the requests queue → one collection job per database.
 
-use dbadmin_aws::{dynamo::DynamoRunStore, lambda, s3, sns::SnsJobQueue, sqs::SqsFinalizeQueue, Clients, Settings};
+use dbadmin_aws::lambda::{self, RecordError};
+use dbadmin_aws::{dynamo::DynamoRunStore, s3, sns::SnsJobQueue, sqs::SqsFinalizeQueue, Clients, Settings};
 use dbadmin_contracts::ReportRequest;
 use dbadmin_publisher::{handle_request, PublisherDeps};
 
@@ -16,10 +17,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let finalize = SqsFinalizeQueue::new(clients.sqs.clone(), settings.require_finalize_queue()?);
     let deps = PublisherDeps { inventory: &inventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
     let deps = &deps;
-    lambda::run_sqs(1, move |record| async move {
-        let request: ReportRequest = dbadmin_contracts::decode(lambda::body(&record)?.as_bytes())?;
-        handle_request(&request, deps).await?;
-        Ok(())
+    let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
+    lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record| async move {
+        let request: ReportRequest = lambda::decode(&record)?;
+        handle_request(&request, deps).await.map(|_| ()).map_err(|e| {
+            let retryable = e.is_retryable();
+            RecordError::classify(e, retryable)
+        })
     })
     .await
 }

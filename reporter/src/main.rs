@@ -1,6 +1,7 @@
 //! The reporter Lambda: finalize messages → the report's next version in S3.
 
-use dbadmin_aws::{dynamo::DynamoRunStore, lambda, s3::S3Store, Clients, Settings};
+use dbadmin_aws::lambda::{self, RecordError};
+use dbadmin_aws::{dynamo::DynamoRunStore, s3::S3Store, Clients, Settings};
 use dbadmin_contracts::FinalizeMessage;
 use dbadmin_reporter::{handle_finalize, ReporterDeps};
 
@@ -13,10 +14,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let runs = DynamoRunStore::new(clients.dynamodb.clone(), &settings.table);
     let deps = ReporterDeps { store: &store, runs: &runs };
     let deps = &deps;
-    lambda::run_sqs(1, move |record| async move {
-        let message: FinalizeMessage = dbadmin_contracts::decode(lambda::body(&record)?.as_bytes())?;
-        handle_finalize(&message, deps).await?;
-        Ok(())
+    let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
+    lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record| async move {
+        let message: FinalizeMessage = lambda::decode(&record)?;
+        handle_finalize(&message, deps).await.map(|_| ()).map_err(|e| {
+            let retryable = e.is_retryable();
+            RecordError::classify(e, retryable)
+        })
     })
     .await
 }

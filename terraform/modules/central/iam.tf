@@ -38,6 +38,12 @@ locals {
         resources = [aws_sqs_queue.main[local.function_source[f]].arn]
       },
       {
+        # A record that fails permanently goes to its queue's DLQ at once, with the reason.
+        sid       = "DeadLetterOwnQueue"
+        actions   = ["sqs:SendMessage"]
+        resources = [aws_sqs_queue.dlq[local.function_source[f]].arn]
+      },
+      {
         sid       = "Tracing"
         actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
         resources = ["*"]

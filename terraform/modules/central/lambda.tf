@@ -11,14 +11,18 @@ locals {
     publisher = merge(local.common_env, {
       DBADMIN_COLLECT_TOPIC_ARN  = aws_sns_topic.collect.arn
       DBADMIN_FINALIZE_QUEUE_URL = aws_sqs_queue.main["finalize"].id
+      DBADMIN_DLQ_URL            = aws_sqs_queue.dlq["requests"].id
     })
     collector = merge(local.common_env, {
       DBADMIN_FINALIZE_QUEUE_URL = aws_sqs_queue.main["finalize"].id
       DBADMIN_TARGET_ROLE_NAME   = var.target_role_name
       DBADMIN_EXTERNAL_ID        = var.external_id
       DBADMIN_TLS_CA_FILE        = "rds-global-bundle.pem"
+      DBADMIN_DLQ_URL            = aws_sqs_queue.dlq["collect"].id
     })
-    reporter = local.common_env
+    reporter = merge(local.common_env, {
+      DBADMIN_DLQ_URL = aws_sqs_queue.dlq["finalize"].id
+    })
   }
   function_source = {
     publisher = "requests"
