@@ -1,7 +1,8 @@
 //! Run state and the exactly-once completion counter in one DynamoDB table.
 //!
 //! Items (partition key `pk`, sort key `sk`, both strings):
-//! - `RUN#{report_id}` / `RUN`: the run record (`total`, `completed`, `generation`, `reported_version`,
+//! - `RUN#{report_id}` / `RUN`: the run record (`total`, `completed`, `generation` — the record's
+//!   `version`, so named in the table since its first release —, `reported_version`,
 //!   `claimed_version`, `claimed_at`, …);
 //! - `RUN#{report_id}` / `DONE#{target_id}`: one marker per counted target;
 //! - `RUN#{report_id}` / `ERR#{target_id}`: the last infrastructure failure of a target's job.
@@ -13,7 +14,7 @@ use crate::error::{code, port_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use dbadmin_ports::{
-    not_ready, plan_generation, AttemptError, Completion, FinalizeClaim, NewGeneration, PortError, RunRecord, RunStore,
+    not_ready, plan_version, AttemptError, Completion, FinalizeClaim, NewVersion, PortError, RunRecord, RunStore,
     FINALIZE_LEASE,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -132,7 +133,7 @@ fn record(report_id: &str, item: &HashMap<String, AttributeValue>) -> RunRecord 
         total: num(item, "total"),
         completed: num(item, "completed"),
         failed: num(item, "failed"),
-        generation: num(item, "generation").max(1) as u32,
+        version: num(item, "generation").max(1) as u32,
         reported_version: num(item, "reported_version") as u32,
         report_location: text(item, "report_location"),
     }
@@ -152,7 +153,7 @@ impl RunStore for DynamoRunStore {
             .item("total", n(run.total))
             .item("completed", n(0))
             .item("failed", n(0))
-            .item("generation", n(run.generation.max(1)))
+            .item("generation", n(run.version.max(1)))
             .item("reported_version", n(0))
             .item("claimed_version", n(0))
             .item("claimed_at", n(0))
@@ -240,7 +241,7 @@ impl RunStore for DynamoRunStore {
         let Some(run) = self.get_run(report_id).await? else {
             return Err(PortError::NotFound { what: format!("run {report_id}") });
         };
-        let version = run.generation;
+        let version = run.version;
         if run.completed < run.total || run.reported_version >= version {
             return Ok(None);
         }
@@ -289,22 +290,17 @@ impl RunStore for DynamoRunStore {
         self.scan_runs().await
     }
 
-    async fn begin_generation(
-        &self,
-        report_id: &str,
-        from: u32,
-        targets: &[String],
-    ) -> Result<NewGeneration, PortError> {
+    async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
         let run =
             self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
         let counted = self.counted_markers(report_id).await?;
         if counted.len() as u64 != run.completed {
             // The markers expire (MARKER_TTL); without them a retry could not count exactly.
-            return Ok(NewGeneration::NotReady {
+            return Ok(NewVersion::NotReady {
                 reason: "the run's completion markers have expired; request a new report instead".into(),
             });
         }
-        let reset = match plan_generation(&run, from, targets, |t| counted.contains_key(t)) {
+        let reset = match plan_version(&run, from, targets, |t| counted.contains_key(t)) {
             Ok(reset) => reset,
             Err(answer) => return Ok(answer),
         };
@@ -359,16 +355,16 @@ impl RunStore for DynamoRunStore {
                         .get_run(report_id)
                         .await?
                         .ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
-                    if run.generation == next {
-                        return Ok(NewGeneration::AlreadyStarted { generation: next });
+                    if run.version == next {
+                        return Ok(NewVersion::AlreadyStarted { version: next });
                     }
                     let reason = not_ready(&run, from).unwrap_or_else(|| "the run changed meanwhile".into());
-                    return Ok(NewGeneration::NotReady { reason });
+                    return Ok(NewVersion::NotReady { reason });
                 }
                 return Err(port_error("DynamoDB TransactWriteItems (new generation)", e));
             }
         }
-        Ok(NewGeneration::Started { generation: next, reset: reset.len() })
+        Ok(NewVersion::Started { version: next, reset: reset.len() })
     }
 
     async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError> {

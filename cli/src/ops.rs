@@ -36,12 +36,12 @@ fn missing(setting: &str) -> anyhow::Error {
 /// How a run looks from outside.
 pub fn state(run: &RunRecord) -> &'static str {
     if run.completed < run.total {
-        if run.generation > 1 {
+        if run.version > 1 {
             "retrying"
         } else {
             "running"
         }
-    } else if run.reported_version < run.generation {
+    } else if run.reported_version < run.version {
         "finalizing"
     } else {
         "complete"
@@ -227,7 +227,7 @@ impl Deployment {
             state: state(&run),
             requested_by: run.requested_by.clone(),
             requested_at: run.requested_at.clone(),
-            version: run.generation,
+            version: run.version,
             reported_version: run.reported_version,
             total: run.total,
             completed: run.completed,
@@ -310,7 +310,7 @@ impl Deployment {
             inventory: format!("retry of {report_id} v{}", run.reported_version),
             filters: Filters::default(),
             output_format: OutputFormat::default(),
-            retry: Some(Retry { generation: run.reported_version }),
+            retry: Some(Retry { version: run.reported_version }),
         };
         Ok(RetryPlan::Request { request, version: run.reported_version + 1, failed: run.failed })
     }

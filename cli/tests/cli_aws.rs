@@ -165,7 +165,7 @@ async fn retry_recollects_failed_targets_into_the_next_version() {
 
     // Counts stay exact, and there is nothing left to retry.
     let run = e.runs().get_run(&id).await.unwrap().unwrap();
-    assert_eq!((run.completed, run.total, run.failed, run.generation, run.reported_version), (1, 1, 0, 2, 2));
+    assert_eq!((run.completed, run.total, run.failed, run.version, run.reported_version), (1, 1, 0, 2, 2));
     let again = e.run(&["retry", &id]);
     assert_eq!(again.code, 0, "{again:?}");
     assert!(again.stdout.contains("Nothing to retry"), "{again:?}");
@@ -232,7 +232,7 @@ async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
         total: 1,
         completed: 0,
         failed: 0,
-        generation: 1,
+        version: 1,
         reported_version: 0,
         report_location: None,
     };

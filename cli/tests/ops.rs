@@ -76,7 +76,7 @@ async fn fixture() -> Fixture {
         total: 3,
         completed: 0,
         failed: 0,
-        generation: 1,
+        version: 1,
         reported_version: 0,
         report_location: None,
     };
@@ -174,7 +174,7 @@ async fn retry_is_refused_while_running_then_requests_the_failed_targets() {
         panic!("one target failed: a retry is planned");
     };
     assert_eq!((version, failed), (2, 1));
-    assert_eq!(request.retry.map(|r| r.generation), Some(1));
+    assert_eq!(request.retry.map(|r| r.version), Some(1));
     assert_eq!(request.requested_by, "me");
     f.ops.submit(&request).await.unwrap();
     let sent = f.requests.try_recv().expect("the request reached the requests queue");
@@ -191,7 +191,7 @@ async fn nothing_to_retry_when_every_target_was_read() {
         total: 1,
         completed: 0,
         failed: 0,
-        generation: 1,
+        version: 1,
         reported_version: 0,
         report_location: None,
     };

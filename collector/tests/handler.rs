@@ -50,7 +50,7 @@ async fn new_run(runs: &dyn RunStore, total: u64) {
         total,
         completed: 0,
         failed: 0,
-        generation: 1,
+        version: 1,
         reported_version: 0,
         report_location: None,
     };

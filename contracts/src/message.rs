@@ -47,7 +47,7 @@ pub struct ReportRequest {
     #[serde(default)]
     pub output_format: OutputFormat,
     /// Set on a retry: collect again, under the same report id, the targets that failed in this
-    /// generation, and write the next version of the report. Absent on a first request.
+    /// version, and write the next version of the report. Absent on a first request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
 }
@@ -55,8 +55,10 @@ pub struct ReportRequest {
 /// A retry of a finished report's failed targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retry {
-    /// The generation (= report version) whose failed targets are collected again.
-    pub generation: u32,
+    /// The report version whose failed targets are collected again. (Requests of 0.1 named it
+    /// `generation`.)
+    #[serde(alias = "generation")]
+    pub version: u32,
 }
 
 impl Versioned for ReportRequest {

@@ -1,7 +1,7 @@
 //! The [`RunStore`] contract as a test suite, run against every adapter (the in-memory store in
 //! this crate's tests, DynamoDB on the emulator in the AWS adapters' tests). Test-only.
 
-use crate::{NewGeneration, RunRecord, RunStore};
+use crate::{NewVersion, RunRecord, RunStore};
 
 fn run(report_id: &str, total: u64) -> RunRecord {
     RunRecord {
@@ -11,7 +11,7 @@ fn run(report_id: &str, total: u64) -> RunRecord {
         total,
         completed: 0,
         failed: 0,
-        generation: 1,
+        version: 1,
         reported_version: 0,
         report_location: None,
     }
@@ -42,7 +42,7 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     assert_eq!(store.get_run(&id).await.unwrap().unwrap().failed, 1);
     assert_eq!(store.completed_targets(&id).await.unwrap().len(), 3);
 
-    // One claim per version; recording it ends the run's generation.
+    // One claim per version; recording it ends the run's version.
     let claim = store.claim_finalize(&id).await.unwrap().expect("a complete run grants a claim");
     assert_eq!((claim.version, claim.supersedes), (1, None));
     assert_eq!(store.claim_finalize(&id).await.unwrap(), None, "a live claim is granted once");
@@ -58,26 +58,23 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     let errors = store.attempt_errors(&id).await.unwrap();
     assert_eq!((errors["t2"].error.as_str(), errors["t2"].attempts), ("second", 2));
 
-    // A new generation uncounts exactly the targets asked, once.
+    // A new version uncounts exactly the targets asked, once.
     let targets = vec!["t2".to_owned()];
     assert!(
-        matches!(store.begin_generation(&id, 2, &targets).await.unwrap(), NewGeneration::NotReady { .. }),
-        "only the current generation moves on"
+        matches!(store.begin_version(&id, 2, &targets).await.unwrap(), NewVersion::NotReady { .. }),
+        "only the current version moves on"
     );
+    assert_eq!(store.begin_version(&id, 1, &targets).await.unwrap(), NewVersion::Started { version: 2, reset: 1 });
     assert_eq!(
-        store.begin_generation(&id, 1, &targets).await.unwrap(),
-        NewGeneration::Started { generation: 2, reset: 1 }
-    );
-    assert_eq!(
-        store.begin_generation(&id, 1, &targets).await.unwrap(),
-        NewGeneration::AlreadyStarted { generation: 2 },
+        store.begin_version(&id, 1, &targets).await.unwrap(),
+        NewVersion::AlreadyStarted { version: 2 },
         "a redelivered retry starts nothing new"
     );
     let record = store.get_run(&id).await.unwrap().unwrap();
-    assert_eq!((record.generation, record.completed, record.failed), (2, 2, 0));
+    assert_eq!((record.version, record.completed, record.failed), (2, 2, 0));
     assert!(!store.attempt_errors(&id).await.unwrap().contains_key("t2"), "the retried target's errors are cleared");
     assert!(store.mark_complete(&id, "t2", false).await.unwrap().is_last());
-    let claim = store.claim_finalize(&id).await.unwrap().expect("generation 2 is complete");
+    let claim = store.claim_finalize(&id).await.unwrap().expect("version 2 is complete");
     assert_eq!((claim.version, claim.supersedes), (2, Some(1)));
 
     // Runs are listed newest first.

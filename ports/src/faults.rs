@@ -1,7 +1,7 @@
 //! Fault injection for tests: wrappers that make a port fail its next calls, as if the process had
 //! died between two steps. Wrap any adapter (embedded or AWS) to prove the crash invariants.
 
-use crate::{AttemptError, Completion, FinalizeClaim, FinalizeQueue, NewGeneration, PortError, RunRecord, RunStore};
+use crate::{AttemptError, Completion, FinalizeClaim, FinalizeQueue, NewVersion, PortError, RunRecord, RunStore};
 use async_trait::async_trait;
 use dbadmin_contracts::FinalizeMessage;
 use std::collections::BTreeMap;
@@ -49,8 +49,8 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
         self.inner.list_runs().await
     }
-    async fn begin_generation(&self, id: &str, from: u32, targets: &[String]) -> Result<NewGeneration, PortError> {
-        self.inner.begin_generation(id, from, targets).await
+    async fn begin_version(&self, id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
+        self.inner.begin_version(id, from, targets).await
     }
     async fn record_attempt_error(&self, id: &str, target: &str, error: &str) -> Result<(), PortError> {
         self.inner.record_attempt_error(id, target, error).await

@@ -180,9 +180,10 @@ pub struct RunRecord {
     /// Of those, the targets counted as error rows.
     #[serde(default)]
     pub failed: u64,
-    /// Which collection of the population this is: 1 at first, raised when failed targets are
-    /// collected again. Finalizing generation `g` writes report version `g`.
-    pub generation: u32,
+    /// The report version being collected: 1 at first, raised when failed targets are collected
+    /// again; finalizing it writes that version of the report.
+    #[serde(alias = "generation")]
+    pub version: u32,
     /// Versions of the report written so far (0 before the first).
     pub reported_version: u32,
     /// Where the newest version's primary artifact is.
@@ -214,22 +215,22 @@ pub struct FinalizeClaim {
     pub supersedes: Option<u32>,
 }
 
-/// What asking for a run's next generation did.
+/// What asking for a run's next version did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NewGeneration {
-    /// The targets were uncounted and the run moved to `generation`.
-    Started { generation: u32, reset: usize },
-    /// The run is already at the next generation (an earlier delivery of the same retry, or a
+pub enum NewVersion {
+    /// The targets were uncounted and the run moved to `version`.
+    Started { version: u32, reset: usize },
+    /// The run is already at the next version (an earlier delivery of the same retry, or a
     /// concurrent retry of the same version): only the targets still uncounted need collecting.
-    AlreadyStarted { generation: u32 },
-    /// The run cannot start a new generation from the one asked (still running, or moved on).
+    AlreadyStarted { version: u32 },
+    /// The run cannot start a new version from the one asked (still running, or moved on).
     NotReady { reason: String },
 }
 
-/// Why a run cannot move from generation `from` to the next, or `None` when it can.
+/// Why a run cannot move from version `from` to the next, or `None` when it can.
 pub fn not_ready(record: &RunRecord, from: u32) -> Option<String> {
-    if record.generation != from {
-        Some(format!("the report is at version {}, not {from}", record.generation))
+    if record.version != from {
+        Some(format!("the report is at version {}, not {from}", record.version))
     } else if record.completed < record.total {
         Some(format!("the report is still running ({} of {} targets done)", record.completed, record.total))
     } else if record.reported_version < from {
@@ -239,23 +240,23 @@ pub fn not_ready(record: &RunRecord, from: u32) -> Option<String> {
     }
 }
 
-/// The checks every [`RunStore::begin_generation`] makes before changing anything: the targets to
+/// The checks every [`RunStore::begin_version`] makes before changing anything: the targets to
 /// uncount, or the answer to give. `counted` says whether a target is counted now.
-pub fn plan_generation<'a>(
+pub fn plan_version<'a>(
     record: &RunRecord,
     from: u32,
     targets: &'a [String],
     counted: impl Fn(&str) -> bool,
-) -> Result<Vec<&'a String>, NewGeneration> {
-    if record.generation == from + 1 {
-        return Err(NewGeneration::AlreadyStarted { generation: record.generation });
+) -> Result<Vec<&'a String>, NewVersion> {
+    if record.version == from + 1 {
+        return Err(NewVersion::AlreadyStarted { version: record.version });
     }
     if let Some(reason) = not_ready(record, from) {
-        return Err(NewGeneration::NotReady { reason });
+        return Err(NewVersion::NotReady { reason });
     }
     let reset: Vec<&String> = targets.iter().filter(|t| counted(t)).collect();
     if reset.is_empty() {
-        return Err(NewGeneration::NotReady { reason: "none of the targets to collect again was counted".into() });
+        return Err(NewVersion::NotReady { reason: "none of the targets to collect again was counted".into() });
     }
     Ok(reset)
 }
@@ -275,12 +276,12 @@ pub struct AttemptError {
 /// Contract:
 /// - `create_run` is idempotent on `report_id`: a second call returns `false` and changes nothing.
 /// - `mark_complete` counts each `(report_id, target_id)` exactly once, however often it is called.
-/// - `claim_finalize` grants version `generation` only when every target is counted and that version
+/// - `claim_finalize` grants version `version` only when every target is counted and that version
 ///   is neither reported nor claimed by a live lease; concurrent callers get at most one claim. A
 ///   claim older than [`FINALIZE_LEASE`] that never got recorded is granted again, so a reporter
 ///   that died after claiming cannot leave a run stuck.
-/// - `begin_generation(from, targets)` succeeds only on a run whose generation `from` is complete and
-///   reported; it uncounts exactly `targets` (those counted) and raises the generation to `from + 1`,
+/// - `begin_version(from, targets)` succeeds only on a run whose version `from` is complete and
+///   reported; it uncounts exactly `targets` (those counted) and raises the version to `from + 1`,
 ///   so the count reaches the total again only when each of them is collected again.
 #[async_trait]
 pub trait RunStore: Send + Sync {
@@ -298,12 +299,7 @@ pub trait RunStore: Send + Sync {
     }
     /// Every run, newest request first.
     async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError>;
-    async fn begin_generation(
-        &self,
-        report_id: &str,
-        from: u32,
-        targets: &[String],
-    ) -> Result<NewGeneration, PortError>;
+    async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError>;
     /// Records why a job failed (best effort: callers ignore a failure to record).
     async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError>;
     /// The recorded job failures of a run, by target id.

@@ -1,8 +1,8 @@
 //! Embedded adapters: everything `generate --local` and the fast tests need, in one process, no AWS.
 
 use crate::{
-    plan_generation, AttemptError, Completion, CredentialError, CredentialSource, DbCredentials, DeadLetter,
-    DeadLetterQueue, FinalizeClaim, FinalizeQueue, InventorySource, JobQueue, NewGeneration, ObjectStore, PortError,
+    plan_version, AttemptError, Completion, CredentialError, CredentialSource, DbCredentials, DeadLetter,
+    DeadLetterQueue, FinalizeClaim, FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError,
     RequestQueue, RunRecord, RunStore, MAX_BATCH,
 };
 use async_trait::async_trait;
@@ -309,7 +309,7 @@ impl RunStore for MemoryRunStore {
         self.with(|runs| {
             let state = runs.get_mut(report_id).ok_or_else(|| no_run(report_id))?;
             let record = state.record.as_ref().ok_or_else(|| no_run(report_id))?;
-            let version = record.generation;
+            let version = record.version;
             if record.completed < record.total || record.reported_version >= version {
                 return Ok(None);
             }
@@ -342,16 +342,11 @@ impl RunStore for MemoryRunStore {
         Ok(runs)
     }
 
-    async fn begin_generation(
-        &self,
-        report_id: &str,
-        from: u32,
-        targets: &[String],
-    ) -> Result<NewGeneration, PortError> {
+    async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
         self.with(|runs| {
             let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
             let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
-            let reset = match plan_generation(record, from, targets, |t| state.done.contains_key(t)) {
+            let reset = match plan_version(record, from, targets, |t| state.done.contains_key(t)) {
                 Ok(reset) => reset,
                 Err(answer) => return Ok(answer),
             };
@@ -360,11 +355,11 @@ impl RunStore for MemoryRunStore {
             }
             record.completed = state.done.len() as u64;
             record.failed = state.done.values().filter(|f| **f).count() as u64;
-            record.generation = from + 1;
+            record.version = from + 1;
             for t in targets {
                 state.errors.remove(t);
             }
-            Ok(NewGeneration::Started { generation: record.generation, reset: reset.len() })
+            Ok(NewVersion::Started { version: record.version, reset: reset.len() })
         })
     }
 
@@ -497,7 +492,7 @@ mod tests {
             total: 2,
             completed: 0,
             failed: 0,
-            generation: 1,
+            version: 1,
             reported_version: 0,
             report_location: None,
         };
@@ -528,7 +523,7 @@ mod tests {
             total: 0,
             completed: 0,
             failed: 0,
-            generation: 1,
+            version: 1,
             reported_version: 0,
             report_location: None,
         };

@@ -13,7 +13,7 @@ use dbadmin_contracts::{
     TargetResult, Versioned,
 };
 use dbadmin_ports::{
-    FinalizeQueue, InventorySource, JobQueue, NewGeneration, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH,
+    FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH,
 };
 use futures::{StreamExt, TryStreamExt};
 use std::time::Duration;
@@ -173,7 +173,7 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
         total: total as u64,
         completed: 0,
         failed: 0,
-        generation: 1,
+        version: 1,
         reported_version: 0,
         report_location: None,
     };
@@ -198,8 +198,8 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
     Ok(PublishReport { population: total, published: total, new_run })
 }
 
-/// A retry: uncount the targets that failed in `retry.generation`, move the run to the next
-/// generation and publish their jobs again. A redelivered retry publishes every target that is
+/// A retry: uncount the targets that failed in `retry.version`, move the run to the next
+/// version and publish their jobs again. A redelivered retry publishes every target that is
 /// still uncounted, so a crash between the two steps loses nothing.
 async fn publish_retry(
     request: &ReportRequest,
@@ -219,20 +219,20 @@ async fn publish_retry(
         .map_err(|source| PublisherError::Decode { key: population_key.clone(), source })?;
     let failed = failed_targets(deps.store, &population).await?;
     let run_err = |source| PublisherError::RunState { report_id: report_id.clone(), source };
-    let next = match deps.runs.begin_generation(report_id, retry.generation, &failed).await.map_err(run_err)? {
-        NewGeneration::Started { generation, reset } => {
-            info!(generation, reset, "Started a new generation for the failed targets.");
-            put(deps.store, keys::retry_request(report_id, generation), dbadmin_contracts::encode(request)).await?;
-            generation
+    let next = match deps.runs.begin_version(report_id, retry.version, &failed).await.map_err(run_err)? {
+        NewVersion::Started { version, reset } => {
+            info!(version, reset, "Started the next version for the failed targets.");
+            put(deps.store, keys::retry_request(report_id, version), dbadmin_contracts::encode(request)).await?;
+            version
         }
-        NewGeneration::AlreadyStarted { generation } => {
-            info!(generation, "The retry was started by an earlier delivery; publishing what is still uncounted.");
-            generation
+        NewVersion::AlreadyStarted { version } => {
+            info!(version, "The retry was started by an earlier delivery; publishing what is still uncounted.");
+            version
         }
-        NewGeneration::NotReady { reason } => {
+        NewVersion::NotReady { reason } => {
             return Err(PublisherError::InvalidRequest(format!(
                 "report {report_id} cannot be retried from version {}: {reason}",
-                retry.generation
+                retry.version
             )))
         }
     };
@@ -240,7 +240,7 @@ async fn publish_retry(
     let pending: Vec<Target> = population.targets.into_iter().filter(|t| !counted.contains(&t.id)).collect();
     publish_jobs(report_id, &pending, deps).await?;
     info!(
-        generation = next,
+        version = next,
         targets = pending.len(),
         publish_ms = started.elapsed().as_millis() as u64,
         "Published collection jobs for the retry."
@@ -457,7 +457,7 @@ mod tests {
         handle_request(&first, &deps).await.unwrap();
         assert_eq!(drain(&mut job_rx), ["a", "b", "c"]);
         let mut retry = first.clone();
-        retry.retry = Some(Retry { generation: 1 });
+        retry.retry = Some(Retry { version: 1 });
 
         // Still running: refused, nothing published.
         let err = handle_request(&retry, &deps).await.unwrap_err();
@@ -505,16 +505,16 @@ mod tests {
         assert_eq!(report.published, 1);
         assert_eq!(drain(&mut job_rx), ["b"]);
         let run = runs.get_run("01TEST").await.unwrap().unwrap();
-        assert_eq!((run.generation, run.completed, run.total), (2, 2, 3));
+        assert_eq!((run.version, run.completed, run.total), (2, 2, 3));
         assert!(store.get(&keys::retry_request("01TEST", 2)).await.unwrap().is_some(), "retry kept for the audit");
 
-        // Delivered again (the first delivery died after starting the generation): same jobs, same count.
+        // Delivered again (the first delivery died after starting the version): same jobs, same count.
         handle_request(&retry, &deps).await.unwrap();
         assert_eq!(drain(&mut job_rx), ["b"]);
         assert_eq!(runs.get_run("01TEST").await.unwrap().unwrap().completed, 2);
         // A retry of a version that is not the newest is refused.
         let mut stale = retry.clone();
-        stale.retry = Some(Retry { generation: 3 });
+        stale.retry = Some(Retry { version: 3 });
         assert!(handle_request(&stale, &deps).await.is_err());
     }
 }
