@@ -93,6 +93,7 @@ def main():
         "DBADMIN_KMS_KEY_ID": key_arn,
         "AWS_LAMBDA_LOG_FORMAT": "JSON",
         "AWS_ENDPOINT_URL": args.endpoint,
+        "DBADMIN_MAX_RECEIVE_COUNT": str(args.max_receive_count),
     }
     functions = {
         "publisher": (

@@ -58,6 +58,12 @@ pub struct Settings {
     /// `DBADMIN_DLQ_URL`: the dead-letter queue of the queue this function consumes; a record that
     /// fails permanently goes there at once. Unset: it is redelivered until `maxReceiveCount`.
     pub dlq_url: Option<String>,
+    /// `DBADMIN_MAX_RECEIVE_COUNT`: the consumed queue's `maxReceiveCount` (its redrive policy), so
+    /// the last delivery of a job is known.
+    pub max_receive_count: u32,
+    /// `DBADMIN_DEADLINE_MARGIN_SECS`: time kept back from the invocation's deadline to store and
+    /// count a result after the database work ends.
+    pub deadline_margin: Duration,
 }
 
 impl Settings {
@@ -79,6 +85,8 @@ impl Settings {
             query_timeout: Duration::from_secs(number("DBADMIN_QUERY_TIMEOUT_SECS", 30)?),
             batch_concurrency: number("DBADMIN_BATCH_CONCURRENCY", 10)?,
             dlq_url: optional("DBADMIN_DLQ_URL"),
+            max_receive_count: number("DBADMIN_MAX_RECEIVE_COUNT", 3)?,
+            deadline_margin: Duration::from_secs(number("DBADMIN_DEADLINE_MARGIN_SECS", 10)?),
         })
     }
 

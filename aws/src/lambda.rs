@@ -96,10 +96,11 @@ pub async fn handle_batch<H, F>(
     event: SqsEvent,
     concurrency: usize,
     poison: Option<&dyn PoisonSink>,
+    deadline: Option<tokio::time::Instant>,
     handler: &H,
 ) -> SqsBatchResponse
 where
-    H: Fn(SqsMessage) -> F,
+    H: Fn(SqsMessage, Option<tokio::time::Instant>) -> F,
     F: Future<Output = Result<(), RecordError>>,
 {
     let failures: Vec<String> = futures::stream::iter(event.records)
@@ -108,7 +109,7 @@ where
             let span = tracing::info_span!("record", message_id = %id);
             async move {
                 let kept = record.clone();
-                match handler(record).await {
+                match handler(record, deadline).await {
                     Ok(()) => None,
                     Err(RecordError::Permanent(e)) if poison.is_some() => {
                         let reason = chain(e.as_ref());
@@ -147,21 +148,39 @@ where
     response
 }
 
-/// Runs a function over SQS batches until the Lambda runtime stops it.
+/// Runs a function over SQS batches until the Lambda runtime stops it. The handler receives each
+/// record and the invocation's deadline.
 pub async fn run_sqs<H, F>(
     concurrency: usize,
     poison: Option<&dyn PoisonSink>,
     handler: H,
 ) -> Result<(), lambda_runtime::Error>
 where
-    H: Fn(SqsMessage) -> F + Send + Sync,
+    H: Fn(SqsMessage, Option<tokio::time::Instant>) -> F + Send + Sync,
     F: Future<Output = Result<(), RecordError>> + Send,
 {
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
-        Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, concurrency, poison, handler).await)
+        let deadline = Some(deadline(event.context.deadline, std::time::SystemTime::now()));
+        Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, concurrency, poison, deadline, handler).await)
     }))
     .await
+}
+
+/// The invocation's deadline (the runtime gives milliseconds since the epoch) as an instant.
+pub fn deadline(epoch_ms: u64, now: std::time::SystemTime) -> tokio::time::Instant {
+    let now_ms = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    tokio::time::Instant::now() + std::time::Duration::from_millis(epoch_ms.saturating_sub(now_ms))
+}
+
+/// Whether SQS will not deliver this record again: its receive count reached the queue's
+/// `maxReceiveCount` (after this failure it moves to the dead-letter queue).
+pub fn last_delivery(record: &SqsMessage, max_receive_count: u32) -> bool {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|c| c.parse::<u32>().ok())
+        .is_some_and(|count| count >= max_receive_count)
 }
 
 /// Decodes a record's body as `T`; a record that is not one fails permanently.
@@ -214,7 +233,7 @@ mod tests {
         event
     }
 
-    async fn handler(record: SqsMessage) -> Result<(), RecordError> {
+    async fn handler(record: SqsMessage, _: Option<tokio::time::Instant>) -> Result<(), RecordError> {
         match record.body.as_deref() {
             Some("transient") => Err(RecordError::retry("throttled, try again")),
             Some("permanent") => Err(RecordError::permanent("not a collection job: missing field `report_id`")),
@@ -231,7 +250,7 @@ mod tests {
     #[tokio::test]
     async fn permanent_failures_go_to_the_dead_letter_queue_at_once() {
         let sink = Sink::default();
-        let response = handle_batch(event(), 3, Some(&sink), &handler).await;
+        let response = handle_batch(event(), 3, Some(&sink), None, &handler).await;
         assert_eq!(failed(&response), vec!["later"], "only the transient failure is redelivered");
         let sent = sink.sent.lock().unwrap();
         assert_eq!(sent.len(), 1);
@@ -241,10 +260,26 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_dead_letter_queue_or_when_it_fails_the_record_is_redelivered() {
-        let response = handle_batch(event(), 3, None, &handler).await;
+        let response = handle_batch(event(), 3, None, None, &handler).await;
         assert_eq!(failed(&response), vec!["later", "poison"]);
         let broken = Sink { broken: true, ..Sink::default() };
-        let response = handle_batch(event(), 3, Some(&broken), &handler).await;
+        let response = handle_batch(event(), 3, Some(&broken), None, &handler).await;
         assert_eq!(failed(&response), vec!["later", "poison"], "a message is never dropped");
+    }
+
+    #[test]
+    fn the_runtime_deadline_and_the_last_delivery() {
+        let now = std::time::SystemTime::now();
+        let now_ms = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        let left = deadline(now_ms + 30_000, now) - tokio::time::Instant::now();
+        assert!(left <= std::time::Duration::from_secs(30) && left > std::time::Duration::from_secs(29), "{left:?}");
+        assert!(deadline(now_ms - 5_000, now) <= tokio::time::Instant::now(), "a past deadline is now");
+
+        let mut record = SqsMessage::default();
+        assert!(!last_delivery(&record, 3), "no count: not known to be the last");
+        record.attributes.insert("ApproximateReceiveCount".into(), "2".into());
+        assert!(!last_delivery(&record, 3));
+        record.attributes.insert("ApproximateReceiveCount".into(), "3".into());
+        assert!(last_delivery(&record, 3));
     }
 }

@@ -15,6 +15,17 @@ pub struct CollectorDeps<'a> {
     pub connect: &'a ConnectOptions,
 }
 
+/// What this delivery of a job may spend and whether another one will come.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Delivery {
+    /// When the collection must be over (the Lambda's deadline less a margin to store and count).
+    pub deadline: Option<tokio::time::Instant>,
+    /// The queue will not deliver the job again (`ApproximateReceiveCount` reached
+    /// `maxReceiveCount`): a failure that would have been retried becomes the target's error row,
+    /// so the report still completes, instead of the job resting in the dead-letter queue.
+    pub last: bool,
+}
+
 /// What handling one job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobReport {
@@ -65,8 +76,17 @@ pub enum CollectorError {
 /// repaired by redelivery (an already stored collected result is reused, a second count
 /// is a no-op, and the finalize request is sent again when the count is full).
 pub async fn handle_job(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobReport, CollectorError> {
+    handle_delivery(job, deps, Delivery::default()).await
+}
+
+/// [`handle_job`] under a delivery's deadline (see [`Delivery`]).
+pub async fn handle_delivery(
+    job: &CollectionJob,
+    deps: &CollectorDeps<'_>,
+    delivery: Delivery,
+) -> Result<JobReport, CollectorError> {
     let span = tracing::info_span!("collect", report_id = %job.report_id, target_id = %job.target.id);
-    let outcome = handle(job, deps).instrument(span).await;
+    let outcome = handle(job, deps, delivery).instrument(span).await;
     if let Err(e) = &outcome {
         // Kept for `status` and `dlq list`: SQS messages cannot carry why they were redelivered.
         let error = dbadmin_ports::error_chain(e);
@@ -77,7 +97,11 @@ pub async fn handle_job(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result
     outcome
 }
 
-async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobReport, CollectorError> {
+async fn handle(
+    job: &CollectionJob,
+    deps: &CollectorDeps<'_>,
+    delivery: Delivery,
+) -> Result<JobReport, CollectorError> {
     let started = std::time::Instant::now();
     let target = &job.target;
     let key = keys::result(&job.report_id, &target.id);
@@ -92,7 +116,7 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
             None
         }
         _ => {
-            let result = collect(job, deps).await?;
+            let result = collect(job, deps, delivery).await?;
             db_ms = result.duration_ms;
             let error = match &result.outcome {
                 Outcome::Collected(c) => {
@@ -145,18 +169,29 @@ async fn handle(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobRepo
     })
 }
 
-async fn collect(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<TargetResult, CollectorError> {
+async fn collect(
+    job: &CollectionJob,
+    deps: &CollectorDeps<'_>,
+    delivery: Delivery,
+) -> Result<TargetResult, CollectorError> {
     let target = &job.target;
     let failed = |kind, reason: String| Outcome::Failed(Failure { kind, reason });
     let mut db_ms = 0;
     let (outcome, attempts) = match deps.credentials.credentials(target).await {
-        Err(e) if e.is_retryable() => {
+        Err(e) if e.is_retryable() && !delivery.last => {
             return Err(CollectorError::Credentials { target_id: target.id.clone(), source: e });
         }
+        Err(e) if e.is_retryable() => (
+            failed(
+                ErrorKind::Credentials,
+                format!("{} (still failing on the queue's last delivery of this job)", dbadmin_ports::error_chain(&e)),
+            ),
+            0,
+        ),
         Err(e) => (failed(ErrorKind::Credentials, e.to_string()), 0),
         Ok(creds) => {
             let started = std::time::Instant::now();
-            let collected = engine::collect(target, &creds, deps.connect).await;
+            let collected = engine::collect_until(target, &creds, deps.connect, delivery.deadline).await;
             db_ms = started.elapsed().as_millis() as u64;
             match collected {
                 (Ok(collected), attempts) => (Outcome::Collected(collected), attempts),

@@ -3,7 +3,7 @@
 use dbadmin_aws::{
     credentials::AwsCredentials, dynamo::DynamoRunStore, lambda, s3::S3Store, sqs::SqsFinalizeQueue, Clients, Settings,
 };
-use dbadmin_collector::{handle_job, ConnectOptions};
+use dbadmin_collector::{handle_delivery, ConnectOptions, Delivery};
 use dbadmin_contracts::CollectionJob;
 
 #[tokio::main]
@@ -30,11 +30,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let deps = &deps;
     let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
-    lambda::run_sqs(settings.batch_concurrency, poison.as_ref().map(|p| p as _), move |record| async move {
+    let (margin, max_receive_count) = (settings.deadline_margin, settings.max_receive_count);
+    lambda::run_sqs(settings.batch_concurrency, poison.as_ref().map(|p| p as _), move |record, deadline| async move {
         // A body that is not a collection job is poison: it goes to the DLQ at once, with the reason.
         let job: CollectionJob = lambda::decode(&record)?;
+        // The database work ends `margin` before the invocation must, so the result is stored and counted.
+        let delivery = Delivery {
+            deadline: deadline.map(|d| d.checked_sub(margin).unwrap_or(d)),
+            last: lambda::last_delivery(&record, max_receive_count),
+        };
         // Infrastructure failures (storing, counting, credentials that may come back) are worth another delivery.
-        handle_job(&job, deps).await.map(|_| ()).map_err(lambda::RecordError::retry)
+        handle_delivery(&job, deps, delivery).await.map(|_| ()).map_err(lambda::RecordError::retry)
     })
     .await
 }

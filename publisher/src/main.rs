@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = PublisherDeps { inventory: &inventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
     let deps = &deps;
     let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
-    lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record| async move {
+    lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record, _deadline| async move {
         let request: ReportRequest = lambda::decode(&record)?;
         handle_request(&request, deps).await.map(|_| ()).map_err(|e| {
             let retryable = e.is_retryable();

@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = ReporterDeps { store: &store, runs: &runs };
     let deps = &deps;
     let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
-    lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record| async move {
+    lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record, _deadline| async move {
         let message: FinalizeMessage = lambda::decode(&record)?;
         handle_finalize(&message, deps).await.map(|_| ()).map_err(|e| {
             let retryable = e.is_retryable();

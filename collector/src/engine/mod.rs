@@ -102,14 +102,16 @@ pub(crate) trait Session: Send {
 
 /// Runs query files on a session: each text is recorded for the manifest and runs under the query
 /// time limit.
-pub(crate) struct Reader {
+pub(crate) struct Reader<'a> {
     session: Box<dyn Session>,
     log: QueryLog,
     limit: Duration,
+    step: &'a Step,
 }
 
-impl Reader {
+impl Reader<'_> {
     pub(crate) async fn rows(&mut self, (name, text): (&str, &str)) -> Result<Vec<TextRow>, EngineError> {
+        self.step.set(format!("query {name}"));
         self.log.record(name, text);
         within(self.limit, &format!("query {name}"), self.session.query(name, text)).await
     }
@@ -137,8 +139,8 @@ pub(crate) trait Driver {
         creds: &DbCredentials,
         opts: &ConnectOptions,
     ) -> Result<Box<dyn Session>, EngineError>;
-    async fn server(reader: &mut Reader) -> Result<Self::Server, EngineError>;
-    async fn rows(reader: &mut Reader, server: &Self::Server, target: &Target) -> Result<Self::Rows, EngineError>;
+    async fn server(reader: &mut Reader<'_>) -> Result<Self::Server, EngineError>;
+    async fn rows(reader: &mut Reader<'_>, server: &Self::Server, target: &Target) -> Result<Self::Rows, EngineError>;
     fn catalog(server: &Self::Server, rows: Self::Rows) -> Self::Catalog;
     /// The server's version as the result records it.
     fn describe(server: &Self::Server) -> String;
@@ -149,9 +151,11 @@ async fn collect_with<D: Driver>(
     target: &Target,
     creds: &DbCredentials,
     opts: &ConnectOptions,
+    step: &Step,
 ) -> Result<Collected, EngineError> {
+    step.set(format!("connecting to {}:{}", target.host, target.port));
     let session = D::connect(target, creds, opts).await?;
-    let mut reader = Reader { session, log: QueryLog::default(), limit: opts.query_timeout };
+    let mut reader = Reader { session, log: QueryLog::default(), limit: opts.query_timeout, step };
     let read = async {
         let server = D::server(&mut reader).await?;
         let rows = D::rows(&mut reader, &server, target).await?;
@@ -159,6 +163,7 @@ async fn collect_with<D: Driver>(
     }
     .await;
     let Reader { session, log, .. } = reader;
+    step.set("closing the connection");
     session.close().await;
     let (server, rows) = read?;
     let catalog = D::catalog(&server, rows);
@@ -173,11 +178,30 @@ async fn collect_with<D: Driver>(
 }
 
 /// Collects one target once: connect, read the catalogs, classify.
-async fn collect_once(target: &Target, creds: &DbCredentials, opts: &ConnectOptions) -> Result<Collected, EngineError> {
+async fn collect_once(
+    target: &Target,
+    creds: &DbCredentials,
+    opts: &ConnectOptions,
+    step: &Step,
+) -> Result<Collected, EngineError> {
     match target.engine {
-        Engine::Mysql | Engine::Mariadb => collect_with::<mysql::MysqlDriver>(target, creds, opts).await,
-        Engine::Postgres => collect_with::<postgres::PostgresDriver>(target, creds, opts).await,
-        Engine::Sqlserver => collect_with::<sqlserver::SqlServerDriver>(target, creds, opts).await,
+        Engine::Mysql | Engine::Mariadb => collect_with::<mysql::MysqlDriver>(target, creds, opts, step).await,
+        Engine::Postgres => collect_with::<postgres::PostgresDriver>(target, creds, opts, step).await,
+        Engine::Sqlserver => collect_with::<sqlserver::SqlServerDriver>(target, creds, opts, step).await,
+    }
+}
+
+/// What a collection is doing now, for the error row when its time runs out.
+#[derive(Debug, Default)]
+pub struct Step(std::sync::Mutex<String>);
+
+impl Step {
+    fn set(&self, step: impl Into<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = step.into();
+    }
+
+    fn get(&self) -> String {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -188,12 +212,48 @@ pub async fn collect(
     creds: &DbCredentials,
     opts: &ConnectOptions,
 ) -> (Result<Collected, EngineError>, u32) {
+    collect_until(target, creds, opts, None).await
+}
+
+/// [`collect`] that ends by `deadline` whatever the database does: the attempts share the time
+/// left, and when it runs out the collection fails with kind `timeout`, naming what was in progress
+/// (a database that accepts connections and never answers cannot hold a job past its deadline).
+pub async fn collect_until(
+    target: &Target,
+    creds: &DbCredentials,
+    opts: &ConnectOptions,
+    deadline: Option<tokio::time::Instant>,
+) -> (Result<Collected, EngineError>, u32) {
+    let started = tokio::time::Instant::now();
+    let out_of_time = |step: &Step| {
+        let budget = deadline.map(|d| d.saturating_duration_since(started).as_secs_f32()).unwrap_or_default();
+        EngineError {
+            kind: ErrorKind::Timeout,
+            reason: format!(
+                "the collection did not finish within its time budget of {budget:.1}s (the function's timeout less \
+                 a margin to store and count the result); in progress: {}",
+                step.get()
+            ),
+            transient: false,
+        }
+    };
     let mut attempt = 1;
     loop {
-        let result = collect_once(target, creds, opts).await;
+        let step = Step::default();
+        let result = match deadline {
+            None => collect_once(target, creds, opts, &step).await,
+            Some(d) => match tokio::time::timeout_at(d, collect_once(target, creds, opts, &step)).await {
+                Ok(result) => result,
+                Err(_) => Err(out_of_time(&step)),
+            },
+        };
         match &result {
             Err(e) if e.transient && attempt < opts.max_attempts => {
                 let delay = opts.backoff * 2u32.saturating_pow(attempt - 1);
+                if deadline.is_some_and(|d| tokio::time::Instant::now() + delay >= d) {
+                    // No time for another attempt: this failure is the outcome.
+                    return (result, attempt);
+                }
                 tracing::warn!(target_id = %target.id, attempt, kind = %e.kind, delay_ms = delay.as_millis() as u64, "Transient failure, retrying.");
                 tokio::time::sleep(delay).await;
                 attempt += 1;

@@ -163,7 +163,7 @@ impl Driver for MysqlDriver {
         Ok(Box::new(MysqlSession(conn)))
     }
 
-    async fn server(reader: &mut Reader) -> Result<Server, EngineError> {
+    async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {
         let rows = reader.rows(SERVER).await?;
         let row = rows.first().ok_or_else(|| EngineError::new(ErrorKind::Query, "server variables returned no row"))?;
         let version = cell(row, 0).to_owned();
@@ -196,7 +196,7 @@ impl Driver for MysqlDriver {
         })
     }
 
-    async fn rows(reader: &mut Reader, server: &Server, _target: &Target) -> Result<Rows, EngineError> {
+    async fn rows(reader: &mut Reader<'_>, server: &Server, _target: &Target) -> Result<Rows, EngineError> {
         let priv_columns: Vec<String> =
             reader.rows(PRIV_COLUMNS).await?.iter().map(|r| cell(r, 0).to_owned()).collect();
         if priv_columns.is_empty() {

@@ -136,7 +136,7 @@ impl Driver for PostgresDriver {
         Ok(Box::new(PostgresSession(client)))
     }
 
-    async fn server(reader: &mut Reader) -> Result<Server, EngineError> {
+    async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {
         let rows = reader.rows(SERVER).await?;
         let version = rows.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
         let version_num: u32 = rows.first().and_then(|r| cell(r, 1).parse().ok()).unwrap_or(0);
@@ -149,7 +149,7 @@ impl Driver for PostgresDriver {
         Ok(Server { version, version_num })
     }
 
-    async fn rows(reader: &mut Reader, server: &Server, target: &Target) -> Result<Rows, EngineError> {
+    async fn rows(reader: &mut Reader<'_>, server: &Server, target: &Target) -> Result<Rows, EngineError> {
         let memberships = if server.version_num >= 160000 { MEMBERSHIPS_16 } else { MEMBERSHIPS };
         Ok(Rows {
             roles: reader.rows(ROLES).await?,

@@ -297,7 +297,7 @@ impl Driver for SqlServerDriver {
         Ok(Box::new(SqlServerSession(client)))
     }
 
-    async fn server(reader: &mut Reader) -> Result<Server, EngineError> {
+    async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {
         let rows = reader.rows(SERVER).await?;
         let version = rows.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
         let major = major_version(&version).unwrap_or(0);
@@ -311,7 +311,7 @@ impl Driver for SqlServerDriver {
         Ok(Server { version, edition, major })
     }
 
-    async fn rows(reader: &mut Reader, server: &Server, target: &Target) -> Result<Rows, EngineError> {
+    async fn rows(reader: &mut Reader<'_>, server: &Server, target: &Target) -> Result<Rows, EngineError> {
         let permissions = if server.major >= STRING_AGG_SINCE { SERVER_PERMISSIONS } else { SERVER_PERMISSIONS_LEGACY };
         let server_rows = ServerRows {
             logins: reader.rows(LOGINS).await?,

@@ -1,11 +1,14 @@
 # The three functions: provided.al2023 on arm64, one log group and one role each.
 
 locals {
+  # DBADMIN_MAX_RECEIVE_COUNT: the last delivery of a job is known, and ends as an error row
+  # instead of resting in the DLQ.
   common_env = {
-    DBADMIN_BUCKET        = aws_s3_bucket.evidence.id
-    DBADMIN_TABLE         = aws_dynamodb_table.runs.name
-    DBADMIN_KMS_KEY_ID    = aws_kms_key.main.arn
-    AWS_LAMBDA_LOG_FORMAT = "JSON"
+    DBADMIN_BUCKET            = aws_s3_bucket.evidence.id
+    DBADMIN_TABLE             = aws_dynamodb_table.runs.name
+    DBADMIN_KMS_KEY_ID        = aws_kms_key.main.arn
+    AWS_LAMBDA_LOG_FORMAT     = "JSON"
+    DBADMIN_MAX_RECEIVE_COUNT = tostring(var.max_receive_count)
   }
   function_env = {
     publisher = merge(local.common_env, {

@@ -1,0 +1,189 @@
+//! Every job ends by its delivery's deadline, whatever the database does: a server that accepts and
+//! never answers, and a real server behind a proxy that stalls once the first catalog query is sent,
+//! both become a counted `timeout` error row naming what was in progress — well before the
+//! per-step time-outs (30 s per query) would have ended them. On the queue's last delivery, a
+//! failure that would have been redelivered becomes an error row instead of resting in the DLQ.
+
+mod common;
+
+use async_trait::async_trait;
+use common::*;
+use dbadmin_collector::{handle_delivery, CollectorDeps, CollectorError, ConnectOptions, Delivery};
+use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode};
+use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunRecord, RunStore};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Fixed(DbCredentials);
+
+#[async_trait]
+impl CredentialSource for Fixed {
+    async fn credentials(&self, _: &Target) -> Result<DbCredentials, CredentialError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Secrets Manager throttling on every call.
+struct Throttled;
+
+#[async_trait]
+impl CredentialSource for Throttled {
+    async fn credentials(&self, t: &Target) -> Result<DbCredentials, CredentialError> {
+        Err(CredentialError::Transient {
+            secret: t.secret.clone(),
+            source: "ThrottlingException: Rate exceeded".into(),
+        })
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: DirStore,
+    runs: MemoryRunStore,
+    finalize: ChannelQueue<dbadmin_contracts::FinalizeMessage>,
+    _finalize_rx: tokio::sync::mpsc::UnboundedReceiver<dbadmin_contracts::FinalizeMessage>,
+    connect: ConnectOptions,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = MemoryRunStore::new();
+    let run = RunRecord {
+        report_id: "R1".into(),
+        requested_by: "t".into(),
+        requested_at: "2026-12-02T00:00:00Z".into(),
+        total: 1,
+        completed: 0,
+        failed: 0,
+        version: 1,
+        reported_version: 0,
+        report_location: None,
+    };
+    runs.create_run(&run).await.unwrap();
+    // The per-step limits are long: only the deadline can end these jobs quickly.
+    let connect = ConnectOptions {
+        connect_timeout: Duration::from_secs(30),
+        query_timeout: Duration::from_secs(30),
+        ..ConnectOptions::default()
+    };
+    let (finalize, _finalize_rx) = ChannelQueue::new();
+    World { store: DirStore::new(dir.path()), runs, finalize, _finalize_rx, connect, _dir: dir }
+}
+
+fn job(port: u16) -> CollectionJob {
+    let mut target = target(Engine::Mariadb, port, TlsMode::Disable);
+    target.id = "slow".into();
+    CollectionJob { schema_version: 1, report_id: "R1".into(), target }
+}
+
+/// Handles the job under a deadline `budget` from now; the guard fails the test instead of hanging.
+async fn run(
+    w: &World,
+    creds: &dyn CredentialSource,
+    job: &CollectionJob,
+    delivery: Delivery,
+) -> Result<dbadmin_collector::JobReport, CollectorError> {
+    let deps = CollectorDeps {
+        credentials: creds,
+        store: &w.store,
+        runs: &w.runs,
+        finalize: &w.finalize,
+        connect: &w.connect,
+    };
+    tokio::time::timeout(Duration::from_secs(20), handle_delivery(job, &deps, delivery))
+        .await
+        .expect("the job must end by its deadline, not by the per-step time-outs")
+}
+
+async fn stored(w: &World) -> TargetResult {
+    let bytes = w.store.get(&keys::result("R1", "slow")).await.unwrap().expect("an error row is stored");
+    dbadmin_contracts::decode(&bytes).unwrap()
+}
+
+fn in_seconds(s: f32) -> Delivery {
+    Delivery { deadline: Some(tokio::time::Instant::now() + Duration::from_secs_f32(s)), last: false }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_a_timeout_row_by_the_deadline() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let w = world().await;
+    let creds = Fixed(collector_login());
+    let report = run(&w, &creds, &job(port), in_seconds(1.5)).await.unwrap();
+    assert_eq!(report.error, Some(ErrorKind::Timeout));
+    assert!(report.newly_counted && report.completed == 1, "the target is counted: the report can finish");
+    let Outcome::Failed(f) = stored(&w).await.outcome else { panic!("an error row") };
+    assert_eq!(f.kind, ErrorKind::Timeout);
+    assert!(
+        f.reason.contains("time budget") && f.reason.contains(&format!("connecting to 127.0.0.1:{port}")),
+        "{}",
+        f.reason
+    );
+    drop(silent);
+}
+
+/// Forwards to `upstream` until the client sends a chunk holding `trigger`, then holds that chunk
+/// and everything after it: the server never sees the query, the client never gets an answer.
+async fn stalling_proxy(upstream: u16, trigger: &'static [u8]) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = TcpStream::connect(("127.0.0.1", upstream)).await.unwrap();
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut stalled = false;
+                while let Ok(n) = cr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    stalled |= buf[..n].windows(trigger.len()).any(|w| w == trigger);
+                    if !stalled && sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut sr, &mut cw).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_server_that_stalls_mid_query_is_a_timeout_row_naming_the_query() {
+    let mariadb = port("DBADMIN_TEST_MARIADB_PORT", 13306);
+    if !server_available("MariaDB", mariadb) {
+        return;
+    }
+    // The first catalog query (collector/queries/mysql/server.sql) never reaches the server.
+    let proxy = stalling_proxy(mariadb, b"SELECT VERSION()").await;
+    let w = world().await;
+    let creds = Fixed(collector_login());
+    let report = run(&w, &creds, &job(proxy), in_seconds(2.0)).await.unwrap();
+    assert_eq!(report.error, Some(ErrorKind::Timeout));
+    let Outcome::Failed(f) = stored(&w).await.outcome else { panic!("an error row") };
+    assert!(f.reason.contains("in progress: query mysql/server"), "the login passed, the query stalled: {}", f.reason);
+    assert_eq!(w.runs.get_run("R1").await.unwrap().unwrap().failed, 1);
+}
+
+#[tokio::test]
+async fn the_last_delivery_turns_a_retryable_failure_into_an_error_row() {
+    let w = world().await;
+    let job = job(1);
+    let err = run(&w, &Throttled, &job, Delivery::default()).await.unwrap_err();
+    assert!(matches!(err, CollectorError::Credentials { .. }), "an earlier delivery is retried: {err}");
+    assert!(w.store.get(&keys::result("R1", "slow")).await.unwrap().is_none());
+
+    let report = run(&w, &Throttled, &job, Delivery { deadline: None, last: true }).await.unwrap();
+    assert_eq!(report.error, Some(ErrorKind::Credentials));
+    assert_eq!(report.completed, 1, "counted: the report finishes without waiting on the DLQ");
+    let Outcome::Failed(f) = stored(&w).await.outcome else { panic!("an error row") };
+    assert!(f.reason.contains("Rate exceeded") && f.reason.contains("last delivery"), "{}", f.reason);
+}
