@@ -19,6 +19,39 @@ use dbadmin_ports::{
 };
 use std::collections::{BTreeMap, HashMap};
 
+/// Transaction conflicts retried in place before a count fails into a redelivery.
+const MAX_CONFLICT_RETRIES: u32 = 8;
+
+/// Why a counting transaction was cancelled, from its cancellation reasons (marker put, count update).
+#[derive(Debug, PartialEq, Eq)]
+enum Cancelled {
+    /// The marker exists: this target was counted by an earlier delivery.
+    AlreadyCounted,
+    /// The run record does not exist.
+    NoRun,
+    /// Another transaction touched the same items at the same time.
+    Conflict,
+    Other,
+}
+
+fn cancellation(reasons: &[Option<String>]) -> Cancelled {
+    let code = |i: usize| reasons.get(i).and_then(|c| c.as_deref());
+    match (code(0), code(1)) {
+        (Some("ConditionalCheckFailed"), _) => Cancelled::AlreadyCounted,
+        (_, Some("ConditionalCheckFailed")) => Cancelled::NoRun,
+        _ if reasons.iter().any(|c| c.as_deref() == Some("TransactionConflict")) => Cancelled::Conflict,
+        _ => Cancelled::Other,
+    }
+}
+
+/// Exponential back-off from 20 ms with full jitter, capped at 1 s.
+fn conflict_backoff(attempt: u32) -> std::time::Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let cap = (20u64 << attempt.min(6)).min(1000);
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    std::time::Duration::from_millis(1 + random % cap)
+}
+
 /// How long completion markers are kept (the run record itself is kept).
 const MARKER_TTL_SECS: u64 = 90 * 24 * 3600;
 
@@ -204,34 +237,43 @@ impl RunStore for DynamoRunStore {
             .expression_attribute_values(":failed", n(u8::from(failed)))
             .build()
             .map_err(build_err)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(marker).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await;
-        let newly_counted = match result {
-            Ok(_) => true,
-            Err(e) => {
-                let reasons: Vec<Option<String>> = e
-                    .as_service_error()
-                    .and_then(|se| match se {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc) => {
-                            Some(tc.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect())
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                match reasons.as_slice() {
-                    [Some(c), ..] if c == "ConditionalCheckFailed" => false,
-                    [_, Some(c)] if c == "ConditionalCheckFailed" => {
-                        return Err(PortError::NotFound { what: format!("run {report_id}") })
+        let mut conflicts = 0u32;
+        let newly_counted = loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(marker.clone()).build())
+                .transact_items(TransactWriteItem::builder().update(count.clone()).build())
+                .send()
+                .await;
+            let e = match result {
+                Ok(_) => break true,
+                Err(e) => e,
+            };
+            let reasons: Vec<Option<String>> = e
+                .as_service_error()
+                .and_then(|se| match se {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc) => {
+                        Some(tc.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect())
                     }
-                    _ => return Err(port_error("DynamoDB TransactWriteItems (count)", e)),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            match cancellation(&reasons) {
+                Cancelled::AlreadyCounted => break false,
+                Cancelled::NoRun => return Err(PortError::NotFound { what: format!("run {report_id}") }),
+                // Collectors finishing at once contend on the run item: try again here, after a
+                // jittered pause, rather than fail the job into a redelivery.
+                Cancelled::Conflict if conflicts < MAX_CONFLICT_RETRIES => {
+                    conflicts += 1;
+                    tokio::time::sleep(conflict_backoff(conflicts)).await;
                 }
+                _ => return Err(port_error("DynamoDB TransactWriteItems (count)", e)),
             }
         };
+        if conflicts > 0 {
+            tracing::info!(report_id, target_id, conflicts, "Counted after transaction conflicts.");
+        }
         let run =
             self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
         Ok(Completion { newly_counted, completed: run.completed, total: run.total })
@@ -401,5 +443,25 @@ impl RunStore for DynamoRunStore {
                 Some((target, error))
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counting_cancellations_are_told_apart() {
+        let r = |codes: &[&str]| codes.iter().map(|c| Some((*c).to_owned())).collect::<Vec<_>>();
+        assert_eq!(cancellation(&r(&["ConditionalCheckFailed", "None"])), Cancelled::AlreadyCounted);
+        assert_eq!(cancellation(&r(&["None", "ConditionalCheckFailed"])), Cancelled::NoRun);
+        assert_eq!(cancellation(&r(&["None", "TransactionConflict"])), Cancelled::Conflict);
+        assert_eq!(cancellation(&r(&["TransactionConflict", "None"])), Cancelled::Conflict);
+        assert_eq!(cancellation(&r(&["ValidationError", "None"])), Cancelled::Other);
+        assert_eq!(cancellation(&[]), Cancelled::Other);
+        for attempt in 1..=MAX_CONFLICT_RETRIES {
+            let pause = conflict_backoff(attempt);
+            assert!(pause >= std::time::Duration::from_millis(1) && pause <= std::time::Duration::from_secs(1));
+        }
     }
 }

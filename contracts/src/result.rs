@@ -102,6 +102,8 @@ pub enum ErrorKind {
     Query,
     /// The report was finalized without this target's result (never expected; reported, not hidden).
     MissingResult,
+    /// The stored result cannot be read (truncated, or written by a newer version of the tool).
+    UnreadableResult,
 }
 
 impl ErrorKind {
@@ -117,6 +119,7 @@ impl ErrorKind {
             ErrorKind::Configuration => "configuration",
             ErrorKind::Query => "query",
             ErrorKind::MissingResult => "missing_result",
+            ErrorKind::UnreadableResult => "unreadable_result",
         }
     }
 }

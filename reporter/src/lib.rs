@@ -13,8 +13,10 @@ pub mod synthetic;
 
 use dbadmin_contracts::manifest::{Artifact, Manifest};
 use dbadmin_contracts::message::Population;
+use dbadmin_contracts::result::{Failure, TargetRef};
 use dbadmin_contracts::{
-    keys, FinalizeMessage, Outcome, OutputFormat, QueryRecord, ReportRequest, TargetResult, Versioned,
+    keys, DecodeError, ErrorKind, FinalizeMessage, Outcome, OutputFormat, QueryRecord, ReportRequest, Target,
+    TargetResult, Versioned,
 };
 use dbadmin_ports::{ObjectStore, PortError, RunStore};
 use futures::StreamExt;
@@ -124,8 +126,12 @@ async fn render_results(
         .buffered(READ_PARALLELISM);
     let mut targets = ordered.iter();
     while let Some(result) = results.next().await {
-        let result = result?;
         let target = targets.next().expect("one result per target");
+        let result = match result {
+            // One unreadable result is that target's error row, not a report that cannot be written.
+            Err(ReporterError::Decode { key, source }) => Some(unreadable(report_id, target, &key, &source)),
+            other => other?,
+        };
         renderer.push(&render::target_rows(target, result.as_ref(), &request.requested_at));
         render::count_status(&mut status_counts, result.as_ref());
         if let Some(TargetResult { outcome: Outcome::Collected(c), .. }) = &result {
@@ -133,6 +139,23 @@ async fn render_results(
         }
     }
     Ok((renderer.finish(), status_counts, queries))
+}
+
+/// The error row of a target whose stored result cannot be read.
+fn unreadable(report_id: &str, target: &Target, key: &str, error: &DecodeError) -> TargetResult {
+    tracing::error!(target_id = %target.id, %key, error = %dbadmin_ports::error_chain(error), "A stored result cannot be read; reporting it as an error row.");
+    TargetResult {
+        schema_version: TargetResult::SCHEMA_VERSION,
+        report_id: report_id.to_owned(),
+        target: TargetRef::from(target),
+        collected_at: String::new(),
+        attempts: 0,
+        duration_ms: 0,
+        outcome: Outcome::Failed(Failure {
+            kind: ErrorKind::UnreadableResult,
+            reason: format!("the stored result {key} cannot be read: {}", dbadmin_ports::error_chain(error)),
+        }),
+    }
 }
 
 /// Writes each `(name, body, content type)` under `dir` and describes it for the manifest.
