@@ -111,7 +111,13 @@ def main():
             collect_arn,
             10,
         ),
-        "reporter": ({"DBADMIN_DLQ_URL": finalize_dlq}, finalize_arn, 1),
+        # The emulator's visibility time-out is short (20 s) so redrive tests run fast: the reporter's
+        # claim must expire before a redelivered finalize message comes back.
+        "reporter": (
+            {"DBADMIN_DLQ_URL": finalize_dlq, "DBADMIN_FINALIZE_LEASE_SECS": str(max(1, args.visibility_timeout // 2))},
+            finalize_arn,
+            1,
+        ),
     }
     with open(args.ca_file, "rb") as f:
         ca = f.read()

@@ -64,6 +64,9 @@ pub struct Settings {
     /// `DBADMIN_DEADLINE_MARGIN_SECS`: time kept back from the invocation's deadline to store and
     /// count a result after the database work ends.
     pub deadline_margin: Duration,
+    /// `DBADMIN_FINALIZE_LEASE_SECS`: how long a reporter's claim on a version holds (Terraform:
+    /// twice the function time-out, below the finalize queue's visibility time-out of six times it).
+    pub finalize_lease: Duration,
 }
 
 impl Settings {
@@ -87,6 +90,7 @@ impl Settings {
             dlq_url: optional("DBADMIN_DLQ_URL"),
             max_receive_count: number("DBADMIN_MAX_RECEIVE_COUNT", 3)?,
             deadline_margin: Duration::from_secs(number("DBADMIN_DEADLINE_MARGIN_SECS", 10)?),
+            finalize_lease: Duration::from_secs(number("DBADMIN_FINALIZE_LEASE_SECS", 600)?),
         })
     }
 
@@ -118,7 +122,14 @@ pub struct Clients {
 impl Clients {
     /// Loads the standard configuration chain (region, credentials, `AWS_ENDPOINT_URL`).
     pub async fn load() -> Clients {
-        let sdk = aws_config::load_from_env().await;
+        // Every call ends: a hung connection or a service that stops answering is an error the
+        // caller retries, never a Lambda that waits out its own time-out.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(20))
+            .operation_timeout(Duration::from_secs(60))
+            .build();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
         Clients::from_sdk(sdk)
     }
 

@@ -58,11 +58,19 @@ const MARKER_TTL_SECS: u64 = 90 * 24 * 3600;
 pub struct DynamoRunStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    lease: std::time::Duration,
 }
 
 impl DynamoRunStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoRunStore { client, table: table.into() }
+        DynamoRunStore { client, table: table.into(), lease: FINALIZE_LEASE }
+    }
+
+    /// Finalize claims expire after `lease` (it must outlast the reporter's time-out and stay below
+    /// the finalize queue's visibility time-out, so a redelivery finds it expired).
+    pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// Every run record, newest request first (a scan: the table holds one record per report).
@@ -297,7 +305,7 @@ impl RunStore for DynamoRunStore {
             .expression_attribute_names("#total", "total")
             .expression_attribute_values(":v", n(version))
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":stale", n(now.saturating_sub(FINALIZE_LEASE.as_secs())))
+            .expression_attribute_values(":stale", n(now.saturating_sub(self.lease.as_secs())))
             .send()
             .await;
         match result {
@@ -305,6 +313,23 @@ impl RunStore for DynamoRunStore {
             Err(e) if code(&e) == Some("ConditionalCheckFailedException") => Ok(None),
             Err(e) => Err(port_error("DynamoDB UpdateItem (claim)", e)),
         }
+    }
+
+    async fn claim_held(&self, report_id: &str) -> Result<bool, PortError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", pk(report_id))
+            .key("sk", s("RUN"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("DynamoDB GetItem (claim)", e))?;
+        let Some(item) = item.item() else { return Ok(false) };
+        let (version, reported) = (num(item, "generation"), num(item, "reported_version"));
+        let fresh = num(item, "claimed_at") >= now_secs().saturating_sub(self.lease.as_secs());
+        Ok(num(item, "claimed_version") == version && reported < version && fresh)
     }
 
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError> {

@@ -1,7 +1,7 @@
 //! What the three Lambda functions share: JSON logs and partial batch responses for SQS events.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::future::Future;
 use tracing::Instrument;
 
@@ -109,7 +109,17 @@ where
             let span = tracing::info_span!("record", message_id = %id);
             async move {
                 let kept = record.clone();
-                match handler(record, deadline).await {
+                // A panic (odd data a driver did not expect) fails this record only.
+                let handled = std::panic::AssertUnwindSafe(handler(record, deadline)).catch_unwind().await;
+                let handled = handled.unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".into());
+                    Err(RecordError::retry(format!("the handler panicked: {what}")))
+                });
+                match handled {
                     Ok(()) => None,
                     Err(RecordError::Permanent(e)) if poison.is_some() => {
                         let reason = chain(e.as_ref());
@@ -224,7 +234,7 @@ mod tests {
 
     fn event() -> SqsEvent {
         let mut event = SqsEvent::default();
-        for (id, body) in [("ok", "fine"), ("later", "transient"), ("poison", "permanent")] {
+        for (id, body) in [("ok", "fine"), ("later", "transient"), ("poison", "permanent"), ("odd", "panic")] {
             let mut m = SqsMessage::default();
             m.message_id = Some(id.into());
             m.body = Some(body.into());
@@ -237,6 +247,7 @@ mod tests {
         match record.body.as_deref() {
             Some("transient") => Err(RecordError::retry("throttled, try again")),
             Some("permanent") => Err(RecordError::permanent("not a collection job: missing field `report_id`")),
+            Some("panic") => panic!("unexpected column type"),
             _ => Ok(()),
         }
     }
@@ -251,7 +262,7 @@ mod tests {
     async fn permanent_failures_go_to_the_dead_letter_queue_at_once() {
         let sink = Sink::default();
         let response = handle_batch(event(), 3, Some(&sink), None, &handler).await;
-        assert_eq!(failed(&response), vec!["later"], "only the transient failure is redelivered");
+        assert_eq!(failed(&response), vec!["later", "odd"], "the transient failure and the panic are redelivered");
         let sent = sink.sent.lock().unwrap();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].0, "poison");
@@ -261,10 +272,10 @@ mod tests {
     #[tokio::test]
     async fn without_a_dead_letter_queue_or_when_it_fails_the_record_is_redelivered() {
         let response = handle_batch(event(), 3, None, None, &handler).await;
-        assert_eq!(failed(&response), vec!["later", "poison"]);
+        assert_eq!(failed(&response), vec!["later", "odd", "poison"]);
         let broken = Sink { broken: true, ..Sink::default() };
         let response = handle_batch(event(), 3, Some(&broken), None, &handler).await;
-        assert_eq!(failed(&response), vec!["later", "poison"], "a message is never dropped");
+        assert_eq!(failed(&response), vec!["later", "odd", "poison"], "a message is never dropped");
     }
 
     #[test]

@@ -211,6 +211,8 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
             rows,
             timings,
         }),
-        FinalizeOutcome::NotClaimed => bail!("the report was not finalized: the run is incomplete"),
+        FinalizeOutcome::NotClaimed | FinalizeOutcome::Held => {
+            bail!("the report was not finalized: the run is incomplete")
+        }
     }
 }

@@ -40,6 +40,9 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     async fn claim_finalize(&self, id: &str) -> Result<Option<FinalizeClaim>, PortError> {
         self.inner.claim_finalize(id).await
     }
+    async fn claim_held(&self, id: &str) -> Result<bool, PortError> {
+        self.inner.claim_held(id).await
+    }
     async fn record_report(&self, id: &str, version: u32, location: &str) -> Result<(), PortError> {
         self.inner.record_report(id, version, location).await
     }

@@ -290,6 +290,9 @@ pub trait RunStore: Send + Sync {
     /// `failed`: the target's result is an error row (counted in [`RunRecord::failed`]).
     async fn mark_complete(&self, report_id: &str, target_id: &str, failed: bool) -> Result<Completion, PortError>;
     async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError>;
+    /// Whether another call holds a live claim on the run's current, unwritten version: a finalize
+    /// message that finds one must come back later (its holder may still die), not be dropped.
+    async fn claim_held(&self, report_id: &str) -> Result<bool, PortError>;
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError>;
     /// Targets counted so far, each with whether it was counted as an error row.
     async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError>;

@@ -323,6 +323,16 @@ impl RunStore for MemoryRunStore {
         })
     }
 
+    async fn claim_held(&self, report_id: &str) -> Result<bool, PortError> {
+        Ok(self.with(|runs| {
+            let Some(state) = runs.get(report_id) else { return false };
+            let Some(record) = &state.record else { return false };
+            state.claim.is_some_and(|(version, at)| {
+                version == record.version && record.reported_version < version && at.elapsed() < self.lease
+            })
+        }))
+    }
+
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError> {
         self.with(|runs| {
             let record = runs.get_mut(report_id).and_then(|s| s.record.as_mut()).ok_or_else(|| no_run(report_id))?;

@@ -36,8 +36,10 @@ pub struct ReporterDeps<'a> {
 pub enum FinalizeOutcome {
     /// This call wrote version `version`; `primary` is where the requested format's artifact is.
     Written { version: u32, primary: String, manifest: String, rows: usize },
-    /// Nothing to do: the run is incomplete, or its current version was claimed by another call.
+    /// Nothing to do: the run is incomplete, or its current version is written.
     NotClaimed,
+    /// Another call holds a live claim on the current version: ask again later (it may die).
+    Held,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +185,10 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let report_id = &message.report_id;
     let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
     let Some(claim) = deps.runs.claim_finalize(report_id).await.map_err(run_err)? else {
+        if deps.runs.claim_held(report_id).await.map_err(run_err)? {
+            info!("Another reporter holds the claim on this version; the message comes back after the visibility time-out.");
+            return Ok(FinalizeOutcome::Held);
+        }
         info!("Nothing to finalize: incomplete, or this version was already claimed.");
         return Ok(FinalizeOutcome::NotClaimed);
     };

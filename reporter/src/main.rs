@@ -3,7 +3,7 @@
 use dbadmin_aws::lambda::{self, RecordError};
 use dbadmin_aws::{dynamo::DynamoRunStore, s3::S3Store, Clients, Settings};
 use dbadmin_contracts::FinalizeMessage;
-use dbadmin_reporter::{handle_finalize, ReporterDeps};
+use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -11,16 +11,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env()?;
     let clients = Clients::load().await;
     let store = S3Store::new(clients.s3.clone(), &settings.bucket, settings.kms_key_id.clone());
-    let runs = DynamoRunStore::new(clients.dynamodb.clone(), &settings.table);
+    let runs = DynamoRunStore::new(clients.dynamodb.clone(), &settings.table).with_lease(settings.finalize_lease);
     let deps = ReporterDeps { store: &store, runs: &runs };
     let deps = &deps;
     let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
     lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record, _deadline| async move {
         let message: FinalizeMessage = lambda::decode(&record)?;
-        handle_finalize(&message, deps).await.map(|_| ()).map_err(|e| {
-            let retryable = e.is_retryable();
-            RecordError::classify(e, retryable)
-        })
+        match handle_finalize(&message, deps).await {
+            // Returned to the queue, not deleted: if the holder dies, this delivery finishes the report.
+            Ok(FinalizeOutcome::Held) => Err(RecordError::retry("another reporter holds the claim on this version")),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let retryable = e.is_retryable();
+                Err(RecordError::classify(e, retryable))
+            }
+        }
     })
     .await
 }

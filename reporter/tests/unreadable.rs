@@ -1,5 +1,7 @@
-//! One unreadable result (a truncated object, an unknown schema version during a rolling deploy)
-//! becomes that target's ERROR row of kind `unreadable_result`; the rest of the report is written.
+//! Finalization faults: one unreadable result (a truncated object, an unknown schema version during
+//! a rolling deploy) becomes that target's ERROR row of kind `unreadable_result` and the rest of the
+//! report is written; a finalize message that finds another reporter's live claim is told so
+//! (`Held`, which the Lambda returns to the queue) instead of being dropped.
 
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Failure, TargetRef};
@@ -28,11 +30,8 @@ fn target(id: &str) -> Target {
     }
 }
 
-#[tokio::test]
-async fn an_unreadable_result_is_an_error_row_and_the_report_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = DirStore::new(dir.path());
-    let runs = MemoryRunStore::new();
+/// A complete run of three targets: one readable result, one truncated, one from the future.
+async fn seed(store: &DirStore, runs: &MemoryRunStore) -> ReportRequest {
     let targets = vec![target("a-ok"), target("b-truncated"), target("c-future")];
     let request = ReportRequest {
         schema_version: ReportRequest::SCHEMA_VERSION,
@@ -52,10 +51,7 @@ async fn an_unreadable_result_is_an_error_row_and_the_report_is_written() {
         filters: Filters::default(),
         targets: targets.clone(),
     };
-    let put = |key: String, body: Vec<u8>| {
-        let store = &store;
-        async move { store.put(&key, body, "application/json").await.unwrap() }
-    };
+    let put = |key: String, body: Vec<u8>| async move { store.put(&key, body, "application/json").await.unwrap() };
     put(keys::request(ID), dbadmin_contracts::encode(&request)).await;
     put(keys::population(ID), dbadmin_contracts::encode(&population)).await;
     let ok = TargetResult {
@@ -87,7 +83,15 @@ async fn an_unreadable_result_is_an_error_row_and_the_report_is_written() {
     for t in &targets {
         runs.mark_complete(ID, &t.id, true).await.unwrap();
     }
+    request
+}
 
+#[tokio::test]
+async fn an_unreadable_result_is_an_error_row_and_the_report_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let runs = MemoryRunStore::new();
+    let request = seed(&store, &runs).await;
     let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: ID.into() };
     let outcome = handle_finalize(&message, &ReporterDeps { store: &store, runs: &runs }).await;
     let Ok(FinalizeOutcome::Written { rows, .. }) = outcome else { panic!("the report must be written: {outcome:?}") };
@@ -109,4 +113,26 @@ async fn an_unreadable_result_is_an_error_row_and_the_report_is_written() {
 
 fn reason_contains(rows: &[render::Row], id: &str, needle: &str) -> bool {
     rows.iter().any(|r| r.database_name == id && r.admin_reason.contains(needle))
+}
+
+#[tokio::test]
+async fn a_finalize_that_finds_a_live_claim_is_held_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let runs = MemoryRunStore::new();
+    seed(&store, &runs).await;
+    // Another reporter claimed version 1 and is still within its lease.
+    runs.claim_finalize(ID).await.unwrap().expect("the claim");
+    let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: ID.into() };
+    let deps = ReporterDeps { store: &store, runs: &runs };
+    assert_eq!(handle_finalize(&message, &deps).await.unwrap(), FinalizeOutcome::Held);
+
+    // Once the holder's lease runs out (it died), the same message writes the report.
+    let expired = MemoryRunStore::with_lease(std::time::Duration::ZERO);
+    seed(&store, &expired).await;
+    expired.claim_finalize(ID).await.unwrap().expect("the claim");
+    let deps = ReporterDeps { store: &store, runs: &expired };
+    assert!(matches!(handle_finalize(&message, &deps).await.unwrap(), FinalizeOutcome::Written { version: 1, .. }));
+    // Written: a duplicate is nothing to do, not held.
+    assert_eq!(handle_finalize(&message, &deps).await.unwrap(), FinalizeOutcome::NotClaimed);
 }

@@ -107,7 +107,14 @@ def test_queues_have_dlqs_long_visibility_and_kms(central):
     queue = r["aws_sqs_queue"]["main"]
     assert "aws_sqs_queue.dlq" in text(queue["redrive_policy"]) and "max_receive_count" in text(queue["redrive_policy"])
     assert text(queue["visibility_timeout_seconds"]) == "local.visibility_timeout"
-    assert re.fullmatch(r"var\.function_timeout_seconds \* ([6-9]|\d{2,})", text(central["locals"]["visibility_timeout"])), "≥ 6 × the function time-out"
+    visibility = re.fullmatch(r"var\.function_timeout_seconds \* (\d+)", text(central["locals"]["visibility_timeout"]))
+    assert visibility and int(visibility.group(1)) >= 6, "visibility ≥ 6 × the function time-out"
+    lease = re.fullmatch(r"var\.function_timeout_seconds \* (\d+)", text(central["locals"]["finalize_lease"]))
+    assert lease and 1 < int(lease.group(1)) < int(visibility.group(1)), "function time-out < finalize lease < visibility"
+    env = text(central["resource"]["aws_lambda_function"]["function"]) + text(central["locals"]["function_env"])
+    assert "DBADMIN_FINALIZE_LEASE_SECS" in env and "local.finalize_lease" in env, "the reporter's lease comes from it"
+    validation = text(central["variable"]["function_timeout_seconds"]["validation"])
+    assert "900" in validation, "the time-out is bounded"
     for q in (queue, r["aws_sqs_queue"]["dlq"]):
         assert "aws_kms_key.main" in text(q["kms_master_key_id"])
     assert "aws_kms_key.main" in text(r["aws_sns_topic"]["collect"]["kms_master_key_id"])

@@ -24,7 +24,8 @@ locals {
       DBADMIN_DLQ_URL            = aws_sqs_queue.dlq["collect"].id
     })
     reporter = merge(local.common_env, {
-      DBADMIN_DLQ_URL = aws_sqs_queue.dlq["finalize"].id
+      DBADMIN_DLQ_URL             = aws_sqs_queue.dlq["finalize"].id
+      DBADMIN_FINALIZE_LEASE_SECS = tostring(local.finalize_lease)
     })
   }
   function_source = {

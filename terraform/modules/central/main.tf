@@ -25,6 +25,9 @@ locals {
     for id in var.target_account_ids : "arn:${local.partition}:iam::${id}:role/${var.target_role_name}"
   ]
   visibility_timeout = var.function_timeout_seconds * 6
+  # A reporter's claim outlasts its own invocation and expires before a redelivered finalize message
+  # comes back, so a reporter that died is replaced and a live one is never doubled.
+  finalize_lease = var.function_timeout_seconds * 2
 }
 
 # ---------------------------------------------------------------------------------------------

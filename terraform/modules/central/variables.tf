@@ -27,9 +27,14 @@ variable "lambda_zip_dir" {
 }
 
 variable "function_timeout_seconds" {
-  description = "Time-out of every function; queue visibility time-outs are six times this."
+  description = "Time-out of every function; queue visibility time-outs are six times this, finalize claims hold twice this."
   type        = number
   default     = 120
+  validation {
+    # Six times it must stay within SQS's 12-hour visibility limit; jobs need time to connect and read.
+    condition     = var.function_timeout_seconds >= 30 && var.function_timeout_seconds <= 900
+    error_message = "function_timeout_seconds must be between 30 and 900 (Lambda's maximum)."
+  }
 }
 
 variable "collector_max_concurrency" {
