@@ -26,6 +26,8 @@ Examples:
   db-admin-report download 01JD3Q5W0000000000000000 --out ./evidence
   db-admin-report verify ./evidence/01JD3Q5W0000000000000000/v1
   db-admin-report dlq list
+  db-admin-report dlq list --queue finalize
+  db-admin-report finalize 01JD3Q5W0000000000000000
   db-admin-report dlq redrive --report 01JD3Q5W0000000000000000 --dry-run
   db-admin-report retry 01JD3Q5W0000000000000000
   db-admin-report diff ./evidence/01JC.../v1 01JD3Q5W0000000000000000 --format csv > review.csv
@@ -73,6 +75,15 @@ pub struct Deployment {
     /// The collection dead-letter queue.
     #[arg(long, global = true, env = "DBADMIN_COLLECT_DLQ_URL", hide_env_values = true)]
     pub collect_dlq_url: Option<String>,
+    /// The finalize queue (where `finalize` sends a report's finalize message again).
+    #[arg(long, global = true, env = "DBADMIN_FINALIZE_QUEUE_URL", hide_env_values = true)]
+    pub finalize_queue_url: Option<String>,
+    /// The finalize dead-letter queue.
+    #[arg(long, global = true, env = "DBADMIN_FINALIZE_DLQ_URL", hide_env_values = true)]
+    pub finalize_dlq_url: Option<String>,
+    /// The requests dead-letter queue.
+    #[arg(long, global = true, env = "DBADMIN_REQUESTS_DLQ_URL", hide_env_values = true)]
+    pub requests_dlq_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,7 +122,12 @@ pub enum Command {
         /// The report folder, or its manifest.json.
         path: PathBuf,
     },
-    /// Inspect and redrive the collection dead-letter queue.
+    /// Send a report's finalize message again (a complete run whose report was not written).
+    Finalize {
+        /// The report id.
+        report_id: String,
+    },
+    /// Inspect and redrive the dead-letter queues (requests, collect, finalize).
     #[command(subcommand)]
     Dlq(DlqCommand),
     /// Collect a finished report's failed targets again and write its next version.
@@ -157,12 +173,18 @@ pub struct WaitArgs {
 pub enum DlqCommand {
     /// Each message's report, target and last error, without consuming it.
     List {
-        /// Read at most this many messages.
+        /// Only this queue's dead-letter queue (default: all three).
+        #[arg(long, value_enum)]
+        queue: Option<db_admin_report::ops::Queue>,
+        /// Read at most this many messages per queue.
         #[arg(long, default_value_t = 1000)]
         max: usize,
     },
-    /// Move messages back to the collection queue (receive, send, then delete: never loses one).
+    /// Move messages back to their queue (receive, send, then delete: never loses one).
     Redrive {
+        /// Which queue's dead-letter queue.
+        #[arg(long, value_enum, default_value = "collect")]
+        queue: db_admin_report::ops::Queue,
         /// Only this report's jobs.
         #[arg(long)]
         report: Option<String>,
@@ -260,6 +282,9 @@ impl Deployment {
             table: self.table.clone(),
             collect_queue_url: self.collect_queue_url.clone(),
             collect_dlq_url: self.collect_dlq_url.clone(),
+            finalize_queue_url: self.finalize_queue_url.clone(),
+            finalize_dlq_url: self.finalize_dlq_url.clone(),
+            requests_dlq_url: self.requests_dlq_url.clone(),
         }
     }
 }

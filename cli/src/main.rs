@@ -67,6 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify { path } => cmd::reports::verify(&ctx, &path),
         Command::Diff { a, b, format } => cmd::reports::diff(&ctx, &a, &b, format),
         Command::Retry { report_id, wait } => cmd::reports::retry(&ctx, &report_id, wait),
+        Command::Finalize { report_id } => cmd::reports::finalize(&ctx, &report_id),
         Command::Dlq(command) => cmd::dlq::run(&ctx, command),
         Command::Inventory(InventoryCommand::Validate { file }) => cmd::inventory::validate(&ctx, &file),
         Command::Completions { shell } => {

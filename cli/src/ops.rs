@@ -6,9 +6,11 @@ use crate::NotReady;
 use anyhow::{anyhow, bail, Context};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{
-    keys, CollectionJob, Filters, Outcome, OutputFormat, ReportRequest, Retry, TargetResult, Versioned,
+    keys, CollectionJob, Filters, FinalizeMessage, Outcome, OutputFormat, ReportRequest, Retry, TargetResult, Versioned,
 };
-use dbadmin_ports::{AttemptError, DeadLetter, DeadLetterQueue, ObjectStore, RequestQueue, RunRecord, RunStore};
+use dbadmin_ports::{
+    AttemptError, DeadLetter, DeadLetterQueue, FinalizeQueue, ObjectStore, RequestQueue, RunRecord, RunStore,
+};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -22,7 +24,10 @@ pub struct Deployment {
     pub runs: Option<Arc<dyn RunStore>>,
     pub store: Option<Arc<dyn ObjectStore>>,
     pub requests: Option<Arc<dyn RequestQueue>>,
-    pub dlq: Option<Arc<dyn DeadLetterQueue>>,
+    /// The finalize queue (`finalize` sends a run's finalize message there again).
+    pub finalize: Option<Arc<dyn FinalizeQueue>>,
+    /// The dead-letter queue of each queue that has one configured.
+    pub dlqs: BTreeMap<Queue, Arc<dyn DeadLetterQueue>>,
     /// How often `wait` reads the run.
     pub poll: Option<Duration>,
 }
@@ -31,6 +36,55 @@ fn missing(setting: &str) -> anyhow::Error {
     anyhow!(
         "{setting} is not set: pass it as a flag, an environment variable or in the config file (terraform output cli_config lists the values)"
     )
+}
+
+/// The three queues, each with a dead-letter queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Queue {
+    /// Report requests (read by the publisher).
+    Requests,
+    /// Collection jobs (read by the collector).
+    Collect,
+    /// Finalize messages (read by the reporter).
+    Finalize,
+}
+
+impl Queue {
+    pub const ALL: [Queue; 3] = [Queue::Requests, Queue::Collect, Queue::Finalize];
+
+    /// The setting that names this queue's dead-letter queue.
+    pub fn dlq_setting(self) -> &'static str {
+        match self {
+            Queue::Requests => "DBADMIN_REQUESTS_DLQ_URL",
+            Queue::Collect => "DBADMIN_COLLECT_DLQ_URL",
+            Queue::Finalize => "DBADMIN_FINALIZE_DLQ_URL",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Queue::Requests => "requests",
+            Queue::Collect => "collect",
+            Queue::Finalize => "finalize",
+        }
+    }
+
+    /// The report (and target) a message of this queue is about, or why it is not one.
+    fn describe(self, body: &str) -> Result<(String, Option<String>), String> {
+        let bytes = body.as_bytes();
+        match self {
+            Queue::Collect => dbadmin_contracts::decode::<CollectionJob>(bytes)
+                .map(|j| (j.report_id, Some(j.target.id)))
+                .map_err(|e| format!("not a collection job: {e}")),
+            Queue::Finalize => dbadmin_contracts::decode::<FinalizeMessage>(bytes)
+                .map(|m| (m.report_id, None))
+                .map_err(|e| format!("not a finalize message: {e}")),
+            Queue::Requests => dbadmin_contracts::decode::<ReportRequest>(bytes)
+                .map(|r| (r.report_id, None))
+                .map_err(|e| format!("not a report request: {e}")),
+        }
+    }
 }
 
 /// How a run looks from outside.
@@ -97,6 +151,8 @@ pub struct Status {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DlqMessage {
+    /// The queue whose dead-letter queue holds it.
+    pub queue: Queue,
     pub message_id: String,
     pub report_id: Option<String>,
     pub target_id: Option<String>,
@@ -141,8 +197,28 @@ impl Deployment {
         self.requests.as_deref().ok_or_else(|| missing("DBADMIN_REQUESTS_QUEUE_URL"))
     }
 
-    fn dlq(&self) -> anyhow::Result<&dyn DeadLetterQueue> {
-        self.dlq.as_deref().ok_or_else(|| missing("DBADMIN_COLLECT_DLQ_URL"))
+    fn dlq(&self, queue: Queue) -> anyhow::Result<&dyn DeadLetterQueue> {
+        self.dlqs.get(&queue).map(|d| d.as_ref()).ok_or_else(|| missing(queue.dlq_setting()))
+    }
+
+    /// Sends a run's finalize message again: for a run whose count is complete and whose current
+    /// version is not written (its finalize message was lost, or rests in the finalize DLQ).
+    pub async fn finalize(&self, report_id: &str) -> anyhow::Result<RunRecord> {
+        let run = self.run(report_id).await?;
+        if run.completed < run.total {
+            bail!(NotReady(format!(
+                "report {report_id} is still running ({} of {} done): it finalizes by itself when the count is complete",
+                run.completed, run.total
+            )));
+        }
+        if run.reported_version >= run.version {
+            bail!("report {report_id} v{} is already written: nothing to finalize (use retry to collect failed targets again)", run.reported_version);
+        }
+        let finalize = self.finalize.as_deref().ok_or_else(|| missing("DBADMIN_FINALIZE_QUEUE_URL"))?;
+        let message =
+            FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: report_id.to_owned() };
+        finalize.send_finalize(&message).await.context("sending the finalize message")?;
+        Ok(run)
     }
 
     pub async fn submit(&self, request: &ReportRequest) -> anyhow::Result<()> {
@@ -216,11 +292,17 @@ impl Deployment {
                 Outcome::Collected(_) => None,
             })
             .collect();
-        let dlq_messages = match &self.dlq {
-            Some(_) => {
-                Some(self.dlq_list(1000).await?.iter().filter(|m| m.report_id.as_deref() == Some(report_id)).count())
-            }
-            None => None,
+        let dlq_messages = if self.dlqs.is_empty() {
+            None
+        } else {
+            let queues: Vec<Queue> = self.dlqs.keys().copied().collect();
+            Some(
+                self.dlq_list(&queues, 1000)
+                    .await?
+                    .iter()
+                    .filter(|m| m.report_id.as_deref() == Some(report_id))
+                    .count(),
+            )
         };
         Ok(Status {
             report_id: run.report_id.clone(),
@@ -315,13 +397,19 @@ impl Deployment {
         Ok(RetryPlan::Request { request, version: run.reported_version + 1, failed: run.failed })
     }
 
-    /// Receives up to `max` DLQ messages, hiding them for `hold`, each with its job's last error.
-    async fn dlq_receive(&self, max: usize, hold: Duration) -> anyhow::Result<Vec<DlqMessage>> {
-        let letters = self.dlq()?.receive(max, hold).await.context("reading the dead-letter queue")?;
+    /// Receives up to `max` messages of `queue`'s DLQ, hiding them for `hold`, each with its job's
+    /// last error.
+    async fn dlq_receive(&self, queue: Queue, max: usize, hold: Duration) -> anyhow::Result<Vec<DlqMessage>> {
+        let letters = self
+            .dlq(queue)?
+            .receive(max, hold)
+            .await
+            .with_context(|| format!("reading the {} dead-letter queue", queue.as_str()))?;
         let mut errors: HashMap<String, BTreeMap<String, AttemptError>> = HashMap::new();
         let mut out = Vec::with_capacity(letters.len());
         for letter in letters {
             let mut msg = DlqMessage {
+                queue,
                 message_id: letter.message_id.clone(),
                 report_id: None,
                 target_id: None,
@@ -332,20 +420,22 @@ impl Deployment {
                 letter,
             };
             let reason = msg.letter.reason.clone();
-            match dbadmin_contracts::decode::<CollectionJob>(msg.letter.body.as_bytes()) {
-                Ok(job) => {
-                    if !errors.contains_key(&job.report_id) {
-                        let recorded =
-                            self.runs()?.attempt_errors(&job.report_id).await.context("reading job failures")?;
-                        errors.insert(job.report_id.clone(), recorded);
+            match queue.describe(&msg.letter.body) {
+                Ok((report_id, target_id)) => {
+                    if !errors.contains_key(&report_id) {
+                        let recorded = match &target_id {
+                            Some(_) => self.runs()?.attempt_errors(&report_id).await.context("reading job failures")?,
+                            None => BTreeMap::new(),
+                        };
+                        errors.insert(report_id.clone(), recorded);
                     }
-                    msg.last_error =
-                        reason.or_else(|| errors[&job.report_id].get(&job.target.id).map(|e| e.error.clone()));
-                    msg.report_id = Some(job.report_id);
-                    msg.target_id = Some(job.target.id);
+                    let recorded = target_id.as_ref().and_then(|t| errors[&report_id].get(t)).map(|e| e.error.clone());
+                    msg.last_error = reason.or(recorded);
+                    msg.report_id = Some(report_id);
+                    msg.target_id = target_id;
                 }
-                Err(e) => {
-                    msg.last_error = Some(reason.unwrap_or_else(|| format!("not a collection job: {e}")));
+                Err(not) => {
+                    msg.last_error = Some(reason.unwrap_or(not));
                     msg.body_preview = Some(msg.letter.body.chars().take(120).collect());
                 }
             }
@@ -354,16 +444,20 @@ impl Deployment {
         Ok(out)
     }
 
-    async fn dlq_release(&self, messages: &[&DlqMessage]) -> anyhow::Result<()> {
+    async fn dlq_release(&self, queue: Queue, messages: &[&DlqMessage]) -> anyhow::Result<()> {
         let receipts: Vec<&str> = messages.iter().map(|m| m.letter.receipt.as_str()).collect();
-        self.dlq()?.release(&receipts).await.context("releasing dead-letter messages")
+        self.dlq(queue)?.release(&receipts).await.context("releasing dead-letter messages")
     }
 
-    /// Every DLQ message (up to `max`), left in the queue.
-    pub async fn dlq_list(&self, max: usize) -> anyhow::Result<Vec<DlqMessage>> {
-        let messages = self.dlq_receive(max, Duration::from_secs(30)).await?;
-        self.dlq_release(&messages.iter().collect::<Vec<_>>()).await?;
-        Ok(messages)
+    /// Every message (up to `max` per queue) of the DLQs of `queues`, left where they are.
+    pub async fn dlq_list(&self, queues: &[Queue], max: usize) -> anyhow::Result<Vec<DlqMessage>> {
+        let mut all = Vec::new();
+        for queue in queues {
+            let messages = self.dlq_receive(*queue, max, Duration::from_secs(30)).await?;
+            self.dlq_release(*queue, &messages.iter().collect::<Vec<_>>()).await?;
+            all.extend(messages);
+        }
+        Ok(all)
     }
 
     /// Moves matching collection jobs back to the collection queue: send, then delete. An
@@ -371,27 +465,30 @@ impl Deployment {
     /// `hold`); the job then runs twice, which the exactly-once count makes harmless.
     pub async fn dlq_redrive(
         &self,
+        queue: Queue,
         report: Option<&str>,
         target: Option<&str>,
         dry_run: bool,
         hold: Duration,
         max: usize,
     ) -> anyhow::Result<Redrive> {
-        let dlq = self.dlq()?;
-        let messages = self.dlq_receive(max, hold).await?;
+        let dlq = self.dlq(queue)?;
+        let messages = self.dlq_receive(queue, max, hold).await?;
         let (matching, rest): (Vec<&DlqMessage>, Vec<&DlqMessage>) = messages.iter().partition(|m| {
             m.report_id.is_some()
                 && report.is_none_or(|r| m.report_id.as_deref() == Some(r))
                 && target.is_none_or(|t| m.target_id.as_deref() == Some(t))
         });
         if dry_run {
-            self.dlq_release(&messages.iter().collect::<Vec<_>>()).await?;
+            self.dlq_release(queue, &messages.iter().collect::<Vec<_>>()).await?;
             return Ok(Redrive { dry_run, moved: matching.into_iter().cloned().collect(), left: rest.len() });
         }
-        self.dlq_release(&rest).await?;
+        self.dlq_release(queue, &rest).await?;
         let mut moved = Vec::new();
         for m in matching {
-            dlq.send_back(&m.letter.body).await.context("sending a job back to the collection queue")?;
+            dlq.send_back(&m.letter.body)
+                .await
+                .with_context(|| format!("sending a message back to the {} queue", queue.as_str()))?;
             crate::fault::point("redrive-after-send");
             dlq.delete(&m.letter.receipt).await.context("removing a redriven message from the dead-letter queue")?;
             moved.push(m.clone());
@@ -399,9 +496,9 @@ impl Deployment {
         Ok(Redrive { dry_run, moved, left: rest.len() })
     }
 
-    /// Starts the queue service's own move of the whole DLQ back to its source; returns the task handle.
-    pub async fn dlq_move_task(&self) -> anyhow::Result<String> {
-        self.dlq()?.start_move_task().await.context("starting a message move task")
+    /// Starts the queue service's own move of a whole DLQ back to its source; returns the task handle.
+    pub async fn dlq_move_task(&self, queue: Queue) -> anyhow::Result<String> {
+        self.dlq(queue)?.start_move_task().await.context("starting a message move task")
     }
 }
 

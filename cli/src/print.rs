@@ -108,6 +108,19 @@ pub fn submitted(report_id: &str, output: Output) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+pub fn finalize_sent(run: &RunRecord, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => {
+            json(&serde_json::json!({"report_id": run.report_id, "version": run.version, "finalize": "sent"}))?
+        }
+        Output::Text => println!(
+            "Sent the finalize message of {} v{}; follow it with `db-admin-report status {}`.",
+            run.report_id, run.version, run.report_id
+        ),
+    }
+    Ok(exit::OK)
+}
+
 pub fn nothing_to_retry(run: &RunRecord, output: Output) -> anyhow::Result<u8> {
     match output {
         Output::Json => {
@@ -196,7 +209,8 @@ pub fn dlq_messages(messages: &[DlqMessage], output: Output) -> anyhow::Result<u
         Output::Text => {
             for m in messages {
                 println!(
-                    "{}  report {}  target {}  received {}x  sent {}\n    last error: {}",
+                    "{:<8}  {}  report {}  target {}  received {}x  sent {}\n    last error: {}",
+                    m.queue.as_str(),
                     m.message_id,
                     m.report_id.as_deref().unwrap_or("-"),
                     m.target_id.as_deref().unwrap_or("-"),

@@ -15,6 +15,9 @@ pub struct RemoteConfig {
     pub table: Option<String>,
     pub collect_queue_url: Option<String>,
     pub collect_dlq_url: Option<String>,
+    pub finalize_queue_url: Option<String>,
+    pub finalize_dlq_url: Option<String>,
+    pub requests_dlq_url: Option<String>,
 }
 
 #[cfg(feature = "aws")]
@@ -53,13 +56,15 @@ mod without_aws {
 #[cfg(feature = "aws")]
 mod with_aws {
     use super::{Deployment, RemoteConfig};
+    use crate::ops::Queue;
     use anyhow::Context;
     use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
     use dbadmin_aws::dynamo::DynamoRunStore;
     use dbadmin_aws::s3::{S3Inventory, S3Store};
-    use dbadmin_aws::sqs::{SqsDeadLetterQueue, SqsRequestQueue};
+    use dbadmin_aws::sqs::{SqsDeadLetterQueue, SqsFinalizeQueue, SqsRequestQueue};
     use dbadmin_aws::Clients;
     use dbadmin_contracts::Inventory;
+    use dbadmin_ports::DeadLetterQueue;
     use dbadmin_ports::InventorySource;
     use std::sync::Arc;
     use std::time::Duration;
@@ -85,10 +90,21 @@ mod with_aws {
                 store: set(&cfg.bucket).map(|b| Arc::new(S3Store::new(clients.s3.clone(), b, None)) as _),
                 requests: set(&cfg.requests_queue_url)
                     .map(|u| Arc::new(SqsRequestQueue::new(clients.sqs.clone(), u)) as _),
-                dlq: set(&cfg.collect_dlq_url).map(|u| {
-                    let source = set(&cfg.collect_queue_url).map(str::to_owned);
-                    Arc::new(SqsDeadLetterQueue::new(clients.sqs.clone(), u, source)) as _
-                }),
+                finalize: set(&cfg.finalize_queue_url)
+                    .map(|u| Arc::new(SqsFinalizeQueue::new(clients.sqs.clone(), u)) as _),
+                dlqs: [
+                    (Queue::Requests, &cfg.requests_dlq_url, &cfg.requests_queue_url),
+                    (Queue::Collect, &cfg.collect_dlq_url, &cfg.collect_queue_url),
+                    (Queue::Finalize, &cfg.finalize_dlq_url, &cfg.finalize_queue_url),
+                ]
+                .into_iter()
+                .filter_map(|(queue, dlq, source)| {
+                    let source = set(source).map(str::to_owned);
+                    let dlq: Arc<dyn DeadLetterQueue> =
+                        Arc::new(SqsDeadLetterQueue::new(clients.sqs.clone(), set(dlq)?, source));
+                    Some((queue, dlq))
+                })
+                .collect(),
                 poll: Some(Duration::from_millis(500)),
             };
             Remote { clients, deployment }

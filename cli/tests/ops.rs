@@ -2,15 +2,16 @@
 //! runs against the AWS adapters in cli_aws.rs): a run with one collected, one failed and one
 //! missing target, a DLQ holding that target's job and a message that is not a job.
 
-use db_admin_report::ops::{Deployment, RetryPlan, WaitOutcome};
+use db_admin_report::ops::{Deployment, Queue, RetryPlan, WaitOutcome};
 use db_admin_report::NotReady;
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Failure, TargetRef};
 use dbadmin_contracts::{
-    keys, CollectionJob, Engine, ErrorKind, Filters, Outcome, ReportRequest, Target, TargetResult, TlsMode, Versioned,
+    keys, CollectionJob, Engine, ErrorKind, Filters, FinalizeMessage, Outcome, ReportRequest, Target, TargetResult,
+    TlsMode, Versioned,
 };
 use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryDeadLetterQueue, MemoryRunStore};
-use dbadmin_ports::{ObjectStore, RunRecord, RunStore};
+use dbadmin_ports::{DeadLetterQueue, ObjectStore, RunRecord, RunStore};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,7 +42,9 @@ struct Fixture {
     ops: Deployment,
     runs: Arc<MemoryRunStore>,
     dlq: Arc<MemoryDeadLetterQueue>,
+    finalize_dlq: Arc<MemoryDeadLetterQueue>,
     requests: tokio::sync::mpsc::UnboundedReceiver<ReportRequest>,
+    finalized: tokio::sync::mpsc::UnboundedReceiver<FinalizeMessage>,
     _dir: tempfile::TempDir,
 }
 
@@ -89,14 +92,22 @@ async fn fixture() -> Fixture {
     dlq.push(&job("c"), 3);
     dlq.push("{\"not\": \"a job\"}", 3);
     let (requests, rx) = ChannelQueue::<ReportRequest>::new();
+    let (finalize, finalize_rx) = ChannelQueue::<FinalizeMessage>::new();
+    // A finalize message that failed: it names the report.
+    let finalize_dlq = Arc::new(MemoryDeadLetterQueue::new());
+    let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: ID.into() };
+    finalize_dlq.push(&String::from_utf8(dbadmin_contracts::encode(&message)).unwrap(), 5);
     let ops = Deployment {
         runs: Some(runs.clone()),
         store: Some(Arc::new(store)),
         requests: Some(Arc::new(requests)),
-        dlq: Some(dlq.clone()),
+        finalize: Some(Arc::new(finalize)),
+        dlqs: [(Queue::Collect, dlq.clone() as Arc<dyn DeadLetterQueue>), (Queue::Finalize, finalize_dlq.clone() as _)]
+            .into_iter()
+            .collect(),
         poll: Some(Duration::from_millis(5)),
     };
-    Fixture { ops, runs, dlq, requests: rx, _dir: dir }
+    Fixture { ops, runs, dlq, finalize_dlq, requests: rx, finalized: finalize_rx, _dir: dir }
 }
 
 #[tokio::test]
@@ -109,7 +120,7 @@ async fn status_names_missing_and_failed_targets_and_dlq_messages() {
     assert_eq!(s.missing[0].last_error.as_ref().unwrap().error, "Lambda timed out");
     assert_eq!(s.failed_targets.len(), 1);
     assert_eq!((s.failed_targets[0].target_id.as_str(), s.failed_targets[0].error_kind.as_str()), ("b", "unreachable"));
-    assert_eq!(s.dlq_messages, Some(1), "one job of this report; the other message is not a job");
+    assert_eq!(s.dlq_messages, Some(2), "its job and its finalize message; the other message is not a job");
     let err = f.ops.status("01NOSUCHREPORT").await.unwrap_err();
     assert!(err.to_string().contains("no report with id 01NOSUCHREPORT"), "{err}");
 }
@@ -138,24 +149,36 @@ async fn wait_times_out_then_sees_the_version_written() {
 #[tokio::test]
 async fn dlq_list_leaves_messages_and_redrive_moves_only_jobs() {
     let f = fixture().await;
-    let listed = f.ops.dlq_list(100).await.unwrap();
+    let listed = f.ops.dlq_list(&[Queue::Collect], 100).await.unwrap();
     assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|m| m.queue == Queue::Collect));
     let c = listed.iter().find(|m| m.target_id.as_deref() == Some("c")).expect("the job is decoded");
     assert_eq!(c.report_id.as_deref(), Some(ID));
     assert_eq!(c.last_error.as_deref(), Some("Lambda timed out"));
     let other = listed.iter().find(|m| m.target_id.is_none()).unwrap();
     assert!(other.last_error.as_deref().unwrap().starts_with("not a collection job"));
     assert!(other.body_preview.as_deref().unwrap().contains("not"));
-    assert_eq!(f.ops.dlq_list(100).await.unwrap().len(), 2, "listing consumes nothing and releases what it read");
+    assert_eq!(
+        f.ops.dlq_list(&[Queue::Collect], 100).await.unwrap().len(),
+        2,
+        "listing consumes nothing and releases what it read"
+    );
+    let all = f.ops.dlq_list(&[Queue::Collect, Queue::Finalize], 100).await.unwrap();
+    let fin = all.iter().find(|m| m.queue == Queue::Finalize).expect("the finalize DLQ is listed too");
+    assert_eq!((fin.report_id.as_deref(), fin.target_id.as_deref()), (Some(ID), None));
+    let err = f.ops.dlq_list(&[Queue::Requests], 10).await.unwrap_err();
+    assert!(err.to_string().contains("DBADMIN_REQUESTS_DLQ_URL is not set"), "{err}");
 
-    let dry = f.ops.dlq_redrive(None, None, true, Duration::from_secs(60), 100).await.unwrap();
+    let dry = f.ops.dlq_redrive(Queue::Collect, None, None, true, Duration::from_secs(60), 100).await.unwrap();
     assert_eq!((dry.moved.len(), dry.left), (1, 1));
     assert!(f.dlq.returned().is_empty(), "a dry run moves nothing");
 
-    let other_report = f.ops.dlq_redrive(Some("01OTHER"), None, false, Duration::from_secs(60), 100).await.unwrap();
+    let other_report =
+        f.ops.dlq_redrive(Queue::Collect, Some("01OTHER"), None, false, Duration::from_secs(60), 100).await.unwrap();
     assert_eq!((other_report.moved.len(), other_report.left), (0, 2));
 
-    let moved = f.ops.dlq_redrive(Some(ID), Some("c"), false, Duration::from_secs(60), 100).await.unwrap();
+    let moved =
+        f.ops.dlq_redrive(Queue::Collect, Some(ID), Some("c"), false, Duration::from_secs(60), 100).await.unwrap();
     assert_eq!(moved.moved.len(), 1);
     assert_eq!(f.dlq.returned(), vec![job("c")]);
     assert_eq!(f.dlq.bodies(), vec!["{\"not\": \"a job\"}".to_owned()], "the non-job stays for an operator");
@@ -201,6 +224,29 @@ async fn nothing_to_retry_when_every_target_was_read() {
     runs.record_report("01CLEAN", 1, "x").await.unwrap();
     let ops = Deployment { runs: Some(Arc::new(runs)), ..Default::default() };
     assert!(matches!(ops.plan_retry("01CLEAN", "me".into()).await.unwrap(), RetryPlan::Nothing(_)));
-    let err = ops.dlq_list(10).await.unwrap_err();
+    let err = ops.dlq_list(&[Queue::Collect], 10).await.unwrap_err();
     assert!(err.to_string().contains("DBADMIN_COLLECT_DLQ_URL is not set"), "{err}");
+}
+
+#[tokio::test]
+async fn finalize_resends_only_for_a_complete_unwritten_run_and_its_dlq_message_redrives() {
+    let mut f = fixture().await;
+    let err = f.ops.finalize(ID).await.unwrap_err();
+    assert!(err.downcast_ref::<NotReady>().is_some(), "still running: {err}");
+    assert!(f.finalized.try_recv().is_err());
+
+    f.runs.mark_complete(ID, "c", false).await.unwrap();
+    let run = f.ops.finalize(ID).await.unwrap();
+    assert_eq!(run.version, 1);
+    assert_eq!(f.finalized.try_recv().expect("the finalize message was sent").report_id, ID);
+
+    // The finalize message resting in its DLQ goes back to the finalize queue.
+    let moved = f.ops.dlq_redrive(Queue::Finalize, Some(ID), None, false, Duration::from_secs(60), 10).await.unwrap();
+    assert_eq!(moved.moved.len(), 1);
+    assert_eq!(f.finalize_dlq.returned().len(), 1);
+
+    f.runs.claim_finalize(ID).await.unwrap();
+    f.runs.record_report(ID, 1, "x").await.unwrap();
+    let err = f.ops.finalize(ID).await.unwrap_err();
+    assert!(err.to_string().contains("already written"), "{err}");
 }

@@ -173,7 +173,7 @@ def test_cli_policy_is_scoped_to_this_deployment(central):
     assert not {a for a in actions if a.startswith("s3:") and a != "s3:GetObject"}
     assert not {a for a in actions if a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan")}
     assert "sqs:DeleteMessage" in as_list(by_sid["DeadLetters"]["actions"])
-    assert text(by_sid["DeadLetters"]["resources"]) == "['aws_sqs_queue.dlq[\"collect\"].arn']", by_sid["DeadLetters"]
+    assert text(by_sid["DeadLetters"]["resources"]) == "[for q in aws_sqs_queue.dlq : q.arn]", "this deployment's DLQs only"
 
 
 def test_target_role_trusts_only_the_central_collector_with_external_id(target):
@@ -204,3 +204,21 @@ def test_names_match_the_code(central):
     for name in ("publisher", "collector", "reporter"):
         assert f'"{name}"' in deploy
         assert (ROOT / name / "src" / "main.rs").exists(), f"{name} has a Lambda entry point"
+
+
+def test_every_alarm_notifies_the_alert_topic(central):
+    r = central["resource"]
+    alarms = r["aws_cloudwatch_metric_alarm"]
+    assert alarms, "there are alarms"
+    for name, alarm in alarms.items():
+        assert "aws_sns_topic.alerts.arn" in text(alarm.get("alarm_actions")), f"alarm {name} has no action"
+    assert "aws_kms_key.main" in text(r["aws_sns_topic"]["alerts"]["kms_master_key_id"])
+    assert "var.alarm_emails" in text(r["aws_sns_topic_subscription"]["alert_email"]["for_each"])
+
+
+def test_cli_can_reach_every_dead_letter_queue(central):
+    cli = text(central["data"]["aws_iam_policy_document"]["cli"])
+    assert "aws_sqs_queue.dlq : q.arn" in cli, "dlq list/redrive cover all three dead-letter queues"
+    config = text(central["output"]["cli_config"])
+    for name in ("DBADMIN_FINALIZE_QUEUE_URL", "DBADMIN_FINALIZE_DLQ_URL", "DBADMIN_REQUESTS_DLQ_URL"):
+        assert name in config

@@ -44,6 +44,13 @@ pub fn diff(ctx: &Ctx, a: &str, b: &str, format: DiffFormat) -> anyhow::Result<u
     })
 }
 
+pub fn finalize(ctx: &Ctx, report_id: &str) -> anyhow::Result<u8> {
+    ctx.remote(|remote| async move {
+        let run = remote.deployment.finalize(report_id).await?;
+        print::finalize_sent(&run, ctx.output)
+    })
+}
+
 pub fn retry(ctx: &Ctx, report_id: &str, wait: WaitArgs) -> anyhow::Result<u8> {
     ctx.remote(|remote| async move {
         let (request, version, failed) = match remote.deployment.plan_retry(report_id, remote.identity().await?).await?

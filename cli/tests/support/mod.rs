@@ -103,6 +103,9 @@ pub fn cli(outputs: &serde_json::Value, args: &[&str], extra_env: &[(&str, &str)
         .env("DBADMIN_TABLE", s("table"))
         .env("DBADMIN_COLLECT_QUEUE_URL", s("collect_queue_url"))
         .env("DBADMIN_COLLECT_DLQ_URL", s("collect_dlq_url"))
+        .env("DBADMIN_FINALIZE_QUEUE_URL", s("finalize_queue_url"))
+        .env("DBADMIN_FINALIZE_DLQ_URL", s("finalize_dlq_url"))
+        .env("DBADMIN_REQUESTS_DLQ_URL", s("requests_dlq_url"))
         .env("DBADMIN_WAIT_TIMEOUT", "150");
     // An empty value removes the variable.
     for (k, v) in extra_env {

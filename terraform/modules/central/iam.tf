@@ -155,9 +155,10 @@ data "aws_iam_policy_document" "cli" {
     resources = ["*"]
   }
   statement {
-    sid       = "RequestReports"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.main["requests"].arn, aws_sqs_queue.main["collect"].arn]
+    sid     = "RequestReports"
+    actions = ["sqs:SendMessage"]
+    # requests: new reports; collect and finalize: dlq redrive, and `finalize` of a complete run.
+    resources = [for q in aws_sqs_queue.main : q.arn]
   }
   statement {
     sid = "DeadLetters"
@@ -165,7 +166,7 @@ data "aws_iam_policy_document" "cli" {
       "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
       "sqs:StartMessageMoveTask",
     ]
-    resources = [aws_sqs_queue.dlq["collect"].arn]
+    resources = [for q in aws_sqs_queue.dlq : q.arn]
   }
   statement {
     sid       = "ReadRuns"

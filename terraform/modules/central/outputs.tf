@@ -46,6 +46,9 @@ output "cli_config" {
     DBADMIN_TABLE              = aws_dynamodb_table.runs.name
     DBADMIN_COLLECT_QUEUE_URL  = aws_sqs_queue.main["collect"].id
     DBADMIN_COLLECT_DLQ_URL    = aws_sqs_queue.dlq["collect"].id
+    DBADMIN_FINALIZE_QUEUE_URL = aws_sqs_queue.main["finalize"].id
+    DBADMIN_FINALIZE_DLQ_URL   = aws_sqs_queue.dlq["finalize"].id
+    DBADMIN_REQUESTS_DLQ_URL   = aws_sqs_queue.dlq["requests"].id
   }
 }
 

@@ -64,10 +64,26 @@ data "aws_iam_policy_document" "collect_from_topic" {
   }
 }
 
+# Every alarm notifies this topic; people subscribe by e-mail (var.alarm_emails) or otherwise.
+resource "aws_sns_topic" "alerts" {
+  name              = "${var.name_prefix}-alerts"
+  kms_master_key_id = aws_kms_key.main.arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "alert_email" {
+  for_each  = toset(var.alarm_emails)
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   for_each            = local.queues
   alarm_name          = "${each.value}-dlq-not-empty"
-  alarm_description   = "Messages rest in ${each.value}-dlq: inspect and redrive them with db-admin-report dlq."
+  alarm_description   = "Messages rest in ${each.value}-dlq: inspect them with db-admin-report dlq list --queue ${each.key}, redrive with dlq redrive --queue ${each.key} (a finalize: db-admin-report finalize REPORT_ID)."
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.dlq[each.key].name }

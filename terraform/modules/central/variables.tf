@@ -43,6 +43,12 @@ variable "collector_max_concurrency" {
   default     = 20
 }
 
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the alarm topic (each confirms by e-mail)."
+  type        = list(string)
+  default     = []
+}
+
 variable "max_receive_count" {
   description = "Deliveries of a message before it rests in its dead-letter queue."
   type        = number
