@@ -11,6 +11,7 @@ Resource names match terraform/ (see the name tests there).
 """
 import argparse
 import io
+import csv
 import json
 import os
 import urllib.request
@@ -74,9 +75,17 @@ def main():
     topic_arn = sns.create_topic(Name=f"{PREFIX}-collect")["TopicArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=collect_arn, Attributes={"RawMessageDelivery": "true"})
 
+    # A secret lives in one region: each goes to the regions of the targets that use it (the
+    # collector reads it in the target's region).
+    regions = {}
+    with open(args.inventory) as f:
+        for row in csv.DictReader(line for line in f if not line.startswith("#")):
+            regions.setdefault(row["secret"], set()).add(row["region"])
     with open(args.secrets) as f:
         for name, value in json.load(f).items():
-            sm.create_secret(Name=name, SecretString=json.dumps(value))
+            for region in sorted(regions.get(name, {REGION})):
+                sm_in = session.client("secretsmanager", endpoint_url=args.endpoint, region_name=region)
+                sm_in.create_secret(Name=name, SecretString=json.dumps(value))
 
     mariadb, mysql, pg = args.ports.split(",")
     with open(args.inventory) as f:

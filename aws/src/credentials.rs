@@ -15,17 +15,16 @@ use std::time::{Duration, Instant, SystemTime};
 pub const SECRET_TTL: Duration = Duration::from_secs(300);
 const ROLE_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
-/// `(role, secret name)` → the login read and when.
-type SecretCache = HashMap<(Option<String>, String), (DbCredentials, Instant)>;
+/// `(role, region, secret name)` → the login read and when.
+type SecretCache = HashMap<(Option<String>, String, String), (DbCredentials, Instant)>;
 
 pub struct AwsCredentials {
     sdk: aws_config::SdkConfig,
     sts: aws_sdk_sts::Client,
-    /// The secrets client of this function's own role.
-    own_secrets: aws_sdk_secretsmanager::Client,
     role_name: Option<String>,
     external_id: Option<String>,
-    roles: Mutex<HashMap<String, (aws_sdk_secretsmanager::Client, SystemTime)>>,
+    /// Assumed roles' credentials and when they expire.
+    roles: Mutex<HashMap<String, (Credentials, SystemTime)>>,
     secrets: Mutex<SecretCache>,
 }
 
@@ -34,7 +33,6 @@ impl AwsCredentials {
         AwsCredentials {
             sdk: clients.sdk.clone(),
             sts: clients.sts.clone(),
-            own_secrets: clients.secrets.clone(),
             role_name,
             external_id,
             roles: Mutex::default(),
@@ -56,10 +54,25 @@ impl AwsCredentials {
         })
     }
 
-    async fn secrets_client(&self, role: &str) -> Result<aws_sdk_secretsmanager::Client, CredentialError> {
-        if let Some((client, expires)) = self.roles.lock().unwrap_or_else(|p| p.into_inner()).get(role) {
+    /// A Secrets Manager client in the target's region (a secret lives in one region), with the
+    /// target account's role when there is one, else this function's own.
+    async fn secrets_client(
+        &self,
+        role: Option<&str>,
+        region: &str,
+    ) -> Result<aws_sdk_secretsmanager::Client, CredentialError> {
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
+            .region(aws_sdk_secretsmanager::config::Region::new(region.to_owned()));
+        if let Some(role) = role {
+            config = config.credentials_provider(self.role_credentials(role).await?);
+        }
+        Ok(aws_sdk_secretsmanager::Client::from_conf(config.build()))
+    }
+
+    async fn role_credentials(&self, role: &str) -> Result<Credentials, CredentialError> {
+        if let Some((creds, expires)) = self.roles.lock().unwrap_or_else(|p| p.into_inner()).get(role) {
             if SystemTime::now() + ROLE_REFRESH_MARGIN < *expires {
-                return Ok(client.clone());
+                return Ok(creds.clone());
             }
         }
         let mut req = self.sts.assume_role().role_arn(role).role_session_name("db-admin-report-collector");
@@ -83,10 +96,8 @@ impl AwsCredentials {
             Some(expires),
             "sts-assume-role",
         );
-        let config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk).credentials_provider(creds).build();
-        let client = aws_sdk_secretsmanager::Client::from_conf(config);
-        self.roles.lock().unwrap_or_else(|p| p.into_inner()).insert(role.to_owned(), (client.clone(), expires));
-        Ok(client)
+        self.roles.lock().unwrap_or_else(|p| p.into_inner()).insert(role.to_owned(), (creds.clone(), expires));
+        Ok(creds)
     }
 }
 
@@ -94,16 +105,13 @@ impl AwsCredentials {
 impl CredentialSource for AwsCredentials {
     async fn credentials(&self, target: &Target) -> Result<DbCredentials, CredentialError> {
         let role = self.role_for(target);
-        let key = (role.clone(), target.secret.clone());
+        let key = (role.clone(), target.region.clone(), target.secret.clone());
         if let Some((creds, at)) = self.secrets.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             if at.elapsed() < SECRET_TTL {
                 return Ok(creds.clone());
             }
         }
-        let client = match &role {
-            Some(role) => self.secrets_client(role).await?,
-            None => self.own_secrets.clone(),
-        };
+        let client = self.secrets_client(role.as_deref(), &target.region).await?;
         let secret = &target.secret;
         let out = client.get_secret_value().secret_id(secret).send().await.map_err(|e| match code(&e) {
             Some("ResourceNotFoundException") => {

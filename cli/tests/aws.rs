@@ -305,3 +305,45 @@ async fn concurrent_completions_count_exactly_once() {
     assert_eq!(record.completed, 60);
     assert_eq!(record.failed, s.runs.counted(id).await.unwrap().values().filter(|f| **f).count() as u64);
 }
+
+/// A target's secret lives in the target's region, not the collector's: the collector's credential
+/// source reads it there (on the emulator, which keeps secrets per region).
+#[tokio::test]
+async fn secrets_are_read_in_the_target_region() {
+    use dbadmin_ports::CredentialSource;
+    let Some(s) = stack().await else { return };
+    let other =
+        if s.c.sdk.region().map(|r| r.as_ref()) == Some("eu-central-1") { "ap-southeast-2" } else { "eu-central-1" };
+    let name = format!("region-test/{}", ulid::Ulid::new());
+    let regional = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&s.c.sdk)
+            .region(aws_sdk_secretsmanager::config::Region::new(other))
+            .build(),
+    );
+    regional
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"username": "dbadmin_collector", "password": "collector-pw"}"#)
+        .send()
+        .await
+        .expect("create the secret in the other region");
+    let creds = dbadmin_aws::credentials::AwsCredentials::new(&s.c, None, None);
+    let target = dbadmin_contracts::Target {
+        id: "far".into(),
+        account_id: "123456789012".into(),
+        region: other.into(),
+        engine: dbadmin_contracts::Engine::Postgres,
+        host: "127.0.0.1".into(),
+        port: 5432,
+        databases: vec![],
+        secret: name.clone(),
+        role_arn: None,
+        tls: dbadmin_contracts::TlsMode::VerifyFull,
+        tags: Default::default(),
+    };
+    let login = creds.credentials(&target).await.expect("the secret is read in the target's region");
+    assert_eq!(login.username, "dbadmin_collector");
+    let home = dbadmin_contracts::Target { region: s.c.sdk.region().unwrap().to_string(), ..target };
+    assert!(creds.credentials(&home).await.is_err(), "the same name in the collector's region does not exist");
+    regional.delete_secret().secret_id(&name).force_delete_without_recovery(true).send().await.unwrap();
+}

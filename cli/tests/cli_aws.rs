@@ -137,8 +137,14 @@ async fn retry_recollects_failed_targets_into_the_next_version() {
     assert_eq!(status["failed_targets"][0]["error_kind"], "credentials", "{status}");
 
     // The operator fixes the secret, then retries only what failed.
-    let value = e.c.secrets.get_secret_value().secret_id("demo/mariadb").send().await.unwrap();
-    e.c.secrets.create_secret().name(&secret).secret_string(value.secret_string().unwrap()).send().await.unwrap();
+    // A secret lives in its target's region (the row's: eu-west-1).
+    let secrets = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&e.c.sdk)
+            .region(aws_sdk_secretsmanager::config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let value = secrets.get_secret_value().secret_id("demo/mariadb").send().await.unwrap();
+    secrets.create_secret().name(&secret).secret_string(value.secret_string().unwrap()).send().await.unwrap();
     let retry = e.run(&["retry", &id, "--output", "json"]);
     assert_eq!(retry.code, 0, "{retry:?}");
     let out = retry.json();
