@@ -155,7 +155,14 @@ pub fn status(s: &Status, output: Output) -> anyhow::Result<u8> {
                 println!("  error   {}: {}: {}", f.target_id, f.error_kind, f.reason);
             }
             if let Some(n) = s.dlq_messages {
-                println!("Dead-letter queue: {n} message(s) of this report");
+                println!("Dead-letter queues: {n} message(s) of this report (db-admin-report dlq list)");
+            }
+            if s.state == "finalizing" {
+                println!(
+                    "Every database is counted and the report is being written. If no version appears within the \
+                     reporter's lease (twice its time-out), send the finalize again: db-admin-report finalize {}",
+                    s.report_id
+                );
             }
         }
     }
