@@ -278,10 +278,12 @@ postgres_new_up() {
       as_root chroot --userspec=postgres:postgres "$CHROOT" "$bin/initdb" -D "$c/data" --auth-local=trust \
         --auth-host=scram-sha-256 -U postgres >"$STATE/pg-new-init.log" 2>&1 \
         || die "initdb (newest) failed, see $STATE/pg-new-init.log"
-      as_root cp "$STATE/tls/server.key" "$host_dir/data/server.key"
-      as_root cp "$STATE/tls/server.pem" "$host_dir/data/server.crt"
-      as_root chroot "$CHROOT" sh -c "chown postgres: $c/data/server.key $c/data/server.crt && chmod 600 $c/data/server.key"
     fi
+    # The data directory outlives a checkout (it is in the shared chroot): its certificate is this
+    # checkout's, copied at every start.
+    as_root cp "$STATE/tls/server.key" "$host_dir/data/server.key"
+    as_root cp "$STATE/tls/server.pem" "$host_dir/data/server.crt"
+    as_root chroot "$CHROOT" sh -c "chown postgres: $c/data/server.key $c/data/server.crt && chmod 600 $c/data/server.key"
     log "starting the newest PostgreSQL on 127.0.0.1:$PG_NEW_PORT"
     as_root chroot --userspec=postgres:postgres "$CHROOT" "$bin/pg_ctl" -D "$c/data" -l "$c/server.log" -w -t 60 \
       -o "-p $PG_NEW_PORT -c listen_addresses=127.0.0.1 -k $c -c ssl=on" start >/dev/null \
