@@ -129,6 +129,21 @@ impl DynamoRunStore {
         Ok(out)
     }
 
+    /// The run's record item, read consistently.
+    async fn run_item(&self, report_id: &str) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", pk(report_id))
+            .key("sk", s("RUN"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("DynamoDB GetItem (run)", e))?;
+        Ok(out.item)
+    }
+
     /// An `UpdateItem` on a run's record item.
     fn update_run(
         &self,
@@ -209,17 +224,7 @@ impl RunStore for DynamoRunStore {
     }
 
     async fn get_run(&self, report_id: &str) -> Result<Option<RunRecord>, PortError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", pk(report_id))
-            .key("sk", s("RUN"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error("DynamoDB GetItem (run)", e))?;
-        Ok(out.item().map(|item| record(report_id, item)))
+        Ok(self.run_item(report_id).await?.map(|item| record(report_id, &item)))
     }
 
     async fn mark_complete(&self, report_id: &str, target_id: &str, failed: bool) -> Result<Completion, PortError> {
@@ -316,20 +321,10 @@ impl RunStore for DynamoRunStore {
     }
 
     async fn claim_held(&self, report_id: &str) -> Result<bool, PortError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", pk(report_id))
-            .key("sk", s("RUN"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error("DynamoDB GetItem (claim)", e))?;
-        let Some(item) = item.item() else { return Ok(false) };
-        let (version, reported) = (num(item, "generation"), num(item, "reported_version"));
-        let fresh = num(item, "claimed_at") >= now_secs().saturating_sub(self.lease.as_secs());
-        Ok(num(item, "claimed_version") == version && reported < version && fresh)
+        let Some(item) = self.run_item(report_id).await? else { return Ok(false) };
+        let (version, reported) = (num(&item, "generation"), num(&item, "reported_version"));
+        let fresh = num(&item, "claimed_at") >= now_secs().saturating_sub(self.lease.as_secs());
+        Ok(num(&item, "claimed_version") == version && reported < version && fresh)
     }
 
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError> {

@@ -62,6 +62,11 @@ impl SqsPoisonSink {
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         SqsPoisonSink { client, queue_url: queue_url.into() }
     }
+
+    /// The function's own dead-letter queue, when `DBADMIN_DLQ_URL` names one.
+    pub fn from_settings(clients: &crate::Clients, settings: &crate::Settings) -> Option<Self> {
+        settings.dlq_url.as_ref().map(|url| Self::new(clients.sqs.clone(), url))
+    }
 }
 
 /// The message attribute that carries why a message was dead-lettered.

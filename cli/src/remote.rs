@@ -78,38 +78,34 @@ mod with_aws {
         value.as_deref().filter(|v| !v.is_empty())
     }
 
+    /// The deployment's adapters, built from the settings that are set.
     pub async fn connect(cfg: RemoteConfig) -> anyhow::Result<Remote> {
-        Ok(Remote::connect(cfg).await)
+        let clients = Clients::load().await;
+        let deployment = Deployment {
+            runs: set(&cfg.table).map(|t| Arc::new(DynamoRunStore::new(clients.dynamodb.clone(), t)) as _),
+            store: set(&cfg.bucket).map(|b| Arc::new(S3Store::new(clients.s3.clone(), b, None)) as _),
+            requests: set(&cfg.requests_queue_url).map(|u| Arc::new(SqsRequestQueue::new(clients.sqs.clone(), u)) as _),
+            finalize: set(&cfg.finalize_queue_url)
+                .map(|u| Arc::new(SqsFinalizeQueue::new(clients.sqs.clone(), u)) as _),
+            dlqs: [
+                (Queue::Requests, &cfg.requests_dlq_url, &cfg.requests_queue_url),
+                (Queue::Collect, &cfg.collect_dlq_url, &cfg.collect_queue_url),
+                (Queue::Finalize, &cfg.finalize_dlq_url, &cfg.finalize_queue_url),
+            ]
+            .into_iter()
+            .filter_map(|(queue, dlq, source)| {
+                let source = set(source).map(str::to_owned);
+                let dlq: Arc<dyn DeadLetterQueue> =
+                    Arc::new(SqsDeadLetterQueue::new(clients.sqs.clone(), set(dlq)?, source));
+                Some((queue, dlq))
+            })
+            .collect(),
+            poll: Some(Duration::from_millis(500)),
+        };
+        Ok(Remote { clients, deployment })
     }
 
     impl Remote {
-        pub async fn connect(cfg: RemoteConfig) -> Remote {
-            let clients = Clients::load().await;
-            let deployment = Deployment {
-                runs: set(&cfg.table).map(|t| Arc::new(DynamoRunStore::new(clients.dynamodb.clone(), t)) as _),
-                store: set(&cfg.bucket).map(|b| Arc::new(S3Store::new(clients.s3.clone(), b, None)) as _),
-                requests: set(&cfg.requests_queue_url)
-                    .map(|u| Arc::new(SqsRequestQueue::new(clients.sqs.clone(), u)) as _),
-                finalize: set(&cfg.finalize_queue_url)
-                    .map(|u| Arc::new(SqsFinalizeQueue::new(clients.sqs.clone(), u)) as _),
-                dlqs: [
-                    (Queue::Requests, &cfg.requests_dlq_url, &cfg.requests_queue_url),
-                    (Queue::Collect, &cfg.collect_dlq_url, &cfg.collect_queue_url),
-                    (Queue::Finalize, &cfg.finalize_dlq_url, &cfg.finalize_queue_url),
-                ]
-                .into_iter()
-                .filter_map(|(queue, dlq, source)| {
-                    let source = set(source).map(str::to_owned);
-                    let dlq: Arc<dyn DeadLetterQueue> =
-                        Arc::new(SqsDeadLetterQueue::new(clients.sqs.clone(), set(dlq)?, source));
-                    Some((queue, dlq))
-                })
-                .collect(),
-                poll: Some(Duration::from_millis(500)),
-            };
-            Remote { clients, deployment }
-        }
-
         /// The caller's ARN, for the audit trail. Fails early on missing or expired credentials.
         pub async fn identity(&self) -> anyhow::Result<String> {
             let out = self.clients.sts.get_caller_identity().send().await.map_err(|e| match &e {

@@ -29,7 +29,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         connect: &connect,
     };
     let deps = &deps;
-    let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
+    let poison = lambda::SqsPoisonSink::from_settings(&clients, &settings);
     let (margin, max_receive_count) = (settings.deadline_margin, settings.max_receive_count);
     lambda::run_sqs(settings.batch_concurrency, poison.as_ref().map(|p| p as _), move |record, deadline| async move {
         // A body that is not a collection job is poison: it goes to the DLQ at once, with the reason.

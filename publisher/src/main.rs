@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let finalize = SqsFinalizeQueue::new(clients.sqs.clone(), settings.require_finalize_queue()?);
     let deps = PublisherDeps { inventory: &inventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
     let deps = &deps;
-    let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
+    let poison = lambda::SqsPoisonSink::from_settings(&clients, &settings);
     lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record, _deadline| async move {
         let request: ReportRequest = lambda::decode(&record)?;
         handle_request(&request, deps).await.map(|_| ()).map_err(|e| {

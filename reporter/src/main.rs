@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let runs = DynamoRunStore::new(clients.dynamodb.clone(), &settings.table).with_lease(settings.finalize_lease);
     let deps = ReporterDeps { store: &store, runs: &runs };
     let deps = &deps;
-    let poison = settings.dlq_url.as_ref().map(|url| lambda::SqsPoisonSink::new(clients.sqs.clone(), url));
+    let poison = lambda::SqsPoisonSink::from_settings(&clients, &settings);
     lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record, _deadline| async move {
         let message: FinalizeMessage = lambda::decode(&record)?;
         match handle_finalize(&message, deps).await {
