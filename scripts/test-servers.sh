@@ -40,6 +40,17 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# PostgreSQL runs as the postgres user, which must reach its data directory: under the checkout's
+# state directory when it can (a checkout in a private folder, e.g. one from mktemp -d, it cannot),
+# else under the cache.
+pg_dir() {
+  if id postgres >/dev/null 2>&1 && runuser -u postgres -- test -x "$STATE" 2>/dev/null; then
+    echo "$STATE/postgres"
+  else
+    echo "$CACHE/postgres-$PG_PORT"
+  fi
+}
+
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 ensure_packages() {
@@ -166,7 +177,8 @@ mariadb_start() {
 }
 
 postgres_up() {
-  local d="$STATE/postgres" bin
+  local d bin
+  d=$(pg_dir)
   bin=$(pg_bin)
   if alive "$d/postmaster.pid.copy" && runuser -u postgres -- "$bin/pg_ctl" -D "$d/data" status >/dev/null 2>&1; then
     log "PostgreSQL already running on $PG_PORT"
@@ -179,7 +191,8 @@ postgres_up() {
 }
 
 postgres_start() {
-  local d="$STATE/postgres" bin
+  local d bin
+  d=$(pg_dir)
   bin=$(pg_bin)
   mkdir -p "$d"
   chown postgres: "$d"
@@ -187,9 +200,10 @@ postgres_start() {
     log "initialising PostgreSQL in $d/data"
     runuser -u postgres -- "$bin/initdb" -D "$d/data" --auth-local=trust --auth-host=scram-sha-256 \
       -U postgres >"$d/initdb.log" 2>&1 || die "initdb failed, see $d/initdb.log"
-    install -o postgres -m 600 "$STATE/tls/server.key" "$d/data/server.key"
-    install -o postgres -m 644 "$STATE/tls/server.pem" "$d/data/server.crt"
   fi
+  # This checkout's certificate, at every start (a data directory under the cache outlives a checkout).
+  install -o postgres -m 600 "$STATE/tls/server.key" "$d/data/server.key"
+  install -o postgres -m 644 "$STATE/tls/server.pem" "$d/data/server.crt"
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   runuser -u postgres -- "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
     -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $d -c ssl=on" start >/dev/null \
@@ -317,10 +331,11 @@ down() {
       >/dev/null 2>&1 || true
     as_root rm -f "$CHROOT$PG_NEW_DIR_IN_CHROOT/postmaster.pid.copy"
   fi
-  if [ -f "$STATE/postgres/data/postmaster.pid" ] && [ -f "$STATE/postgres/postmaster.pid.copy" ]; then
+  local pg; pg=$(pg_dir)
+  if [ -f "$pg/data/postmaster.pid" ] && [ -f "$pg/postmaster.pid.copy" ]; then
     log "stopping PostgreSQL"
-    runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$STATE/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
-    rm -f "$STATE/postgres/postmaster.pid.copy"
+    runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$pg/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -f "$pg/postmaster.pid.copy"
   fi
 }
 
@@ -375,7 +390,7 @@ case "${1:-}" in
     alive "$CHROOT/var/lib/dbadmin-$MYSQL_MANDATORY_PORT/mysqld.pid" && echo "mysql-mandatory: up ($MYSQL_MANDATORY_PORT)" || echo "mysql-mandatory: down"
     alive "$MARIADB_CHROOT/var/lib/dbadmin-$MARIADB_NEW_PORT/mysqld.pid" && echo "mariadb-new: up ($MARIADB_NEW_PORT)" || echo "mariadb-new: down"
     [ -f "$CHROOT$PG_NEW_DIR_IN_CHROOT/data/postmaster.pid" ] && echo "postgres-new: up ($PG_NEW_PORT)" || echo "postgres-new: down"
-    [ -f "$STATE/postgres/data/postmaster.pid" ] && echo "postgres: up ($PG_PORT)" || echo "postgres: down"
+    [ -f "$(pg_dir)/data/postmaster.pid" ] && echo "postgres: up ($PG_PORT)" || echo "postgres: down"
     ;;
   env) env_out ;;
   *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
