@@ -24,18 +24,21 @@ apt_install() {
 }
 
 ensure_venv() {
-  if [ -x "$VENV/bin/ministack" ] && "$VENV/bin/python" -c 'import boto3' 2>/dev/null \
+  # cryptography: MiniStack's KMS Sign/Verify/GetPublicKey (the manifests' signatures); cbor2: the
+  # Rust SDK's CloudWatch protocol.
+  if [ -x "$VENV/bin/ministack" ] && "$VENV/bin/python" -c 'import boto3, cryptography, cbor2' 2>/dev/null \
      && [ "$("$VENV/bin/pip" show ministack 2>/dev/null | awk '/^Version:/ {print $2}')" = "$MINISTACK_VERSION" ]; then
     return 0
   fi
-  log "installing ministack $MINISTACK_VERSION and boto3 into $VENV"
+  log "installing ministack $MINISTACK_VERSION, boto3, cryptography and cbor2 into $VENV"
   mkdir -p "$(dirname "$VENV")" "$STATE"
   # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it built in.
   python3 -m venv "$VENV" 2>/dev/null || {
     apt_install python3-venv
     python3 -m venv "$VENV"
   } || die "python3 -m venv failed"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "ministack==$MINISTACK_VERSION" boto3 >"$STATE/pip.log" 2>&1 \
+  "$VENV/bin/pip" install -q --disable-pip-version-check "ministack==$MINISTACK_VERSION" boto3 cryptography cbor2 \
+    >"$STATE/pip.log" 2>&1 \
     || die "pip install failed, see $STATE/pip.log"
 }
 

@@ -45,6 +45,10 @@ def main():
     sm, iam, lam = client("secretsmanager"), client("iam"), client("lambda")
 
     key_arn = kms.create_key(Description=f"{PREFIX} evidence")["KeyMetadata"]["Arn"]
+    # The manifests' signing key: asymmetric, sign and verify only (as in terraform/).
+    signing_key_arn = kms.create_key(
+        Description=f"{PREFIX} manifest signing", KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY"
+    )["KeyMetadata"]["Arn"]
     bucket = f"{PREFIX}-evidence"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -123,7 +127,11 @@ def main():
         # The emulator's visibility time-out is short (20 s) so redrive tests run fast: the reporter's
         # claim must expire before a redelivered finalize message comes back.
         "reporter": (
-            {"DBADMIN_DLQ_URL": finalize_dlq, "DBADMIN_FINALIZE_LEASE_SECS": str(max(1, args.visibility_timeout // 2))},
+            {
+                "DBADMIN_DLQ_URL": finalize_dlq,
+                "DBADMIN_FINALIZE_LEASE_SECS": str(max(1, args.visibility_timeout // 2)),
+                "DBADMIN_SIGNING_KEY_ID": signing_key_arn,
+            },
             finalize_arn,
             1,
         ),
@@ -165,6 +173,7 @@ def main():
         "bucket": bucket,
         "table": table,
         "kms_key_arn": key_arn,
+        "signing_key_arn": signing_key_arn,
         "requests_queue_url": requests_url,
         "requests_dlq_url": requests_dlq,
         "collect_topic_arn": topic_arn,

@@ -67,6 +67,9 @@ pub struct Settings {
     /// `DBADMIN_FINALIZE_LEASE_SECS`: how long a reporter's claim on a version holds (Terraform:
     /// twice the function time-out, below the finalize queue's visibility time-out of six times it).
     pub finalize_lease: Duration,
+    /// `DBADMIN_SIGNING_KEY_ID`: the asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) the reporter
+    /// signs manifests with.
+    pub signing_key_id: Option<String>,
 }
 
 impl Settings {
@@ -91,6 +94,7 @@ impl Settings {
             max_receive_count: number("DBADMIN_MAX_RECEIVE_COUNT", 3)?,
             deadline_margin: Duration::from_secs(number("DBADMIN_DEADLINE_MARGIN_SECS", 10)?),
             finalize_lease: Duration::from_secs(number("DBADMIN_FINALIZE_LEASE_SECS", 600)?),
+            signing_key_id: optional("DBADMIN_SIGNING_KEY_ID"),
         })
     }
 
@@ -98,6 +102,13 @@ impl Settings {
         self.collect_topic_arn
             .as_deref()
             .ok_or(ConfigError { name: "DBADMIN_COLLECT_TOPIC_ARN", problem: "is not set".into() })
+    }
+
+    pub fn require_signing_key(&self) -> Result<&str, ConfigError> {
+        self.signing_key_id.as_deref().ok_or(ConfigError {
+            name: "DBADMIN_SIGNING_KEY_ID",
+            problem: "is not set (manifests are always signed)".into(),
+        })
     }
 
     pub fn require_finalize_queue(&self) -> Result<&str, ConfigError> {
@@ -117,6 +128,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sts: aws_sdk_sts::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 impl Clients {
@@ -145,6 +157,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            kms: aws_sdk_kms::Client::new(&sdk),
             sdk,
         }
     }

@@ -13,9 +13,10 @@
 use crate::error::{code, port_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use dbadmin_contracts::manifest::ChainLink;
 use dbadmin_ports::{
-    not_ready, plan_version, AttemptError, Completion, FinalizeClaim, NewVersion, PortError, RunRecord, RunStore,
-    FINALIZE_LEASE,
+    not_ready, plan_version, AttemptError, Completion, Counted, FinalizeClaim, NewVersion, PortError, RunRecord,
+    RunStore, Seal, FINALIZE_LEASE,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,8 +28,8 @@ const MAX_CONFLICT_RETRIES: u32 = 8;
 enum Cancelled {
     /// The marker exists: this target was counted by an earlier delivery.
     AlreadyCounted,
-    /// The run record does not exist.
-    NoRun,
+    /// The run record does not exist, or is at another version.
+    NoRunAtVersion,
     /// Another transaction touched the same items at the same time.
     Conflict,
     Other,
@@ -38,9 +39,26 @@ fn cancellation(reasons: &[Option<String>]) -> Cancelled {
     let code = |i: usize| reasons.get(i).and_then(|c| c.as_deref());
     match (code(0), code(1)) {
         (Some("ConditionalCheckFailed"), _) => Cancelled::AlreadyCounted,
-        (_, Some("ConditionalCheckFailed")) => Cancelled::NoRun,
+        (_, Some("ConditionalCheckFailed")) => Cancelled::NoRunAtVersion,
         _ if reasons.iter().any(|c| c.as_deref() == Some("TransactionConflict")) => Cancelled::Conflict,
         _ => Cancelled::Other,
+    }
+}
+
+type TransactError = aws_sdk_dynamodb::error::SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
+
+/// The code of each item's cancellation reason, in the transaction's order (empty when the
+/// transaction was not cancelled).
+fn cancellation_codes(e: &TransactError) -> Vec<Option<String>> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(tc)) => {
+            tc.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -96,15 +114,16 @@ impl DynamoRunStore {
         Ok(runs)
     }
 
-    /// Counted targets, each with whether it was counted as an error row.
-    async fn counted_markers(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError> {
+    /// Counted targets, each with how it was counted.
+    async fn counted_markers(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
         Ok(self
             .items(report_id, "DONE#")
             .await?
             .iter()
             .filter_map(|item| {
                 let target = text(item, "sk")?.trim_start_matches("DONE#").to_owned();
-                Some((target, item.get("failed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)))
+                let failed = item.get("failed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+                Some((target, Counted { failed, version: num(item, "version").max(1) as u32 }))
             })
             .collect())
     }
@@ -151,6 +170,18 @@ impl DynamoRunStore {
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         self.client.update_item().table_name(&self.table).key("pk", pk(report_id)).key("sk", s("RUN"))
     }
+}
+
+/// The chain head's key: one item for the deployment, beside the runs.
+const CHAIN_PK: &str = "CHAIN";
+const CHAIN_SK: &str = "HEAD";
+
+fn sealed_names(version: u32) -> (String, String) {
+    (format!("sealed_manifest_v{version}"), format!("sealed_signature_v{version}"))
+}
+
+fn bytes(item: &HashMap<String, AttributeValue>, name: &str) -> Option<Vec<u8>> {
+    item.get(name).and_then(|v| v.as_b().ok()).map(|b| b.as_ref().to_vec())
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -227,13 +258,20 @@ impl RunStore for DynamoRunStore {
         Ok(self.run_item(report_id).await?.map(|item| record(report_id, &item)))
     }
 
-    async fn mark_complete(&self, report_id: &str, target_id: &str, failed: bool) -> Result<Completion, PortError> {
+    async fn mark_complete(
+        &self,
+        report_id: &str,
+        target_id: &str,
+        version: u32,
+        failed: bool,
+    ) -> Result<Completion, PortError> {
         let marker = Put::builder()
             .table_name(&self.table)
             .item("pk", pk(report_id))
             .item("sk", s(format!("DONE#{target_id}")))
             .item("at", n(now_secs()))
             .item("failed", AttributeValue::Bool(failed))
+            .item("version", n(version))
             // Markers are transient: the table's TTL removes them after MARKER_TTL.
             .item("expires_at", n(now_secs() + MARKER_TTL_SECS))
             .condition_expression("attribute_not_exists(pk)")
@@ -244,7 +282,8 @@ impl RunStore for DynamoRunStore {
             .key("pk", pk(report_id))
             .key("sk", s("RUN"))
             .update_expression("SET completed = completed + :one, failed = if_not_exists(failed, :zero) + :failed")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND generation = :version")
+            .expression_attribute_values(":version", n(version))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":failed", n(u8::from(failed)))
@@ -263,18 +302,14 @@ impl RunStore for DynamoRunStore {
                 Ok(_) => break true,
                 Err(e) => e,
             };
-            let reasons: Vec<Option<String>> = e
-                .as_service_error()
-                .and_then(|se| match se {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc) => {
-                        Some(tc.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect())
-                    }
-                    _ => None,
-                })
-                .unwrap_or_default();
-            match cancellation(&reasons) {
+            match cancellation(&cancellation_codes(&e)) {
                 Cancelled::AlreadyCounted => break false,
-                Cancelled::NoRun => return Err(PortError::NotFound { what: format!("run {report_id}") }),
+                Cancelled::NoRunAtVersion => {
+                    return Err(match self.get_run(report_id).await? {
+                        Some(run) => dbadmin_ports::local::stale(report_id, target_id, version, run.version),
+                        None => PortError::NotFound { what: format!("run {report_id}") },
+                    })
+                }
                 // Collectors finishing at once contend on the run item: try again here, after a
                 // jittered pause, rather than fail the job into a redelivery.
                 Cancelled::Conflict if conflicts < MAX_CONFLICT_RETRIES => {
@@ -344,7 +379,7 @@ impl RunStore for DynamoRunStore {
         }
     }
 
-    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError> {
+    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
         self.counted_markers(report_id).await
     }
 
@@ -375,7 +410,7 @@ impl RunStore for DynamoRunStore {
                 .key("pk", pk(report_id))
                 .key("sk", s("RUN"))
                 .expression_attribute_values(":k", n(chunk.len()))
-                .expression_attribute_values(":kf", n(chunk.iter().filter(|t| counted[**t]).count()))
+                .expression_attribute_values(":kf", n(chunk.iter().filter(|t| counted[**t].failed).count()))
                 .expression_attribute_values(":next", n(next));
             update = if first {
                 update
@@ -429,6 +464,114 @@ impl RunStore for DynamoRunStore {
         Ok(NewVersion::Started { version: next, reset: reset.len() })
     }
 
+    async fn chain_head(&self) -> Result<Option<ChainLink>, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(CHAIN_PK))
+            .key("sk", s(CHAIN_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("DynamoDB GetItem (chain head)", e))?;
+        Ok(out.item.map(|item| ChainLink {
+            sequence: num(&item, "sequence"),
+            report_id: text(&item, "report_id").unwrap_or_default(),
+            version: num(&item, "version") as u32,
+            manifest_sha256: text(&item, "manifest_sha256").unwrap_or_default(),
+            signature_sha256: text(&item, "signature_sha256").unwrap_or_default(),
+            manifest_key: text(&item, "manifest_key").unwrap_or_default(),
+        }))
+    }
+
+    async fn seal(
+        &self,
+        report_id: &str,
+        version: u32,
+        previous: Option<u64>,
+        link: &ChainLink,
+        manifest: &[u8],
+        signature: &[u8],
+    ) -> Result<Seal, PortError> {
+        let mut head = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(CHAIN_PK))
+            .key("sk", s(CHAIN_SK))
+            .update_expression(
+                "SET #seq = :seq, report_id = :r, version = :v, manifest_sha256 = :m, signature_sha256 = :s, manifest_key = :k",
+            )
+            .expression_attribute_names("#seq", "sequence")
+            .expression_attribute_values(":seq", n(link.sequence))
+            .expression_attribute_values(":r", s(&link.report_id))
+            .expression_attribute_values(":v", n(link.version))
+            .expression_attribute_values(":m", s(&link.manifest_sha256))
+            .expression_attribute_values(":s", s(&link.signature_sha256))
+            .expression_attribute_values(":k", s(&link.manifest_key));
+        head = match previous {
+            None => head.condition_expression("attribute_not_exists(pk)"),
+            Some(prev) => head.condition_expression("#seq = :prev").expression_attribute_values(":prev", n(prev)),
+        };
+        let (m_name, s_name) = sealed_names(version);
+        let keep = Update::builder()
+            .table_name(&self.table)
+            .key("pk", pk(report_id))
+            .key("sk", s("RUN"))
+            .update_expression("SET #m = :m, #s = :s")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#m)")
+            .expression_attribute_names("#m", &m_name)
+            .expression_attribute_names("#s", &s_name)
+            .expression_attribute_values(":m", AttributeValue::B(manifest.to_vec().into()))
+            .expression_attribute_values(":s", AttributeValue::B(signature.to_vec().into()))
+            .build()
+            .map_err(build_err)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(head.build().map_err(build_err)?).build())
+            .transact_items(TransactWriteItem::builder().update(keep).build())
+            .send()
+            .await;
+        let Err(e) = result else { return Ok(Seal::Sealed) };
+        let codes = cancellation_codes(&e);
+        let code = |i: usize| codes.get(i).and_then(|c| c.as_deref());
+        if code(1) == Some("ConditionalCheckFailed") {
+            return match self.sealed(report_id, version).await? {
+                Some((manifest, signature)) => Ok(Seal::AlreadySealed { manifest, signature }),
+                None => Err(PortError::NotFound { what: format!("run {report_id}") }),
+            };
+        }
+        if matches!(code(0), Some("ConditionalCheckFailed" | "TransactionConflict"))
+            || code(1) == Some("TransactionConflict")
+        {
+            return Ok(Seal::HeadMoved);
+        }
+        Err(port_error("DynamoDB TransactWriteItems (seal)", e))
+    }
+
+    async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<(Vec<u8>, Vec<u8>)>, PortError> {
+        let Some(item) = self.run_item(report_id).await? else { return Ok(None) };
+        let (m_name, s_name) = sealed_names(version);
+        Ok(bytes(&item, &m_name).zip(bytes(&item, &s_name)))
+    }
+
+    async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError> {
+        let result = self
+            .update_run(report_id)
+            .update_expression("SET generation = :next, claimed_version = :next, claimed_at = :now")
+            .condition_expression("generation = :v AND reported_version < :v")
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":next", n(version + 1))
+            .expression_attribute_values(":now", n(now_secs()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(port_error("DynamoDB UpdateItem (abandon version)", e)),
+        }
+    }
+
     async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError> {
         self.client
             .update_item()
@@ -474,7 +617,7 @@ mod tests {
     fn counting_cancellations_are_told_apart() {
         let r = |codes: &[&str]| codes.iter().map(|c| Some((*c).to_owned())).collect::<Vec<_>>();
         assert_eq!(cancellation(&r(&["ConditionalCheckFailed", "None"])), Cancelled::AlreadyCounted);
-        assert_eq!(cancellation(&r(&["None", "ConditionalCheckFailed"])), Cancelled::NoRun);
+        assert_eq!(cancellation(&r(&["None", "ConditionalCheckFailed"])), Cancelled::NoRunAtVersion);
         assert_eq!(cancellation(&r(&["None", "TransactionConflict"])), Cancelled::Conflict);
         assert_eq!(cancellation(&r(&["TransactionConflict", "None"])), Cancelled::Conflict);
         assert_eq!(cancellation(&r(&["ValidationError", "None"])), Cancelled::Other);

@@ -198,6 +198,28 @@ pub fn last_delivery(record: &SqsMessage, max_receive_count: u32) -> bool {
         .is_some_and(|count| count >= max_receive_count)
 }
 
+/// Who sent a record and when, from the queue's own system attributes (`SenderId`,
+/// `SentTimestamp`) and message id: what the body says about its sender is only a claim.
+pub fn provenance(record: &SqsMessage) -> Result<dbadmin_contracts::Provenance, RecordError> {
+    let attribute = |name: &str| {
+        record
+            .attributes
+            .get(name)
+            .cloned()
+            .ok_or_else(|| RecordError::permanent(format!("the message has no {name} attribute")))
+    };
+    let sent_ms: i64 = attribute("SentTimestamp")?
+        .parse()
+        .map_err(|e| RecordError::permanent(format!("SentTimestamp is not a number: {e}")))?;
+    let sent = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(sent_ms) * 1_000_000)
+        .map_err(|e| RecordError::permanent(format!("SentTimestamp is out of range: {e}")))?;
+    Ok(dbadmin_contracts::Provenance {
+        sender: attribute("SenderId")?,
+        sent_at: dbadmin_contracts::format_rfc3339(sent),
+        message_id: record.message_id.clone().ok_or_else(|| RecordError::permanent("the message has no id"))?,
+    })
+}
+
 /// Decodes a record's body as `T`; a record that is not one fails permanently.
 pub fn decode<T: dbadmin_contracts::Versioned + serde::de::DeserializeOwned>(
     record: &SqsMessage,

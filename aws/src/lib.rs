@@ -15,6 +15,7 @@ pub mod config;
 pub mod credentials;
 pub mod dynamo;
 pub mod error;
+pub mod kms;
 pub mod lambda;
 pub mod s3;
 pub mod sns;

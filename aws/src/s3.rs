@@ -4,7 +4,7 @@ use crate::error::port_error;
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
-use dbadmin_ports::{InventorySource, ObjectStore, PortError};
+use dbadmin_ports::{InventorySource, ObjectStore, PortError, Stored};
 
 /// The results/reports bucket.
 pub struct S3Store {
@@ -31,21 +31,36 @@ async fn get(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Opt
     }
 }
 
+fn status<E>(e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
+    e.raw_response().map(|r| r.status().as_u16())
+}
+
 #[async_trait]
 impl ObjectStore for S3Store {
-    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), PortError> {
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<Stored, PortError> {
         let mut req = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
+            // Write once: S3 refuses the put (412) when an object has the key.
+            .if_none_match("*")
             .content_type(content_type)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .body(ByteStream::from(body));
         if let Some(kms) = &self.kms_key_id {
             req = req.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(kms);
         }
-        req.send().await.map(|_| ()).map_err(|e| port_error(format!("put s3://{}/{key}", self.bucket), e))
+        match req.send().await {
+            Ok(_) => Ok(Stored::Created),
+            // 412: an object has the key.
+            Err(e) if status(&e) == Some(412) => Ok(Stored::Existed),
+            // 409: a concurrent conditional put of the same key is in flight; asking again settles it.
+            Err(e) if status(&e) == Some(409) => {
+                Err(PortError::transient(format!("put s3://{}/{key}", self.bucket), e))
+            }
+            Err(e) => Err(port_error(format!("put s3://{}/{key}", self.bucket), e)),
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {

@@ -48,7 +48,7 @@ impl JobQueue for SnsJobQueue {
                         .id(i.to_string())
                         .message(&bodies[i])
                         .message_attributes("report_id", attribute(&job.report_id)?)
-                        .message_attributes("target_id", attribute(&job.target.id)?)
+                        .message_attributes("target_id", attribute(&job.target_id)?)
                         .build()
                         .map_err(|e| PortError::permanent("build publish entry", e))?,
                 );
@@ -73,7 +73,7 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// What one entry counts against the limit: its body and its attributes (names, types, values).
 fn entry_size(body: &str, job: &CollectionJob) -> usize {
-    body.len() + "report_idString".len() + job.report_id.len() + "target_idString".len() + job.target.id.len()
+    body.len() + "report_idString".len() + job.report_id.len() + "target_idString".len() + job.target_id.len()
 }
 
 /// Consecutive ranges of entries, each within `limit` bytes in all (an entry larger than the limit

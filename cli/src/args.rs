@@ -24,7 +24,7 @@ Examples:
   db-admin-report status 01JD3Q5W0000000000000000
   db-admin-report list --limit 10
   db-admin-report download 01JD3Q5W0000000000000000 --out ./evidence
-  db-admin-report verify ./evidence/01JD3Q5W0000000000000000/v1
+  db-admin-report verify ./evidence/01JD3Q5W0000000000000000/v1 --public-key signing-key.pub.pem
   db-admin-report dlq list
   db-admin-report dlq list --queue finalize
   db-admin-report finalize 01JD3Q5W0000000000000000
@@ -84,6 +84,26 @@ pub struct Deployment {
     /// The requests dead-letter queue.
     #[arg(long, global = true, env = "DBADMIN_REQUESTS_DLQ_URL", hide_env_values = true)]
     pub requests_dlq_url: Option<String>,
+    /// The KMS key the reporter signs manifests with (for `key export`).
+    #[arg(long, global = true, env = "DBADMIN_SIGNING_KEY_ID")]
+    pub signing_key_id: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Print (or write) the signing key's public key as PEM: the deployment's KMS key, or with
+    /// --local the key `generate --local` signs with. Auditors verify with it, without AWS access.
+    Export {
+        /// The local signing key instead of the deployment's.
+        #[arg(long)]
+        local: bool,
+        /// The local signing key file (default: signing-key.pem in the configuration folder).
+        #[arg(long, env = "DBADMIN_SIGNING_KEY_FILE")]
+        signing_key: Option<PathBuf>,
+        /// Write the PEM to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,11 +137,21 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
-    /// Check a downloaded report's artifacts against its manifest, offline.
+    /// Check a downloaded report offline: its artifacts against the manifest, the manifest's
+    /// signature, and with --previous the chain to the report before it.
     Verify {
         /// The report folder, or its manifest.json.
         path: PathBuf,
+        /// The signing key's public key, PEM or DER (`key export`). Default: the local signing key's.
+        #[arg(long, env = "DBADMIN_PUBLIC_KEY")]
+        public_key: Option<PathBuf>,
+        /// The report the manifest names as the one before it (a folder or its manifest.json).
+        #[arg(long)]
+        previous: Option<PathBuf>,
     },
+    /// The public key that verifies report signatures.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Send a report's finalize message again (a complete run whose report was not written).
     Finalize {
         /// The report id.
@@ -257,6 +287,11 @@ pub struct Generate {
     #[arg(long, env = "DBADMIN_TLS_CA_FILE")]
     pub tls_ca_file: Option<PathBuf>,
 
+    /// The key a local run signs its manifest with (made on first use, mode 0600). Default:
+    /// signing-key.pem in the configuration folder (~/.config/db-admin-report/).
+    #[arg(long, env = "DBADMIN_SIGNING_KEY_FILE")]
+    pub signing_key: Option<PathBuf>,
+
     /// Databases read at once.
     #[arg(long, default_value_t = 16, env = "DBADMIN_CONCURRENCY")]
     pub concurrency: usize,
@@ -285,6 +320,7 @@ impl Deployment {
             finalize_queue_url: self.finalize_queue_url.clone(),
             finalize_dlq_url: self.finalize_dlq_url.clone(),
             requests_dlq_url: self.requests_dlq_url.clone(),
+            signing_key_id: self.signing_key_id.clone(),
         }
     }
 }

@@ -33,10 +33,23 @@ pub fn locate(args: &[String]) -> anyhow::Result<Option<PathBuf>> {
         }
         return Ok(Some(path));
     }
+    Ok(config_dir().map(|d| d.join("config.toml")).filter(|p| p.is_file()))
+}
+
+/// `$XDG_CONFIG_HOME/db-admin-report`, else `~/.config/db-admin-report`.
+pub fn config_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
-    Ok(base.map(|b| b.join("db-admin-report/config.toml")).filter(|p| p.is_file()))
+    base.map(|b| b.join("db-admin-report"))
+}
+
+/// The key a local run signs with: `explicit`, else `signing-key.pem` in [`config_dir`].
+pub fn signing_key_path(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    explicit
+        .or_else(|| config_dir().map(|d| d.join("signing-key.pem")))
+        .ok_or_else(|| anyhow::anyhow!("no place for the local signing key: set HOME, or pass --signing-key"))
 }
 
 /// The file's settings, checked: only known key shapes, string values.

@@ -2,13 +2,15 @@
 //! functions the Lambdas run, over the embedded adapters of `dbadmin_ports::local`.
 
 use anyhow::{bail, Context};
-use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions};
-use dbadmin_contracts::{Filters, OutputFormat, ReportRequest, Versioned};
+use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions, Populations};
+use dbadmin_contracts::manifest::{ChainLink, Manifest};
+use dbadmin_contracts::{keys, Filters, OutputFormat, Provenance, ReportRequest, Versioned};
 use dbadmin_ports::local::{ChannelQueue, DirStore, FileInventory, LocalCredentials, MemoryRunStore};
+use dbadmin_ports::signing::LocalSigner;
 use dbadmin_publisher::{handle_request, PublisherDeps};
 use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps};
 use futures::StreamExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Redeliveries of a job whose infrastructure step failed (as SQS would redeliver it).
 const LOCAL_DELIVERIES: u32 = 3;
@@ -23,6 +25,8 @@ pub struct LocalOptions {
     pub concurrency: usize,
     pub connect: ConnectOptions,
     pub requested_by: String,
+    /// The key the manifest is signed with (made there on first use).
+    pub signing_key: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -36,6 +40,11 @@ pub struct LocalOutcome {
     pub errors: usize,
     pub rows: usize,
     pub timings: Timings,
+    /// The key file the manifest was signed with, and whether this run made it.
+    pub signing_key: String,
+    pub signing_key_created: bool,
+    /// The manifest's warning about targets read without verifying the server, if any.
+    pub tls_warning: Option<String>,
 }
 
 /// Where a local run's time went, in milliseconds.
@@ -120,7 +129,7 @@ async fn collect_all(
                 match handle_job(&job, collector).await {
                     Ok(report) => return Ok((report, job_started.elapsed().as_millis() as u64)),
                     Err(e) if delivery < LOCAL_DELIVERIES => {
-                        tracing::warn!(target_id = %job.target.id, delivery, error = %format!("{:#}", anyhow::Error::from(e)), "Job failed, delivering it again.");
+                        tracing::warn!(target_id = %job.target_id, delivery, error = %format!("{:#}", anyhow::Error::from(e)), "Job failed, delivering it again.");
                         delivery += 1;
                     }
                     Err(e) => return Err::<_, CollectorError>(e),
@@ -151,8 +160,10 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
     if opts.concurrency == 0 {
         bail!("concurrency must be at least 1");
     }
+    let (signer, signing_key_created) = LocalSigner::load_or_create(&opts.signing_key)?;
     let store = DirStore::new(&opts.out);
-    let runs = MemoryRunStore::new();
+    // The chain goes on from the newest report already in the output folder.
+    let runs = MemoryRunStore::new().continuing(chain_head(&opts.out));
     let (jobs, mut job_rx) = ChannelQueue::new();
     let (finalize, mut finalize_rx) = ChannelQueue::new();
     let request = ReportRequest {
@@ -169,13 +180,21 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
     let publisher =
         PublisherDeps { inventory: &FileInventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
     let started = std::time::Instant::now();
-    let published = handle_request(&request, &publisher).await.context("publishing collection jobs")?;
+    // In one process the sender and send time are this user and now, as SQS would record them.
+    let received = Provenance {
+        sender: opts.requested_by.clone(),
+        sent_at: request.requested_at.clone(),
+        message_id: ulid::Ulid::new().to_string(),
+    };
+    let published = handle_request(&request, &received, &publisher).await.context("publishing collection jobs")?;
     let publish_ms = started.elapsed().as_millis() as u64;
     // Every job is queued: close the queue so the workers stop when it is drained.
     drop(jobs);
 
     progress.start(published.population);
+    let populations = Populations::new();
     let collector = CollectorDeps {
+        populations: &populations,
         credentials: &credentials,
         store: &store,
         runs: &runs,
@@ -189,7 +208,7 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
     let message = finalize_rx
         .try_recv()
         .context("every job ran but no finalization was requested; the completion count is incomplete")?;
-    let reporter = ReporterDeps { store: &store, runs: &runs };
+    let reporter = ReporterDeps { store: &store, runs: &runs, signer: &signer };
     let finalize_started = std::time::Instant::now();
     let finalized = handle_finalize(&message, &reporter).await.context("writing the report")?;
     let timings = Timings {
@@ -201,18 +220,66 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
         finalize_ms: finalize_started.elapsed().as_millis() as u64,
     };
     match finalized {
-        FinalizeOutcome::Written { version, primary, manifest, rows } => Ok(LocalOutcome {
-            report_id: request.report_id,
-            version,
-            report: primary,
-            manifest,
-            population: published.population,
-            errors,
-            rows,
-            timings,
-        }),
+        FinalizeOutcome::Written { version, primary, manifest, rows } => {
+            let tls_warning = std::fs::read(&manifest)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok())
+                .and_then(|m| m.tls_warning);
+            Ok(LocalOutcome {
+                report_id: request.report_id,
+                version,
+                report: primary,
+                manifest,
+                population: published.population,
+                errors,
+                rows,
+                timings,
+                signing_key: signer.path().display().to_string(),
+                signing_key_created,
+                tls_warning,
+            })
+        }
         FinalizeOutcome::NotClaimed | FinalizeOutcome::Held => {
             bail!("the report was not finalized: the run is incomplete")
         }
     }
+}
+
+/// The newest manifest under `out/reports/` (highest chain sequence), as the link the next report
+/// names. `None` when the folder holds no signed report yet.
+pub fn chain_head(out: &Path) -> Option<ChainLink> {
+    let mut found: Option<ChainLink> = None;
+    let mut stack = vec![out.join("reports")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.file_name().and_then(|n| n.to_str()) != Some(keys::MANIFEST_NAME) {
+                continue;
+            }
+            let (Ok(manifest_bytes), Ok(signature_bytes)) =
+                (std::fs::read(&path), std::fs::read(path.with_file_name(keys::SIGNATURE_NAME)))
+            else {
+                continue;
+            };
+            let Ok(manifest) = serde_json::from_slice::<Manifest>(&manifest_bytes) else { continue };
+            if found.as_ref().is_some_and(|f| f.sequence >= manifest.sequence) {
+                continue;
+            }
+            let manifest_key = path.strip_prefix(out).unwrap_or(&path).display().to_string();
+            found = Some(ChainLink {
+                sequence: manifest.sequence,
+                report_id: manifest.report_id,
+                version: manifest.version,
+                manifest_sha256: dbadmin_contracts::sha256_hex(&manifest_bytes),
+                signature_sha256: dbadmin_contracts::sha256_hex(&signature_bytes),
+                manifest_key,
+            });
+        }
+    }
+    found
 }

@@ -7,7 +7,7 @@ mod args;
 mod cmd;
 mod print;
 
-use args::{Cli, Command, InventoryCommand};
+use args::{Cli, Command, InventoryCommand, KeyCommand};
 use clap::{CommandFactory, Parser};
 use cmd::Ctx;
 use db_admin_report::{config, exit, NotReady};
@@ -64,7 +64,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status { report_id } => cmd::reports::status(&ctx, &report_id),
         Command::List { limit } => cmd::reports::list(&ctx, limit),
         Command::Download { report_id, version, out } => cmd::reports::download(&ctx, &report_id, version, &out),
-        Command::Verify { path } => cmd::reports::verify(&ctx, &path),
+        Command::Verify { path, public_key, previous } => {
+            cmd::reports::verify(&ctx, &path, public_key.as_deref(), previous.as_deref())
+        }
+        Command::Key(KeyCommand::Export { local, signing_key, out }) => {
+            cmd::reports::key_export(&ctx, local, signing_key, out.as_deref())
+        }
         Command::Diff { a, b, format } => cmd::reports::diff(&ctx, &a, &b, format),
         Command::Retry { report_id, wait } => cmd::reports::retry(&ctx, &report_id, wait),
         Command::Finalize { report_id } => cmd::reports::finalize(&ctx, &report_id),

@@ -75,7 +75,7 @@ impl Queue {
         let bytes = body.as_bytes();
         match self {
             Queue::Collect => dbadmin_contracts::decode::<CollectionJob>(bytes)
-                .map(|j| (j.report_id, Some(j.target.id)))
+                .map(|j| (j.report_id, Some(j.target_id)))
                 .map_err(|e| format!("not a collection job: {e}")),
             Queue::Finalize => dbadmin_contracts::decode::<FinalizeMessage>(bytes)
                 .map(|m| (m.report_id, None))
@@ -278,8 +278,10 @@ impl Deployment {
             .map(|t| MissingTarget { target_id: t.id.clone(), last_error: errors.get(&t.id).cloned() })
             .collect();
         // The failed targets' results, read a few at a time, in target order.
-        let failed: Vec<TargetResult> = futures::stream::iter(counted.iter().filter(|(_, failed)| **failed))
-            .map(|(target_id, _)| async move { read::<TargetResult>(store, &keys::result(report_id, target_id)).await })
+        let failed: Vec<TargetResult> = futures::stream::iter(counted.iter().filter(|(_, c)| c.failed))
+            .map(|(target_id, c)| async move {
+                read::<TargetResult>(store, &keys::result(report_id, c.version, target_id)).await
+            })
             .buffered(16)
             .try_collect()
             .await?;
@@ -339,6 +341,13 @@ impl Deployment {
             write(&folder.join(&artifact.name), &body)?;
         }
         write(&folder.join(keys::MANIFEST_NAME), &manifest_bytes)?;
+        // The detached signature, when there is one (`verify` says so when there is not).
+        let signature_key = format!("{dir}/{}", keys::SIGNATURE_NAME);
+        if let Some(signature) =
+            store.get(&signature_key).await.with_context(|| format!("reading {}", store.location(&signature_key)))?
+        {
+            write(&folder.join(keys::SIGNATURE_NAME), &signature)?;
+        }
         Ok(folder)
     }
 

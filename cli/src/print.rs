@@ -75,6 +75,20 @@ pub fn local_outcome(outcome: &LocalOutcome, output: Output) -> anyhow::Result<u
                 outcome.report_id, outcome.version, outcome.population, outcome.errors, outcome.rows
             );
             eprintln!("Manifest: {}", outcome.manifest);
+            if outcome.signing_key_created {
+                eprintln!(
+                    "Made a local signing key at {} (mode 0600); keep it, it signs every local report.",
+                    outcome.signing_key
+                );
+            }
+            eprintln!(
+                "Signed with {}; check it with `db-admin-report verify {}`.",
+                outcome.signing_key,
+                std::path::Path::new(&outcome.manifest).parent().map(|p| p.display().to_string()).unwrap_or_default()
+            );
+            if let Some(w) = &outcome.tls_warning {
+                eprintln!("WARNING: {w}");
+            }
             println!("{}", outcome.report);
         }
     }
@@ -318,8 +332,62 @@ pub fn verification(v: &verify::Verification, output: Output) -> anyhow::Result<
                     Some(p) => println!("MISMATCH {}: {p}", a.name),
                 }
             }
+            if let Some(p) = &v.problem {
+                println!("FAILED   manifest: {p}");
+            }
+            let s = &v.signature;
+            match &s.problem {
+                None => println!("ok       signature"),
+                Some(p) => println!("FAILED   signature: {p}"),
+            }
+            let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            println!("         signed by {} ({}) at {}", dash(&s.key_id), dash(&s.algorithm), dash(&s.signed_at));
+            if let Some(source) = &s.public_key_source {
+                println!("         checked with {source} (SHA-256 {})", dash(&s.public_key_sha256));
+            }
+            match &v.previous {
+                Some(link) => println!(
+                    "         chain: #{} after #{} ({} v{})",
+                    v.sequence, link.sequence, link.report_id, link.version
+                ),
+                None => println!("         chain: #{} (the first report of the chain)", v.sequence),
+            }
+            if let Some(c) = &v.chain {
+                match &c.problem {
+                    None => println!("ok       chain to {}", c.previous.display()),
+                    Some(p) => println!("FAILED   chain to {}: {p}", c.previous.display()),
+                }
+            }
+            if let Some(w) = &v.tls_warning {
+                println!("WARNING  {w}");
+            }
             println!("{} v{}: {}", v.report_id, v.version, if v.ok() { "ok" } else { "FAILED" });
         }
     }
     Ok(if v.ok() { exit::OK } else { exit::FAILURE })
+}
+
+pub fn public_key(
+    key_id: &str,
+    der: &[u8],
+    pem: &str,
+    out: Option<&std::path::Path>,
+    output: Output,
+) -> anyhow::Result<u8> {
+    let sha256 = dbadmin_contracts::sha256_hex(der);
+    if let Some(path) = out {
+        std::fs::write(path, pem).with_context(|| format!("writing {}", path.display()))?;
+    }
+    match output {
+        Output::Json => json(&serde_json::json!({ "key_id": key_id, "sha256": sha256, "pem": pem }))?,
+        Output::Text => {
+            if let Some(path) = out {
+                println!("Wrote the public key of {key_id} (SHA-256 {sha256}) to {}.", path.display());
+            } else {
+                eprintln!("Public key of {key_id} (SHA-256 {sha256}):");
+                print!("{pem}");
+            }
+        }
+    }
+    Ok(exit::OK)
 }

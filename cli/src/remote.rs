@@ -18,6 +18,7 @@ pub struct RemoteConfig {
     pub finalize_queue_url: Option<String>,
     pub finalize_dlq_url: Option<String>,
     pub requests_dlq_url: Option<String>,
+    pub signing_key_id: Option<String>,
 }
 
 #[cfg(feature = "aws")]
@@ -50,6 +51,10 @@ mod without_aws {
         pub async fn inventory(&self, _: &str) -> anyhow::Result<Inventory> {
             match self.never {}
         }
+
+        pub async fn public_key(&self) -> anyhow::Result<(String, Vec<u8>)> {
+            match self.never {}
+        }
     }
 }
 
@@ -71,6 +76,7 @@ mod with_aws {
 
     pub struct Remote {
         clients: Clients,
+        signing_key_id: Option<String>,
         pub deployment: Deployment,
     }
 
@@ -102,7 +108,7 @@ mod with_aws {
             .collect(),
             poll: Some(Duration::from_millis(500)),
         };
-        Ok(Remote { clients, deployment })
+        Ok(Remote { signing_key_id: set(&cfg.signing_key_id).map(str::to_owned), clients, deployment })
     }
 
     impl Remote {
@@ -118,6 +124,17 @@ mod with_aws {
                 _ => anyhow::Error::new(e).context("resolving your AWS identity (sts:GetCallerIdentity)"),
             })?;
             out.arn().map(str::to_owned).context("sts:GetCallerIdentity returned no ARN")
+        }
+
+        /// The deployment's signing key id and its public key (DER), from KMS.
+        pub async fn public_key(&self) -> anyhow::Result<(String, Vec<u8>)> {
+            use dbadmin_ports::signing::Signer;
+            let key_id = self.signing_key_id.clone().context(
+                "no signing key configured: set DBADMIN_SIGNING_KEY_ID (Terraform output signing_key_arn) or --signing-key-id",
+            )?;
+            let signer = dbadmin_aws::kms::KmsSigner::new(self.clients.kms.clone(), &key_id);
+            let der = signer.public_key_der().await.with_context(|| format!("reading the public key of {key_id}"))?;
+            Ok((key_id, der))
         }
 
         /// Reads and validates an `s3://` inventory.

@@ -1,7 +1,11 @@
-//! Offline verification of a downloaded report against its manifest.
+//! Offline verification of a downloaded report: every artifact against the manifest, the
+//! manifest against its detached signature and a public key, and (given the report before it) the
+//! chain between the two. Needs no AWS access.
 
 use anyhow::Context;
-use dbadmin_contracts::manifest::Manifest;
+use dbadmin_contracts::manifest::{ChainLink, Manifest, ManifestSignature};
+use dbadmin_contracts::{keys, sha256_hex};
+use dbadmin_ports::signing;
 use std::path::{Path, PathBuf};
 
 /// One artifact's check.
@@ -12,29 +16,182 @@ pub struct ArtifactCheck {
     pub problem: Option<String>,
 }
 
+/// The signature's check, and what it says about the signer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignatureCheck {
+    pub ok: bool,
+    pub problem: Option<String>,
+    pub key_id: Option<String>,
+    pub algorithm: Option<String>,
+    pub signed_at: Option<String>,
+    /// SHA-256 of the public key the signature was checked with.
+    pub public_key_sha256: Option<String>,
+    /// Where that public key came from.
+    pub public_key_source: Option<String>,
+}
+
+/// The check of the link from this manifest to the one before it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainCheck {
+    pub ok: bool,
+    pub problem: Option<String>,
+    pub previous: PathBuf,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Verification {
     pub manifest: PathBuf,
     pub report_id: String,
     pub version: u32,
+    pub sequence: u64,
+    /// What the manifest names as the report before it in the chain.
+    pub previous: Option<ChainLink>,
     pub artifacts: Vec<ArtifactCheck>,
+    /// Set when the manifest lists no artifacts: nothing would have been checked.
+    pub problem: Option<String>,
+    pub signature: SignatureCheck,
+    /// Present when the previous report was given.
+    pub chain: Option<ChainCheck>,
+    pub tls_warning: Option<String>,
 }
 
 impl Verification {
     pub fn ok(&self) -> bool {
-        self.artifacts.iter().all(|a| a.ok)
+        self.problem.is_none()
+            && self.artifacts.iter().all(|a| a.ok)
+            && self.signature.ok
+            && self.chain.as_ref().is_none_or(|c| c.ok)
     }
 }
 
-/// Checks every artifact a manifest names: present, same size, same SHA-256.
-/// `path` is a report folder or its `manifest.json`.
-pub fn verify(path: &Path) -> anyhow::Result<Verification> {
-    let manifest_path = if path.is_dir() { path.join(dbadmin_contracts::keys::MANIFEST_NAME) } else { path.to_owned() };
+/// The public key to check signatures with, as DER, and where it came from.
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    pub der: Vec<u8>,
+    pub source: String,
+}
+
+impl PublicKey {
+    /// Reads a PEM or DER public key file (what `key export` writes).
+    pub fn from_file(path: &Path) -> anyhow::Result<PublicKey> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading the public key {}", path.display()))?;
+        let der = signing::public_key_der(&bytes).with_context(|| format!("reading {}", path.display()))?;
+        Ok(PublicKey { der, source: path.display().to_string() })
+    }
+}
+
+/// The manifest file of `path` (a report folder or its `manifest.json`), its bytes and its folder.
+fn read_manifest(path: &Path) -> anyhow::Result<(PathBuf, Vec<u8>, Manifest)> {
+    let manifest_path = if path.is_dir() { path.join(keys::MANIFEST_NAME) } else { path.to_owned() };
     let bytes = std::fs::read(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
     let manifest: Manifest =
         dbadmin_contracts::decode(&bytes).with_context(|| format!("reading {}", manifest_path.display()))?;
-    let dir = manifest_path.parent().unwrap_or(Path::new("."));
-    let artifacts = manifest
+    Ok((manifest_path, bytes, manifest))
+}
+
+fn folder(manifest_path: &Path) -> &Path {
+    manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// Checks the detached signature beside `manifest_path` over `manifest_bytes`.
+fn check_signature(manifest_path: &Path, manifest_bytes: &[u8], key: Option<&PublicKey>) -> SignatureCheck {
+    let mut check = SignatureCheck {
+        ok: false,
+        problem: None,
+        key_id: None,
+        algorithm: None,
+        signed_at: None,
+        public_key_sha256: key.map(|k| sha256_hex(&k.der)),
+        public_key_source: key.map(|k| k.source.clone()),
+    };
+    let sig_path = folder(manifest_path).join(keys::SIGNATURE_NAME);
+    let signature = match std::fs::read(&sig_path) {
+        Err(e) => {
+            check.problem = Some(format!("{} cannot be read ({e}): the manifest is unsigned", sig_path.display()));
+            return check;
+        }
+        Ok(bytes) => match dbadmin_contracts::decode::<ManifestSignature>(&bytes) {
+            Err(e) => {
+                check.problem = Some(format!("{} cannot be read: {e}", sig_path.display()));
+                return check;
+            }
+            Ok(s) => s,
+        },
+    };
+    check.key_id = Some(signature.key_id.clone());
+    check.algorithm = Some(signature.algorithm.clone());
+    check.signed_at = Some(signature.signed_at.clone());
+    check.problem = (|| {
+        if signature.algorithm != signing::ALGORITHM {
+            return Some(format!("algorithm {} is not {}", signature.algorithm, signing::ALGORITHM));
+        }
+        let sha = sha256_hex(manifest_bytes);
+        if signature.manifest_sha256 != sha {
+            return Some(format!("it was made for a manifest with SHA-256 {}, not {sha}", signature.manifest_sha256));
+        }
+        let Some(key) = key else {
+            return Some(
+                "no public key to check it with: pass --public-key (get it with `db-admin-report key export`)".into(),
+            );
+        };
+        if signature.public_key_sha256 != sha256_hex(&key.der) {
+            return Some(format!(
+                "it names the key with SHA-256 {} but the public key given ({}) is {}",
+                signature.public_key_sha256,
+                key.source,
+                sha256_hex(&key.der)
+            ));
+        }
+        let raw = match signing::decode_signature(&signature.signature) {
+            Ok(raw) => raw,
+            Err(e) => return Some(e.to_string()),
+        };
+        signing::verify(&key.der, manifest_bytes, &raw).err().map(|e| e.to_string())
+    })();
+    check.ok = check.problem.is_none();
+    check
+}
+
+/// Checks that `manifest` names the report at `previous` as the one before it, and that the
+/// previous manifest is itself intact and signed by the same key.
+fn check_chain(manifest: &Manifest, previous: &Path, key: Option<&PublicKey>) -> anyhow::Result<ChainCheck> {
+    let (prev_path, prev_bytes, prev) = read_manifest(previous)?;
+    let prev_sig = std::fs::read(folder(&prev_path).join(keys::SIGNATURE_NAME)).unwrap_or_default();
+    let problem = (|| {
+        let Some(link) = &manifest.previous else {
+            return Some("this manifest names no previous report (it starts the chain)".to_owned());
+        };
+        let prev_check = check_signature(&prev_path, &prev_bytes, key);
+        if let Some(p) = prev_check.problem {
+            return Some(format!("the previous report's signature does not hold: {p}"));
+        }
+        let mismatches: Vec<String> = [
+            ("report", link.report_id.clone(), prev.report_id.clone()),
+            ("version", link.version.to_string(), prev.version.to_string()),
+            ("sequence", link.sequence.to_string(), prev.sequence.to_string()),
+            ("manifest SHA-256", link.manifest_sha256.clone(), sha256_hex(&prev_bytes)),
+            ("signature SHA-256", link.signature_sha256.clone(), sha256_hex(&prev_sig)),
+        ]
+        .into_iter()
+        .filter(|(_, named, found)| named != found)
+        .map(|(what, named, found)| format!("{what}: named {named}, found {found}"))
+        .collect();
+        if !mismatches.is_empty() {
+            return Some(format!("the previous report is not the one this manifest names ({})", mismatches.join("; ")));
+        }
+        (manifest.sequence != link.sequence + 1)
+            .then(|| format!("sequence {} does not follow {}", manifest.sequence, link.sequence))
+    })();
+    Ok(ChainCheck { ok: problem.is_none(), problem, previous: prev_path })
+}
+
+/// Checks every artifact a manifest names (present, same size, same SHA-256), the manifest's
+/// signature with `key`, and the chain to `previous` when given. `path` is a report folder or its
+/// `manifest.json`.
+pub fn verify(path: &Path, key: Option<&PublicKey>, previous: Option<&Path>) -> anyhow::Result<Verification> {
+    let (manifest_path, bytes, manifest) = read_manifest(path)?;
+    let dir = folder(&manifest_path);
+    let artifacts: Vec<ArtifactCheck> = manifest
         .artifacts
         .iter()
         .map(|a| {
@@ -44,12 +201,26 @@ pub fn verify(path: &Path) -> anyhow::Result<Verification> {
                     Some(format!("size {} differs from the manifest's {}", body.len(), a.size))
                 }
                 Ok(body) => {
-                    let sha = dbadmin_contracts::sha256_hex(&body);
+                    let sha = sha256_hex(&body);
                     (sha != a.sha256).then(|| format!("SHA-256 {sha} differs from the manifest's {}", a.sha256))
                 }
             };
             ArtifactCheck { name: a.name.clone(), ok: problem.is_none(), problem }
         })
         .collect();
-    Ok(Verification { manifest: manifest_path, report_id: manifest.report_id, version: manifest.version, artifacts })
+    let problem = artifacts.is_empty().then(|| "the manifest lists no artifacts: there is nothing to verify".into());
+    let signature = check_signature(&manifest_path, &bytes, key);
+    let chain = previous.map(|p| check_chain(&manifest, p, key)).transpose()?;
+    Ok(Verification {
+        report_id: manifest.report_id,
+        version: manifest.version,
+        sequence: manifest.sequence,
+        previous: manifest.previous,
+        manifest: manifest_path,
+        artifacts,
+        problem,
+        signature,
+        chain,
+        tls_warning: manifest.tls_warning,
+    })
 }

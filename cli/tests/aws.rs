@@ -17,6 +17,7 @@ struct Outputs {
     requests_queue_url: String,
     collect_queue_url: String,
     inventory_uri: String,
+    signing_key_arn: String,
 }
 
 struct Stack {
@@ -114,7 +115,20 @@ async fn deployed_pipeline_reports_the_fixture_admins_and_counts_duplicates_once
     let csv_entry = manifest["artifacts"].as_array().unwrap().iter().find(|a| a["name"] == "report.csv").unwrap();
     assert_eq!(csv_entry["sha256"], dbadmin_contracts::sha256_hex(&csv));
     assert_eq!(manifest["population"], 4);
-    assert_eq!(manifest["requested_by"], "arn:aws:iam::000000000000:user/e2e");
+    // The requester is SQS's record of the sender (MiniStack reports the account id), not the body.
+    assert_eq!(manifest["requested_by"], "000000000000");
+    assert_eq!(manifest["requested_by_claimed"], "arn:aws:iam::000000000000:user/e2e");
+
+    // Signed with the deployment's KMS key: checked offline with its public key alone.
+    use dbadmin_ports::signing::{self, Signer};
+    let manifest_bytes = s.object(&location.replace("report.csv", "manifest.json")).await;
+    let signature: dbadmin_contracts::manifest::ManifestSignature =
+        dbadmin_contracts::decode(&s.object(&location.replace("report.csv", "manifest.sig.json")).await).unwrap();
+    assert_eq!(signature.key_id, s.o.signing_key_arn);
+    let public_key =
+        dbadmin_aws::kms::KmsSigner::new(s.c.kms.clone(), &s.o.signing_key_arn).public_key_der().await.unwrap();
+    let raw = signing::decode_signature(&signature.signature).unwrap();
+    signing::verify(&public_key, &manifest_bytes, &raw).expect("the KMS signature verifies offline");
 
     // The same job delivered again (as SQS may): counted once, no second report version.
     let population: dbadmin_contracts::message::Population = dbadmin_contracts::decode(
@@ -124,7 +138,8 @@ async fn deployed_pipeline_reports_the_fixture_admins_and_counts_duplicates_once
     let job = CollectionJob {
         schema_version: CollectionJob::SCHEMA_VERSION,
         report_id: request.report_id.clone(),
-        target: population.targets[0].clone(),
+        target_id: population.targets[0].id.clone(),
+        version: 1,
     };
     s.c.sqs
         .send_message()
@@ -148,6 +163,10 @@ async fn deployed_pipeline_reports_the_fixture_admins_and_counts_duplicates_once
     assert_eq!(s.runs.completed_targets(&request.report_id).await.unwrap().len(), 4);
 }
 
+/// A body that is not a job, and a job naming a target outside its report's population (a forged
+/// one: whatever else it carries is ignored), are poison: the collector dead-letters each at once
+/// with the reason, its batch neighbours complete, and nothing is stored or counted for the forgery.
+/// (One test: `dlq list` is the only reader of the DLQ here, so receive counts stay exact.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
     let Some(s) = stack().await else { return };
@@ -157,23 +176,41 @@ async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
     let request = s.submit(Filters { engines: vec![dbadmin_contracts::Engine::Postgres], ..Default::default() }).await;
     let run = s.wait_reported(&request.report_id, 1, LIMIT).await;
     assert_eq!((run.completed, run.total), (2, 2));
-    // The collector dead-letters it at once, with the reason (a permanent failure is not redelivered
-    // until maxReceiveCount); `dlq list` shows it without consuming it.
+    let forged = serde_json::json!({
+        "schema_version": CollectionJob::SCHEMA_VERSION, "report_id": request.report_id,
+        "target_id": "forged-target", "version": 1,
+        "target": {"host": "attacker.example", "port": 3306},
+    });
+    s.c.sqs.send_message().queue_url(&s.o.collect_queue_url).message_body(forged.to_string()).send().await.unwrap();
+    // The collector dead-letters them at once, with the reason (a permanent failure is not redelivered
+    // until maxReceiveCount); `dlq list` shows them without consuming them.
     let outputs = support::aws_outputs().unwrap();
     let start = Instant::now();
-    loop {
+    let (mut poison_seen, mut forged_seen) = (false, false);
+    while !(poison_seen && forged_seen) {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "poison {poison_seen}, forged {forged_seen}: not in the DLQ"
+        );
         let list = support::cli(&outputs, &["dlq", "list", "--output", "json"], &[]);
         assert_eq!(list.code, 0, "{list:?}");
-        let found = list.json().as_array().unwrap().iter().find(|m| m["body_preview"] == poison.as_str()).cloned();
-        if let Some(m) = found {
+        let listed = list.json();
+        let messages = listed.as_array().unwrap();
+        if let Some(m) = messages.iter().find(|m| m["body_preview"] == poison.as_str()).filter(|_| !poison_seen) {
             assert!(m["last_error"].as_str().unwrap().contains("collection job is not valid JSON"), "{m}");
             assert!(m["report_id"].is_null());
             assert_eq!(m["receive_count"], 1, "sent to the DLQ on its first failure, not after maxReceiveCount: {m}");
-            break;
+            poison_seen = true;
         }
-        assert!(start.elapsed() < Duration::from_secs(180), "the poison message never reached the DLQ");
+        if let Some(m) = messages.iter().find(|m| m["target_id"] == "forged-target") {
+            assert!(m["last_error"].as_str().unwrap().contains("not in the population"), "{m}");
+            forged_seen = true;
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    let key = dbadmin_contracts::keys::result(&request.report_id, 1, "forged-target");
+    assert!(s.c.s3.head_object().bucket(&s.o.bucket).key(&key).send().await.is_err(), "nothing stored");
+    assert!(!s.runs.counted(&request.report_id).await.unwrap().contains_key("forged-target"), "nothing counted");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -224,7 +261,12 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
         jobs: &jobs,
         finalize: &finalize,
     };
-    dbadmin_publisher::handle_request(&request, &publisher).await.expect("publish");
+    let received = dbadmin_contracts::Provenance {
+        sender: "AROAEXAMPLE:crash-test".into(),
+        sent_at: dbadmin_contracts::now_rfc3339(),
+        message_id: ulid::Ulid::new().to_string(),
+    };
+    dbadmin_publisher::handle_request(&request, &received, &publisher).await.expect("publish");
     let (a, b) = (job_rx.recv().await.unwrap(), job_rx.recv().await.unwrap());
 
     let credentials = AwsCredentials::new(&s.c, None, None);
@@ -235,7 +277,9 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
 
     // Crash after storing A's result, before counting it.
     let dying = FailCounting::new(DynamoRunStore::new(s.c.dynamodb.clone(), &s.o.table), 1);
+    let populations = dbadmin_collector::Populations::new();
     let deps = CollectorDeps {
+        populations: &populations,
         credentials: &credentials,
         store: &store,
         runs: &dying,
@@ -254,11 +298,36 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
     let redelivered = handle_job(&b, &deps).await.expect("redelivery of B");
     assert!(!redelivered.newly_counted && redelivered.finalize_sent, "counted once; finalize requested on redelivery");
 
-    // Finalize delivered twice: one report.
+    // The reporter dies after writing and signing the report, before recording it; its claim runs
+    // out and the redelivered message writes byte-identical objects (S3 refuses to replace them).
     let message = finalize_rx.recv().await.unwrap();
-    let reporter = ReporterDeps { store: &store, runs: &s.runs };
-    let first = handle_finalize(&message, &reporter).await.expect("finalize");
+    let signer = dbadmin_aws::kms::KmsSigner::new(s.c.kms.clone(), &s.o.signing_key_arn);
+    let expiring = DynamoRunStore::new(s.c.dynamodb.clone(), &s.o.table).with_lease(Duration::ZERO);
+    let dies = FailCounting::new(expiring, 0).fail_recording(1);
+    let reporter = ReporterDeps { store: &store, runs: &dies, signer: &signer };
+    assert!(handle_finalize(&message, &reporter).await.is_err(), "the injected crash before recording");
+    let folder = dbadmin_contracts::keys::report_dir(&request.report_id, &received.sent_at, 1);
+    let names = ["report.csv", "report.json", "manifest.json", "manifest.sig.json"];
+    let mut before = Vec::new();
+    for name in names {
+        before.push(s.object(&format!("s3://{}/{folder}/{name}", s.o.bucket)).await);
+    }
+    // The table keeps claim times in whole seconds: the dead claim counts as expired from the next one.
+    let start = Instant::now();
+    let first = loop {
+        match handle_finalize(&message, &reporter).await.expect("finalize") {
+            FinalizeOutcome::Held if start.elapsed() < Duration::from_secs(5) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            other => break other,
+        }
+    };
     assert!(matches!(first, FinalizeOutcome::Written { version: 1, .. }), "{first:?}");
+    for (name, bytes) in names.iter().zip(before) {
+        assert_eq!(s.object(&format!("s3://{}/{folder}/{name}", s.o.bucket)).await, bytes, "{name} is unchanged");
+    }
+    // Finalize delivered again: one report.
+    let reporter = ReporterDeps { store: &store, runs: &s.runs, signer: &signer };
     assert_eq!(handle_finalize(&message, &reporter).await.unwrap(), FinalizeOutcome::NotClaimed);
     let run = s.runs.get_run(&request.report_id).await.unwrap().unwrap();
     assert_eq!((run.completed, run.total, run.reported_version), (2, 2, 1));
@@ -296,14 +365,14 @@ async fn concurrent_completions_count_exactly_once() {
     let runs = &s.runs;
     let id = &id;
     let outcomes = futures::future::join_all(
-        (0..120).map(|i| async move { runs.mark_complete(id, &format!("t{:02}", i % 60), i % 7 == 0).await }),
+        (0..120).map(|i| async move { runs.mark_complete(id, &format!("t{:02}", i % 60), 1, i % 7 == 0).await }),
     )
     .await;
     let newly = outcomes.iter().filter(|o| o.as_ref().expect("no count fails").newly_counted).count();
     assert_eq!(newly, 60, "each target is counted once");
     let record = s.runs.get_run(id).await.unwrap().unwrap();
     assert_eq!(record.completed, 60);
-    assert_eq!(record.failed, s.runs.counted(id).await.unwrap().values().filter(|f| **f).count() as u64);
+    assert_eq!(record.failed, s.runs.counted(id).await.unwrap().values().filter(|c| c.failed).count() as u64);
 }
 
 /// A target's secret lives in the target's region, not the collector's: the collector's credential
@@ -346,4 +415,17 @@ async fn secrets_are_read_in_the_target_region() {
     let home = dbadmin_contracts::Target { region: s.c.sdk.region().unwrap().to_string(), ..target };
     assert!(creds.credentials(&home).await.is_err(), "the same name in the collector's region does not exist");
     regional.delete_secret().secret_id(&name).force_delete_without_recovery(true).send().await.unwrap();
+}
+
+/// S3 keeps every object as first written: a second put of the key is refused (`If-None-Match: *`)
+/// and the first bytes stay.
+#[tokio::test]
+async fn s3_objects_are_written_once() {
+    use dbadmin_ports::{ObjectStore, Stored};
+    let Some(s) = stack().await else { return };
+    let store = dbadmin_aws::s3::S3Store::new(s.c.s3.clone(), &s.o.bucket, None);
+    let key = format!("runs/{}/write-once.json", ulid::Ulid::new());
+    assert_eq!(store.put(&key, b"first".to_vec(), "application/json").await.unwrap(), Stored::Created);
+    assert_eq!(store.put(&key, b"second".to_vec(), "application/json").await.unwrap(), Stored::Existed);
+    assert_eq!(store.get(&key).await.unwrap().unwrap(), b"first");
 }

@@ -34,7 +34,12 @@ fn target(id: &str) -> Target {
 }
 
 fn job(id: &str) -> String {
-    let job = CollectionJob { schema_version: CollectionJob::SCHEMA_VERSION, report_id: ID.into(), target: target(id) };
+    let job = CollectionJob {
+        schema_version: CollectionJob::SCHEMA_VERSION,
+        report_id: ID.into(),
+        target_id: id.into(),
+        version: 1,
+    };
     String::from_utf8(dbadmin_contracts::encode(&job)).unwrap()
 }
 
@@ -59,7 +64,7 @@ async fn fixture() -> Fixture {
         filters: Filters::default(),
         targets: vec![target("a"), target("b"), target("c")],
     };
-    store.put(&keys::population(ID), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
+    let _ = store.put(&keys::population(ID), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
     let failed = TargetResult {
         schema_version: TargetResult::SCHEMA_VERSION,
         report_id: ID.into(),
@@ -69,7 +74,7 @@ async fn fixture() -> Fixture {
         duration_ms: 10,
         outcome: Outcome::Failed(Failure { kind: ErrorKind::Unreachable, reason: "b.example:5432 refused".into() }),
     };
-    store.put(&keys::result(ID, "b"), dbadmin_contracts::encode(&failed), "application/json").await.unwrap();
+    let _ = store.put(&keys::result(ID, 1, "b"), dbadmin_contracts::encode(&failed), "application/json").await.unwrap();
 
     let runs = Arc::new(MemoryRunStore::new());
     let record = RunRecord {
@@ -84,8 +89,8 @@ async fn fixture() -> Fixture {
         report_location: None,
     };
     runs.create_run(&record).await.unwrap();
-    runs.mark_complete(ID, "a", false).await.unwrap();
-    runs.mark_complete(ID, "b", true).await.unwrap();
+    runs.mark_complete(ID, "a", 1, false).await.unwrap();
+    runs.mark_complete(ID, "b", 1, true).await.unwrap();
     runs.record_attempt_error(ID, "c", "Lambda timed out").await.unwrap();
 
     let dlq = Arc::new(MemoryDeadLetterQueue::new());
@@ -135,7 +140,7 @@ async fn wait_times_out_then_sees_the_version_written() {
     let runs = f.runs.clone();
     let writer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        runs.mark_complete(ID, "c", false).await.unwrap();
+        runs.mark_complete(ID, "c", 1, false).await.unwrap();
         runs.claim_finalize(ID).await.unwrap().expect("complete: the claim is granted");
         runs.record_report(ID, 1, "reports/…/report.csv").await.unwrap();
     });
@@ -190,7 +195,7 @@ async fn retry_is_refused_while_running_then_requests_the_failed_targets() {
     let err = f.ops.plan_retry(ID, "me".into()).await.unwrap_err();
     assert!(err.downcast_ref::<NotReady>().is_some(), "a running report is not ready: {err}");
 
-    f.runs.mark_complete(ID, "c", false).await.unwrap();
+    f.runs.mark_complete(ID, "c", 1, false).await.unwrap();
     f.runs.claim_finalize(ID).await.unwrap();
     f.runs.record_report(ID, 1, "reports/…/report.csv").await.unwrap();
     let RetryPlan::Request { request, version, failed } = f.ops.plan_retry(ID, "me".into()).await.unwrap() else {
@@ -219,7 +224,7 @@ async fn nothing_to_retry_when_every_target_was_read() {
         report_location: None,
     };
     runs.create_run(&record).await.unwrap();
-    runs.mark_complete("01CLEAN", "a", false).await.unwrap();
+    runs.mark_complete("01CLEAN", "a", 1, false).await.unwrap();
     runs.claim_finalize("01CLEAN").await.unwrap();
     runs.record_report("01CLEAN", 1, "x").await.unwrap();
     let ops = Deployment { runs: Some(Arc::new(runs)), ..Default::default() };
@@ -235,7 +240,7 @@ async fn finalize_resends_only_for_a_complete_unwritten_run_and_its_dlq_message_
     assert!(err.downcast_ref::<NotReady>().is_some(), "still running: {err}");
     assert!(f.finalized.try_recv().is_err());
 
-    f.runs.mark_complete(ID, "c", false).await.unwrap();
+    f.runs.mark_complete(ID, "c", 1, false).await.unwrap();
     let run = f.ops.finalize(ID).await.unwrap();
     assert_eq!(run.version, 1);
     assert_eq!(f.finalized.try_recv().expect("the finalize message was sent").report_id, ID);

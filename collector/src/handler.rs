@@ -1,9 +1,12 @@
 //! The collector handler, shared by the Lambda and `generate --local`.
 
 use crate::engine::{self, ConnectOptions};
+use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Failure, TargetRef};
-use dbadmin_contracts::{keys, CollectionJob, ErrorKind, FinalizeMessage, Outcome, TargetResult, Versioned};
-use dbadmin_ports::{CredentialError, CredentialSource, FinalizeQueue, ObjectStore, PortError, RunStore};
+use dbadmin_contracts::{keys, CollectionJob, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult, Versioned};
+use dbadmin_ports::{CredentialError, CredentialSource, FinalizeQueue, ObjectStore, PortError, RunStore, Stored};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tracing::{info, warn, Instrument};
 
 /// The ports a collector uses.
@@ -13,6 +16,67 @@ pub struct CollectorDeps<'a> {
     pub runs: &'a dyn RunStore,
     pub finalize: &'a dyn FinalizeQueue,
     pub connect: &'a ConnectOptions,
+    /// The population snapshots read so far (a Lambda keeps them across invocations).
+    pub populations: &'a Populations,
+}
+
+/// The targets of recently seen reports, by report id: a job names its target and the collector
+/// reads what to connect to from here, never from the message.
+#[derive(Default)]
+pub struct Populations {
+    /// Newest last; a few reports at a time are in flight.
+    cache: Mutex<Vec<(String, Targets)>>,
+}
+
+/// One report's targets by id.
+type Targets = Arc<HashMap<String, Target>>;
+
+/// Reports whose populations are kept at once.
+const POPULATIONS_KEPT: usize = 8;
+
+impl Populations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn cached(&self, report_id: &str) -> Option<Targets> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.iter().find(|(id, _)| id == report_id).map(|(_, p)| p.clone())
+    }
+
+    /// The target `target_id` of report `report_id`, from the publisher's snapshot.
+    async fn target(
+        &self,
+        store: &dyn ObjectStore,
+        report_id: &str,
+        target_id: &str,
+    ) -> Result<Target, CollectorError> {
+        let targets = match self.cached(report_id) {
+            Some(targets) => targets,
+            None => {
+                let key = keys::population(report_id);
+                let store_err = |source| CollectorError::Population { report_id: report_id.to_owned(), source };
+                let bytes = store
+                    .get(&key)
+                    .await
+                    .map_err(store_err)?
+                    .ok_or_else(|| CollectorError::UnknownReport { report_id: report_id.to_owned() })?;
+                let population = dbadmin_contracts::decode::<Population>(&bytes)
+                    .map_err(|e| store_err(PortError::permanent(format!("decode {key}"), e)))?;
+                let targets: Targets = Arc::new(population.targets.into_iter().map(|t| (t.id.clone(), t)).collect());
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if cache.len() >= POPULATIONS_KEPT {
+                    cache.remove(0);
+                }
+                cache.push((report_id.to_owned(), targets.clone()));
+                targets
+            }
+        };
+        targets.get(target_id).cloned().ok_or_else(|| CollectorError::UnknownTarget {
+            report_id: report_id.to_owned(),
+            target_id: target_id.to_owned(),
+        })
+    }
 }
 
 /// What this delivery of a job may spend and whether another one will come.
@@ -37,12 +101,27 @@ pub struct JobReport {
     pub total: u64,
     /// True when this call asked for the report.
     pub finalize_sent: bool,
+    /// The run had moved to another version: the job was dropped uncounted.
+    pub stale: bool,
 }
 
-/// An infrastructure failure: the job is not done and must be delivered again.
-/// Database-level failures never surface here; they become error results.
+/// An infrastructure failure (the job is not done and must be delivered again), or a job that names
+/// no target of its report (poison: it must never be handled). Database-level failures never
+/// surface here; they become error results.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectorError {
+    #[error("report {report_id} has no population snapshot: the job was not published by this system")]
+    UnknownReport { report_id: String },
+    #[error(
+        "target {target_id} is not in the population of report {report_id}: the job was not published by this system"
+    )]
+    UnknownTarget { report_id: String, target_id: String },
+    #[error("reading the population of report {report_id}")]
+    Population {
+        report_id: String,
+        #[source]
+        source: PortError,
+    },
     #[error("fetching credentials for target {target_id}")]
     Credentials {
         target_id: String,
@@ -69,12 +148,25 @@ pub enum CollectorError {
     },
 }
 
+impl CollectorError {
+    /// Whether delivering the job again may succeed. A job naming no target of its report, or a
+    /// report that does not exist, never will: it goes to the dead-letter queue with the reason.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            CollectorError::UnknownReport { .. } | CollectorError::UnknownTarget { .. } => false,
+            CollectorError::Population { source, .. } => source.is_retryable(),
+            _ => true,
+        }
+    }
+}
+
 /// Collects one target and counts it, exactly once however often the job is delivered.
 ///
-/// Order matters: the result is stored *before* the target is counted, so a
+/// Order matters: the result is stored (written once) *before* the target is counted, so a
 /// count never points at a missing result; a crash between any two steps is
-/// repaired by redelivery (an already stored collected result is reused, a second count
-/// is a no-op, and the finalize request is sent again when the count is full).
+/// repaired by redelivery (the stored result of the job's version is reused: the first outcome
+/// wins; a second count is a no-op, and the finalize request is sent again when the count is full).
+/// A job of a version the run has moved past is dropped ([`JobReport::stale`]).
 pub async fn handle_job(job: &CollectionJob, deps: &CollectorDeps<'_>) -> Result<JobReport, CollectorError> {
     handle_delivery(job, deps, Delivery::default()).await
 }
@@ -85,12 +177,14 @@ pub async fn handle_delivery(
     deps: &CollectorDeps<'_>,
     delivery: Delivery,
 ) -> Result<JobReport, CollectorError> {
-    let span = tracing::info_span!("collect", report_id = %job.report_id, target_id = %job.target.id);
+    let span =
+        tracing::info_span!("collect", report_id = %job.report_id, target_id = %job.target_id, version = job.version);
     let outcome = handle(job, deps, delivery).instrument(span).await;
-    if let Err(e) = &outcome {
+    // A job naming no target of its report records nothing: it is not one of the run's jobs.
+    if let Some(e) = outcome.as_ref().err().filter(|e| e.is_retryable()) {
         // Kept for `status` and `dlq list`: SQS messages cannot carry why they were redelivered.
         let error = dbadmin_ports::error_chain(e);
-        if let Err(record) = deps.runs.record_attempt_error(&job.report_id, &job.target.id, &error).await {
+        if let Err(record) = deps.runs.record_attempt_error(&job.report_id, &job.target_id, &error).await {
             warn!(error = %record, "Could not record the job's failure.");
         }
     }
@@ -103,20 +197,22 @@ async fn handle(
     delivery: Delivery,
 ) -> Result<JobReport, CollectorError> {
     let started = std::time::Instant::now();
-    let target = &job.target;
-    let key = keys::result(&job.report_id, &target.id);
+    // The target comes from the publisher's snapshot; the message only names it.
+    let target = &deps.populations.target(deps.store, &job.report_id, &job.target_id).await?;
+    let key = keys::result(&job.report_id, job.version, &target.id);
     let store_err = |source| CollectorError::Store { target_id: target.id.clone(), source };
 
     let existing = deps.store.get(&key).await.map_err(store_err)?;
     let mut db_ms = 0;
     let error = match existing.as_deref().map(dbadmin_contracts::decode::<TargetResult>) {
-        // A stored error row is not reused: a redelivery, or a retry of the report, tries the database again.
-        Some(Ok(stored)) if matches!(stored.outcome, Outcome::Collected(_)) => {
+        // The first stored outcome of this version wins (a retry of the report collects under the
+        // next version's key).
+        Some(Ok(stored)) => {
             info!("Result already stored by an earlier delivery, counting it.");
-            None
+            failure_kind(&stored)
         }
         _ => {
-            let result = collect(job, deps, delivery).await?;
+            let result = collect(job, target, deps, delivery).await?;
             db_ms = result.duration_ms;
             let error = match &result.outcome {
                 Outcome::Collected(c) => {
@@ -133,16 +229,41 @@ async fn handle(
                     Some(f.kind)
                 }
             };
-            deps.store.put(&key, dbadmin_contracts::encode(&result), "application/json").await.map_err(store_err)?;
-            error
+            match deps
+                .store
+                .put(&key, dbadmin_contracts::encode(&result), "application/json")
+                .await
+                .map_err(store_err)?
+            {
+                Stored::Created => error,
+                Stored::Existed => {
+                    // A concurrent delivery stored its outcome first: that one is counted.
+                    info!("Another delivery stored this version's result first; counting that one.");
+                    let stored = deps.store.get(&key).await.map_err(store_err)?;
+                    stored
+                        .as_deref()
+                        .and_then(|b| dbadmin_contracts::decode::<TargetResult>(b).ok())
+                        .map_or(error, |r| failure_kind(&r))
+                }
+            }
         }
     };
 
-    let completion = deps
-        .runs
-        .mark_complete(&job.report_id, &target.id, error.is_some())
-        .await
-        .map_err(|source| CollectorError::Count { target_id: target.id.clone(), source })?;
+    let completion = match deps.runs.mark_complete(&job.report_id, &target.id, job.version, error.is_some()).await {
+        Ok(c) => c,
+        Err(PortError::Stale { what }) => {
+            info!(%what, "The run has moved to another version; dropping the job.");
+            return Ok(JobReport {
+                error,
+                newly_counted: false,
+                completed: 0,
+                total: 0,
+                finalize_sent: false,
+                stale: true,
+            });
+        }
+        Err(source) => return Err(CollectorError::Count { target_id: target.id.clone(), source }),
+    };
     let mut finalize_sent = false;
     if completion.is_last() {
         // Sent by whoever sees the full count, duplicates included: the reporter's claim makes it once.
@@ -166,15 +287,23 @@ async fn handle(
         completed: completion.completed,
         total: completion.total,
         finalize_sent,
+        stale: false,
     })
+}
+
+fn failure_kind(result: &TargetResult) -> Option<ErrorKind> {
+    match &result.outcome {
+        Outcome::Collected(_) => None,
+        Outcome::Failed(f) => Some(f.kind),
+    }
 }
 
 async fn collect(
     job: &CollectionJob,
+    target: &Target,
     deps: &CollectorDeps<'_>,
     delivery: Delivery,
 ) -> Result<TargetResult, CollectorError> {
-    let target = &job.target;
     let failed = |kind, reason: String| Outcome::Failed(Failure { kind, reason });
     let mut db_ms = 0;
     let (outcome, attempts) = match deps.credentials.credentials(target).await {

@@ -21,7 +21,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ca_file: settings.tls_ca_file.clone().map(Into::into),
         ..ConnectOptions::default()
     };
+    // Kept across invocations: the targets of the reports this instance has seen.
+    let populations = dbadmin_collector::Populations::new();
     let deps = dbadmin_collector::CollectorDeps {
+        populations: &populations,
         credentials: &credentials,
         store: &store,
         runs: &runs,
@@ -39,8 +42,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             deadline: deadline.map(|d| d.checked_sub(margin).unwrap_or(d)),
             last: lambda::last_delivery(&record, max_receive_count),
         };
-        // Infrastructure failures (storing, counting, credentials that may come back) are worth another delivery.
-        handle_delivery(&job, deps, delivery).await.map(|_| ()).map_err(lambda::RecordError::retry)
+        // Infrastructure failures (storing, counting, credentials that may come back) are worth another
+        // delivery; a job naming no target of its report is poison and goes to the DLQ at once.
+        handle_delivery(&job, deps, delivery).await.map(|_| ()).map_err(|e| {
+            let retryable = e.is_retryable();
+            lambda::RecordError::classify(e, retryable)
+        })
     })
     .await
 }

@@ -8,8 +8,9 @@ mod common;
 
 use async_trait::async_trait;
 use common::*;
-use dbadmin_collector::{handle_delivery, CollectorDeps, CollectorError, ConnectOptions, Delivery};
-use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode};
+use dbadmin_collector::{handle_delivery, CollectorDeps, CollectorError, ConnectOptions, Delivery, Populations};
+use dbadmin_contracts::message::Population;
+use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode, Versioned};
 use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
 use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunRecord, RunStore};
 use std::time::Duration;
@@ -45,10 +46,25 @@ struct World {
     finalize: ChannelQueue<dbadmin_contracts::FinalizeMessage>,
     _finalize_rx: tokio::sync::mpsc::UnboundedReceiver<dbadmin_contracts::FinalizeMessage>,
     connect: ConnectOptions,
+    populations: Populations,
 }
 
-async fn world() -> World {
+/// A run whose one target, `slow`, is a MariaDB on 127.0.0.1:`port`.
+async fn world(port: u16) -> World {
     let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let mut slow = target(Engine::Mariadb, port, TlsMode::Disable);
+    slow.id = "slow".into();
+    let population = Population {
+        schema_version: Population::SCHEMA_VERSION,
+        report_id: "R1".into(),
+        inventory_source: "inv.csv".into(),
+        inventory_sha256: "0".repeat(64),
+        filters: Default::default(),
+        targets: vec![slow],
+    };
+    let _ =
+        store.put(&keys::population("R1"), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
     let runs = MemoryRunStore::new();
     let run = RunRecord {
         report_id: "R1".into(),
@@ -69,13 +85,16 @@ async fn world() -> World {
         ..ConnectOptions::default()
     };
     let (finalize, _finalize_rx) = ChannelQueue::new();
-    World { store: DirStore::new(dir.path()), runs, finalize, _finalize_rx, connect, _dir: dir }
+    World { store, runs, finalize, _finalize_rx, connect, populations: Populations::new(), _dir: dir }
 }
 
-fn job(port: u16) -> CollectionJob {
-    let mut target = target(Engine::Mariadb, port, TlsMode::Disable);
-    target.id = "slow".into();
-    CollectionJob { schema_version: 1, report_id: "R1".into(), target }
+fn job() -> CollectionJob {
+    CollectionJob {
+        schema_version: CollectionJob::SCHEMA_VERSION,
+        report_id: "R1".into(),
+        target_id: "slow".into(),
+        version: 1,
+    }
 }
 
 /// Handles the job under a deadline `budget` from now; the guard fails the test instead of hanging.
@@ -91,6 +110,7 @@ async fn run(
         runs: &w.runs,
         finalize: &w.finalize,
         connect: &w.connect,
+        populations: &w.populations,
     };
     tokio::time::timeout(Duration::from_secs(20), handle_delivery(job, &deps, delivery))
         .await
@@ -98,7 +118,7 @@ async fn run(
 }
 
 async fn stored(w: &World) -> TargetResult {
-    let bytes = w.store.get(&keys::result("R1", "slow")).await.unwrap().expect("an error row is stored");
+    let bytes = w.store.get(&keys::result("R1", 1, "slow")).await.unwrap().expect("an error row is stored");
     dbadmin_contracts::decode(&bytes).unwrap()
 }
 
@@ -110,9 +130,9 @@ fn in_seconds(s: f32) -> Delivery {
 async fn a_server_that_never_answers_is_a_timeout_row_by_the_deadline() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let w = world().await;
+    let w = world(port).await;
     let creds = Fixed(collector_login());
-    let report = run(&w, &creds, &job(port), in_seconds(1.5)).await.unwrap();
+    let report = run(&w, &creds, &job(), in_seconds(1.5)).await.unwrap();
     assert_eq!(report.error, Some(ErrorKind::Timeout));
     assert!(report.newly_counted && report.completed == 1, "the target is counted: the report can finish");
     let Outcome::Failed(f) = stored(&w).await.outcome else { panic!("an error row") };
@@ -164,9 +184,9 @@ async fn a_server_that_stalls_mid_query_is_a_timeout_row_naming_the_query() {
     }
     // The first catalog query (collector/queries/mysql/server.sql) never reaches the server.
     let proxy = stalling_proxy(mariadb, b"SELECT VERSION()").await;
-    let w = world().await;
+    let w = world(proxy).await;
     let creds = Fixed(collector_login());
-    let report = run(&w, &creds, &job(proxy), in_seconds(2.0)).await.unwrap();
+    let report = run(&w, &creds, &job(), in_seconds(2.0)).await.unwrap();
     assert_eq!(report.error, Some(ErrorKind::Timeout));
     let Outcome::Failed(f) = stored(&w).await.outcome else { panic!("an error row") };
     assert!(f.reason.contains("in progress: query mysql/server"), "the login passed, the query stalled: {}", f.reason);
@@ -175,11 +195,11 @@ async fn a_server_that_stalls_mid_query_is_a_timeout_row_naming_the_query() {
 
 #[tokio::test]
 async fn the_last_delivery_turns_a_retryable_failure_into_an_error_row() {
-    let w = world().await;
-    let job = job(1);
+    let w = world(1).await;
+    let job = job();
     let err = run(&w, &Throttled, &job, Delivery::default()).await.unwrap_err();
     assert!(matches!(err, CollectorError::Credentials { .. }), "an earlier delivery is retried: {err}");
-    assert!(w.store.get(&keys::result("R1", "slow")).await.unwrap().is_none());
+    assert!(w.store.get(&keys::result("R1", 1, "slow")).await.unwrap().is_none());
 
     let report = run(&w, &Throttled, &job, Delivery { deadline: None, last: true }).await.unwrap();
     assert_eq!(report.error, Some(ErrorKind::Credentials));

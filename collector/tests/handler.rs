@@ -3,11 +3,12 @@
 //! missing secret becomes an error result that names it.
 
 use async_trait::async_trait;
-use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions};
-use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode};
+use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions, Populations};
+use dbadmin_contracts::message::Population;
+use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode, Versioned};
 use dbadmin_ports::faults::{FailCounting, FailFinalizing};
 use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
-use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, RunRecord, RunStore};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunRecord, RunStore};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// No secret exists; counts how often it was asked.
@@ -24,25 +25,41 @@ impl CredentialSource for NoSecrets {
 
 fn job(id: &str) -> CollectionJob {
     CollectionJob {
-        schema_version: 1,
+        schema_version: CollectionJob::SCHEMA_VERSION,
         report_id: "R1".into(),
-        target: Target {
-            id: id.into(),
-            account_id: "123456789012".into(),
-            region: "eu-west-1".into(),
-            engine: Engine::Mysql,
-            host: "127.0.0.1".into(),
-            port: 3306,
-            databases: vec![],
-            secret: format!("missing/{id}"),
-            role_arn: None,
-            tls: TlsMode::VerifyFull,
-            tags: Default::default(),
-        },
+        target_id: id.into(),
+        version: 1,
     }
 }
 
-async fn new_run(runs: &dyn RunStore, total: u64) {
+fn target(id: &str) -> Target {
+    Target {
+        id: id.into(),
+        account_id: "123456789012".into(),
+        region: "eu-west-1".into(),
+        engine: Engine::Mysql,
+        host: "127.0.0.1".into(),
+        port: 3306,
+        databases: vec![],
+        secret: format!("missing/{id}"),
+        role_arn: None,
+        tls: TlsMode::VerifyFull,
+        tags: Default::default(),
+    }
+}
+
+/// A run of targets `a` and `b`, the first `total` of which are in the population.
+async fn new_run(store: &dyn ObjectStore, runs: &dyn RunStore, total: u64) {
+    let population = Population {
+        schema_version: Population::SCHEMA_VERSION,
+        report_id: "R1".into(),
+        inventory_source: "inv.csv".into(),
+        inventory_sha256: "0".repeat(64),
+        filters: Default::default(),
+        targets: ["a", "b"].iter().take(total as usize).map(|id| target(id)).collect(),
+    };
+    let _ =
+        store.put(&keys::population("R1"), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
     let run = RunRecord {
         report_id: "R1".into(),
         requested_by: "t".into(),
@@ -62,12 +79,19 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path());
     let runs = MemoryRunStore::new();
-    new_run(&runs, 2).await;
+    new_run(&store, &runs, 2).await;
     let (finalize, mut rx) = ChannelQueue::new();
     let creds = NoSecrets::default();
     let connect = ConnectOptions::default();
-    let deps =
-        CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
+    let populations = Populations::new();
+    let deps = CollectorDeps {
+        credentials: &creds,
+        store: &store,
+        runs: &runs,
+        finalize: &finalize,
+        connect: &connect,
+        populations: &populations,
+    };
 
     let first = handle_job(&job("a"), &deps).await.unwrap();
     assert_eq!(first.error, Some(ErrorKind::Credentials));
@@ -75,9 +99,9 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
     let again = handle_job(&job("a"), &deps).await.unwrap();
     assert!(!again.newly_counted, "a redelivered job must not count twice");
     assert_eq!(again.completed, 1);
-    // A stored error row is not reused: the redelivery (or a retry of the report) tries the database
-    // again. Only a collected result is reused as is.
-    assert_eq!(creds.0.load(Ordering::SeqCst), 2, "an error row is tried again on redelivery");
+    // The first stored outcome of a version wins, error rows included: the redelivery counts it as it
+    // is (a retry of the report collects again, under the next version).
+    assert_eq!(creds.0.load(Ordering::SeqCst), 1, "a redelivery reuses the stored outcome");
     assert!(rx.try_recv().is_err());
 
     let last = handle_job(&job("b"), &deps).await.unwrap();
@@ -85,7 +109,7 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
     assert_eq!(rx.try_recv().unwrap().report_id, "R1");
 
     let stored: TargetResult =
-        dbadmin_contracts::decode(&std::fs::read(dir.path().join(keys::result("R1", "a"))).unwrap()).unwrap();
+        dbadmin_contracts::decode(&std::fs::read(dir.path().join(keys::result("R1", 1, "a"))).unwrap()).unwrap();
     match stored.outcome {
         Outcome::Failed(f) => assert!(f.reason.contains("missing/a"), "the reason names the secret: {}", f.reason),
         other => panic!("expected an error result, got {other:?}"),
@@ -97,16 +121,23 @@ async fn crash_between_store_and_count_is_repaired_by_redelivery() {
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path());
     let runs = FailCounting::new(MemoryRunStore::new(), 1);
-    new_run(&runs, 1).await;
+    new_run(&store, &runs, 1).await;
     let (finalize, mut rx) = ChannelQueue::new();
     let creds = NoSecrets::default();
     let connect = ConnectOptions::default();
-    let deps =
-        CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
+    let populations = Populations::new();
+    let deps = CollectorDeps {
+        credentials: &creds,
+        store: &store,
+        runs: &runs,
+        finalize: &finalize,
+        connect: &connect,
+        populations: &populations,
+    };
 
     let err = handle_job(&job("a"), &deps).await.unwrap_err();
     assert!(matches!(err, CollectorError::Count { .. }), "{err}");
-    assert!(dir.path().join(keys::result("R1", "a")).exists(), "the result was stored before the crash");
+    assert!(dir.path().join(keys::result("R1", 1, "a")).exists(), "the result was stored before the crash");
     assert!(rx.try_recv().is_err());
 
     let retry = handle_job(&job("a"), &deps).await.unwrap();
@@ -120,13 +151,20 @@ async fn crash_between_count_and_finalize_still_finalizes() {
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path());
     let runs = MemoryRunStore::new();
-    new_run(&runs, 1).await;
+    new_run(&store, &runs, 1).await;
     let (inner, mut rx) = ChannelQueue::new();
     let finalize = FailFinalizing::new(inner, 1);
     let creds = NoSecrets::default();
     let connect = ConnectOptions::default();
-    let deps =
-        CollectorDeps { credentials: &creds, store: &store, runs: &runs, finalize: &finalize, connect: &connect };
+    let populations = Populations::new();
+    let deps = CollectorDeps {
+        credentials: &creds,
+        store: &store,
+        runs: &runs,
+        finalize: &finalize,
+        connect: &connect,
+        populations: &populations,
+    };
 
     assert!(matches!(handle_job(&job("a"), &deps).await.unwrap_err(), CollectorError::Finalize { .. }));
     let retry = handle_job(&job("a"), &deps).await.unwrap();

@@ -78,6 +78,19 @@ impl TlsMode {
     }
 }
 
+impl std::fmt::Display for TlsMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TlsMode {
+    /// Whether the mode checks who the server is (its certificate chain at least).
+    pub fn verifies_server(self) -> bool {
+        matches!(self, TlsMode::VerifyFull | TlsMode::VerifyCa)
+    }
+}
+
 impl std::str::FromStr for TlsMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -4,8 +4,8 @@
 //! runs/{report_id}/request.json
 //! runs/{report_id}/population.json
 //! runs/{report_id}/retry-v{n}.json
-//! runs/{report_id}/results/{target_id}.json
-//! reports/{yyyy}/{mm}/{dd}/{report_id}/v{n}/report.csv|report.json|manifest.json
+//! runs/{report_id}/results/v{n}/{target_id}.json
+//! reports/{yyyy}/{mm}/{dd}/{report_id}/v{n}/report.csv|report.json|manifest.json|manifest.sig.json
 //! ```
 
 /// Where the request that started a run is kept.
@@ -23,9 +23,10 @@ pub fn population(report_id: &str) -> String {
     format!("runs/{report_id}/population.json")
 }
 
-/// Where one target's result is kept.
-pub fn result(report_id: &str, target_id: &str) -> String {
-    format!("runs/{report_id}/results/{target_id}.json")
+/// Where one target's result for report version `version` is kept. Each version a target is
+/// collected for has its own key, so every result is written once and never replaced.
+pub fn result(report_id: &str, version: u32, target_id: &str) -> String {
+    format!("runs/{report_id}/results/v{version}/{target_id}.json")
 }
 
 /// The folder holding version `version` of a report requested at `requested_at` (RFC 3339).
@@ -39,6 +40,7 @@ pub fn report_dir(report_id: &str, requested_at: &str, version: u32) -> String {
 pub const CSV_NAME: &str = "report.csv";
 pub const JSON_NAME: &str = "report.json";
 pub const MANIFEST_NAME: &str = "manifest.json";
+pub const SIGNATURE_NAME: &str = "manifest.sig.json";
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,9 @@ pub mod result;
 pub mod version;
 
 pub use inventory::{Engine, Inventory, InventoryError, Target, TlsMode};
-pub use message::{CollectionJob, Filters, FinalizeMessage, OutputFormat, ReportRequest, Retry};
+pub use message::{
+    CollectionJob, Filters, FinalizeMessage, OutputFormat, Provenance, ReceivedRequest, ReportRequest, Retry,
+};
 pub use result::{
     AccountStatus, Collected, ErrorKind, Failure, Finding, LastLogin, Level, Outcome, Principal, PrincipalKind,
     QueryRecord, TargetResult,

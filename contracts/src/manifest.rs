@@ -26,6 +26,65 @@ pub struct Manifest {
     /// Every distinct query text run (`engine/name` and SHA-256), sorted.
     pub queries: Vec<crate::QueryRecord>,
     pub artifacts: Vec<Artifact>,
+    /// Who the request's body says sent it, where that differs from `requested_by` (the queue's
+    /// record of the sender). Kept for the record, never trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by_claimed: Option<String>,
+    /// How each target's connection was protected: targets per TLS mode (`verify-full`, …).
+    #[serde(default)]
+    pub tls_modes: BTreeMap<String, u64>,
+    /// Set when any target was read over a connection that did not verify the server
+    /// (`require`, `disable`): a sentence saying so, for the auditor and the CLI's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_warning: Option<String>,
+    /// Versions given up before this one because an earlier, interrupted attempt left other bytes
+    /// under their keys (never complete reports: they have no manifest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abandoned: Vec<u32>,
+    /// This manifest's place in the deployment's chain of reports: 1 for the first report ever
+    /// signed by it, then one more for each.
+    #[serde(default)]
+    pub sequence: u64,
+    /// The manifest signed just before this one (any report of the deployment): deleting or
+    /// replacing a report breaks the chain at the next one.
+    #[serde(default)]
+    pub previous: Option<ChainLink>,
+}
+
+/// One report's place in the chain: what the next manifest names as its `previous`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainLink {
+    pub sequence: u64,
+    pub report_id: String,
+    pub version: u32,
+    /// SHA-256 of that manifest's bytes (`manifest.json`).
+    pub manifest_sha256: String,
+    /// SHA-256 of its detached signature's bytes (`manifest.sig.json`).
+    pub signature_sha256: String,
+    /// Where that manifest is kept (a storage key).
+    pub manifest_key: String,
+}
+
+/// The detached signature of a manifest, `manifest.sig.json` beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestSignature {
+    pub schema_version: u32,
+    /// SHA-256 of the exact `manifest.json` bytes signed.
+    pub manifest_sha256: String,
+    /// `ECDSA_SHA_256` over the manifest bytes, with a NIST P-256 key (KMS `ECC_NIST_P256`).
+    pub algorithm: String,
+    /// The signing key: a KMS key ARN, or `local:` and the key file's path.
+    pub key_id: String,
+    /// SHA-256 of the key's public key (DER SubjectPublicKeyInfo): what `key export` prints.
+    pub public_key_sha256: String,
+    pub signed_at: String,
+    /// The ASN.1 DER signature, base64.
+    pub signature: String,
+}
+
+impl Versioned for ManifestSignature {
+    const SCHEMA_VERSION: u32 = 1;
+    const KIND: &'static str = "manifest signature";
 }
 
 impl Versioned for Manifest {

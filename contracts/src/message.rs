@@ -36,9 +36,12 @@ pub enum OutputFormat {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportRequest {
     pub schema_version: u32,
+    /// A ULID whose time is when the request was made (checked against the queue's send time).
     pub report_id: String,
-    /// The caller's identity (an IAM ARN, or `local:user@host` for a local run).
+    /// Who the caller says they are (an IAM ARN, or `local:user@host` for a local run). A claim:
+    /// the manifest's requester is what the queue recorded ([`Provenance`]).
     pub requested_by: String,
+    /// When the caller says it asked. A claim, like `requested_by`.
     pub requested_at: String,
     /// Where the inventory is read from: a local path or an `s3://bucket/key` URI.
     pub inventory: String,
@@ -50,6 +53,33 @@ pub struct ReportRequest {
     /// version, and write the next version of the report. Absent on a first request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
+}
+
+/// Who sent a request and when, as the queue recorded it: SQS's `SenderId` and `SentTimestamp`
+/// system attributes (the caller's own user for a local run). These, never the body's claims, are
+/// the evidence of who asked and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The principal that sent the message (an IAM user or role id, `AROA…:session`).
+    pub sender: String,
+    /// When the queue accepted it (RFC 3339, UTC).
+    pub sent_at: String,
+    /// The queue's id of the message: a redelivery has the same one, a new request another.
+    pub message_id: String,
+}
+
+/// A request as the publisher received it, kept at `runs/{id}/request.json` (and
+/// `retry-v{n}.json`): the body, and what the queue says about who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedRequest {
+    pub schema_version: u32,
+    pub request: ReportRequest,
+    pub received: Provenance,
+}
+
+impl Versioned for ReceivedRequest {
+    const SCHEMA_VERSION: u32 = 1;
+    const KIND: &'static str = "received report request";
 }
 
 /// A retry of a finished report's failed targets.
@@ -67,15 +97,23 @@ impl Versioned for ReportRequest {
 }
 
 /// One database to collect, one message per target.
+///
+/// A job *names* its target; it never carries one. The collector looks the target up in the
+/// population snapshot the publisher wrote for the report, so a message sent by anyone else can
+/// neither point a login at another host nor add a target to a report. (Schema 1 carried the whole
+/// target and is refused.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectionJob {
     pub schema_version: u32,
     pub report_id: String,
-    pub target: Target,
+    pub target_id: String,
+    /// The report version the job collects for: a job of a version the run has moved past is stale
+    /// and is dropped, so a late redelivery cannot take the place of a retry's fresh collection.
+    pub version: u32,
 }
 
 impl Versioned for CollectionJob {
-    const SCHEMA_VERSION: u32 = 1;
+    const SCHEMA_VERSION: u32 = 2;
     const KIND: &'static str = "collection job";
 }
 

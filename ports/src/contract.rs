@@ -1,7 +1,8 @@
 //! The [`RunStore`] contract as a test suite, run against every adapter (the in-memory store in
 //! this crate's tests, DynamoDB on the emulator in the AWS adapters' tests). Test-only.
 
-use crate::{NewVersion, RunRecord, RunStore};
+use crate::{Counted, NewVersion, PortError, RunRecord, RunStore, Seal};
+use dbadmin_contracts::manifest::ChainLink;
 
 fn run(report_id: &str, total: u64) -> RunRecord {
     RunRecord {
@@ -28,17 +29,18 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     assert!(store.get_run(&format!("{prefix}-none")).await.unwrap().is_none(), "an unknown run is None");
 
     // Exactly-once counting, with error rows counted apart.
-    let first = store.mark_complete(&id, "t1", false).await.unwrap();
+    const V: u32 = 1;
+    let first = store.mark_complete(&id, "t1", V, false).await.unwrap();
     assert!(first.newly_counted && first.completed == 1 && !first.is_last());
-    let again = store.mark_complete(&id, "t1", false).await.unwrap();
+    let again = store.mark_complete(&id, "t1", V, false).await.unwrap();
     assert!(!again.newly_counted && again.completed == 1, "a redelivered job is not counted twice");
-    store.mark_complete(&id, "t2", true).await.unwrap();
+    store.mark_complete(&id, "t2", V, true).await.unwrap();
     assert_eq!(store.claim_finalize(&id).await.unwrap(), None, "no claim before every target is counted");
-    let last = store.mark_complete(&id, "t3", false).await.unwrap();
+    let last = store.mark_complete(&id, "t3", V, false).await.unwrap();
     assert!(last.is_last() && last.completed == 3);
     let counted = store.counted(&id).await.unwrap();
     assert_eq!(counted.len(), 3);
-    assert_eq!(counted.get("t2"), Some(&true), "t2 was counted as an error row");
+    assert_eq!(counted.get("t2"), Some(&Counted { failed: true, version: 1 }), "t2 was counted as an error row");
     assert_eq!(store.get_run(&id).await.unwrap().unwrap().failed, 1);
     assert_eq!(store.completed_targets(&id).await.unwrap().len(), 3);
 
@@ -75,9 +77,66 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     let record = store.get_run(&id).await.unwrap().unwrap();
     assert_eq!((record.version, record.completed, record.failed), (2, 2, 0));
     assert!(!store.attempt_errors(&id).await.unwrap().contains_key("t2"), "the retried target's errors are cleared");
-    assert!(store.mark_complete(&id, "t2", false).await.unwrap().is_last());
+    let stale = store.mark_complete(&id, "t2", 1, false).await.unwrap_err();
+    assert!(matches!(stale, PortError::Stale { .. }), "a job of version 1 is stale at version 2: {stale}");
+    assert!(store.mark_complete(&id, "t2", 2, false).await.unwrap().is_last());
+    let counted = store.counted(&id).await.unwrap();
+    assert_eq!(counted["t2"], Counted { failed: false, version: 2 }, "counted in the version that collected it");
+    assert_eq!(counted["t1"].version, 1);
     let claim = store.claim_finalize(&id).await.unwrap().expect("version 2 is complete");
     assert_eq!((claim.version, claim.supersedes), (2, Some(1)));
+
+    // The chain: a manifest is sealed only on the head it was built on, and once per version.
+    let link = |sequence: u64, version: u32| ChainLink {
+        sequence,
+        report_id: id.clone(),
+        version,
+        manifest_sha256: format!("m{sequence}"),
+        signature_sha256: format!("s{sequence}"),
+        manifest_key: format!("reports/{id}/v{version}/manifest.json"),
+    };
+    let mut sealed_at = None;
+    for _ in 0..10 {
+        // Other tests may seal reports on the same table meanwhile: build on the head as read.
+        let head = store.chain_head().await.unwrap().map(|h| h.sequence);
+        let stale = head.map_or(Some(u64::MAX), |h| h.checked_sub(1));
+        assert_eq!(
+            store.seal(&id, 2, stale, &link(9, 2), b"x", b"y").await.unwrap(),
+            Seal::HeadMoved,
+            "a manifest built on an older head is refused"
+        );
+        let next = head.unwrap_or(0) + 1;
+        match store.seal(&id, 2, head, &link(next, 2), b"manifest-2", b"sig-2").await.unwrap() {
+            Seal::Sealed => {
+                sealed_at = Some(next);
+                break;
+            }
+            Seal::HeadMoved => continue,
+            other => panic!("a first seal of version 2 answered {other:?}"),
+        }
+    }
+    let sequence = sealed_at.expect("sealed within ten tries");
+    assert!(store.chain_head().await.unwrap().is_some_and(|h| h.sequence >= sequence), "the head moved on");
+    let head = store.chain_head().await.unwrap().map(|h| h.sequence);
+    assert_eq!(
+        store.seal(&id, 2, head, &link(sequence + 100, 2), b"other", b"other").await.unwrap(),
+        Seal::AlreadySealed { manifest: b"manifest-2".to_vec(), signature: b"sig-2".to_vec() },
+        "a version is sealed once; a second attempt gets the first bytes"
+    );
+    assert_eq!(store.sealed(&id, 2).await.unwrap(), Some((b"manifest-2".to_vec(), b"sig-2".to_vec())));
+    assert_eq!(store.sealed(&id, 1).await.unwrap(), None);
+
+    // A claimed version whose artifacts cannot be written moves on, still claimed.
+    let stuck = format!("{prefix}-contract-abandon");
+    store.create_run(&run(&stuck, 1)).await.unwrap();
+    store.mark_complete(&stuck, "t1", 1, false).await.unwrap();
+    assert_eq!(store.claim_finalize(&stuck).await.unwrap().map(|c| c.version), Some(1));
+    assert!(store.abandon_version(&stuck, 1).await.unwrap());
+    assert_eq!(store.get_run(&stuck).await.unwrap().unwrap().version, 2);
+    assert!(store.claim_held(&stuck).await.unwrap(), "version 2 is claimed by the abandoning caller");
+    assert_eq!(store.claim_finalize(&stuck).await.unwrap(), None, "and by no one else");
+    assert!(!store.abandon_version(&stuck, 1).await.unwrap(), "only the run's current version");
+    assert_eq!(store.counted(&stuck).await.unwrap()["t1"].version, 1, "its results stay where they are");
 
     // Runs are listed newest first.
     let newer = run(&format!("{prefix}-contract-newer"), 1);

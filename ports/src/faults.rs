@@ -1,8 +1,11 @@
 //! Fault injection for tests: wrappers that make a port fail its next calls, as if the process had
 //! died between two steps. Wrap any adapter (embedded or AWS) to prove the crash invariants.
 
-use crate::{AttemptError, Completion, FinalizeClaim, FinalizeQueue, NewVersion, PortError, RunRecord, RunStore};
+use crate::{
+    AttemptError, Completion, Counted, FinalizeClaim, FinalizeQueue, NewVersion, PortError, RunRecord, RunStore, Seal,
+};
 use async_trait::async_trait;
+use dbadmin_contracts::manifest::ChainLink;
 use dbadmin_contracts::FinalizeMessage;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,15 +14,22 @@ fn take(remaining: &AtomicU32) -> bool {
     remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
 }
 
-/// A run store whose next `failures` calls of `mark_complete` fail before touching the table.
+/// A run store whose next `failures` calls of `mark_complete` fail before touching the table (and,
+/// with [`FailCounting::fail_recording`], its next calls of `record_report`: a reporter that died
+/// after writing a report but before recording it).
 pub struct FailCounting<R> {
     pub inner: R,
     failures: AtomicU32,
+    record_failures: AtomicU32,
 }
 
 impl<R> FailCounting<R> {
     pub fn new(inner: R, failures: u32) -> Self {
-        FailCounting { inner, failures: AtomicU32::new(failures) }
+        FailCounting { inner, failures: AtomicU32::new(failures), record_failures: AtomicU32::new(0) }
+    }
+
+    pub fn fail_recording(self, failures: u32) -> Self {
+        FailCounting { record_failures: AtomicU32::new(failures), ..self }
     }
 }
 
@@ -31,11 +41,11 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, PortError> {
         self.inner.get_run(id).await
     }
-    async fn mark_complete(&self, id: &str, target: &str, failed: bool) -> Result<Completion, PortError> {
+    async fn mark_complete(&self, id: &str, target: &str, version: u32, failed: bool) -> Result<Completion, PortError> {
         if take(&self.failures) {
             return Err(PortError::transient("mark complete", "injected crash before counting"));
         }
-        self.inner.mark_complete(id, target, failed).await
+        self.inner.mark_complete(id, target, version, failed).await
     }
     async fn claim_finalize(&self, id: &str) -> Result<Option<FinalizeClaim>, PortError> {
         self.inner.claim_finalize(id).await
@@ -44,9 +54,12 @@ impl<R: RunStore> RunStore for FailCounting<R> {
         self.inner.claim_held(id).await
     }
     async fn record_report(&self, id: &str, version: u32, location: &str) -> Result<(), PortError> {
+        if take(&self.record_failures) {
+            return Err(PortError::transient("record report", "injected crash before recording the report"));
+        }
         self.inner.record_report(id, version, location).await
     }
-    async fn counted(&self, id: &str) -> Result<BTreeMap<String, bool>, PortError> {
+    async fn counted(&self, id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
         self.inner.counted(id).await
     }
     async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
@@ -54,6 +67,26 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     }
     async fn begin_version(&self, id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
         self.inner.begin_version(id, from, targets).await
+    }
+    async fn chain_head(&self) -> Result<Option<ChainLink>, PortError> {
+        self.inner.chain_head().await
+    }
+    async fn seal(
+        &self,
+        id: &str,
+        version: u32,
+        previous: Option<u64>,
+        link: &ChainLink,
+        manifest: &[u8],
+        signature: &[u8],
+    ) -> Result<Seal, PortError> {
+        self.inner.seal(id, version, previous, link, manifest, signature).await
+    }
+    async fn sealed(&self, id: &str, version: u32) -> Result<Option<(Vec<u8>, Vec<u8>)>, PortError> {
+        self.inner.sealed(id, version).await
+    }
+    async fn abandon_version(&self, id: &str, version: u32) -> Result<bool, PortError> {
+        self.inner.abandon_version(id, version).await
     }
     async fn record_attempt_error(&self, id: &str, target: &str, error: &str) -> Result<(), PortError> {
         self.inner.record_attempt_error(id, target, error).await

@@ -15,8 +15,10 @@ pub mod credentials;
 #[cfg(feature = "testing")]
 pub mod faults;
 pub mod local;
+pub mod signing;
 
 use async_trait::async_trait;
+use dbadmin_contracts::manifest::ChainLink;
 use dbadmin_contracts::{CollectionJob, FinalizeMessage, ReportRequest, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,6 +61,10 @@ pub enum PortError {
     /// The thing asked for does not exist.
     #[error("{what} does not exist")]
     NotFound { what: String },
+    /// The request belongs to a state the system has moved past (a job of an earlier report
+    /// version): it must be dropped, not retried.
+    #[error("{what} is stale")]
+    Stale { what: String },
 }
 
 impl PortError {
@@ -140,14 +146,24 @@ pub trait DeadLetterQueue: Send + Sync {
     async fn start_move_task(&self) -> Result<String, PortError>;
 }
 
+/// What a write-once [`ObjectStore::put`] did.
+#[must_use = "an object that existed already was not written: compare or read it"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Created,
+    /// An object had the key already; it is left as it was.
+    Existed,
+}
+
 /// Objects by key (see `dbadmin_contracts::keys`).
 ///
-/// Contract: `put` is atomic (a reader sees the old object, or the whole new
-/// one) and last-writer-wins; results are written before they are counted, so
-/// a rewrite by a retried job replaces an identical-in-meaning object.
+/// Contract: every object is written once. `put` creates the object only if no object has the
+/// key (S3 `If-None-Match: *`; an atomic no-clobber link on disk) and otherwise changes nothing
+/// and answers [`Stored::Existed`]; a reader sees no object or the whole object. Evidence is thus
+/// never rewritten in place: a second writer finds the first one's bytes.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
-    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), PortError>;
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<Stored, PortError>;
     /// `Ok(None)` when no object has the key.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError>;
     /// Where the object lives, for people: a path or an `s3://` URI.
@@ -188,6 +204,14 @@ pub struct RunRecord {
     pub reported_version: u32,
     /// Where the newest version's primary artifact is.
     pub report_location: Option<String>,
+}
+
+/// How a target was counted: as an error row or not, and in which report version (its result is
+/// at `keys::result(report_id, version, target_id)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    pub failed: bool,
+    pub version: u32,
 }
 
 /// The result of counting one target.
@@ -261,6 +285,17 @@ pub fn plan_version<'a>(
     Ok(reset)
 }
 
+/// What [`RunStore::seal`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seal {
+    /// The manifest is the chain's new head and is kept with its run.
+    Sealed,
+    /// Another report was sealed since the head was read: build the manifest again on the new head.
+    HeadMoved,
+    /// This version was sealed already (an earlier attempt): these are the bytes to write.
+    AlreadySealed { manifest: Vec<u8>, signature: Vec<u8> },
+}
+
 /// The last infrastructure failure of a target's job (the reason a message may reach the DLQ).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptError {
@@ -275,11 +310,16 @@ pub struct AttemptError {
 ///
 /// Contract:
 /// - `create_run` is idempotent on `report_id`: a second call returns `false` and changes nothing.
-/// - `mark_complete` counts each `(report_id, target_id)` exactly once, however often it is called.
+/// - `mark_complete` counts each `(report_id, target_id)` exactly once, however often it is called,
+///   and only for the run's current version: a job of another version gets [`PortError::Stale`].
 /// - `claim_finalize` grants version `version` only when every target is counted and that version
 ///   is neither reported nor claimed by a live lease; concurrent callers get at most one claim. A
 ///   claim older than [`FINALIZE_LEASE`] that never got recorded is granted again, so a reporter
 ///   that died after claiming cannot leave a run stuck.
+/// - `seal` appends a version's signed manifest to the deployment's chain atomically: only on the
+///   head it was built on, and once per version; `sealed` gives the bytes back, so a reporter that
+///   died after sealing writes exactly those bytes.
+/// - `abandon_version(v)` moves a claimed, unwritten version `v` to `v + 1`, keeping the claim.
 /// - `begin_version(from, targets)` succeeds only on a run whose version `from` is complete and
 ///   reported; it uncounts exactly `targets` (those counted) and raises the version to `from + 1`,
 ///   so the count reaches the total again only when each of them is collected again.
@@ -287,15 +327,22 @@ pub struct AttemptError {
 pub trait RunStore: Send + Sync {
     async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError>;
     async fn get_run(&self, report_id: &str) -> Result<Option<RunRecord>, PortError>;
-    /// `failed`: the target's result is an error row (counted in [`RunRecord::failed`]).
-    async fn mark_complete(&self, report_id: &str, target_id: &str, failed: bool) -> Result<Completion, PortError>;
+    /// `failed`: the target's result is an error row (counted in [`RunRecord::failed`]); `version`:
+    /// the version the job collected for.
+    async fn mark_complete(
+        &self,
+        report_id: &str,
+        target_id: &str,
+        version: u32,
+        failed: bool,
+    ) -> Result<Completion, PortError>;
     async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError>;
     /// Whether another call holds a live claim on the run's current, unwritten version: a finalize
     /// message that finds one must come back later (its holder may still die), not be dropped.
     async fn claim_held(&self, report_id: &str) -> Result<bool, PortError>;
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError>;
-    /// Targets counted so far, each with whether it was counted as an error row.
-    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError>;
+    /// Targets counted so far, each with how it was counted.
+    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError>;
     /// Targets counted so far (for status views and tests).
     async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
         Ok(self.counted(report_id).await?.into_keys().collect())
@@ -303,6 +350,25 @@ pub trait RunStore: Send + Sync {
     /// Every run, newest request first.
     async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError>;
     async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError>;
+    /// The last manifest sealed into the chain.
+    async fn chain_head(&self) -> Result<Option<ChainLink>, PortError>;
+    /// Appends `link` (version `version` of `report_id`) to the chain if its head is still
+    /// `previous` (by sequence), keeping the manifest and signature bytes with the run.
+    async fn seal(
+        &self,
+        report_id: &str,
+        version: u32,
+        previous: Option<u64>,
+        link: &ChainLink,
+        manifest: &[u8],
+        signature: &[u8],
+    ) -> Result<Seal, PortError>;
+    /// The manifest and signature sealed for `version`, if it was.
+    async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<(Vec<u8>, Vec<u8>)>, PortError>;
+    /// Gives up a claimed version whose artifacts cannot be written as rendered (an earlier
+    /// attempt left other bytes under its keys): the run moves to `version + 1`, still claimed.
+    /// False when the run is not at `version` or the version is written.
+    async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError>;
     /// Records why a job failed (best effort: callers ignore a failure to record).
     async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError>;
     /// The recorded job failures of a run, by target id.

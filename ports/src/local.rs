@@ -1,11 +1,12 @@
 //! Embedded adapters: everything `generate --local` and the fast tests need, in one process, no AWS.
 
 use crate::{
-    plan_version, AttemptError, Completion, CredentialError, CredentialSource, DbCredentials, DeadLetter,
+    plan_version, AttemptError, Completion, Counted, CredentialError, CredentialSource, DbCredentials, DeadLetter,
     DeadLetterQueue, FinalizeClaim, FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError,
-    RequestQueue, RunRecord, RunStore, MAX_BATCH,
+    RequestQueue, RunRecord, RunStore, Seal, Stored, MAX_BATCH,
 };
 use async_trait::async_trait;
+use dbadmin_contracts::manifest::ChainLink;
 use dbadmin_contracts::{CollectionJob, FinalizeMessage, ReportRequest, Target};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -202,18 +203,25 @@ fn io_error(operation: String, e: std::io::Error) -> PortError {
 
 #[async_trait]
 impl ObjectStore for DirStore {
-    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), PortError> {
+    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<Stored, PortError> {
         let path = self.path(key)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
         tokio::fs::create_dir_all(&dir).await.map_err(|e| io_error(format!("create {}", dir.display()), e))?;
-        // Write beside the target and rename over it: readers see the old file or the whole new one.
+        // Write beside the target, then hard-link it into place: the link fails if the name exists
+        // (write once), and readers see no file or the whole one.
         let tmp = dir.join(format!(
             ".{}.{}.tmp",
             path.file_name().and_then(|n| n.to_str()).unwrap_or("object"),
             ulid::Ulid::new()
         ));
         tokio::fs::write(&tmp, body).await.map_err(|e| io_error(format!("write {}", tmp.display()), e))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| io_error(format!("rename to {}", path.display()), e))
+        let linked = tokio::fs::hard_link(&tmp, &path).await;
+        let _ = tokio::fs::remove_file(&tmp).await;
+        match linked {
+            Ok(()) => Ok(Stored::Created),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Stored::Existed),
+            Err(e) => Err(io_error(format!("link {}", path.display()), e)),
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
@@ -233,22 +241,26 @@ impl ObjectStore for DirStore {
 #[derive(Default)]
 struct RunState {
     record: Option<RunRecord>,
-    /// Counted targets, and whether each is an error row.
-    done: BTreeMap<String, bool>,
+    /// Counted targets, and how.
+    done: BTreeMap<String, Counted>,
     /// The version claimed and when.
     claim: Option<(u32, Instant)>,
+    /// The sealed manifest and signature, by version.
+    sealed: BTreeMap<u32, (Vec<u8>, Vec<u8>)>,
     errors: BTreeMap<String, AttemptError>,
 }
 
 /// Run state in memory, keeping the same invariants as the DynamoDB table.
 pub struct MemoryRunStore {
     runs: Mutex<HashMap<String, RunState>>,
+    /// The chain's head: the last manifest sealed.
+    head: Mutex<Option<ChainLink>>,
     lease: Duration,
 }
 
 impl Default for MemoryRunStore {
     fn default() -> Self {
-        MemoryRunStore { runs: Mutex::default(), lease: crate::FINALIZE_LEASE }
+        MemoryRunStore { runs: Mutex::default(), head: Mutex::default(), lease: crate::FINALIZE_LEASE }
     }
 }
 
@@ -262,6 +274,13 @@ impl MemoryRunStore {
         MemoryRunStore { lease, ..Self::default() }
     }
 
+    /// A store whose chain goes on from `head` (a local run continues the chain of the reports
+    /// already in its output folder).
+    pub fn continuing(self, head: Option<ChainLink>) -> Self {
+        *self.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
+        self
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, RunState>) -> R) -> R {
         // A poisoned lock means a panic elsewhere already failed the run; the data is still consistent
         // because every mutation below completes before it can panic.
@@ -272,6 +291,13 @@ impl MemoryRunStore {
 
 fn no_run(report_id: &str) -> PortError {
     PortError::NotFound { what: format!("run {report_id}") }
+}
+
+/// The answer to counting a job of a version the run is not at.
+pub fn stale(report_id: &str, target_id: &str, version: u32, current: u32) -> PortError {
+    PortError::Stale {
+        what: format!("the version {version} job of target {target_id} (report {report_id} is at version {current})"),
+    }
 }
 
 #[async_trait]
@@ -291,16 +317,25 @@ impl RunStore for MemoryRunStore {
         Ok(self.with(|runs| runs.get(report_id).and_then(|s| s.record.clone())))
     }
 
-    async fn mark_complete(&self, report_id: &str, target_id: &str, failed: bool) -> Result<Completion, PortError> {
+    async fn mark_complete(
+        &self,
+        report_id: &str,
+        target_id: &str,
+        version: u32,
+        failed: bool,
+    ) -> Result<Completion, PortError> {
         self.with(|runs| {
             let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
+            let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
+            if record.version != version {
+                return Err(stale(report_id, target_id, version, record.version));
+            }
             let newly_counted = !state.done.contains_key(target_id);
             if newly_counted {
-                state.done.insert(target_id.to_owned(), failed);
+                state.done.insert(target_id.to_owned(), Counted { failed, version });
             }
-            let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
             record.completed = state.done.len() as u64;
-            record.failed = state.done.values().filter(|f| **f).count() as u64;
+            record.failed = state.done.values().filter(|c| c.failed).count() as u64;
             Ok(Completion { newly_counted, completed: record.completed, total: record.total })
         })
     }
@@ -342,7 +377,7 @@ impl RunStore for MemoryRunStore {
         })
     }
 
-    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, bool>, PortError> {
+    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
         Ok(self.with(|runs| runs.get(report_id).map(|s| s.done.clone()).unwrap_or_default()))
     }
 
@@ -364,12 +399,58 @@ impl RunStore for MemoryRunStore {
                 state.done.remove(*t);
             }
             record.completed = state.done.len() as u64;
-            record.failed = state.done.values().filter(|f| **f).count() as u64;
+            record.failed = state.done.values().filter(|c| c.failed).count() as u64;
             record.version = from + 1;
             for t in targets {
                 state.errors.remove(t);
             }
             Ok(NewVersion::Started { version: record.version, reset: reset.len() })
+        })
+    }
+
+    async fn chain_head(&self) -> Result<Option<ChainLink>, PortError> {
+        Ok(self.head.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    async fn seal(
+        &self,
+        report_id: &str,
+        version: u32,
+        previous: Option<u64>,
+        link: &ChainLink,
+        manifest: &[u8],
+        signature: &[u8],
+    ) -> Result<Seal, PortError> {
+        // Lock order: head, then runs (the only place both are held).
+        let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        self.with(|runs| {
+            let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
+            if let Some((manifest, signature)) = state.sealed.get(&version) {
+                return Ok(Seal::AlreadySealed { manifest: manifest.clone(), signature: signature.clone() });
+            }
+            if head.as_ref().map(|h| h.sequence) != previous {
+                return Ok(Seal::HeadMoved);
+            }
+            state.sealed.insert(version, (manifest.to_vec(), signature.to_vec()));
+            *head = Some(link.clone());
+            Ok(Seal::Sealed)
+        })
+    }
+
+    async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<(Vec<u8>, Vec<u8>)>, PortError> {
+        Ok(self.with(|runs| runs.get(report_id).and_then(|s| s.sealed.get(&version).cloned())))
+    }
+
+    async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError> {
+        self.with(|runs| {
+            let state = runs.get_mut(report_id).ok_or_else(|| no_run(report_id))?;
+            let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
+            if record.version != version || record.reported_version >= version {
+                return Ok(false);
+            }
+            record.version = version + 1;
+            state.claim = Some((version + 1, Instant::now()));
+            Ok(true)
         })
     }
 
@@ -493,6 +574,17 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn objects_are_written_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        assert_eq!(store.put("a/b.json", b"first".to_vec(), "x").await.unwrap(), Stored::Created);
+        assert_eq!(store.put("a/b.json", b"second".to_vec(), "x").await.unwrap(), Stored::Existed);
+        assert_eq!(store.get("a/b.json").await.unwrap().unwrap(), b"first", "the first bytes stay");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("a")).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[tokio::test]
     async fn counting_is_exactly_once_and_finalize_is_claimed_once() {
         let store = MemoryRunStore::new();
         let run = RunRecord {
@@ -509,18 +601,18 @@ mod tests {
         assert!(store.create_run(&run).await.unwrap());
         assert!(!store.create_run(&run).await.unwrap(), "second create must be a no-op");
         assert_eq!(store.claim_finalize("r").await.unwrap(), None, "cannot finalize an incomplete run");
-        let a = store.mark_complete("r", "a", false).await.unwrap();
-        let again = store.mark_complete("r", "a", false).await.unwrap();
+        let a = store.mark_complete("r", "a", 1, false).await.unwrap();
+        let again = store.mark_complete("r", "a", 1, false).await.unwrap();
         assert!(a.newly_counted && !again.newly_counted);
         assert_eq!(again.completed, 1);
-        let b = store.mark_complete("r", "b", false).await.unwrap();
+        let b = store.mark_complete("r", "b", 1, false).await.unwrap();
         assert!(b.is_last());
         let claim = store.claim_finalize("r").await.unwrap();
         assert_eq!(claim, Some(FinalizeClaim { version: 1, supersedes: None }));
         assert_eq!(store.claim_finalize("r").await.unwrap(), None, "a version is claimed once");
         store.record_report("r", 1, "/x").await.unwrap();
         assert_eq!(store.claim_finalize("r").await.unwrap(), None, "a reported run is not re-finalized by a duplicate");
-        assert!(store.mark_complete("nope", "a", false).await.is_err());
+        assert!(store.mark_complete("nope", "a", 1, false).await.is_err());
     }
 
     #[tokio::test]
@@ -549,7 +641,7 @@ mod tests {
     async fn dir_store_refuses_escaping_keys_and_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let store = DirStore::new(dir.path());
-        store.put("runs/r/x.json", b"{}".to_vec(), "application/json").await.unwrap();
+        let _ = store.put("runs/r/x.json", b"{}".to_vec(), "application/json").await.unwrap();
         assert_eq!(store.get("runs/r/x.json").await.unwrap().as_deref(), Some(&b"{}"[..]));
         assert_eq!(store.get("runs/r/none.json").await.unwrap(), None);
         for bad in ["../etc/passwd", "/abs", "a//b", "runs/./x"] {

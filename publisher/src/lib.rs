@@ -9,20 +9,22 @@
 
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{
-    keys, CollectionJob, FinalizeMessage, Inventory, InventoryError, Outcome, ReportRequest, Retry, Target,
-    TargetResult, Versioned,
+    keys, CollectionJob, FinalizeMessage, Inventory, InventoryError, Provenance, ReceivedRequest, ReportRequest, Retry,
+    Target, Versioned,
 };
 use dbadmin_ports::{
-    FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError, RunRecord, RunStore, MAX_BATCH,
+    FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError, RunRecord, RunStore, Stored,
+    MAX_BATCH,
 };
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use std::time::Duration;
 use tracing::{info, warn, Instrument};
 
 /// Batches in flight at once.
 const PUBLISH_PARALLELISM: usize = 4;
-/// Results read at once when looking for a report's failed targets.
-const RESULT_READS: usize = 16;
+/// How far a report id's time may be from the queue's send time: ids are made by the requester
+/// just before sending, so a larger gap means a chosen (back- or forward-dated) id.
+pub const MAX_ID_SKEW: Duration = Duration::from_secs(300);
 /// Attempts per batch for the entries it rejected.
 const PUBLISH_ATTEMPTS: u32 = 5;
 
@@ -100,10 +102,29 @@ impl PublisherError {
     }
 }
 
-fn validate(request: &ReportRequest) -> Result<(), PublisherError> {
+fn validate(request: &ReportRequest, received: &Provenance) -> Result<(), PublisherError> {
     let bad = |m: String| Err(PublisherError::InvalidRequest(m));
-    if request.report_id.is_empty() || !request.report_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return bad(format!("report id '{}' must be letters, digits and '-'", request.report_id));
+    let Ok(id) = ulid::Ulid::from_string(&request.report_id) else {
+        return bad(format!("report id '{}' is not a ULID", request.report_id));
+    };
+    // A retry names a report made earlier; a new report's id must be as new as its message.
+    if request.retry.is_none() {
+        let sent = time::OffsetDateTime::parse(&received.sent_at, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| {
+                PublisherError::InvalidRequest(format!("the send time '{}' cannot be read: {e}", received.sent_at))
+            })?;
+        let sent_ms = sent.unix_timestamp_nanos() / 1_000_000;
+        let skew = (i128::from(id.timestamp_ms()) - sent_ms).unsigned_abs();
+        if skew > MAX_ID_SKEW.as_millis() {
+            let made = dbadmin_contracts::format_rfc3339(
+                time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(id.timestamp_ms()) * 1_000_000)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            );
+            return bad(format!(
+                "report id {} was made at {made} but the request was sent at {}: ids are made when a report is requested",
+                request.report_id, received.sent_at
+            ));
+        }
     }
     if let Some(a) = request.filters.accounts.iter().find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit())) {
         return bad(format!("account filter '{a}' is not a 12-digit AWS account id"));
@@ -114,43 +135,88 @@ fn validate(request: &ReportRequest) -> Result<(), PublisherError> {
     Ok(())
 }
 
+/// Handles one report request. `received` is what the queue recorded about the message (sender,
+/// send time, message id): the run's requester and time are taken from it, not from the body.
 pub async fn handle_request(
     request: &ReportRequest,
+    received: &Provenance,
     deps: &PublisherDeps<'_>,
 ) -> Result<PublishReport, PublisherError> {
     let span = tracing::info_span!("publish", report_id = %request.report_id);
-    publish(request, deps).instrument(span).await
+    publish(request, received, deps).instrument(span).await
 }
 
-async fn put(store: &dyn ObjectStore, key: String, body: Vec<u8>) -> Result<(), PublisherError> {
-    store.put(&key, body, "application/json").await.map_err(|source| PublisherError::Store { key, source })
+async fn put(store: &dyn ObjectStore, key: &str, body: Vec<u8>) -> Result<Stored, PublisherError> {
+    store
+        .put(key, body, "application/json")
+        .await
+        .map_err(|source| PublisherError::Store { key: key.to_owned(), source })
 }
 
-async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<PublishReport, PublisherError> {
+async fn get<T: Versioned>(store: &dyn ObjectStore, key: &str) -> Result<Option<T>, PublisherError> {
+    let Some(bytes) = store.get(key).await.map_err(|source| PublisherError::Store { key: key.to_owned(), source })?
+    else {
+        return Ok(None);
+    };
+    dbadmin_contracts::decode(&bytes).map(Some).map_err(|source| PublisherError::Decode { key: key.to_owned(), source })
+}
+
+/// Keeps the request as received at `key` (written once). A different message already kept there
+/// means the id is taken: a report id names exactly one request.
+async fn keep_request(
+    store: &dyn ObjectStore,
+    key: &str,
+    request: &ReportRequest,
+    received: &Provenance,
+) -> Result<(), PublisherError> {
+    let kept = ReceivedRequest {
+        schema_version: ReceivedRequest::SCHEMA_VERSION,
+        request: request.clone(),
+        received: received.clone(),
+    };
+    if put(store, key, dbadmin_contracts::encode(&kept)).await? == Stored::Created {
+        return Ok(());
+    }
+    let earlier: ReceivedRequest = get(store, key).await?.ok_or_else(|| PublisherError::Store {
+        key: key.to_owned(),
+        source: PortError::NotFound { what: key.to_owned() },
+    })?;
+    if earlier.received.message_id != received.message_id {
+        return Err(PublisherError::InvalidRequest(format!(
+            "report id {} is already used by the request {} sent at {} by {}; a report id names one request",
+            request.report_id, earlier.received.message_id, earlier.received.sent_at, earlier.received.sender
+        )));
+    }
+    Ok(())
+}
+
+async fn publish(
+    request: &ReportRequest,
+    received: &Provenance,
+    deps: &PublisherDeps<'_>,
+) -> Result<PublishReport, PublisherError> {
     let started = std::time::Instant::now();
-    validate(request)?;
+    validate(request, received)?;
     if let Some(retry) = request.retry {
-        return publish_retry(request, retry, deps).await;
+        return publish_retry(request, received, retry, deps).await;
     }
     let report_id = &request.report_id;
     let population_key = keys::population(report_id);
-    let stored = deps
-        .store
-        .get(&population_key)
-        .await
-        .map_err(|source| PublisherError::Store { key: population_key.clone(), source })?;
     let population =
-        match stored {
-            Some(bytes) => {
+        match get::<Population>(deps.store, &population_key).await? {
+            Some(population) => {
+                // A redelivery passes; another request under a used id is refused.
+                keep_request(deps.store, &keys::request(report_id), request, received).await?;
                 info!("Population already snapshotted by an earlier delivery, reusing it.");
-                dbadmin_contracts::decode::<Population>(&bytes)
-                    .map_err(|source| PublisherError::Decode { key: population_key.clone(), source })?
+                population
             }
             None => {
                 let bytes = deps.inventory.fetch(&request.inventory).await.map_err(|source| {
                     PublisherError::InventoryRead { source_name: request.inventory.clone(), source }
                 })?;
+                // Nothing is written from an invalid inventory.
                 let inventory = Inventory::parse(&request.inventory, &bytes)?;
+                keep_request(deps.store, &keys::request(report_id), request, received).await?;
                 let population = Population {
                     schema_version: Population::SCHEMA_VERSION,
                     report_id: report_id.clone(),
@@ -159,17 +225,19 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
                     filters: request.filters.clone(),
                     targets: inventory.targets.into_iter().filter(|t| request.filters.matches(t)).collect(),
                 };
-                put(deps.store, keys::request(report_id), dbadmin_contracts::encode(request)).await?;
-                put(deps.store, population_key, dbadmin_contracts::encode(&population)).await?;
-                population
+                match put(deps.store, &population_key, dbadmin_contracts::encode(&population)).await? {
+                    Stored::Created => population,
+                    // A concurrent delivery of the same request wrote it first: its snapshot is the one.
+                    Stored::Existed => get(deps.store, &population_key).await?.unwrap_or(population),
+                }
             }
         };
 
     let total = population.targets.len();
     let run = RunRecord {
         report_id: report_id.clone(),
-        requested_by: request.requested_by.clone(),
-        requested_at: request.requested_at.clone(),
+        requested_by: received.sender.clone(),
+        requested_at: received.sent_at.clone(),
         total: total as u64,
         completed: 0,
         failed: 0,
@@ -193,7 +261,7 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
         return Ok(PublishReport { population: 0, published: 0, new_run });
     }
 
-    publish_jobs(report_id, &population.targets, deps).await?;
+    publish_jobs(report_id, 1, &population.targets, deps).await?;
     info!(targets = total, new_run, publish_ms = started.elapsed().as_millis() as u64, "Published collection jobs.");
     Ok(PublishReport { population: total, published: total, new_run })
 }
@@ -203,6 +271,7 @@ async fn publish(request: &ReportRequest, deps: &PublisherDeps<'_>) -> Result<Pu
 /// still uncounted, so a crash between the two steps loses nothing.
 async fn publish_retry(
     request: &ReportRequest,
+    received: &Provenance,
     retry: Retry,
     deps: &PublisherDeps<'_>,
 ) -> Result<PublishReport, PublisherError> {
@@ -217,12 +286,12 @@ async fn publish_retry(
         .ok_or_else(|| PublisherError::InvalidRequest(format!("report {report_id} does not exist")))?;
     let population = dbadmin_contracts::decode::<Population>(&bytes)
         .map_err(|source| PublisherError::Decode { key: population_key.clone(), source })?;
-    let failed = failed_targets(deps.store, &population).await?;
+    let failed = failed_targets(deps.runs, &population).await?;
     let run_err = |source| PublisherError::RunState { report_id: report_id.clone(), source };
     let next = match deps.runs.begin_version(report_id, retry.version, &failed).await.map_err(run_err)? {
         NewVersion::Started { version, reset } => {
             info!(version, reset, "Started the next version for the failed targets.");
-            put(deps.store, keys::retry_request(report_id, version), dbadmin_contracts::encode(request)).await?;
+            keep_request(deps.store, &keys::retry_request(report_id, version), request, received).await?;
             version
         }
         NewVersion::AlreadyStarted { version } => {
@@ -238,7 +307,7 @@ async fn publish_retry(
     };
     let counted = deps.runs.completed_targets(report_id).await.map_err(run_err)?;
     let pending: Vec<Target> = population.targets.into_iter().filter(|t| !counted.contains(&t.id)).collect();
-    publish_jobs(report_id, &pending, deps).await?;
+    publish_jobs(report_id, next, &pending, deps).await?;
     info!(
         version = next,
         targets = pending.len(),
@@ -248,34 +317,36 @@ async fn publish_retry(
     Ok(PublishReport { population: pending.len(), published: pending.len(), new_run: false })
 }
 
-/// The targets whose stored result is an error (or missing, or unreadable).
-async fn failed_targets(store: &dyn ObjectStore, population: &Population) -> Result<Vec<String>, PublisherError> {
-    // Owned ids and keys: futures borrowing the population are not `Send` for every caller.
-    let ids: Vec<(String, String)> =
-        population.targets.iter().map(|t| (t.id.clone(), keys::result(&population.report_id, &t.id))).collect();
-    let checks = futures::stream::iter(ids)
-        .map(|(id, key)| async move {
-            let stored = store.get(&key).await.map_err(|source| PublisherError::Store { key, source })?;
-            let failed = match stored.as_deref().map(dbadmin_contracts::decode::<TargetResult>) {
-                Some(Ok(r)) => matches!(r.outcome, Outcome::Failed(_)),
-                _ => true,
-            };
-            Ok::<_, PublisherError>(failed.then_some(id))
-        })
-        .buffer_unordered(RESULT_READS);
-    let found: Vec<Option<String>> = checks.try_collect().await?;
-    Ok(found.into_iter().flatten().collect())
+/// The targets counted as error rows in the run's current version (or not counted at all).
+async fn failed_targets(runs: &dyn RunStore, population: &Population) -> Result<Vec<String>, PublisherError> {
+    let counted = runs
+        .counted(&population.report_id)
+        .await
+        .map_err(|source| PublisherError::RunState { report_id: population.report_id.clone(), source })?;
+    Ok(population
+        .targets
+        .iter()
+        .filter(|t| counted.get(&t.id).is_none_or(|c| c.failed))
+        .map(|t| t.id.clone())
+        .collect())
 }
 
-/// Publishes one job per target in batches, a bounded number of batches in flight.
-async fn publish_jobs(report_id: &str, targets: &[Target], deps: &PublisherDeps<'_>) -> Result<(), PublisherError> {
+/// Publishes one job per target of version `version` in batches, a bounded number of batches in
+/// flight. A job names its target; the collector reads the target from the population snapshot.
+async fn publish_jobs(
+    report_id: &str,
+    version: u32,
+    targets: &[Target],
+    deps: &PublisherDeps<'_>,
+) -> Result<(), PublisherError> {
     let total = targets.len();
     let jobs: Vec<CollectionJob> = targets
         .iter()
         .map(|t| CollectionJob {
             schema_version: CollectionJob::SCHEMA_VERSION,
             report_id: report_id.to_owned(),
-            target: t.clone(),
+            target_id: t.id.clone(),
+            version,
         })
         .collect();
     // Owned batches: a stream of futures borrowing a slice is not `Send` for every caller.
@@ -321,6 +392,7 @@ async fn publish_batch(queue: &dyn JobQueue, batch: Vec<CollectionJob>) -> (usiz
 mod tests {
     use super::*;
     use async_trait::async_trait;
+    use dbadmin_contracts::{Outcome, TargetResult};
     use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
     use std::sync::Mutex;
 
@@ -349,20 +421,35 @@ mod tests {
             let mut rejected = self.rejected.lock().unwrap();
             let mut failed = Vec::new();
             for (i, j) in jobs.iter().enumerate() {
-                if i == 0 && rejected.insert(j.target.id.clone()) {
+                if i == 0 && rejected.insert(j.target_id.clone()) {
                     failed.push(i);
                 } else {
-                    self.accepted.lock().unwrap().push(j.target.id.clone());
+                    self.accepted.lock().unwrap().push(j.target_id.clone());
                 }
             }
             Ok(failed)
         }
     }
 
+    /// One report id for the whole test binary, made now like a CLI would.
+    fn id() -> &'static str {
+        static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        ID.get_or_init(|| ulid::Ulid::new().to_string())
+    }
+
+    /// What the queue says about the test's message `message_id`, sent now.
+    fn sent(message_id: &str) -> Provenance {
+        Provenance {
+            sender: "AROAEXAMPLE:alice".into(),
+            sent_at: dbadmin_contracts::now_rfc3339(),
+            message_id: message_id.into(),
+        }
+    }
+
     fn request(accounts: &[&str]) -> ReportRequest {
         ReportRequest {
             schema_version: 1,
-            report_id: "01TEST".into(),
+            report_id: id().into(),
             requested_by: "test".into(),
             requested_at: "2026-11-22T00:00:00Z".into(),
             inventory: "inv.csv".into(),
@@ -389,16 +476,16 @@ mod tests {
             jobs: &jobs,
             finalize: &finalize,
         };
-        let report = handle_request(&request(&["111111111111"]), &deps).await.unwrap();
+        let report = handle_request(&request(&["111111111111"]), &sent("m1"), &deps).await.unwrap();
         assert_eq!(report, PublishReport { population: 2, published: 2, new_run: true });
         let mut accepted = jobs.accepted.lock().unwrap().clone();
         accepted.sort();
         assert_eq!(accepted, vec!["a", "c"], "each job accepted exactly once after its retry");
-        assert_eq!(runs.get_run("01TEST").await.unwrap().unwrap().total, 2);
+        assert_eq!(runs.get_run(id()).await.unwrap().unwrap().total, 2);
 
         // A redelivered request reuses the stored population even if the inventory changed.
         let deps = PublisherDeps { inventory: &StaticInventory("garbage"), ..deps };
-        let again = handle_request(&request(&["111111111111"]), &deps).await.unwrap();
+        let again = handle_request(&request(&["111111111111"]), &sent("m1"), &deps).await.unwrap();
         assert_eq!(again, PublishReport { population: 2, published: 2, new_run: false });
     }
 
@@ -417,26 +504,30 @@ mod tests {
             jobs: &jobs,
             finalize: &finalize,
         };
-        let err = handle_request(&request(&[]), &deps).await.unwrap_err();
+        let err = handle_request(&request(&[]), &sent("m1"), &deps).await.unwrap_err();
         assert!(matches!(err, PublisherError::InvalidInventory(_)) && !err.is_retryable(), "{err}");
         assert!(err.to_string().contains("inv.csv:2: field 'account_id'"), "{err}");
         assert!(job_rx.try_recv().is_err(), "nothing may be published from an invalid inventory");
-        assert!(runs.get_run("01TEST").await.unwrap().is_none());
+        assert!(runs.get_run(id()).await.unwrap().is_none());
 
         let deps = PublisherDeps { inventory: &StaticInventory(INVENTORY), ..deps };
-        let report = handle_request(&request(&["333333333333"]), &deps).await.unwrap();
+        let report = handle_request(&request(&["333333333333"]), &sent("m1"), &deps).await.unwrap();
         assert_eq!(report.population, 0);
-        assert_eq!(fin_rx.try_recv().unwrap().report_id, "01TEST");
-        assert!(handle_request(&request(&["12"]), &deps).await.is_err(), "bad account filter");
+        assert_eq!(fin_rx.try_recv().unwrap().report_id, id());
+        assert!(handle_request(&request(&["12"]), &sent("m1"), &deps).await.is_err(), "bad account filter");
     }
 
     fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<CollectionJob>) -> Vec<String> {
         let mut ids = Vec::new();
         while let Ok(job) = rx.try_recv() {
-            ids.push(job.target.id);
+            ids.push(job.target_id);
         }
         ids.sort();
         ids
+    }
+
+    fn drain_versions(rx: &mut tokio::sync::mpsc::UnboundedReceiver<CollectionJob>) -> Vec<(String, u32)> {
+        std::iter::from_fn(|| rx.try_recv().ok()).map(|j| (j.target_id, j.version)).collect()
     }
 
     #[tokio::test]
@@ -454,19 +545,19 @@ mod tests {
             finalize: &finalize,
         };
         let first = request(&[]);
-        handle_request(&first, &deps).await.unwrap();
+        handle_request(&first, &sent("m1"), &deps).await.unwrap();
         assert_eq!(drain(&mut job_rx), ["a", "b", "c"]);
         let mut retry = first.clone();
         retry.retry = Some(Retry { version: 1 });
 
         // Still running: refused, nothing published.
-        let err = handle_request(&retry, &deps).await.unwrap_err();
+        let err = handle_request(&retry, &sent("m2"), &deps).await.unwrap_err();
         assert!(err.to_string().contains("still running") && !err.is_retryable(), "{err}");
         assert!(drain(&mut job_rx).is_empty());
 
         // Target b failed, a and c were collected; version 1 is written.
         let population: Population =
-            dbadmin_contracts::decode(&store.get(&keys::population("01TEST")).await.unwrap().unwrap()).unwrap();
+            dbadmin_contracts::decode(&store.get(&keys::population(id())).await.unwrap().unwrap()).unwrap();
         for t in &population.targets {
             let outcome = if t.id == "b" {
                 Outcome::Failed(dbadmin_contracts::Failure {
@@ -485,36 +576,83 @@ mod tests {
             };
             let result = TargetResult {
                 schema_version: TargetResult::SCHEMA_VERSION,
-                report_id: "01TEST".into(),
+                report_id: id().into(),
                 target: t.into(),
                 collected_at: "2026-11-22T00:00:00Z".into(),
                 attempts: 1,
                 duration_ms: 1,
                 outcome,
             };
-            store
-                .put(&keys::result("01TEST", &t.id), dbadmin_contracts::encode(&result), "application/json")
+            let _ = store
+                .put(&keys::result(id(), 1, &t.id), dbadmin_contracts::encode(&result), "application/json")
                 .await
                 .unwrap();
-            runs.mark_complete("01TEST", &t.id, t.id == "b").await.unwrap();
+            runs.mark_complete(id(), &t.id, 1, t.id == "b").await.unwrap();
         }
-        assert_eq!(runs.claim_finalize("01TEST").await.unwrap().unwrap().version, 1);
-        runs.record_report("01TEST", 1, "v1").await.unwrap();
+        assert_eq!(runs.claim_finalize(id()).await.unwrap().unwrap().version, 1);
+        runs.record_report(id(), 1, "v1").await.unwrap();
 
-        let report = handle_request(&retry, &deps).await.unwrap();
+        let report = handle_request(&retry, &sent("m2"), &deps).await.unwrap();
         assert_eq!(report.published, 1);
-        assert_eq!(drain(&mut job_rx), ["b"]);
-        let run = runs.get_run("01TEST").await.unwrap().unwrap();
+        assert_eq!(drain_versions(&mut job_rx), [("b".to_owned(), 2)], "the retry's job is of version 2");
+        let run = runs.get_run(id()).await.unwrap().unwrap();
         assert_eq!((run.version, run.completed, run.total), (2, 2, 3));
-        assert!(store.get(&keys::retry_request("01TEST", 2)).await.unwrap().is_some(), "retry kept for the audit");
+        assert!(store.get(&keys::retry_request(id(), 2)).await.unwrap().is_some(), "retry kept for the audit");
 
         // Delivered again (the first delivery died after starting the version): same jobs, same count.
-        handle_request(&retry, &deps).await.unwrap();
+        handle_request(&retry, &sent("m2"), &deps).await.unwrap();
         assert_eq!(drain(&mut job_rx), ["b"]);
-        assert_eq!(runs.get_run("01TEST").await.unwrap().unwrap().completed, 2);
+        assert_eq!(runs.get_run(id()).await.unwrap().unwrap().completed, 2);
         // A retry of a version that is not the newest is refused.
         let mut stale = retry.clone();
         stale.retry = Some(Retry { version: 3 });
-        assert!(handle_request(&stale, &deps).await.is_err());
+        assert!(handle_request(&stale, &sent("m3"), &deps).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_queue_says_who_asked_and_when_and_a_report_id_names_one_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        let runs = MemoryRunStore::new();
+        let (jobs, mut job_rx) = ChannelQueue::new();
+        let (finalize, _fin_rx) = ChannelQueue::new();
+        let deps = PublisherDeps {
+            inventory: &StaticInventory(INVENTORY),
+            store: &store,
+            runs: &runs,
+            jobs: &jobs,
+            finalize: &finalize,
+        };
+        // The body claims another requester and a date in the past.
+        let mut claimed = request(&[]);
+        claimed.requested_by = "arn:aws:iam::111111111111:user/somebody-else".into();
+        claimed.requested_at = "2020-01-01T00:00:00Z".into();
+        let received = sent("m1");
+        handle_request(&claimed, &received, &deps).await.unwrap();
+        let run = runs.get_run(id()).await.unwrap().unwrap();
+        assert_eq!(
+            (run.requested_by.as_str(), run.requested_at.as_str()),
+            ("AROAEXAMPLE:alice", received.sent_at.as_str())
+        );
+        let kept: ReceivedRequest =
+            dbadmin_contracts::decode(&store.get(&keys::request(id())).await.unwrap().unwrap()).unwrap();
+        assert_eq!(kept.received, received, "the queue's record is kept beside the claim");
+        assert_eq!(kept.request.requested_by, claimed.requested_by);
+        assert_eq!(drain(&mut job_rx).len(), 3);
+
+        // The same id in another message is refused, and publishes nothing.
+        let err = handle_request(&claimed, &sent("m-other"), &deps).await.unwrap_err();
+        assert!(err.to_string().contains("already used") && !err.is_retryable(), "{err}");
+        assert!(drain(&mut job_rx).is_empty());
+
+        // An id that is not a ULID, or whose time is far from the send time, is refused.
+        let mut odd = request(&[]);
+        odd.report_id = "my-report".into();
+        assert!(handle_request(&odd, &sent("m4"), &deps).await.unwrap_err().to_string().contains("not a ULID"));
+        let day_old = ulid::Ulid::from_parts(ulid::Ulid::new().timestamp_ms() - 86_400_000, 7).to_string();
+        odd.report_id = day_old.clone();
+        let err = handle_request(&odd, &sent("m5"), &deps).await.unwrap_err();
+        assert!(err.to_string().contains("ids are made when a report is requested") && !err.is_retryable(), "{err}");
+        assert!(runs.get_run(&day_old).await.unwrap().is_none() && drain(&mut job_rx).is_empty());
     }
 }

@@ -20,7 +20,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let poison = lambda::SqsPoisonSink::from_settings(&clients, &settings);
     lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record, _deadline| async move {
         let request: ReportRequest = lambda::decode(&record)?;
-        handle_request(&request, deps).await.map(|_| ()).map_err(|e| {
+        // Who asked and when, as SQS recorded it, not as the body claims.
+        let received = lambda::provenance(&record)?;
+        handle_request(&request, &received, deps).await.map(|_| ()).map_err(|e| {
             let retryable = e.is_retryable();
             RecordError::classify(e, retryable)
         })

@@ -11,17 +11,18 @@ pub mod render;
 #[cfg(feature = "testing")]
 pub mod synthetic;
 
-use dbadmin_contracts::manifest::{Artifact, Manifest};
+use dbadmin_contracts::manifest::{Artifact, ChainLink, Manifest, ManifestSignature};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Failure, TargetRef};
 use dbadmin_contracts::{
-    keys, DecodeError, ErrorKind, FinalizeMessage, Outcome, OutputFormat, QueryRecord, ReportRequest, Target,
-    TargetResult, Versioned,
+    keys, DecodeError, ErrorKind, FinalizeMessage, Outcome, OutputFormat, QueryRecord, ReceivedRequest, Target,
+    TargetResult, TlsMode, Versioned,
 };
-use dbadmin_ports::{ObjectStore, PortError, RunStore};
+use dbadmin_ports::signing::{self, Signer};
+use dbadmin_ports::{Counted, ObjectStore, PortError, RunStore, Seal, Stored};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
-use tracing::{info, Instrument};
+use tracing::{info, warn, Instrument};
 
 /// How many results are read at once.
 const READ_PARALLELISM: usize = 16;
@@ -29,7 +30,14 @@ const READ_PARALLELISM: usize = 16;
 pub struct ReporterDeps<'a> {
     pub store: &'a dyn ObjectStore,
     pub runs: &'a dyn RunStore,
+    /// Signs every manifest (KMS on AWS, a local key file for `generate --local`).
+    pub signer: &'a dyn Signer,
 }
+
+/// Versions given up in one finalize before it fails (each needs an earlier attempt's leftovers).
+const MAX_ABANDONED: u32 = 3;
+/// Attempts to append to the chain while other reports are being sealed.
+const MAX_SEAL_ATTEMPTS: u32 = 10;
 
 /// What finalizing did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +78,16 @@ pub enum ReporterError {
         #[source]
         source: PortError,
     },
+    #[error("{key} holds other bytes than this report's: evidence is never rewritten")]
+    Conflict { key: String },
+    #[error("signing the manifest of report {report_id}")]
+    Sign {
+        report_id: String,
+        #[source]
+        source: PortError,
+    },
+    #[error("the chain of manifests kept moving: {attempts} attempts to append report {report_id}")]
+    ChainBusy { report_id: String, attempts: u32 },
 }
 
 impl ReporterError {
@@ -77,8 +95,10 @@ impl ReporterError {
         match self {
             ReporterError::RunState { source, .. }
             | ReporterError::Read { source, .. }
-            | ReporterError::Write { source, .. } => source.is_retryable(),
-            ReporterError::Missing { .. } | ReporterError::Decode { .. } => false,
+            | ReporterError::Write { source, .. }
+            | ReporterError::Sign { source, .. } => source.is_retryable(),
+            ReporterError::ChainBusy { .. } => true,
+            ReporterError::Missing { .. } | ReporterError::Decode { .. } | ReporterError::Conflict { .. } => false,
         }
     }
 }
@@ -104,43 +124,78 @@ pub async fn handle_finalize(
     finalize(message, deps).instrument(span).await
 }
 
-/// Status counts by name, and the `(name, sha256)` of every query text run.
-type Tallies = (BTreeMap<String, u64>, BTreeSet<(String, String)>);
+/// What the manifest says about the results besides their rows.
+#[derive(Default)]
+struct Tallies {
+    /// Targets per status (`OK`, `ERROR:timeout`, …).
+    status_counts: BTreeMap<String, u64>,
+    /// The `(name, sha256)` of every query text run.
+    queries: BTreeSet<(String, String)>,
+    /// Targets per TLS mode.
+    tls_modes: BTreeMap<String, u64>,
+}
 
 /// Reads the results in report order (a bounded read-ahead) and renders them one target at a time:
-/// memory holds the two output buffers and a few results, never every row.
+/// memory holds the two output buffers and a few results, never every row. Each target's result is
+/// the one of the version it was counted in.
 async fn render_results(
     store: &dyn ObjectStore,
-    report_id: &str,
     population: &Population,
-    request: &ReportRequest,
+    counted: &BTreeMap<String, Counted>,
+    report_timestamp: &str,
     version: u32,
-) -> Result<(render::Rendered, BTreeMap<String, u64>, BTreeSet<(String, String)>), ReporterError> {
+) -> Result<(render::Rendered, Tallies), ReporterError> {
+    let report_id = &population.report_id;
     let ordered = render::target_order(population);
-    let keys: Vec<String> = ordered.iter().map(|t| keys::result(report_id, &t.id)).collect();
-    let mut renderer = render::Renderer::new(report_id, version, &request.requested_at);
-    let (mut status_counts, mut queries): Tallies = Default::default();
+    let keys: Vec<Option<String>> =
+        ordered.iter().map(|t| counted.get(&t.id).map(|c| keys::result(report_id, c.version, &t.id))).collect();
+    let mut renderer = render::Renderer::new(report_id, version, report_timestamp);
+    let mut tallies = Tallies::default();
     if population.targets.is_empty() {
-        renderer.push(&[render::empty_report_row(population, &request.requested_at)]);
+        renderer.push(&[render::empty_report_row(population, report_timestamp)]);
     }
     let mut results = futures::stream::iter(keys)
-        .map(|key| async move { read::<TargetResult>(store, &key).await })
+        .map(|key| async move {
+            match key {
+                Some(key) => read::<TargetResult>(store, &key).await.map_err(|e| (key, e)),
+                None => Ok(None),
+            }
+        })
         .buffered(READ_PARALLELISM);
     let mut targets = ordered.iter();
     while let Some(result) = results.next().await {
         let target = targets.next().expect("one result per target");
         let result = match result {
             // One unreadable result is that target's error row, not a report that cannot be written.
-            Err(ReporterError::Decode { key, source }) => Some(unreadable(report_id, target, &key, &source)),
-            other => other?,
+            Err((_, ReporterError::Decode { key, source })) => Some(unreadable(report_id, target, &key, &source)),
+            Err((_, e)) => return Err(e),
+            Ok(r) => r,
         };
-        renderer.push(&render::target_rows(target, result.as_ref(), &request.requested_at));
-        render::count_status(&mut status_counts, result.as_ref());
+        renderer.push(&render::target_rows(target, result.as_ref(), report_timestamp));
+        render::count_status(&mut tallies.status_counts, result.as_ref());
+        *tallies.tls_modes.entry(target.tls.to_string()).or_default() += 1;
         if let Some(TargetResult { outcome: Outcome::Collected(c), .. }) = &result {
-            queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
+            tallies.queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
         }
     }
-    Ok((renderer.finish(), status_counts, queries))
+    Ok((renderer.finish(), tallies))
+}
+
+/// The manifest's sentence about targets read without verifying the server, if any were.
+pub fn tls_warning(tls_modes: &BTreeMap<String, u64>) -> Option<String> {
+    let weak: Vec<(TlsMode, u64)> = [TlsMode::Require, TlsMode::Disable]
+        .into_iter()
+        .filter_map(|m| tls_modes.get(m.as_str()).map(|n| (m, *n)))
+        .collect();
+    if weak.is_empty() {
+        return None;
+    }
+    let total: u64 = weak.iter().map(|(_, n)| n).sum();
+    let modes: Vec<String> = weak.iter().map(|(m, n)| format!("{n} with tls={m}")).collect();
+    Some(format!(
+        "{total} target(s) were read without verifying the server's certificate ({}): their rows could come from another server",
+        modes.join(", ")
+    ))
 }
 
 /// The error row of a target whose stored result cannot be read.
@@ -160,7 +215,34 @@ fn unreadable(report_id: &str, target: &Target, key: &str, error: &DecodeError) 
     }
 }
 
-/// Writes each `(name, body, content type)` under `dir` and describes it for the manifest.
+/// Writes `body` at `key` once. An object already there is fine when it holds the same bytes (an
+/// earlier attempt of this finalize); other bytes are a [`ReporterError::Conflict`].
+async fn write_once(
+    store: &dyn ObjectStore,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Result<(), ReporterError> {
+    let sha = dbadmin_contracts::sha256_hex(&body);
+    let stored = store
+        .put(key, body, content_type)
+        .await
+        .map_err(|source| ReporterError::Write { key: key.to_owned(), source })?;
+    if stored == Stored::Existed {
+        let existing = store
+            .get(key)
+            .await
+            .map_err(|source| ReporterError::Read { key: key.to_owned(), source })?
+            .unwrap_or_default();
+        if dbadmin_contracts::sha256_hex(&existing) != sha {
+            return Err(ReporterError::Conflict { key: key.to_owned() });
+        }
+        info!(%key, "An earlier attempt wrote the same bytes already.");
+    }
+    Ok(())
+}
+
+/// Writes each `(name, body, content type)` under `dir` once and describes it for the manifest.
 async fn write_artifacts<const N: usize>(
     store: &dyn ObjectStore,
     dir: &str,
@@ -174,10 +256,58 @@ async fn write_artifacts<const N: usize>(
             size: body.len() as u64,
             content_type: content_type.to_owned(),
         });
-        let key = format!("{dir}/{name}");
-        store.put(&key, body, content_type).await.map_err(|source| ReporterError::Write { key, source })?;
+        write_once(store, &format!("{dir}/{name}"), body, content_type).await?;
     }
     Ok(artifacts)
+}
+
+/// Signs the manifest `build` makes on the chain's current head and appends it to the chain, once
+/// per version: returns the manifest and signature bytes to write.
+async fn seal(
+    deps: &ReporterDeps<'_>,
+    report_id: &str,
+    version: u32,
+    manifest_key: &str,
+    build: impl Fn(Option<ChainLink>, u64) -> Manifest,
+) -> Result<(Vec<u8>, Vec<u8>), ReporterError> {
+    let run_err = |source| ReporterError::RunState { report_id: report_id.to_owned(), source };
+    if let Some(sealed) = deps.runs.sealed(report_id, version).await.map_err(run_err)? {
+        info!(version, "This version was sealed by an earlier attempt; writing those bytes.");
+        return Ok(sealed);
+    }
+    let sign_err = |source| ReporterError::Sign { report_id: report_id.to_owned(), source };
+    let public_key = deps.signer.public_key_der().await.map_err(sign_err)?;
+    for _ in 0..MAX_SEAL_ATTEMPTS {
+        let head = deps.runs.chain_head().await.map_err(run_err)?;
+        let previous = head.as_ref().map(|h| h.sequence);
+        let sequence = previous.unwrap_or(0) + 1;
+        let manifest = serde_json::to_vec_pretty(&build(head, sequence)).expect("manifest serializes");
+        let signature = deps.signer.sign(&manifest).await.map_err(sign_err)?;
+        let signature = ManifestSignature {
+            schema_version: ManifestSignature::SCHEMA_VERSION,
+            manifest_sha256: dbadmin_contracts::sha256_hex(&manifest),
+            algorithm: signing::ALGORITHM.to_owned(),
+            key_id: deps.signer.key_id(),
+            public_key_sha256: dbadmin_contracts::sha256_hex(&public_key),
+            signed_at: dbadmin_contracts::now_rfc3339(),
+            signature: signing::encode_signature(&signature),
+        };
+        let signature = serde_json::to_vec_pretty(&signature).expect("signature serializes");
+        let link = ChainLink {
+            sequence,
+            report_id: report_id.to_owned(),
+            version,
+            manifest_sha256: dbadmin_contracts::sha256_hex(&manifest),
+            signature_sha256: dbadmin_contracts::sha256_hex(&signature),
+            manifest_key: manifest_key.to_owned(),
+        };
+        match deps.runs.seal(report_id, version, previous, &link, &manifest, &signature).await.map_err(run_err)? {
+            Seal::Sealed => return Ok((manifest, signature)),
+            Seal::AlreadySealed { manifest, signature } => return Ok((manifest, signature)),
+            Seal::HeadMoved => info!("Another report was sealed meanwhile; signing again on the new head."),
+        }
+    }
+    Err(ReporterError::ChainBusy { report_id: report_id.to_owned(), attempts: MAX_SEAL_ATTEMPTS })
 }
 
 async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<FinalizeOutcome, ReporterError> {
@@ -192,59 +322,83 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         info!("Nothing to finalize: incomplete, or this version was already claimed.");
         return Ok(FinalizeOutcome::NotClaimed);
     };
-    let request: ReportRequest = read_required(deps.store, &keys::request(report_id)).await?;
+    let received: ReceivedRequest = read_required(deps.store, &keys::request(report_id)).await?;
     let population: Population = read_required(deps.store, &keys::population(report_id)).await?;
+    let counted = deps.runs.counted(report_id).await.map_err(run_err)?;
+    // The queue's record of the request, not the body's claims, dates and signs the report.
+    let requested_at = &received.received.sent_at;
+    let request = &received.request;
 
-    let (rendered, status_counts, queries) =
-        render_results(deps.store, report_id, &population, &request, claim.version).await?;
-    let finished_at = dbadmin_contracts::now_rfc3339();
-    let render::Rendered { csv, json, rows } = rendered;
-    let dir = keys::report_dir(report_id, &request.requested_at, claim.version);
-    let artifacts = write_artifacts(
-        deps.store,
-        &dir,
-        [(keys::CSV_NAME, csv, "text/csv; charset=utf-8"), (keys::JSON_NAME, json, "application/json")],
-    )
-    .await?;
+    // The data artifacts, written once. Other bytes under this version's keys (an attempt that died
+    // part-way with other results, or another build) are left alone: the report moves to the next version.
+    let mut version = claim.version;
+    let mut abandoned = Vec::new();
+    let (dir, artifacts, rows, tallies) = loop {
+        let (rendered, tallies) = render_results(deps.store, &population, &counted, requested_at, version).await?;
+        let render::Rendered { csv, json, rows } = rendered;
+        let dir = keys::report_dir(report_id, requested_at, version);
+        let files = [(keys::CSV_NAME, csv, "text/csv; charset=utf-8"), (keys::JSON_NAME, json, "application/json")];
+        match write_artifacts(deps.store, &dir, files).await {
+            Ok(artifacts) => break (dir, artifacts, rows, tallies),
+            Err(ReporterError::Conflict { key }) if (abandoned.len() as u32) < MAX_ABANDONED => {
+                warn!(%key, version, "Other bytes are stored under this version; writing the next version instead.");
+                if !deps.runs.abandon_version(report_id, version).await.map_err(run_err)? {
+                    return Err(ReporterError::Conflict { key });
+                }
+                abandoned.push(version);
+                version += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
 
-    let manifest = Manifest {
+    let manifest_key = format!("{dir}/{}", keys::MANIFEST_NAME);
+    let tls_warning = tls_warning(&tallies.tls_modes);
+    let build = |previous: Option<ChainLink>, sequence: u64| Manifest {
         schema_version: Manifest::SCHEMA_VERSION,
         report_id: report_id.clone(),
-        version: claim.version,
+        version,
         supersedes: claim.supersedes,
-        requested_by: request.requested_by.clone(),
-        requested_at: request.requested_at.clone(),
-        finished_at,
+        requested_by: received.received.sender.clone(),
+        requested_at: requested_at.clone(),
+        finished_at: dbadmin_contracts::now_rfc3339(),
         tool_version: dbadmin_contracts::TOOL_VERSION.to_owned(),
         parameters: request.filters.clone(),
         inventory_source: population.inventory_source.clone(),
         inventory_sha256: population.inventory_sha256.clone(),
         population: population.targets.len() as u64,
-        status_counts,
+        status_counts: tallies.status_counts.clone(),
         admin_definition_version: dbadmin_contracts::result::ADMIN_DEFINITION_VERSION.to_owned(),
-        queries: queries.into_iter().map(|(name, sha256)| QueryRecord { name, sha256 }).collect(),
-        artifacts,
+        queries: tallies
+            .queries
+            .iter()
+            .map(|(name, sha256)| QueryRecord { name: name.clone(), sha256: sha256.clone() })
+            .collect(),
+        artifacts: artifacts.clone(),
+        requested_by_claimed: (request.requested_by != received.received.sender).then(|| request.requested_by.clone()),
+        tls_modes: tallies.tls_modes.clone(),
+        tls_warning: tls_warning.clone(),
+        abandoned: abandoned.clone(),
+        sequence,
+        previous,
     };
-    // The manifest goes last: its presence says every artifact it names is complete.
-    let manifest_key = format!("{dir}/{}", keys::MANIFEST_NAME);
-    let body = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
-    deps.store
-        .put(&manifest_key, body, "application/json")
-        .await
-        .map_err(|source| ReporterError::Write { key: manifest_key.clone(), source })?;
+    let (manifest, signature) = seal(deps, report_id, version, &manifest_key, build).await?;
+    // The manifest and its signature go last: their presence says every artifact they name is complete.
+    write_once(deps.store, &manifest_key, manifest, "application/json").await?;
+    write_once(deps.store, &format!("{dir}/{}", keys::SIGNATURE_NAME), signature, "application/json").await?;
 
     let primary_name = match request.output_format {
         OutputFormat::Csv => keys::CSV_NAME,
         OutputFormat::Json => keys::JSON_NAME,
     };
     let primary = deps.store.location(&format!("{dir}/{primary_name}"));
-    deps.runs.record_report(report_id, claim.version, &primary).await.map_err(run_err)?;
+    deps.runs.record_report(report_id, version, &primary).await.map_err(run_err)?;
     info!(
-        version = claim.version,
+        version,
         rows,
         targets = population.targets.len(),
         finalize_ms = started.elapsed().as_millis() as u64,
-        "Report written."
+        "Report written and signed."
     );
-    Ok(FinalizeOutcome::Written { version: claim.version, primary, manifest: deps.store.location(&manifest_key), rows })
+    Ok(FinalizeOutcome::Written { version, primary, manifest: deps.store.location(&manifest_key), rows })
 }

@@ -1,7 +1,7 @@
 //! The reporter Lambda: finalize messages → the report's next version in S3.
 
 use dbadmin_aws::lambda::{self, RecordError};
-use dbadmin_aws::{dynamo::DynamoRunStore, s3::S3Store, Clients, Settings};
+use dbadmin_aws::{dynamo::DynamoRunStore, kms::KmsSigner, s3::S3Store, Clients, Settings};
 use dbadmin_contracts::FinalizeMessage;
 use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps};
 
@@ -12,7 +12,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let clients = Clients::load().await;
     let store = S3Store::new(clients.s3.clone(), &settings.bucket, settings.kms_key_id.clone());
     let runs = DynamoRunStore::new(clients.dynamodb.clone(), &settings.table).with_lease(settings.finalize_lease);
-    let deps = ReporterDeps { store: &store, runs: &runs };
+    let signer = KmsSigner::new(clients.kms.clone(), settings.require_signing_key()?);
+    let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
     let deps = &deps;
     let poison = lambda::SqsPoisonSink::from_settings(&clients, &settings);
     lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record, _deadline| async move {

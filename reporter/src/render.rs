@@ -59,6 +59,8 @@ columns! {
     notes => "Notes",
     collection_status => "Collection Status",
     error_kind => "Error Kind",
+    /// The TLS mode the connection used (`verify-full`, `verify-ca`, `require`, `disable`).
+    tls => "TLS",
     collected_at => "Collected At",
     report_timestamp => "Report Timestamp",
 }
@@ -90,6 +92,8 @@ pub fn target_rows(target: &Target, result: Option<&TargetResult>, report_timest
         database_type: target.engine.to_string(),
         endpoint: format!("{}:{}", target.host, target.port),
         report_timestamp: report_timestamp.to_owned(),
+        // The mode the target is configured with is the mode every connection to it uses.
+        tls: target.tls.to_string(),
         ..Row::default()
     };
     let Some(result) = result else {

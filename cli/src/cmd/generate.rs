@@ -28,6 +28,7 @@ pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
             ..ConnectOptions::default()
         },
         requested_by: local::local_identity(),
+        signing_key: db_admin_report::config::signing_key_path(g.signing_key)?,
     };
     let bar = print::Bar(print::progress_bar(g.no_progress || ctx.verbose || ctx.output == Output::Json));
     let runtime =

@@ -20,10 +20,10 @@ pub struct Ctx {
 
 impl Ctx {
     /// Runs `f` with the AWS deployment (refused in a build without AWS support).
-    pub fn remote<F, Fut>(&self, f: F) -> anyhow::Result<u8>
+    pub fn remote<T, F, Fut>(&self, f: F) -> anyhow::Result<T>
     where
         F: FnOnce(Remote) -> Fut,
-        Fut: Future<Output = anyhow::Result<u8>>,
+        Fut: Future<Output = anyhow::Result<T>>,
     {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;

@@ -24,12 +24,46 @@ pub fn list(ctx: &Ctx, limit: usize) -> anyhow::Result<u8> {
 pub fn download(ctx: &Ctx, report_id: &str, version: Option<u32>, out: &Path) -> anyhow::Result<u8> {
     ctx.remote(|remote| async move {
         let folder = remote.deployment.download(report_id, version, out).await?;
-        verify(ctx, &folder)
+        // The signature is checked with the deployment's key, read from KMS.
+        let (key_id, der) = remote.public_key().await?;
+        let key = verify::PublicKey { der, source: key_id };
+        print::verification(&verify::verify(&folder, Some(&key), None)?, ctx.output)
     })
 }
 
-pub fn verify(ctx: &Ctx, path: &Path) -> anyhow::Result<u8> {
-    print::verification(&verify::verify(path)?, ctx.output)
+pub fn verify(ctx: &Ctx, path: &Path, public_key: Option<&Path>, previous: Option<&Path>) -> anyhow::Result<u8> {
+    let key = match public_key {
+        Some(path) => Some(verify::PublicKey::from_file(path)?),
+        // Without one, the key a local run signs with, if this machine has one.
+        None => local_public_key(None)?,
+    };
+    print::verification(&verify::verify(path, key.as_ref(), previous)?, ctx.output)
+}
+
+/// The public half of the local signing key, if the key file exists.
+fn local_public_key(file: Option<PathBuf>) -> anyhow::Result<Option<verify::PublicKey>> {
+    let path = db_admin_report::config::signing_key_path(file)?;
+    if !path.exists() {
+        return Ok(None);
+    }
+    let (signer, _) = dbadmin_ports::signing::LocalSigner::load_or_create(&path)?;
+    let der = signer.public_key_der_now();
+    Ok(Some(verify::PublicKey { der, source: format!("the local signing key {}", path.display()) }))
+}
+
+pub fn key_export(ctx: &Ctx, local: bool, signing_key: Option<PathBuf>, out: Option<&Path>) -> anyhow::Result<u8> {
+    let (key_id, der) = if local {
+        let path = db_admin_report::config::signing_key_path(signing_key)?;
+        let (signer, created) = dbadmin_ports::signing::LocalSigner::load_or_create(&path)?;
+        if created {
+            eprintln!("Made a new local signing key at {} (mode 0600).", path.display());
+        }
+        (format!("local:{}", path.display()), signer.public_key_der_now())
+    } else {
+        ctx.remote(|remote| async move { remote.public_key().await })?
+    };
+    let pem = dbadmin_ports::signing::public_key_pem(&der);
+    print::public_key(&key_id, &der, &pem, out, ctx.output)
 }
 
 pub fn diff(ctx: &Ctx, a: &str, b: &str, format: DiffFormat) -> anyhow::Result<u8> {

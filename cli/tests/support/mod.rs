@@ -106,6 +106,7 @@ pub fn cli(outputs: &serde_json::Value, args: &[&str], extra_env: &[(&str, &str)
         .env("DBADMIN_FINALIZE_QUEUE_URL", s("finalize_queue_url"))
         .env("DBADMIN_FINALIZE_DLQ_URL", s("finalize_dlq_url"))
         .env("DBADMIN_REQUESTS_DLQ_URL", s("requests_dlq_url"))
+        .env("DBADMIN_SIGNING_KEY_ID", s("signing_key_arn"))
         .env("DBADMIN_WAIT_TIMEOUT", "150");
     // An empty value removes the variable.
     for (k, v) in extra_env {

@@ -1,0 +1,124 @@
+//! A collection job names a target; it cannot carry one. Whatever a message claims about a host,
+//! port or secret, the collector connects only to what the publisher's population snapshot says,
+//! and a job naming a target outside that snapshot never opens a connection.
+
+use async_trait::async_trait;
+use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions, Populations};
+use dbadmin_contracts::message::Population;
+use dbadmin_contracts::{keys, CollectionJob, Engine, Target, TlsMode, Versioned};
+use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunRecord, RunStore};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A real secret exists for every target: the forger's aim is to have it sent to their host.
+#[derive(Default)]
+struct RealSecret(AtomicU32);
+
+#[async_trait]
+impl CredentialSource for RealSecret {
+    async fn credentials(&self, _: &Target) -> Result<DbCredentials, CredentialError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(DbCredentials { username: "admin".into(), password: "the-real-password".into() })
+    }
+}
+
+fn target(id: &str, host: &str, port: u16) -> Target {
+    Target {
+        id: id.into(),
+        account_id: "123456789012".into(),
+        region: "eu-west-1".into(),
+        engine: Engine::Mysql,
+        host: host.into(),
+        port,
+        databases: vec![],
+        secret: "prod/db".into(),
+        role_arn: None,
+        tls: TlsMode::Disable,
+        tags: Default::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_forged_job_never_reaches_the_forgers_listener() {
+    // The forger's listener; a connection to it would carry the real login.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let forged_port = listener.local_addr().unwrap().port();
+    // The genuine target: a closed port, so a genuine attempt fails fast as `unreachable`.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let population = Population {
+        schema_version: Population::SCHEMA_VERSION,
+        report_id: "R1".into(),
+        inventory_source: "inv.csv".into(),
+        inventory_sha256: "0".repeat(64),
+        filters: Default::default(),
+        targets: vec![target("genuine", "127.0.0.1", closed)],
+    };
+    let _ =
+        store.put(&keys::population("R1"), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
+    let runs = MemoryRunStore::new();
+    let run = RunRecord {
+        report_id: "R1".into(),
+        requested_by: "t".into(),
+        requested_at: "2026-12-02T00:00:00Z".into(),
+        total: 1,
+        completed: 0,
+        failed: 0,
+        version: 1,
+        reported_version: 0,
+        report_location: None,
+    };
+    runs.create_run(&run).await.unwrap();
+    let (finalize, _rx) = ChannelQueue::new();
+    let creds = RealSecret::default();
+    let connect = ConnectOptions::default();
+    let populations = Populations::new();
+    let deps = CollectorDeps {
+        credentials: &creds,
+        store: &store,
+        runs: &runs,
+        finalize: &finalize,
+        connect: &connect,
+        populations: &populations,
+    };
+
+    let forged = serde_json::to_value(target("genuine", "127.0.0.1", forged_port)).unwrap();
+    let outsider = serde_json::to_value(target("outsider", "127.0.0.1", forged_port)).unwrap();
+    let bodies = [
+        // The old shape: the whole target in the message, under a genuine id.
+        serde_json::json!({"schema_version": 1, "report_id": "R1", "target": forged}),
+        // The old shape, under an id outside the population.
+        serde_json::json!({"schema_version": 1, "report_id": "R1", "target": outsider}),
+        // The new shape with a target smuggled in beside the id.
+        serde_json::json!({"schema_version": 2, "report_id": "R1", "target_id": "genuine", "version": 1, "target": forged}),
+        // The new shape naming a target outside the population, and a report that does not exist.
+        serde_json::json!({"schema_version": 2, "report_id": "R1", "target_id": "outsider", "version": 1}),
+        serde_json::json!({"schema_version": 2, "report_id": "NOPE", "target_id": "genuine", "version": 1}),
+    ];
+    for body in bodies {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        // A body that does not decode is poison before any connection; one that does is handled, and
+        // one naming no target of its report is poison too.
+        if let Ok(job) = dbadmin_contracts::decode::<CollectionJob>(&bytes) {
+            match handle_job(&job, &deps).await {
+                Err(e @ (CollectorError::UnknownTarget { .. } | CollectorError::UnknownReport { .. })) => {
+                    assert!(!e.is_retryable(), "a job outside the population is poison, never retried: {e}");
+                    assert!(e.to_string().contains("not published by this system"), "{e}");
+                }
+                // The genuine target, from the snapshot: its closed port is an error row.
+                Ok(report) => assert_eq!(report.error, Some(dbadmin_contracts::ErrorKind::Unreachable)),
+                Err(e) => panic!("{body}: {e}"),
+            }
+        }
+        match listener.accept() {
+            Ok((_, from)) => panic!("the forged job {body} connected to the forger's listener (from {from})"),
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}"),
+        }
+    }
+    assert_eq!(creds.0.load(Ordering::SeqCst), 1, "the login was fetched once, for the genuine target");
+    assert!(runs.attempt_errors("R1").await.unwrap().is_empty(), "a forged job records nothing on the run");
+}

@@ -1,0 +1,125 @@
+//! The evidence a report leaves: every artifact is written once, every manifest is signed and
+//! names the manifest sealed before it, and the requester is the one the queue recorded.
+
+mod common;
+
+use common::*;
+use dbadmin_contracts::manifest::{Manifest, ManifestSignature};
+use dbadmin_contracts::{keys, sha256_hex, FinalizeMessage, Versioned};
+use dbadmin_ports::faults::FailCounting;
+use dbadmin_ports::local::{DirStore, MemoryRunStore};
+use dbadmin_ports::signing::{self, LocalSigner, Signer};
+use dbadmin_ports::{ObjectStore, RunStore};
+use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps, ReporterError};
+
+const A: &str = "01EVIDENCEA000000000000000";
+const B: &str = "01EVIDENCEB000000000000000";
+
+fn finalize_message(id: &str) -> FinalizeMessage {
+    FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: id.into() }
+}
+
+async fn one_target_run(store: &DirStore, runs: &MemoryRunStore, id: &str) {
+    let t = target("db1");
+    seed(store, runs, id, &[(t.clone(), dbadmin_contracts::encode(&error_result(id, &t)))]).await;
+}
+
+async fn object(store: &DirStore, key: &str) -> Vec<u8> {
+    store.get(key).await.unwrap().unwrap_or_else(|| panic!("{key} is missing"))
+}
+
+#[tokio::test]
+async fn manifests_are_signed_chained_and_name_the_queues_requester() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path().join("bucket"));
+    let runs = MemoryRunStore::new();
+    let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
+    let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    let public_key = signer.public_key_der().await.unwrap();
+
+    let mut sealed = Vec::new();
+    for id in [A, B] {
+        one_target_run(&store, &runs, id).await;
+        let outcome = handle_finalize(&finalize_message(id), &deps).await.unwrap();
+        assert!(matches!(outcome, FinalizeOutcome::Written { version: 1, .. }), "{outcome:?}");
+        let folder = keys::report_dir(id, SENT_AT, 1);
+        let manifest_bytes = object(&store, &format!("{folder}/{}", keys::MANIFEST_NAME)).await;
+        let signature_bytes = object(&store, &format!("{folder}/{}", keys::SIGNATURE_NAME)).await;
+        let signature: ManifestSignature = dbadmin_contracts::decode(&signature_bytes).unwrap();
+        assert_eq!(signature.manifest_sha256, sha256_hex(&manifest_bytes));
+        assert_eq!(signature.algorithm, "ECDSA_SHA_256");
+        assert_eq!(signature.public_key_sha256, sha256_hex(&public_key));
+        let raw = signing::decode_signature(&signature.signature).unwrap();
+        signing::verify(&public_key, &manifest_bytes, &raw).expect("the manifest verifies with the public key");
+        let mut bent = manifest_bytes.clone();
+        bent[10] ^= 1;
+        assert!(signing::verify(&public_key, &bent, &raw).is_err(), "one changed byte breaks the signature");
+        let manifest: Manifest = serde_json::from_slice(&manifest_bytes).unwrap();
+        sealed.push((manifest, sha256_hex(&manifest_bytes), sha256_hex(&signature_bytes)));
+    }
+    let (first, first_manifest_sha, first_signature_sha) = &sealed[0];
+    let (second, ..) = &sealed[1];
+    assert_eq!((first.sequence, first.previous.as_ref()), (1, None), "the first report starts the chain");
+    let link = second.previous.as_ref().expect("the second report names the first");
+    assert_eq!(second.sequence, 2);
+    assert_eq!((link.report_id.as_str(), link.version, link.sequence), (A, 1, 1));
+    assert_eq!((&link.manifest_sha256, &link.signature_sha256), (first_manifest_sha, first_signature_sha));
+
+    // Who asked and when are the queue's record; the body's claim is kept apart.
+    assert_eq!((first.requested_by.as_str(), first.requested_at.as_str()), (SENDER, SENT_AT));
+    assert_eq!(first.requested_by_claimed.as_deref(), Some("arn:aws:iam::123456789012:user/claimed"));
+    assert_eq!(first.tls_modes.get("verify-full"), Some(&1));
+    assert_eq!(first.tls_warning, None);
+}
+
+#[tokio::test]
+async fn a_finalize_that_died_before_recording_writes_the_same_bytes_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path().join("bucket"));
+    // Claims expire at once, as if the dead reporter's lease had run out.
+    let runs = FailCounting::new(MemoryRunStore::with_lease(std::time::Duration::ZERO), 0).fail_recording(1);
+    let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
+    one_target_run(&store, &runs.inner, A).await;
+    let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+
+    let err = handle_finalize(&finalize_message(A), &deps).await.unwrap_err();
+    assert!(matches!(err, ReporterError::RunState { .. }) && err.is_retryable(), "{err}");
+    let folder = keys::report_dir(A, SENT_AT, 1);
+    let names = [keys::CSV_NAME, keys::JSON_NAME, keys::MANIFEST_NAME, keys::SIGNATURE_NAME];
+    let mut before = Vec::new();
+    for name in names {
+        before.push(object(&store, &format!("{folder}/{name}")).await);
+    }
+
+    let outcome = handle_finalize(&finalize_message(A), &deps).await.unwrap();
+    assert!(matches!(outcome, FinalizeOutcome::Written { version: 1, .. }), "{outcome:?}");
+    for (name, bytes) in names.iter().zip(before) {
+        assert_eq!(object(&store, &format!("{folder}/{name}")).await, bytes, "{name} is byte-identical");
+    }
+    assert_eq!(runs.get_run(A).await.unwrap().unwrap().reported_version, 1);
+    assert_eq!(runs.chain_head().await.unwrap().unwrap().sequence, 1, "sealed once");
+}
+
+#[tokio::test]
+async fn other_bytes_under_a_version_move_the_report_to_the_next_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path().join("bucket"));
+    let runs = MemoryRunStore::new();
+    let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
+    one_target_run(&store, &runs, A).await;
+    // An interrupted attempt (or anyone) left other bytes where version 1's CSV goes.
+    let v1_csv = format!("{}/{}", keys::report_dir(A, SENT_AT, 1), keys::CSV_NAME);
+    put(&store, &v1_csv, b"not this report".to_vec()).await;
+
+    let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    let outcome = handle_finalize(&finalize_message(A), &deps).await.unwrap();
+    assert!(matches!(outcome, FinalizeOutcome::Written { version: 2, .. }), "{outcome:?}");
+    assert_eq!(object(&store, &v1_csv).await, b"not this report", "never rewritten");
+    let v2 = keys::report_dir(A, SENT_AT, 2);
+    let manifest: Manifest =
+        serde_json::from_slice(&object(&store, &format!("{v2}/{}", keys::MANIFEST_NAME)).await).unwrap();
+    assert_eq!((manifest.version, manifest.abandoned.clone()), (2, vec![1]));
+    let run = runs.get_run(A).await.unwrap().unwrap();
+    assert_eq!((run.version, run.reported_version), (2, 2));
+    assert!(run.report_location.unwrap().contains("/v2/"));
+}
