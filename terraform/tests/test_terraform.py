@@ -222,3 +222,29 @@ def test_cli_can_reach_every_dead_letter_queue(central):
     config = text(central["output"]["cli_config"])
     for name in ("DBADMIN_FINALIZE_QUEUE_URL", "DBADMIN_FINALIZE_DLQ_URL", "DBADMIN_REQUESTS_DLQ_URL"):
         assert name in config
+
+
+def test_manifests_are_signed_by_the_reporter_alone_and_evidence_has_one_writer_per_kind(central):
+    key = central["resource"]["aws_kms_key"]["signing"]
+    assert (key["key_usage"], key["customer_master_key_spec"]) == ("SIGN_VERIFY", "ECC_NIST_P256")
+    specific = central["locals"]["function_statements"]
+    signers = [f for f, stmts in specific.items() for s in stmts if "kms:Sign" in as_list(s["actions"])]
+    assert signers == ["reporter"], signers
+    policy = central["data"]["aws_iam_policy_document"]["signing_key"]["statement"]
+    deny = [s for s in policy if s.get("effect") == "Deny"]
+    assert len(deny) == 1 and as_list(deny[0]["actions"]) == ["kms:Sign"], "the key itself refuses other signers"
+    assert "function[\"reporter\"]" in text(deny[0]["condition"]), deny
+    env = text(central["locals"]["function_env"]["reporter"])
+    assert "DBADMIN_SIGNING_KEY_ID" in env and "aws_kms_key.signing.arn" in env
+    # The CLI reads the public key and never signs.
+    cli = central["data"]["aws_iam_policy_document"]["cli"]["statement"]
+    cli_actions = {a for s in cli for a in as_list(s["actions"])}
+    assert "kms:GetPublicKey" in cli_actions and "kms:Sign" not in cli_actions
+    assert {"signing_key_arn", "signing_public_key_pem"} <= set(central["output"])
+    # The bucket policy names one writer for populations, results and reports.
+    bucket = text(central["data"]["aws_iam_policy_document"]["evidence_bucket"])
+    for writer, prefix in [("publisher", "population.json"), ("collector", "results/*"), ("reporter", "reports/*")]:
+        assert writer in bucket and prefix in bucket, (writer, bucket)
+    # The collector reads the population it connects by.
+    collector = text(specific["collector"])
+    assert "population.json" in collector

@@ -91,6 +91,12 @@ locals {
         resources = ["${local.bucket_arn}/runs/*/results/*"]
       },
       {
+        # A job names its target; the target is read from the publisher's snapshot.
+        sid       = "ReadPopulation"
+        actions   = ["s3:GetObject"]
+        resources = ["${local.bucket_arn}/runs/*/population.json"]
+      },
+      {
         sid       = "Count"
         actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"]
         resources = [aws_dynamodb_table.runs.arn]
@@ -113,9 +119,16 @@ locals {
         resources = ["${local.bucket_arn}/reports/*"]
       },
       {
-        sid       = "ClaimAndRecord"
-        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        # Query: which version each target was counted in. UpdateItem: claims, the chain head and
+        # the sealed manifest (one transaction).
+        sid       = "ClaimSealAndRecord"
+        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
         resources = [aws_dynamodb_table.runs.arn]
+      },
+      {
+        sid       = "SignManifests"
+        actions   = ["kms:Sign", "kms:GetPublicKey"]
+        resources = [aws_kms_key.signing.arn]
       },
     ]
   }
@@ -182,5 +195,11 @@ data "aws_iam_policy_document" "cli" {
     sid       = "Key"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.main.arn]
+  }
+  statement {
+    # `key export` and `download` read the public key; nobody but the reporter signs.
+    sid       = "VerifySignatures"
+    actions   = ["kms:GetPublicKey", "kms:Verify"]
+    resources = [aws_kms_key.signing.arn]
   }
 }

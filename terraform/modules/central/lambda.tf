@@ -26,6 +26,7 @@ locals {
     reporter = merge(local.common_env, {
       DBADMIN_DLQ_URL             = aws_sqs_queue.dlq["finalize"].id
       DBADMIN_FINALIZE_LEASE_SECS = tostring(local.finalize_lease)
+      DBADMIN_SIGNING_KEY_ID      = aws_kms_key.signing.arn
     })
   }
   function_source = {

@@ -71,6 +71,61 @@ data "aws_iam_policy_document" "kms" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Manifest signing key: asymmetric (ECC_NIST_P256), sign and verify only. The reporter may only
+# sign; anyone the account allows may read the public key and verify, so auditors check reports
+# offline with the exported public key (output signing_public_key_pem).
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_kms_key" "signing" {
+  #checkov:skip=CKV_AWS_7:KMS does not rotate asymmetric keys; a new key starts a new chain, and old reports keep verifying with the old public key.
+  description              = "${var.name_prefix} manifest signatures"
+  key_usage                = "SIGN_VERIFY"
+  customer_master_key_spec = "ECC_NIST_P256"
+  policy                   = data.aws_iam_policy_document.signing_key.json
+  tags                     = var.tags
+}
+
+resource "aws_kms_alias" "signing" {
+  name          = "alias/${var.name_prefix}-signing"
+  target_key_id = aws_kms_key.signing.key_id
+}
+
+data "aws_kms_public_key" "signing" {
+  key_id = aws_kms_key.signing.arn
+}
+
+data "aws_iam_policy_document" "signing_key" {
+  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only.
+  #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
+  #checkov:skip=CKV_AWS_109:The account root administers its own key, as AWS's default key policy does.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
+    }
+  }
+  statement {
+    # Nobody but the reporter signs with this key, even with kms:Sign in an IAM policy.
+    sid       = "OnlyTheReporterSigns"
+    effect    = "Deny"
+    actions   = ["kms:Sign"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = [aws_iam_role.function["reporter"].arn]
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # Evidence bucket: results, population snapshots and the reports an auditor receives.
 # ---------------------------------------------------------------------------------------------
 
@@ -157,6 +212,30 @@ resource "aws_s3_bucket_policy" "evidence" {
 }
 
 data "aws_iam_policy_document" "evidence_bucket" {
+  # Who may write what: the population only by the publisher, results only by the collector,
+  # reports only by the reporter. Denied to every other principal, administrators included.
+  dynamic "statement" {
+    for_each = {
+      publisher = ["${aws_s3_bucket.evidence.arn}/runs/*/population.json", "${aws_s3_bucket.evidence.arn}/runs/*/request.json", "${aws_s3_bucket.evidence.arn}/runs/*/retry-v*.json"]
+      collector = ["${aws_s3_bucket.evidence.arn}/runs/*/results/*"]
+      reporter  = ["${aws_s3_bucket.evidence.arn}/reports/*"]
+    }
+    content {
+      sid       = "Only${title(statement.key)}Writes"
+      effect    = "Deny"
+      actions   = ["s3:PutObject"]
+      resources = statement.value
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "ArnNotEquals"
+        variable = "aws:PrincipalArn"
+        values   = [aws_iam_role.function[statement.key].arn]
+      }
+    }
+  }
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"

@@ -49,7 +49,18 @@ output "cli_config" {
     DBADMIN_FINALIZE_QUEUE_URL = aws_sqs_queue.main["finalize"].id
     DBADMIN_FINALIZE_DLQ_URL   = aws_sqs_queue.dlq["finalize"].id
     DBADMIN_REQUESTS_DLQ_URL   = aws_sqs_queue.dlq["requests"].id
+    DBADMIN_SIGNING_KEY_ID     = aws_kms_key.signing.arn
   }
+}
+
+output "signing_key_arn" {
+  description = "The KMS key every manifest is signed with (ECC_NIST_P256, ECDSA_SHA_256)."
+  value       = aws_kms_key.signing.arn
+}
+
+output "signing_public_key_pem" {
+  description = "The public key that verifies report signatures offline (db-admin-report verify --public-key)."
+  value       = data.aws_kms_public_key.signing.public_key_pem
 }
 
 output "cli_policy_json" {
