@@ -172,3 +172,42 @@ async fn crash_between_count_and_finalize_still_finalizes() {
     assert!(retry.finalize_sent, "a full count sends the finalize request again");
     assert_eq!(rx.try_recv().unwrap().report_id, "R1");
 }
+
+#[tokio::test]
+async fn a_job_of_a_version_the_run_moved_past_is_dropped_uncounted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path());
+    let runs = MemoryRunStore::new();
+    new_run(&store, &runs, 2).await;
+    let (finalize, mut rx) = ChannelQueue::new();
+    let creds = NoSecrets::default();
+    let connect = ConnectOptions::default();
+    let populations = Populations::new();
+    let deps = CollectorDeps {
+        credentials: &creds,
+        store: &store,
+        runs: &runs,
+        finalize: &finalize,
+        connect: &connect,
+        populations: &populations,
+    };
+    // Version 1 is written and a retry moved the run to version 2 for target a.
+    for id in ["a", "b"] {
+        handle_job(&job(id), &deps).await.unwrap();
+    }
+    assert_eq!(runs.claim_finalize("R1").await.unwrap().unwrap().version, 1);
+    runs.record_report("R1", 1, "v1").await.unwrap();
+    let started = runs.begin_version("R1", 1, &["a".to_owned()]).await.unwrap();
+    assert_eq!(started, dbadmin_ports::NewVersion::Started { version: 2, reset: 1 });
+    while rx.try_recv().is_ok() {}
+
+    // A late redelivery of a's version-1 job: its stored outcome must not stand in for version 2.
+    let late = handle_job(&job("a"), &deps).await.unwrap();
+    assert!(late.stale && !late.newly_counted, "{late:?}");
+    assert!(!runs.counted("R1").await.unwrap().contains_key("a"), "a waits for its version-2 job");
+    let fresh = CollectionJob { version: 2, ..job("a") };
+    let report = handle_job(&fresh, &deps).await.unwrap();
+    assert!(report.newly_counted && report.finalize_sent && !report.stale);
+    assert_eq!(runs.counted("R1").await.unwrap()["a"].version, 2);
+    assert!(dir.path().join(keys::result("R1", 2, "a")).exists(), "version 2's result has its own key");
+}
