@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use dbadmin_contracts::manifest::ChainLink;
 use dbadmin_ports::{
     not_ready, plan_version, AttemptError, Completion, Counted, FinalizeClaim, NewVersion, PortError, RunRecord,
-    RunStore, Seal, FINALIZE_LEASE,
+    RunStore, Seal, SealedManifest, FINALIZE_LEASE,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -306,7 +306,7 @@ impl RunStore for DynamoRunStore {
                 Cancelled::AlreadyCounted => break false,
                 Cancelled::NoRunAtVersion => {
                     return Err(match self.get_run(report_id).await? {
-                        Some(run) => dbadmin_ports::local::stale(report_id, target_id, version, run.version),
+                        Some(run) => PortError::stale(report_id, target_id, version, run.version),
                         None => PortError::NotFound { what: format!("run {report_id}") },
                     })
                 }
@@ -485,15 +485,8 @@ impl RunStore for DynamoRunStore {
         }))
     }
 
-    async fn seal(
-        &self,
-        report_id: &str,
-        version: u32,
-        previous: Option<u64>,
-        link: &ChainLink,
-        manifest: &[u8],
-        signature: &[u8],
-    ) -> Result<Seal, PortError> {
+    async fn seal(&self, previous: Option<u64>, link: &ChainLink, sealed: &SealedManifest) -> Result<Seal, PortError> {
+        let (report_id, version) = (&link.report_id, link.version);
         let mut head = Update::builder()
             .table_name(&self.table)
             .key("pk", s(CHAIN_PK))
@@ -521,8 +514,8 @@ impl RunStore for DynamoRunStore {
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(#m)")
             .expression_attribute_names("#m", &m_name)
             .expression_attribute_names("#s", &s_name)
-            .expression_attribute_values(":m", AttributeValue::B(manifest.to_vec().into()))
-            .expression_attribute_values(":s", AttributeValue::B(signature.to_vec().into()))
+            .expression_attribute_values(":m", AttributeValue::B(sealed.manifest.clone().into()))
+            .expression_attribute_values(":s", AttributeValue::B(sealed.signature.clone().into()))
             .build()
             .map_err(build_err)?;
         let result = self
@@ -537,7 +530,7 @@ impl RunStore for DynamoRunStore {
         let code = |i: usize| codes.get(i).and_then(|c| c.as_deref());
         if code(1) == Some("ConditionalCheckFailed") {
             return match self.sealed(report_id, version).await? {
-                Some((manifest, signature)) => Ok(Seal::AlreadySealed { manifest, signature }),
+                Some(earlier) => Ok(Seal::AlreadySealed(earlier)),
                 None => Err(PortError::NotFound { what: format!("run {report_id}") }),
             };
         }
@@ -549,10 +542,12 @@ impl RunStore for DynamoRunStore {
         Err(port_error("DynamoDB TransactWriteItems (seal)", e))
     }
 
-    async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<(Vec<u8>, Vec<u8>)>, PortError> {
+    async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<SealedManifest>, PortError> {
         let Some(item) = self.run_item(report_id).await? else { return Ok(None) };
         let (m_name, s_name) = sealed_names(version);
-        Ok(bytes(&item, &m_name).zip(bytes(&item, &s_name)))
+        Ok(bytes(&item, &m_name)
+            .zip(bytes(&item, &s_name))
+            .map(|(manifest, signature)| SealedManifest { manifest, signature }))
     }
 
     async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError> {

@@ -13,21 +13,16 @@ use sha2::{Digest, Sha256};
 pub struct KmsSigner {
     client: aws_sdk_kms::Client,
     key_id: String,
+    /// The public key, read once per process (a Lambda signs many manifests with one key).
+    public_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 impl KmsSigner {
     pub fn new(client: aws_sdk_kms::Client, key_id: impl Into<String>) -> Self {
-        KmsSigner { client, key_id: key_id.into() }
-    }
-}
-
-#[async_trait]
-impl Signer for KmsSigner {
-    fn key_id(&self) -> String {
-        self.key_id.clone()
+        KmsSigner { client, key_id: key_id.into(), public_key: tokio::sync::OnceCell::new() }
     }
 
-    async fn public_key_der(&self) -> Result<Vec<u8>, PortError> {
+    async fn fetch_public_key(&self) -> Result<Vec<u8>, PortError> {
         let out = self
             .client
             .get_public_key()
@@ -38,6 +33,17 @@ impl Signer for KmsSigner {
         out.public_key.map(Blob::into_inner).ok_or_else(|| {
             PortError::permanent("KMS GetPublicKey", format!("key {} returned no public key", self.key_id))
         })
+    }
+}
+
+#[async_trait]
+impl Signer for KmsSigner {
+    fn key_id(&self) -> String {
+        self.key_id.clone()
+    }
+
+    async fn public_key_der(&self) -> Result<Vec<u8>, PortError> {
+        self.public_key.get_or_try_init(|| self.fetch_public_key()).await.cloned()
     }
 
     async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PortError> {

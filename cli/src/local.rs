@@ -220,25 +220,19 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
         finalize_ms: finalize_started.elapsed().as_millis() as u64,
     };
     match finalized {
-        FinalizeOutcome::Written { version, primary, manifest, rows } => {
-            let tls_warning = std::fs::read(&manifest)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok())
-                .and_then(|m| m.tls_warning);
-            Ok(LocalOutcome {
-                report_id: request.report_id,
-                version,
-                report: primary,
-                manifest,
-                population: published.population,
-                errors,
-                rows,
-                timings,
-                signing_key: signer.path().display().to_string(),
-                signing_key_created,
-                tls_warning,
-            })
-        }
+        FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning } => Ok(LocalOutcome {
+            report_id: request.report_id,
+            version,
+            report: primary,
+            manifest,
+            population: published.population,
+            errors,
+            rows,
+            timings,
+            signing_key: signer.path().display().to_string(),
+            signing_key_created,
+            tls_warning,
+        }),
         FinalizeOutcome::NotClaimed | FinalizeOutcome::Held => {
             bail!("the report was not finalized: the run is incomplete")
         }

@@ -7,6 +7,7 @@ use dbadmin_contracts::{keys, CollectionJob, ErrorKind, FinalizeMessage, Outcome
 use dbadmin_ports::{CredentialError, CredentialSource, FinalizeQueue, ObjectStore, PortError, RunStore, Stored};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
 use tracing::{info, warn, Instrument};
 
 /// The ports a collector uses.
@@ -24,12 +25,13 @@ pub struct CollectorDeps<'a> {
 /// reads what to connect to from here, never from the message.
 #[derive(Default)]
 pub struct Populations {
-    /// Newest last; a few reports at a time are in flight.
-    cache: Mutex<Vec<(String, Targets)>>,
+    /// Newest last; a few reports at a time are in flight. A report's jobs that arrive together
+    /// share one read of its snapshot (the cell), however many there are.
+    cache: Mutex<Vec<(String, Arc<OnceCell<Targets>>)>>,
 }
 
 /// One report's targets by id.
-type Targets = Arc<HashMap<String, Target>>;
+type Targets = HashMap<String, Target>;
 
 /// Reports whose populations are kept at once.
 const POPULATIONS_KEPT: usize = 8;
@@ -39,9 +41,8 @@ impl Populations {
         Self::default()
     }
 
-    fn cached(&self, report_id: &str) -> Option<Targets> {
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.iter().find(|(id, _)| id == report_id).map(|(_, p)| p.clone())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Arc<OnceCell<Targets>>)>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The target `target_id` of report `report_id`, from the publisher's snapshot.
@@ -51,25 +52,27 @@ impl Populations {
         report_id: &str,
         target_id: &str,
     ) -> Result<Target, CollectorError> {
-        let targets = match self.cached(report_id) {
-            Some(targets) => targets,
-            None => {
-                let key = keys::population(report_id);
-                let store_err = |source| CollectorError::Population { report_id: report_id.to_owned(), source };
-                let bytes = store
-                    .get(&key)
-                    .await
-                    .map_err(store_err)?
-                    .ok_or_else(|| CollectorError::UnknownReport { report_id: report_id.to_owned() })?;
-                let population = dbadmin_contracts::decode::<Population>(&bytes)
-                    .map_err(|e| store_err(PortError::permanent(format!("decode {key}"), e)))?;
-                let targets: Targets = Arc::new(population.targets.into_iter().map(|t| (t.id.clone(), t)).collect());
-                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                if cache.len() >= POPULATIONS_KEPT {
-                    cache.remove(0);
+        let cell = {
+            let mut cache = self.lock();
+            match cache.iter().find(|(id, _)| id == report_id) {
+                Some((_, cell)) => cell.clone(),
+                None => {
+                    if cache.len() >= POPULATIONS_KEPT {
+                        cache.remove(0);
+                    }
+                    let cell = Arc::new(OnceCell::new());
+                    cache.push((report_id.to_owned(), cell.clone()));
+                    cell
                 }
-                cache.push((report_id.to_owned(), targets.clone()));
-                targets
+            }
+        };
+        let targets = match cell.get_or_try_init(|| load_population(store, report_id)).await {
+            Ok(targets) => targets,
+            Err(e) => {
+                // Nothing is kept for a report that could not be read (a forged id must not evict
+                // a real report's snapshot): the next job reads again.
+                self.lock().retain(|(id, c)| id != report_id || c.initialized());
+                return Err(e);
             }
         };
         targets.get(target_id).cloned().ok_or_else(|| CollectorError::UnknownTarget {
@@ -77,6 +80,19 @@ impl Populations {
             target_id: target_id.to_owned(),
         })
     }
+}
+
+async fn load_population(store: &dyn ObjectStore, report_id: &str) -> Result<Targets, CollectorError> {
+    let key = keys::population(report_id);
+    let store_err = |source| CollectorError::Population { report_id: report_id.to_owned(), source };
+    let bytes = store
+        .get(&key)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| CollectorError::UnknownReport { report_id: report_id.to_owned() })?;
+    let population = dbadmin_contracts::decode::<Population>(&bytes)
+        .map_err(|e| store_err(PortError::permanent(format!("decode {key}"), e)))?;
+    Ok(population.targets.into_iter().map(|t| (t.id.clone(), t)).collect())
 }
 
 /// What this delivery of a job may spend and whether another one will come.
@@ -337,4 +353,72 @@ async fn collect(
         duration_ms: db_ms,
         outcome,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use dbadmin_contracts::{Engine, TlsMode};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Holds one population and counts how often it is read.
+    struct CountingStore {
+        population: Vec<u8>,
+        reads: AtomicU32,
+    }
+
+    #[async_trait]
+    impl ObjectStore for CountingStore {
+        async fn put(&self, _: &str, _: Vec<u8>, _: &str) -> Result<Stored, PortError> {
+            unreachable!("the cache only reads")
+        }
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok((key == keys::population("R1")).then(|| self.population.clone()))
+        }
+        fn location(&self, key: &str) -> String {
+            key.to_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reports_jobs_share_one_read_and_unknown_reports_are_not_kept() {
+        let target = Target {
+            id: "a".into(),
+            account_id: "123456789012".into(),
+            region: "eu-west-1".into(),
+            engine: Engine::Mysql,
+            host: "h".into(),
+            port: 3306,
+            databases: vec![],
+            secret: "s".into(),
+            role_arn: None,
+            tls: TlsMode::VerifyFull,
+            tags: Default::default(),
+        };
+        let population = Population {
+            schema_version: Population::SCHEMA_VERSION,
+            report_id: "R1".into(),
+            inventory_source: "inv.csv".into(),
+            inventory_sha256: String::new(),
+            filters: Default::default(),
+            targets: vec![target],
+        };
+        let store = CountingStore { population: dbadmin_contracts::encode(&population), reads: AtomicU32::new(0) };
+        let cache = Populations::new();
+        let lookups = (0..10).map(|_| cache.target(&store, "R1", "a"));
+        for found in futures::future::join_all(lookups).await {
+            assert_eq!(found.unwrap().host, "h");
+        }
+        assert_eq!(store.reads.load(Ordering::SeqCst), 1, "ten jobs arriving together read the snapshot once");
+
+        for i in 0..POPULATIONS_KEPT * 2 {
+            let err = cache.target(&store, &format!("FORGED{i}"), "a").await.unwrap_err();
+            assert!(matches!(err, CollectorError::UnknownReport { .. }), "{err}");
+        }
+        cache.target(&store, "R1", "a").await.unwrap();
+        assert_eq!(store.reads.load(Ordering::SeqCst), 1 + POPULATIONS_KEPT as u32 * 2, "R1 stayed cached");
+    }
 }

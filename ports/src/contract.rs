@@ -1,7 +1,7 @@
 //! The [`RunStore`] contract as a test suite, run against every adapter (the in-memory store in
 //! this crate's tests, DynamoDB on the emulator in the AWS adapters' tests). Test-only.
 
-use crate::{Counted, NewVersion, PortError, RunRecord, RunStore, Seal};
+use crate::{Counted, NewVersion, PortError, RunRecord, RunStore, Seal, SealedManifest};
 use dbadmin_contracts::manifest::ChainLink;
 
 fn run(report_id: &str, total: u64) -> RunRecord {
@@ -95,18 +95,19 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
         signature_sha256: format!("s{sequence}"),
         manifest_key: format!("reports/{id}/v{version}/manifest.json"),
     };
+    let bytes = |m: &str, s: &str| SealedManifest { manifest: m.as_bytes().to_vec(), signature: s.as_bytes().to_vec() };
     let mut sealed_at = None;
     for _ in 0..10 {
         // Other tests may seal reports on the same table meanwhile: build on the head as read.
         let head = store.chain_head().await.unwrap().map(|h| h.sequence);
         let stale = head.map_or(Some(u64::MAX), |h| h.checked_sub(1));
         assert_eq!(
-            store.seal(&id, 2, stale, &link(9, 2), b"x", b"y").await.unwrap(),
+            store.seal(stale, &link(9, 2), &bytes("x", "y")).await.unwrap(),
             Seal::HeadMoved,
             "a manifest built on an older head is refused"
         );
         let next = head.unwrap_or(0) + 1;
-        match store.seal(&id, 2, head, &link(next, 2), b"manifest-2", b"sig-2").await.unwrap() {
+        match store.seal(head, &link(next, 2), &bytes("manifest-2", "sig-2")).await.unwrap() {
             Seal::Sealed => {
                 sealed_at = Some(next);
                 break;
@@ -119,11 +120,11 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     assert!(store.chain_head().await.unwrap().is_some_and(|h| h.sequence >= sequence), "the head moved on");
     let head = store.chain_head().await.unwrap().map(|h| h.sequence);
     assert_eq!(
-        store.seal(&id, 2, head, &link(sequence + 100, 2), b"other", b"other").await.unwrap(),
-        Seal::AlreadySealed { manifest: b"manifest-2".to_vec(), signature: b"sig-2".to_vec() },
+        store.seal(head, &link(sequence + 100, 2), &bytes("other", "other")).await.unwrap(),
+        Seal::AlreadySealed(bytes("manifest-2", "sig-2")),
         "a version is sealed once; a second attempt gets the first bytes"
     );
-    assert_eq!(store.sealed(&id, 2).await.unwrap(), Some((b"manifest-2".to_vec(), b"sig-2".to_vec())));
+    assert_eq!(store.sealed(&id, 2).await.unwrap(), Some(bytes("manifest-2", "sig-2")));
     assert_eq!(store.sealed(&id, 1).await.unwrap(), None);
 
     // A claimed version whose artifacts cannot be written moves on, still claimed.

@@ -3,6 +3,7 @@
 
 use crate::{
     AttemptError, Completion, Counted, FinalizeClaim, FinalizeQueue, NewVersion, PortError, RunRecord, RunStore, Seal,
+    SealedManifest,
 };
 use async_trait::async_trait;
 use dbadmin_contracts::manifest::ChainLink;
@@ -71,18 +72,10 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     async fn chain_head(&self) -> Result<Option<ChainLink>, PortError> {
         self.inner.chain_head().await
     }
-    async fn seal(
-        &self,
-        id: &str,
-        version: u32,
-        previous: Option<u64>,
-        link: &ChainLink,
-        manifest: &[u8],
-        signature: &[u8],
-    ) -> Result<Seal, PortError> {
-        self.inner.seal(id, version, previous, link, manifest, signature).await
+    async fn seal(&self, previous: Option<u64>, link: &ChainLink, sealed: &SealedManifest) -> Result<Seal, PortError> {
+        self.inner.seal(previous, link, sealed).await
     }
-    async fn sealed(&self, id: &str, version: u32) -> Result<Option<(Vec<u8>, Vec<u8>)>, PortError> {
+    async fn sealed(&self, id: &str, version: u32) -> Result<Option<SealedManifest>, PortError> {
         self.inner.sealed(id, version).await
     }
     async fn abandon_version(&self, id: &str, version: u32) -> Result<bool, PortError> {

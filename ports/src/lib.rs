@@ -72,6 +72,15 @@ impl PortError {
         matches!(self, PortError::Transient { .. })
     }
 
+    /// The answer to counting a `version` job of a target whose run is at version `current`.
+    pub fn stale(report_id: &str, target_id: &str, version: u32, current: u32) -> Self {
+        PortError::Stale {
+            what: format!(
+                "the version {version} job of target {target_id} (report {report_id} is at version {current})"
+            ),
+        }
+    }
+
     pub fn transient(
         operation: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -285,6 +294,13 @@ pub fn plan_version<'a>(
     Ok(reset)
 }
 
+/// A signed manifest's exact bytes, as kept with its run until they are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedManifest {
+    pub manifest: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
 /// What [`RunStore::seal`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seal {
@@ -293,7 +309,7 @@ pub enum Seal {
     /// Another report was sealed since the head was read: build the manifest again on the new head.
     HeadMoved,
     /// This version was sealed already (an earlier attempt): these are the bytes to write.
-    AlreadySealed { manifest: Vec<u8>, signature: Vec<u8> },
+    AlreadySealed(SealedManifest),
 }
 
 /// The last infrastructure failure of a target's job (the reason a message may reach the DLQ).
@@ -352,19 +368,11 @@ pub trait RunStore: Send + Sync {
     async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError>;
     /// The last manifest sealed into the chain.
     async fn chain_head(&self) -> Result<Option<ChainLink>, PortError>;
-    /// Appends `link` (version `version` of `report_id`) to the chain if its head is still
-    /// `previous` (by sequence), keeping the manifest and signature bytes with the run.
-    async fn seal(
-        &self,
-        report_id: &str,
-        version: u32,
-        previous: Option<u64>,
-        link: &ChainLink,
-        manifest: &[u8],
-        signature: &[u8],
-    ) -> Result<Seal, PortError>;
+    /// Appends `link` (version `link.version` of report `link.report_id`) to the chain if its head
+    /// is still `previous` (by sequence), keeping the signed bytes with the run.
+    async fn seal(&self, previous: Option<u64>, link: &ChainLink, sealed: &SealedManifest) -> Result<Seal, PortError>;
     /// The manifest and signature sealed for `version`, if it was.
-    async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<(Vec<u8>, Vec<u8>)>, PortError>;
+    async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<SealedManifest>, PortError>;
     /// Gives up a claimed version whose artifacts cannot be written as rendered (an earlier
     /// attempt left other bytes under its keys): the run moves to `version + 1`, still claimed.
     /// False when the run is not at `version` or the version is written.

@@ -3,7 +3,7 @@
 use crate::{
     plan_version, AttemptError, Completion, Counted, CredentialError, CredentialSource, DbCredentials, DeadLetter,
     DeadLetterQueue, FinalizeClaim, FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError,
-    RequestQueue, RunRecord, RunStore, Seal, Stored, MAX_BATCH,
+    RequestQueue, RunRecord, RunStore, Seal, SealedManifest, Stored, MAX_BATCH,
 };
 use async_trait::async_trait;
 use dbadmin_contracts::manifest::ChainLink;
@@ -246,7 +246,7 @@ struct RunState {
     /// The version claimed and when.
     claim: Option<(u32, Instant)>,
     /// The sealed manifest and signature, by version.
-    sealed: BTreeMap<u32, (Vec<u8>, Vec<u8>)>,
+    sealed: BTreeMap<u32, SealedManifest>,
     errors: BTreeMap<String, AttemptError>,
 }
 
@@ -293,13 +293,6 @@ fn no_run(report_id: &str) -> PortError {
     PortError::NotFound { what: format!("run {report_id}") }
 }
 
-/// The answer to counting a job of a version the run is not at.
-pub fn stale(report_id: &str, target_id: &str, version: u32, current: u32) -> PortError {
-    PortError::Stale {
-        what: format!("the version {version} job of target {target_id} (report {report_id} is at version {current})"),
-    }
-}
-
 #[async_trait]
 impl RunStore for MemoryRunStore {
     async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError> {
@@ -328,7 +321,7 @@ impl RunStore for MemoryRunStore {
             let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
             let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
             if record.version != version {
-                return Err(stale(report_id, target_id, version, record.version));
+                return Err(PortError::stale(report_id, target_id, version, record.version));
             }
             let newly_counted = !state.done.contains_key(target_id);
             if newly_counted {
@@ -412,32 +405,25 @@ impl RunStore for MemoryRunStore {
         Ok(self.head.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
-    async fn seal(
-        &self,
-        report_id: &str,
-        version: u32,
-        previous: Option<u64>,
-        link: &ChainLink,
-        manifest: &[u8],
-        signature: &[u8],
-    ) -> Result<Seal, PortError> {
+    async fn seal(&self, previous: Option<u64>, link: &ChainLink, sealed: &SealedManifest) -> Result<Seal, PortError> {
+        let report_id = &link.report_id;
         // Lock order: head, then runs (the only place both are held).
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
         self.with(|runs| {
             let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
-            if let Some((manifest, signature)) = state.sealed.get(&version) {
-                return Ok(Seal::AlreadySealed { manifest: manifest.clone(), signature: signature.clone() });
+            if let Some(earlier) = state.sealed.get(&link.version) {
+                return Ok(Seal::AlreadySealed(earlier.clone()));
             }
             if head.as_ref().map(|h| h.sequence) != previous {
                 return Ok(Seal::HeadMoved);
             }
-            state.sealed.insert(version, (manifest.to_vec(), signature.to_vec()));
+            state.sealed.insert(link.version, sealed.clone());
             *head = Some(link.clone());
             Ok(Seal::Sealed)
         })
     }
 
-    async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<(Vec<u8>, Vec<u8>)>, PortError> {
+    async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<SealedManifest>, PortError> {
         Ok(self.with(|runs| runs.get(report_id).and_then(|s| s.sealed.get(&version).cloned())))
     }
 

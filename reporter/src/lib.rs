@@ -19,7 +19,7 @@ use dbadmin_contracts::{
     TargetResult, TlsMode, Versioned,
 };
 use dbadmin_ports::signing::{self, Signer};
-use dbadmin_ports::{Counted, ObjectStore, PortError, RunStore, Seal, Stored};
+use dbadmin_ports::{Counted, ObjectStore, PortError, RunStore, Seal, SealedManifest, Stored};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn, Instrument};
@@ -43,7 +43,8 @@ const MAX_SEAL_ATTEMPTS: u32 = 10;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinalizeOutcome {
     /// This call wrote version `version`; `primary` is where the requested format's artifact is.
-    Written { version: u32, primary: String, manifest: String, rows: usize },
+    /// `tls_warning` is the manifest's sentence about targets read without verifying the server.
+    Written { version: u32, primary: String, manifest: String, rows: usize, tls_warning: Option<String> },
     /// Nothing to do: the run is incomplete, or its current version is written.
     NotClaimed,
     /// Another call holds a live claim on the current version: ask again later (it may die).
@@ -182,7 +183,7 @@ async fn render_results(
 }
 
 /// The manifest's sentence about targets read without verifying the server, if any were.
-pub fn tls_warning(tls_modes: &BTreeMap<String, u64>) -> Option<String> {
+fn tls_warning(tls_modes: &BTreeMap<String, u64>) -> Option<String> {
     let weak: Vec<(TlsMode, u64)> = [TlsMode::Require, TlsMode::Disable]
         .into_iter()
         .filter_map(|m| tls_modes.get(m.as_str()).map(|n| (m, *n)))
@@ -269,7 +270,7 @@ async fn seal(
     version: u32,
     manifest_key: &str,
     build: impl Fn(Option<ChainLink>, u64) -> Manifest,
-) -> Result<(Vec<u8>, Vec<u8>), ReporterError> {
+) -> Result<SealedManifest, ReporterError> {
     let run_err = |source| ReporterError::RunState { report_id: report_id.to_owned(), source };
     if let Some(sealed) = deps.runs.sealed(report_id, version).await.map_err(run_err)? {
         info!(version, "This version was sealed by an earlier attempt; writing those bytes.");
@@ -301,9 +302,10 @@ async fn seal(
             signature_sha256: dbadmin_contracts::sha256_hex(&signature),
             manifest_key: manifest_key.to_owned(),
         };
-        match deps.runs.seal(report_id, version, previous, &link, &manifest, &signature).await.map_err(run_err)? {
-            Seal::Sealed => return Ok((manifest, signature)),
-            Seal::AlreadySealed { manifest, signature } => return Ok((manifest, signature)),
+        let sealed = SealedManifest { manifest, signature };
+        match deps.runs.seal(previous, &link, &sealed).await.map_err(run_err)? {
+            Seal::Sealed => return Ok(sealed),
+            Seal::AlreadySealed(earlier) => return Ok(earlier),
             Seal::HeadMoved => info!("Another report was sealed meanwhile; signing again on the new head."),
         }
     }
@@ -382,7 +384,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         sequence,
         previous,
     };
-    let (manifest, signature) = seal(deps, report_id, version, &manifest_key, build).await?;
+    let SealedManifest { manifest, signature } = seal(deps, report_id, version, &manifest_key, build).await?;
     // The manifest and its signature go last: their presence says every artifact they name is complete.
     write_once(deps.store, &manifest_key, manifest, "application/json").await?;
     write_once(deps.store, &format!("{dir}/{}", keys::SIGNATURE_NAME), signature, "application/json").await?;
@@ -400,5 +402,6 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         finalize_ms = started.elapsed().as_millis() as u64,
         "Report written and signed."
     );
-    Ok(FinalizeOutcome::Written { version, primary, manifest: deps.store.location(&manifest_key), rows })
+    let manifest = deps.store.location(&manifest_key);
+    Ok(FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning })
 }
