@@ -350,17 +350,7 @@ async fn dynamo_run_store_keeps_the_contract() {
 async fn concurrent_completions_count_exactly_once() {
     let Some(s) = stack().await else { return };
     let id = ulid::Ulid::new().to_string();
-    let run = RunRecord {
-        report_id: id.clone(),
-        requested_by: "arn:aws:iam::000000000000:user/e2e".into(),
-        requested_at: dbadmin_contracts::now_rfc3339(),
-        total: 60,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    };
+    let run = RunRecord::new(id.clone(), "arn:aws:iam::000000000000:user/e2e", dbadmin_contracts::now_rfc3339(), 60);
     assert!(s.runs.create_run(&run).await.unwrap());
     let runs = &s.runs;
     let id = &id;

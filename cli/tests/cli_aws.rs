@@ -271,17 +271,7 @@ async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
     let _ = store.put(&keys::request(&id), dbadmin_contracts::encode(&received), "application/json").await.unwrap();
     let _ =
         store.put(&keys::population(&id), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
-    let record = RunRecord {
-        report_id: id.clone(),
-        requested_by: request.requested_by.clone(),
-        requested_at: request.requested_at.clone(),
-        total: 1,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    };
+    let record = RunRecord::new(id.clone(), request.requested_by.clone(), request.requested_at.clone(), 1);
     assert!(e.runs().create_run(&record).await.unwrap());
 
     // Another test's `dlq list` may hold the message for a moment: look again until it is seen.

@@ -77,17 +77,7 @@ async fn fixture() -> Fixture {
     let _ = store.put(&keys::result(ID, 1, "b"), dbadmin_contracts::encode(&failed), "application/json").await.unwrap();
 
     let runs = Arc::new(MemoryRunStore::new());
-    let record = RunRecord {
-        report_id: ID.into(),
-        requested_by: "arn:aws:iam::123456789012:user/ops".into(),
-        requested_at: "2026-12-02T03:00:00Z".into(),
-        total: 3,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    };
+    let record = RunRecord::new(ID, "arn:aws:iam::123456789012:user/ops", "2026-12-02T03:00:00Z", 3);
     runs.create_run(&record).await.unwrap();
     runs.mark_complete(ID, "a", 1, false).await.unwrap();
     runs.mark_complete(ID, "b", 1, true).await.unwrap();
@@ -212,17 +202,7 @@ async fn retry_is_refused_while_running_then_requests_the_failed_targets() {
 #[tokio::test]
 async fn nothing_to_retry_when_every_target_was_read() {
     let runs = MemoryRunStore::new();
-    let record = RunRecord {
-        report_id: "01CLEAN".into(),
-        requested_by: "me".into(),
-        requested_at: "2026-12-02T03:00:00Z".into(),
-        total: 1,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    };
+    let record = RunRecord::new("01CLEAN", "me", "2026-12-02T03:00:00Z", 1);
     runs.create_run(&record).await.unwrap();
     runs.mark_complete("01CLEAN", "a", 1, false).await.unwrap();
     runs.claim_finalize("01CLEAN").await.unwrap();

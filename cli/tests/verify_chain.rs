@@ -2,82 +2,17 @@
 //! verifies against the first, and not against a report that is not the one it names.
 
 use db_admin_report::verify::{verify, PublicKey};
-use dbadmin_contracts::message::Population;
-use dbadmin_contracts::result::{Failure, TargetRef};
-use dbadmin_contracts::*;
+use dbadmin_contracts::{encode, keys, FinalizeMessage, TlsMode, Versioned};
 use dbadmin_ports::local::{DirStore, MemoryRunStore};
 use dbadmin_ports::signing::{LocalSigner, Signer};
-use dbadmin_ports::{ObjectStore, RunRecord, RunStore};
+use dbadmin_reporter::synthetic::finished_run::{error_result, seed, target};
 use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps};
 
-const SENT_AT: &str = "2026-12-02T04:00:00Z";
-
+/// Finalizes a one-target run (read with `tls=require`) and returns its report folder.
 async fn report(store: &DirStore, runs: &MemoryRunStore, signer: &LocalSigner, id: &str) -> std::path::PathBuf {
-    let target = Target {
-        id: "db1".into(),
-        account_id: "123456789012".into(),
-        region: "eu-west-1".into(),
-        engine: Engine::Postgres,
-        host: "db1.internal".into(),
-        port: 5432,
-        databases: vec![],
-        secret: "s".into(),
-        role_arn: None,
-        tls: TlsMode::Require,
-        tags: Default::default(),
-    };
-    let request = ReportRequest {
-        schema_version: ReportRequest::SCHEMA_VERSION,
-        report_id: id.into(),
-        requested_by: "me".into(),
-        requested_at: SENT_AT.into(),
-        inventory: "inv.csv".into(),
-        filters: Filters::default(),
-        output_format: Default::default(),
-        retry: None,
-    };
-    let received = ReceivedRequest {
-        schema_version: ReceivedRequest::SCHEMA_VERSION,
-        request,
-        received: Provenance { sender: "me".into(), sent_at: SENT_AT.into(), message_id: id.into() },
-    };
-    let population = Population {
-        schema_version: Population::SCHEMA_VERSION,
-        report_id: id.into(),
-        inventory_source: "inv.csv".into(),
-        inventory_sha256: "0".repeat(64),
-        filters: Filters::default(),
-        targets: vec![target.clone()],
-    };
-    let result = TargetResult {
-        schema_version: TargetResult::SCHEMA_VERSION,
-        report_id: id.into(),
-        target: TargetRef::from(&target),
-        collected_at: SENT_AT.into(),
-        attempts: 1,
-        duration_ms: 1,
-        outcome: Outcome::Failed(Failure { kind: ErrorKind::Unreachable, reason: "refused".into() }),
-    };
-    for (key, body) in [
-        (keys::request(id), encode(&received)),
-        (keys::population(id), encode(&population)),
-        (keys::result(id, 1, "db1"), encode(&result)),
-    ] {
-        let _ = store.put(&key, body, "application/json").await.unwrap();
-    }
-    let run = RunRecord {
-        report_id: id.into(),
-        requested_by: "me".into(),
-        requested_at: SENT_AT.into(),
-        total: 1,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    };
-    runs.create_run(&run).await.unwrap();
-    runs.mark_complete(id, "db1", 1, true).await.unwrap();
+    let mut db = target("db1");
+    db.tls = TlsMode::Require;
+    seed(store, runs, id, &[(db.clone(), encode(&error_result(id, &db)))]).await;
     let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: id.into() };
     let outcome = handle_finalize(&message, &ReporterDeps { store, runs, signer }).await.unwrap();
     let FinalizeOutcome::Written { manifest, .. } = outcome else { panic!("{outcome:?}") };

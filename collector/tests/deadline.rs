@@ -7,12 +7,11 @@
 mod common;
 
 use async_trait::async_trait;
+use common::harness::{self, Harness};
 use common::*;
-use dbadmin_collector::{handle_delivery, CollectorDeps, CollectorError, ConnectOptions, Delivery, Populations};
-use dbadmin_contracts::message::Population;
-use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode, Versioned};
-use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
-use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunRecord, RunStore};
+use dbadmin_collector::{handle_delivery, CollectorError, ConnectOptions, Delivery};
+use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunStore};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -39,85 +38,38 @@ impl CredentialSource for Throttled {
     }
 }
 
-struct World {
-    _dir: tempfile::TempDir,
-    store: DirStore,
-    runs: MemoryRunStore,
-    finalize: ChannelQueue<dbadmin_contracts::FinalizeMessage>,
-    _finalize_rx: tokio::sync::mpsc::UnboundedReceiver<dbadmin_contracts::FinalizeMessage>,
-    connect: ConnectOptions,
-    populations: Populations,
-}
-
 /// A run whose one target, `slow`, is a MariaDB on 127.0.0.1:`port`.
-async fn world(port: u16) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = DirStore::new(dir.path());
+async fn world(port: u16) -> Harness {
     let mut slow = target(Engine::Mariadb, port, TlsMode::Disable);
     slow.id = "slow".into();
-    let population = Population {
-        schema_version: Population::SCHEMA_VERSION,
-        report_id: "R1".into(),
-        inventory_source: "inv.csv".into(),
-        inventory_sha256: "0".repeat(64),
-        filters: Default::default(),
-        targets: vec![slow],
-    };
-    let _ =
-        store.put(&keys::population("R1"), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
-    let runs = MemoryRunStore::new();
-    let run = RunRecord {
-        report_id: "R1".into(),
-        requested_by: "t".into(),
-        requested_at: "2026-12-02T00:00:00Z".into(),
-        total: 1,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    };
-    runs.create_run(&run).await.unwrap();
+    let mut h = Harness::new(vec![slow]).await;
     // The per-step limits are long: only the deadline can end these jobs quickly.
-    let connect = ConnectOptions {
+    h.connect = ConnectOptions {
         connect_timeout: Duration::from_secs(30),
         query_timeout: Duration::from_secs(30),
         ..ConnectOptions::default()
     };
-    let (finalize, _finalize_rx) = ChannelQueue::new();
-    World { store, runs, finalize, _finalize_rx, connect, populations: Populations::new(), _dir: dir }
+    h
 }
 
 fn job() -> CollectionJob {
-    CollectionJob {
-        schema_version: CollectionJob::SCHEMA_VERSION,
-        report_id: "R1".into(),
-        target_id: "slow".into(),
-        version: 1,
-    }
+    harness::job("slow")
 }
 
 /// Handles the job under a deadline `budget` from now; the guard fails the test instead of hanging.
 async fn run(
-    w: &World,
+    w: &Harness,
     creds: &dyn CredentialSource,
     job: &CollectionJob,
     delivery: Delivery,
 ) -> Result<dbadmin_collector::JobReport, CollectorError> {
-    let deps = CollectorDeps {
-        credentials: creds,
-        store: &w.store,
-        runs: &w.runs,
-        finalize: &w.finalize,
-        connect: &w.connect,
-        populations: &w.populations,
-    };
+    let deps = w.deps(creds);
     tokio::time::timeout(Duration::from_secs(20), handle_delivery(job, &deps, delivery))
         .await
         .expect("the job must end by its deadline, not by the per-step time-outs")
 }
 
-async fn stored(w: &World) -> TargetResult {
+async fn stored(w: &Harness) -> TargetResult {
     let bytes = w.store.get(&keys::result("R1", 1, "slow")).await.unwrap().expect("an error row is stored");
     dbadmin_contracts::decode(&bytes).unwrap()
 }

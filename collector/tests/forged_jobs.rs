@@ -2,12 +2,13 @@
 //! port or secret, the collector connects only to what the publisher's population snapshot says,
 //! and a job naming a target outside that snapshot never opens a connection.
 
+mod common;
+
 use async_trait::async_trait;
-use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions, Populations};
-use dbadmin_contracts::message::Population;
-use dbadmin_contracts::{keys, CollectionJob, Engine, Target, TlsMode, Versioned};
-use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
-use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunRecord, RunStore};
+use common::harness::{Harness, REPORT};
+use dbadmin_collector::{handle_job, CollectorError};
+use dbadmin_contracts::{CollectionJob, Engine, Target, TlsMode};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, RunStore};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -48,43 +49,9 @@ async fn a_forged_job_never_reaches_the_forgers_listener() {
     // The genuine target: a closed port, so a genuine attempt fails fast as `unreachable`.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = DirStore::new(dir.path());
-    let population = Population {
-        schema_version: Population::SCHEMA_VERSION,
-        report_id: "R1".into(),
-        inventory_source: "inv.csv".into(),
-        inventory_sha256: "0".repeat(64),
-        filters: Default::default(),
-        targets: vec![target("genuine", "127.0.0.1", closed)],
-    };
-    let _ =
-        store.put(&keys::population("R1"), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
-    let runs = MemoryRunStore::new();
-    let run = RunRecord {
-        report_id: "R1".into(),
-        requested_by: "t".into(),
-        requested_at: "2026-12-02T00:00:00Z".into(),
-        total: 1,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    };
-    runs.create_run(&run).await.unwrap();
-    let (finalize, _rx) = ChannelQueue::new();
+    let h = Harness::new(vec![target("genuine", "127.0.0.1", closed)]).await;
     let creds = RealSecret::default();
-    let connect = ConnectOptions::default();
-    let populations = Populations::new();
-    let deps = CollectorDeps {
-        credentials: &creds,
-        store: &store,
-        runs: &runs,
-        finalize: &finalize,
-        connect: &connect,
-        populations: &populations,
-    };
+    let deps = h.deps(&creds);
 
     let forged = serde_json::to_value(target("genuine", "127.0.0.1", forged_port)).unwrap();
     let outsider = serde_json::to_value(target("outsider", "127.0.0.1", forged_port)).unwrap();
@@ -120,5 +87,5 @@ async fn a_forged_job_never_reaches_the_forgers_listener() {
         }
     }
     assert_eq!(creds.0.load(Ordering::SeqCst), 1, "the login was fetched once, for the genuine target");
-    assert!(runs.attempt_errors("R1").await.unwrap().is_empty(), "a forged job records nothing on the run");
+    assert!(h.runs.attempt_errors(REPORT).await.unwrap().is_empty(), "a forged job records nothing on the run");
 }

@@ -1,14 +1,16 @@
 //! The collector handler's invariants over the embedded adapters, with faults injected between
 //! steps: redelivery counts once, a crash after storing or after counting still finalizes, a
-//! missing secret becomes an error result that names it.
+//! missing secret becomes an error result that names it, a job of an old version is dropped.
+
+mod common;
 
 use async_trait::async_trait;
-use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions, Populations};
-use dbadmin_contracts::message::Population;
-use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode, Versioned};
+use common::harness::{job, Harness, REPORT};
+use dbadmin_collector::{handle_job, CollectorDeps, CollectorError};
+use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode};
 use dbadmin_ports::faults::{FailCounting, FailFinalizing};
-use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
-use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunRecord, RunStore};
+use dbadmin_ports::local::{ChannelQueue, MemoryRunStore};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, RunStore};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// No secret exists; counts how often it was asked.
@@ -20,15 +22,6 @@ impl CredentialSource for NoSecrets {
     async fn credentials(&self, t: &Target) -> Result<DbCredentials, CredentialError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Err(CredentialError::NotFound { secret: t.secret.clone(), hint: String::new() })
-    }
-}
-
-fn job(id: &str) -> CollectionJob {
-    CollectionJob {
-        schema_version: CollectionJob::SCHEMA_VERSION,
-        report_id: "R1".into(),
-        target_id: id.into(),
-        version: 1,
     }
 }
 
@@ -48,50 +41,16 @@ fn target(id: &str) -> Target {
     }
 }
 
-/// A run of targets `a` and `b`, the first `total` of which are in the population.
-async fn new_run(store: &dyn ObjectStore, runs: &dyn RunStore, total: u64) {
-    let population = Population {
-        schema_version: Population::SCHEMA_VERSION,
-        report_id: "R1".into(),
-        inventory_source: "inv.csv".into(),
-        inventory_sha256: "0".repeat(64),
-        filters: Default::default(),
-        targets: ["a", "b"].iter().take(total as usize).map(|id| target(id)).collect(),
-    };
-    let _ =
-        store.put(&keys::population("R1"), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
-    let run = RunRecord {
-        report_id: "R1".into(),
-        requested_by: "t".into(),
-        requested_at: "2026-11-22T00:00:00Z".into(),
-        total,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    };
-    assert!(runs.create_run(&run).await.unwrap());
+/// The first `n` of targets `a` and `b`.
+fn targets(n: usize) -> Vec<Target> {
+    ["a", "b"].iter().take(n).map(|id| target(id)).collect()
 }
 
 #[tokio::test]
 async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = DirStore::new(dir.path());
-    let runs = MemoryRunStore::new();
-    new_run(&store, &runs, 2).await;
-    let (finalize, mut rx) = ChannelQueue::new();
+    let mut h = Harness::new(targets(2)).await;
     let creds = NoSecrets::default();
-    let connect = ConnectOptions::default();
-    let populations = Populations::new();
-    let deps = CollectorDeps {
-        credentials: &creds,
-        store: &store,
-        runs: &runs,
-        finalize: &finalize,
-        connect: &connect,
-        populations: &populations,
-    };
+    let deps = h.deps(&creds);
 
     let first = handle_job(&job("a"), &deps).await.unwrap();
     assert_eq!(first.error, Some(ErrorKind::Credentials));
@@ -102,14 +61,14 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
     // The first stored outcome of a version wins, error rows included: the redelivery counts it as it
     // is (a retry of the report collects again, under the next version).
     assert_eq!(creds.0.load(Ordering::SeqCst), 1, "a redelivery reuses the stored outcome");
-    assert!(rx.try_recv().is_err());
 
     let last = handle_job(&job("b"), &deps).await.unwrap();
     assert!(last.finalize_sent && last.completed == 2);
-    assert_eq!(rx.try_recv().unwrap().report_id, "R1");
+    assert_eq!(h.finalized.try_recv().unwrap().report_id, REPORT);
+    assert!(h.finalized.try_recv().is_err(), "asked for once, by the last count");
 
-    let stored: TargetResult =
-        dbadmin_contracts::decode(&std::fs::read(dir.path().join(keys::result("R1", 1, "a"))).unwrap()).unwrap();
+    let path = h.dir.path().join(keys::result(REPORT, 1, "a"));
+    let stored: TargetResult = dbadmin_contracts::decode(&std::fs::read(path).unwrap()).unwrap();
     match stored.outcome {
         Outcome::Failed(f) => assert!(f.reason.contains("missing/a"), "the reason names the secret: {}", f.reason),
         other => panic!("expected an error result, got {other:?}"),
@@ -118,96 +77,57 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
 
 #[tokio::test]
 async fn crash_between_store_and_count_is_repaired_by_redelivery() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = DirStore::new(dir.path());
-    let runs = FailCounting::new(MemoryRunStore::new(), 1);
-    new_run(&store, &runs, 1).await;
-    let (finalize, mut rx) = ChannelQueue::new();
+    let mut h = Harness::with_runs(FailCounting::new(MemoryRunStore::new(), 1), targets(1)).await;
     let creds = NoSecrets::default();
-    let connect = ConnectOptions::default();
-    let populations = Populations::new();
-    let deps = CollectorDeps {
-        credentials: &creds,
-        store: &store,
-        runs: &runs,
-        finalize: &finalize,
-        connect: &connect,
-        populations: &populations,
-    };
+    let deps = h.deps(&creds);
 
     let err = handle_job(&job("a"), &deps).await.unwrap_err();
     assert!(matches!(err, CollectorError::Count { .. }), "{err}");
-    assert!(dir.path().join(keys::result("R1", 1, "a")).exists(), "the result was stored before the crash");
-    assert!(rx.try_recv().is_err());
+    assert!(h.dir.path().join(keys::result(REPORT, 1, "a")).exists(), "the result was stored before the crash");
 
     let retry = handle_job(&job("a"), &deps).await.unwrap();
     assert!(retry.newly_counted && retry.finalize_sent);
-    assert_eq!(rx.try_recv().unwrap().report_id, "R1");
-    assert_eq!(runs.completed_targets("R1").await.unwrap().len(), 1);
+    assert_eq!(h.finalized.try_recv().unwrap().report_id, REPORT);
+    assert_eq!(h.runs.completed_targets(REPORT).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn crash_between_count_and_finalize_still_finalizes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = DirStore::new(dir.path());
-    let runs = MemoryRunStore::new();
-    new_run(&store, &runs, 1).await;
+    let h = Harness::new(targets(1)).await;
     let (inner, mut rx) = ChannelQueue::new();
     let finalize = FailFinalizing::new(inner, 1);
     let creds = NoSecrets::default();
-    let connect = ConnectOptions::default();
-    let populations = Populations::new();
-    let deps = CollectorDeps {
-        credentials: &creds,
-        store: &store,
-        runs: &runs,
-        finalize: &finalize,
-        connect: &connect,
-        populations: &populations,
-    };
+    let deps = CollectorDeps { finalize: &finalize, ..h.deps(&creds) };
 
     assert!(matches!(handle_job(&job("a"), &deps).await.unwrap_err(), CollectorError::Finalize { .. }));
     let retry = handle_job(&job("a"), &deps).await.unwrap();
     assert!(!retry.newly_counted, "already counted before the crash");
     assert!(retry.finalize_sent, "a full count sends the finalize request again");
-    assert_eq!(rx.try_recv().unwrap().report_id, "R1");
+    assert_eq!(rx.try_recv().unwrap().report_id, REPORT);
 }
 
 #[tokio::test]
 async fn a_job_of_a_version_the_run_moved_past_is_dropped_uncounted() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = DirStore::new(dir.path());
-    let runs = MemoryRunStore::new();
-    new_run(&store, &runs, 2).await;
-    let (finalize, mut rx) = ChannelQueue::new();
+    let h = Harness::new(targets(2)).await;
     let creds = NoSecrets::default();
-    let connect = ConnectOptions::default();
-    let populations = Populations::new();
-    let deps = CollectorDeps {
-        credentials: &creds,
-        store: &store,
-        runs: &runs,
-        finalize: &finalize,
-        connect: &connect,
-        populations: &populations,
-    };
+    let deps = h.deps(&creds);
+    let runs = &h.runs;
     // Version 1 is written and a retry moved the run to version 2 for target a.
     for id in ["a", "b"] {
         handle_job(&job(id), &deps).await.unwrap();
     }
-    assert_eq!(runs.claim_finalize("R1").await.unwrap().unwrap().version, 1);
-    runs.record_report("R1", 1, "v1").await.unwrap();
-    let started = runs.begin_version("R1", 1, &["a".to_owned()]).await.unwrap();
+    assert_eq!(runs.claim_finalize(REPORT).await.unwrap().unwrap().version, 1);
+    runs.record_report(REPORT, 1, "v1").await.unwrap();
+    let started = runs.begin_version(REPORT, 1, &["a".to_owned()]).await.unwrap();
     assert_eq!(started, dbadmin_ports::NewVersion::Started { version: 2, reset: 1 });
-    while rx.try_recv().is_ok() {}
 
     // A late redelivery of a's version-1 job: its stored outcome must not stand in for version 2.
     let late = handle_job(&job("a"), &deps).await.unwrap();
     assert!(late.stale && !late.newly_counted, "{late:?}");
-    assert!(!runs.counted("R1").await.unwrap().contains_key("a"), "a waits for its version-2 job");
+    assert!(!runs.counted(REPORT).await.unwrap().contains_key("a"), "a waits for its version-2 job");
     let fresh = CollectionJob { version: 2, ..job("a") };
     let report = handle_job(&fresh, &deps).await.unwrap();
     assert!(report.newly_counted && report.finalize_sent && !report.stale);
-    assert_eq!(runs.counted("R1").await.unwrap()["a"].version, 2);
-    assert!(dir.path().join(keys::result("R1", 2, "a")).exists(), "version 2's result has its own key");
+    assert_eq!(runs.counted(REPORT).await.unwrap()["a"].version, 2);
+    assert!(h.dir.path().join(keys::result(REPORT, 2, "a")).exists(), "version 2's result has its own key");
 }

@@ -5,17 +5,12 @@ use crate::{Counted, NewVersion, PortError, RunRecord, RunStore, Seal, SealedMan
 use dbadmin_contracts::manifest::ChainLink;
 
 fn run(report_id: &str, total: u64) -> RunRecord {
-    RunRecord {
-        report_id: report_id.to_owned(),
-        requested_by: "arn:aws:iam::123456789012:user/contract".into(),
-        requested_at: dbadmin_contracts::now_rfc3339(),
+    RunRecord::new(
+        report_id.to_owned(),
+        "arn:aws:iam::123456789012:user/contract",
+        dbadmin_contracts::now_rfc3339(),
         total,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    }
+    )
 }
 
 /// Every clause of the [`RunStore`] contract, on fresh report ids starting with `prefix`.

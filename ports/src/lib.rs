@@ -215,6 +215,28 @@ pub struct RunRecord {
     pub report_location: Option<String>,
 }
 
+impl RunRecord {
+    /// A new run of `total` targets at version 1, nothing counted or written yet.
+    pub fn new(
+        report_id: impl Into<String>,
+        requested_by: impl Into<String>,
+        requested_at: impl Into<String>,
+        total: u64,
+    ) -> Self {
+        RunRecord {
+            report_id: report_id.into(),
+            requested_by: requested_by.into(),
+            requested_at: requested_at.into(),
+            total,
+            completed: 0,
+            failed: 0,
+            version: 1,
+            reported_version: 0,
+            report_location: None,
+        }
+    }
+}
+
 /// How a target was counted: as an error row or not, and in which report version (its result is
 /// at `keys::result(report_id, version, target_id)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -573,17 +573,7 @@ mod tests {
     #[tokio::test]
     async fn counting_is_exactly_once_and_finalize_is_claimed_once() {
         let store = MemoryRunStore::new();
-        let run = RunRecord {
-            report_id: "r".into(),
-            requested_by: "t".into(),
-            requested_at: "2026-01-01T00:00:00Z".into(),
-            total: 2,
-            completed: 0,
-            failed: 0,
-            version: 1,
-            reported_version: 0,
-            report_location: None,
-        };
+        let run = RunRecord::new("r", "t", "2026-01-01T00:00:00Z", 2);
         assert!(store.create_run(&run).await.unwrap());
         assert!(!store.create_run(&run).await.unwrap(), "second create must be a no-op");
         assert_eq!(store.claim_finalize("r").await.unwrap(), None, "cannot finalize an incomplete run");
@@ -604,17 +594,7 @@ mod tests {
     #[tokio::test]
     async fn a_stale_claim_is_granted_again() {
         let store = MemoryRunStore::with_lease(Duration::ZERO);
-        let run = RunRecord {
-            report_id: "r".into(),
-            requested_by: "t".into(),
-            requested_at: "2026-01-01T00:00:00Z".into(),
-            total: 0,
-            completed: 0,
-            failed: 0,
-            version: 1,
-            reported_version: 0,
-            report_location: None,
-        };
+        let run = RunRecord::new("r", "t", "2026-01-01T00:00:00Z", 0);
         store.create_run(&run).await.unwrap();
         assert!(store.claim_finalize("r").await.unwrap().is_some());
         // The reporter died before recording; with the lease gone, a retry may write the same version.

@@ -234,17 +234,7 @@ async fn publish(
         };
 
     let total = population.targets.len();
-    let run = RunRecord {
-        report_id: report_id.clone(),
-        requested_by: received.sender.clone(),
-        requested_at: received.sent_at.clone(),
-        total: total as u64,
-        completed: 0,
-        failed: 0,
-        version: 1,
-        reported_version: 0,
-        report_location: None,
-    };
+    let run = RunRecord::new(report_id.clone(), received.sender.clone(), received.sent_at.clone(), total as u64);
     let new_run = deps
         .runs
         .create_run(&run)
@@ -462,20 +452,44 @@ mod tests {
         }
     }
 
+    /// The embedded adapters a publisher test runs over.
+    struct World {
+        _dir: tempfile::TempDir,
+        store: DirStore,
+        runs: MemoryRunStore,
+        jobs: ChannelQueue<CollectionJob>,
+        finalize: ChannelQueue<FinalizeMessage>,
+    }
+
+    type Rx<T> = tokio::sync::mpsc::UnboundedReceiver<T>;
+
+    /// The world, and what it publishes: jobs and finalize messages.
+    fn world() -> (World, Rx<CollectionJob>, Rx<FinalizeMessage>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (jobs, job_rx) = ChannelQueue::new();
+        let (finalize, fin_rx) = ChannelQueue::new();
+        let w = World { store: DirStore::new(dir.path()), runs: MemoryRunStore::new(), jobs, finalize, _dir: dir };
+        (w, job_rx, fin_rx)
+    }
+
+    impl World {
+        fn deps<'a>(&'a self, inventory: &'a dyn InventorySource) -> PublisherDeps<'a> {
+            PublisherDeps {
+                inventory,
+                store: &self.store,
+                runs: &self.runs,
+                jobs: &self.jobs,
+                finalize: &self.finalize,
+            }
+        }
+    }
+
     #[tokio::test]
     async fn filters_snapshots_and_retries_only_rejected_entries() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = DirStore::new(dir.path());
-        let runs = MemoryRunStore::new();
+        let (w, ..) = world();
+        let runs = &w.runs;
         let jobs = Flaky { rejected: Default::default(), accepted: Default::default() };
-        let (finalize, _rx) = ChannelQueue::new();
-        let deps = PublisherDeps {
-            inventory: &StaticInventory(INVENTORY),
-            store: &store,
-            runs: &runs,
-            jobs: &jobs,
-            finalize: &finalize,
-        };
+        let deps = PublisherDeps { jobs: &jobs, ..w.deps(&StaticInventory(INVENTORY)) };
         let report = handle_request(&request(&["111111111111"]), &sent("m1"), &deps).await.unwrap();
         assert_eq!(report, PublishReport { population: 2, published: 2, new_run: true });
         let mut accepted = jobs.accepted.lock().unwrap().clone();
@@ -491,19 +505,11 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_inventory_publishes_nothing_and_empty_population_finalizes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = DirStore::new(dir.path());
-        let runs = MemoryRunStore::new();
-        let (jobs, mut job_rx) = ChannelQueue::new();
-        let (finalize, mut fin_rx) = ChannelQueue::new();
+        let (w, mut job_rx, mut fin_rx) = world();
+        let runs = &w.runs;
         let bad = "id,account_id,region,engine,host,port,secret\na,1,eu-west-1,mysql,h,3306,s\n";
-        let deps = PublisherDeps {
-            inventory: &StaticInventory(bad),
-            store: &store,
-            runs: &runs,
-            jobs: &jobs,
-            finalize: &finalize,
-        };
+        let bad = StaticInventory(bad);
+        let deps = w.deps(&bad);
         let err = handle_request(&request(&[]), &sent("m1"), &deps).await.unwrap_err();
         assert!(matches!(err, PublisherError::InvalidInventory(_)) && !err.is_retryable(), "{err}");
         assert!(err.to_string().contains("inv.csv:2: field 'account_id'"), "{err}");
@@ -532,18 +538,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_retry_recollects_only_failed_targets_and_survives_redelivery() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = DirStore::new(dir.path());
-        let runs = MemoryRunStore::new();
-        let (jobs, mut job_rx) = ChannelQueue::new();
-        let (finalize, _fin_rx) = ChannelQueue::new();
-        let deps = PublisherDeps {
-            inventory: &StaticInventory(INVENTORY),
-            store: &store,
-            runs: &runs,
-            jobs: &jobs,
-            finalize: &finalize,
-        };
+        let (w, mut job_rx, _fin_rx) = world();
+        let deps = w.deps(&StaticInventory(INVENTORY));
+        let (store, runs) = (&w.store, &w.runs);
         let first = request(&[]);
         handle_request(&first, &sent("m1"), &deps).await.unwrap();
         assert_eq!(drain(&mut job_rx), ["a", "b", "c"]);
@@ -611,18 +608,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_queue_says_who_asked_and_when_and_a_report_id_names_one_request() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = DirStore::new(dir.path());
-        let runs = MemoryRunStore::new();
-        let (jobs, mut job_rx) = ChannelQueue::new();
-        let (finalize, _fin_rx) = ChannelQueue::new();
-        let deps = PublisherDeps {
-            inventory: &StaticInventory(INVENTORY),
-            store: &store,
-            runs: &runs,
-            jobs: &jobs,
-            finalize: &finalize,
-        };
+        let (w, mut job_rx, _fin_rx) = world();
+        let deps = w.deps(&StaticInventory(INVENTORY));
+        let (store, runs) = (&w.store, &w.runs);
         // The body claims another requester and a date in the past.
         let mut claimed = request(&[]);
         claimed.requested_by = "arn:aws:iam::111111111111:user/somebody-else".into();

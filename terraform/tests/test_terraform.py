@@ -230,7 +230,7 @@ def test_manifests_are_signed_by_the_reporter_alone_and_evidence_has_one_writer_
     specific = central["locals"]["function_statements"]
     signers = [f for f, stmts in specific.items() for s in stmts if "kms:Sign" in as_list(s["actions"])]
     assert signers == ["reporter"], signers
-    policy = central["data"]["aws_iam_policy_document"]["signing_key"]["statement"]
+    policy = as_list(central["data"]["aws_iam_policy_document"]["signing_key"]["statement"])
     deny = [s for s in policy if s.get("effect") == "Deny"]
     assert len(deny) == 1 and as_list(deny[0]["actions"]) == ["kms:Sign"], "the key itself refuses other signers"
     assert "function[\"reporter\"]" in text(deny[0]["condition"]), deny

@@ -1,6 +1,7 @@
 //! Shared set-up for tests against the real servers started by `scripts/test-servers.sh up`.
 #![allow(dead_code)]
 
+pub mod harness;
 pub mod sqlserver_estate;
 pub mod tds_double;
 

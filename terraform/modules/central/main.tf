@@ -46,7 +46,8 @@ resource "aws_kms_alias" "main" {
   target_key_id = aws_kms_key.main.key_id
 }
 
-data "aws_iam_policy_document" "kms" {
+# The account root administers each key, as AWS's default key policy does; both key policies start here.
+data "aws_iam_policy_document" "key_admin" {
   #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only.
   #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
   #checkov:skip=CKV_AWS_109:The account root administers its own key, as AWS's default key policy does.
@@ -59,6 +60,12 @@ data "aws_iam_policy_document" "kms" {
       identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
     }
   }
+}
+
+data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only.
+  #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
+  source_policy_documents = [data.aws_iam_policy_document.key_admin.json]
   statement {
     sid       = "ServicesEncrypt"
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
@@ -95,18 +102,7 @@ data "aws_kms_public_key" "signing" {
 }
 
 data "aws_iam_policy_document" "signing_key" {
-  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only.
-  #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
-  #checkov:skip=CKV_AWS_109:The account root administers its own key, as AWS's default key policy does.
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-  }
+  source_policy_documents = [data.aws_iam_policy_document.key_admin.json]
   statement {
     # Nobody but the reporter signs with this key, even with kms:Sign in an IAM policy.
     sid       = "OnlyTheReporterSigns"
