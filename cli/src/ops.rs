@@ -325,12 +325,8 @@ impl Deployment {
 
     /// Downloads a version's artifacts into `out` and returns the folder. The caller verifies it.
     pub async fn download(&self, report_id: &str, version: Option<u32>, out: &Path) -> anyhow::Result<PathBuf> {
-        let (version, dir) = self.version_dir(report_id, version).await?;
         let store = self.store()?;
-        let manifest_key = format!("{dir}/{}", keys::MANIFEST_NAME);
-        let manifest_bytes = fetch(store, &manifest_key).await?;
-        let manifest: dbadmin_contracts::manifest::Manifest = dbadmin_contracts::decode(&manifest_bytes)
-            .with_context(|| format!("reading {}", store.location(&manifest_key)))?;
+        let (version, dir, manifest_bytes, manifest) = self.manifest(report_id, version).await?;
         let folder = out.join(report_id).join(format!("v{version}"));
         std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
         for artifact in &manifest.artifacts {
@@ -367,6 +363,22 @@ impl Deployment {
     }
 
     /// A written version (the newest when `version` is `None`) and its folder's key.
+    /// A written version's manifest (the newest without `version`): the version, its folder, the
+    /// manifest's bytes and what they say.
+    pub async fn manifest(
+        &self,
+        report_id: &str,
+        version: Option<u32>,
+    ) -> anyhow::Result<(u32, String, Vec<u8>, dbadmin_contracts::manifest::Manifest)> {
+        let (version, dir) = self.version_dir(report_id, version).await?;
+        let store = self.store()?;
+        let key = format!("{dir}/{}", keys::MANIFEST_NAME);
+        let bytes = fetch(store, &key).await?;
+        let manifest =
+            dbadmin_contracts::decode(&bytes).with_context(|| format!("reading {}", store.location(&key)))?;
+        Ok((version, dir, bytes, manifest))
+    }
+
     async fn version_dir(&self, report_id: &str, version: Option<u32>) -> anyhow::Result<(u32, String)> {
         let run = self.run(report_id).await?;
         let version = version.unwrap_or(run.reported_version);

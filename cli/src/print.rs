@@ -96,18 +96,22 @@ pub fn local_outcome(outcome: &LocalOutcome, output: Output) -> anyhow::Result<u
 }
 
 /// A deployed report's version, written.
-pub fn done(run: &RunRecord, output: Output) -> anyhow::Result<u8> {
+pub fn done(run: &RunRecord, tls_warning: Option<&str>, output: Output) -> anyhow::Result<u8> {
     let location = run.report_location.clone().unwrap_or_default();
     match output {
         Output::Json => json(&serde_json::json!({
             "report_id": run.report_id, "version": run.reported_version, "state": state(run),
             "total": run.total, "completed": run.completed, "failed": run.failed, "report": location,
+            "tls_warning": tls_warning,
         }))?,
         Output::Text => {
             eprintln!(
                 "Report {} v{}: {} databases, {} with errors.",
                 run.report_id, run.reported_version, run.total, run.failed
             );
+            if let Some(w) = tls_warning {
+                eprintln!("WARNING: {w}");
+            }
             println!("{location}");
         }
     }

@@ -70,6 +70,7 @@ async fn generate_waits_then_download_verify_list_status_and_diff() {
     let id = out["report_id"].as_str().unwrap().to_owned();
     assert_eq!((out["version"].as_u64(), out["total"].as_u64(), out["failed"].as_u64()), (Some(1), Some(4), Some(1)));
     assert!(out["report"].as_str().unwrap().ends_with(&format!("{id}/v1/report.csv")), "{out}");
+    assert!(out["tls_warning"].is_null(), "every demo database is read with verify-full: {out}");
 
     // The manifest records who asked, as STS knows them.
     let dir = tmp();
@@ -147,16 +148,22 @@ async fn retry_recollects_failed_targets_into_the_next_version() {
     let Some(e) = Env::new().await else { return };
     let tag = ulid::Ulid::new().to_string().to_lowercase();
     let secret = format!("db-admin-report/retry-{tag}");
-    // One MariaDB database whose login secret does not exist yet: an error row.
+    // One MariaDB database whose login secret does not exist yet: an error row. It is read with
+    // tls=require (encrypted, server not verified), which the summary must say.
     let (text, _) = e.demo_inventory().await;
     let header = text.lines().find(|l| l.starts_with("id,")).unwrap();
     let row = text.lines().find(|l| l.starts_with("demo-mariadb,")).unwrap();
-    let row =
-        row.replacen("demo-mariadb,", &format!("retry-{tag},"), 1).replace(",demo/mariadb,", &format!(",{secret},"));
+    let row = row
+        .replacen("demo-mariadb,", &format!("retry-{tag},"), 1)
+        .replace(",demo/mariadb,", &format!(",{secret},"))
+        .replace(",verify-full", ",require");
+    assert!(row.contains(",require"), "{row}");
     let uri = e.put_inventory(&format!("retry-{tag}.csv"), &format!("{header}\n{row}\n")).await;
 
     let first = e.run(&["generate", "--inventory", &uri, "--output", "json"]);
     assert_eq!(first.code, 3, "{first:?}");
+    let warning = first.json()["tls_warning"].as_str().unwrap_or_default().to_owned();
+    assert!(warning.contains("1 with tls=require"), "{first:?}");
     let id = first.json()["report_id"].as_str().unwrap().to_owned();
     let status = e.run(&["status", &id, "--output", "json"]).json();
     assert_eq!(status["failed_targets"][0]["error_kind"], "credentials", "{status}");

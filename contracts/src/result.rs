@@ -68,6 +68,10 @@ pub struct Collected {
     pub server_version: String,
     /// The TLS mode the connection used.
     pub tls: TlsMode,
+    /// SHA-256 of the certificate the server presented on that connection (its DER), where the
+    /// driver lets the collector see it (PostgreSQL); `None` without TLS or where it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_certificate_sha256: Option<String>,
     pub admin_definition_version: String,
     /// Every query text run, by name and SHA-256, so an auditor can re-perform it.
     pub queries: Vec<QueryRecord>,

@@ -565,6 +565,7 @@ mod tests {
                 Outcome::Collected(dbadmin_contracts::Collected {
                     server_version: "1".into(),
                     tls: dbadmin_contracts::TlsMode::VerifyFull,
+                    server_certificate_sha256: None,
                     admin_definition_version: "x".into(),
                     queries: vec![],
                     principals_examined: 0,

@@ -61,6 +61,8 @@ columns! {
     error_kind => "Error Kind",
     /// The TLS mode the connection used (`verify-full`, `verify-ca`, `require`, `disable`).
     tls => "TLS",
+    /// SHA-256 of the certificate the server presented, where the driver shows it (PostgreSQL).
+    tls_certificate => "TLS Certificate SHA-256",
     collected_at => "Collected At",
     report_timestamp => "Report Timestamp",
 }
@@ -105,7 +107,11 @@ pub fn target_rows(target: &Target, result: Option<&TargetResult>, report_timest
         });
         return out;
     };
-    let base = Row { collected_at: result.collected_at.clone(), ..base };
+    let certificate = match &result.outcome {
+        Outcome::Collected(c) => c.server_certificate_sha256.clone().unwrap_or_default(),
+        Outcome::Failed(_) => String::new(),
+    };
+    let base = Row { collected_at: result.collected_at.clone(), tls_certificate: certificate, ..base };
     match &result.outcome {
         Outcome::Failed(f) => out.push(Row {
             collection_status: STATUS_ERROR.into(),

@@ -57,6 +57,7 @@ pub fn result(t: &Target, i: usize, principals: usize) -> TargetResult {
                 Outcome::Collected(Collected {
                     server_version: "8.0.36".into(),
                     tls: TlsMode::VerifyFull,
+                    server_certificate_sha256: None,
                     admin_definition_version: "bench".into(),
                     queries: vec![],
                     principals_examined: principals as u32 * 3,

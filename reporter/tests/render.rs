@@ -77,6 +77,7 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
         Outcome::Collected(Collected {
             server_version: "x".into(),
             tls: TlsMode::VerifyFull,
+            server_certificate_sha256: Some("5d1c".repeat(16)),
             admin_definition_version: "v".into(),
             queries: vec![QueryRecord { name: "mysql/q".into(), sha256: "ab".into() }],
             principals_examined: 7,

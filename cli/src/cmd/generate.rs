@@ -75,7 +75,14 @@ pub async fn wait(ctx: &Ctx, remote: &Remote, report_id: &str, version: u32, wai
     let outcome = remote.deployment.wait(report_id, version, Duration::from_secs(wait.timeout), &bar).await?;
     bar.0.finish_and_clear();
     match outcome {
-        WaitOutcome::Done(run) => print::done(&run, ctx.output),
+        WaitOutcome::Done(run) => {
+            // The manifest says whether any database was read without verifying the server.
+            let tls_warning = match remote.deployment.manifest(report_id, Some(run.reported_version)).await {
+                Ok((.., manifest)) => manifest.tls_warning,
+                Err(e) => Some(format!("the manifest could not be read to check the TLS modes used: {e:#}")),
+            };
+            print::done(&run, tls_warning.as_deref(), ctx.output)
+        }
         WaitOutcome::TimedOut(run) => {
             let progress =
                 run.map(|r| format!("{} of {} done", r.completed, r.total)).unwrap_or_else(|| "not started".into());

@@ -96,6 +96,10 @@ pub async fn within<T>(
 #[async_trait]
 pub(crate) trait Session: Send {
     async fn query(&mut self, name: &str, text: &str) -> Result<Vec<TextRow>, EngineError>;
+    /// SHA-256 of the certificate the server presented, where the driver lets us see it.
+    fn server_certificate_sha256(&self) -> Option<String> {
+        None
+    }
     /// Says goodbye; a failed goodbye does not change what was read.
     async fn close(self: Box<Self>);
 }
@@ -163,6 +167,7 @@ async fn collect_with<D: Driver>(
     }
     .await;
     let Reader { session, log, .. } = reader;
+    let server_certificate_sha256 = session.server_certificate_sha256();
     step.set("closing the connection");
     session.close().await;
     let (server, rows) = read?;
@@ -170,6 +175,7 @@ async fn collect_with<D: Driver>(
     Ok(Collected {
         server_version: D::describe(&server),
         tls: target.tls,
+        server_certificate_sha256,
         admin_definition_version: ADMIN_DEFINITION_VERSION.to_owned(),
         queries: log.queries,
         principals_examined: catalog.principals_examined(),

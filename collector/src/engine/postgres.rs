@@ -62,7 +62,7 @@ pub struct Rows {
 /// PostgreSQL 12+ for [`super::collect_with`].
 pub struct PostgresDriver;
 
-struct PostgresSession(Client);
+struct PostgresSession(Client, Option<tls::PresentedCertificate>);
 
 #[async_trait]
 impl Session for PostgresSession {
@@ -75,6 +75,10 @@ impl Session for PostgresSession {
                 _ => None,
             })
             .collect())
+    }
+
+    fn server_certificate_sha256(&self) -> Option<String> {
+        self.1.as_ref().and_then(tls::PresentedCertificate::sha256)
     }
 
     /// Dropping the client ends the connection task.
@@ -112,7 +116,7 @@ impl Driver for PostgresDriver {
             .application_name("db-admin-report")
             .connect_timeout(opts.connect_timeout);
         let context = format!("connecting to {}:{}", target.host, target.port);
-        let client = match tls::client_config(target.tls, opts.ca_file.as_deref())? {
+        let (client, presented) = match tls::client_config(target.tls, opts.ca_file.as_deref())? {
             None => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Disable);
                 let (client, connection) = within(opts.connect_timeout, &context, async {
@@ -120,9 +124,9 @@ impl Driver for PostgresDriver {
                 })
                 .await?;
                 tokio::spawn(connection);
-                client
+                (client, None)
             }
-            Some(tls_config) => {
+            Some((tls_config, presented)) => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Require);
                 let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
                 let (client, connection) = within(opts.connect_timeout, &context, async {
@@ -130,10 +134,10 @@ impl Driver for PostgresDriver {
                 })
                 .await?;
                 tokio::spawn(connection);
-                client
+                (client, Some(presented))
             }
         };
-        Ok(Box::new(PostgresSession(client)))
+        Ok(Box::new(PostgresSession(client, presented)))
     }
 
     async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {

@@ -9,7 +9,7 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, Error as TlsError, RootCertStore, SignatureScheme,
 };
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
@@ -34,26 +34,86 @@ pub fn root_store(ca_file: Option<&Path>) -> Result<RootCertStore, EngineError> 
     Ok(roots)
 }
 
-/// A client config for `mode`; `None` for [`TlsMode::Disable`].
-pub fn client_config(mode: TlsMode, ca_file: Option<&Path>) -> Result<Option<ClientConfig>, EngineError> {
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| EngineError::new(ErrorKind::Tls, e.to_string()))?;
-    let config = match mode {
-        TlsMode::Disable => return Ok(None),
-        TlsMode::VerifyFull => builder.with_root_certificates(root_store(ca_file)?).with_no_client_auth(),
-        TlsMode::VerifyCa => {
-            let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(root_store(ca_file)?), provider())
-                .build()
-                .map_err(|e| EngineError::new(ErrorKind::Tls, e.to_string()))?;
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(ChainOnly { inner })).with_no_client_auth()
-        }
-        TlsMode::Require => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider())))
-            .with_no_client_auth(),
+/// The certificate a connection's server presented: filled in by the handshake of the
+/// [`client_config`] it comes with.
+#[derive(Debug, Clone, Default)]
+pub struct PresentedCertificate(Arc<Mutex<Option<String>>>);
+
+impl PresentedCertificate {
+    /// SHA-256 of the end-entity certificate's DER, once a handshake has seen one.
+    pub fn sha256(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A client config for `mode`, and where its handshake records the server's certificate; `None`
+/// for [`TlsMode::Disable`].
+pub fn client_config(
+    mode: TlsMode,
+    ca_file: Option<&Path>,
+) -> Result<Option<(ClientConfig, PresentedCertificate)>, EngineError> {
+    let tls_err = |e: &dyn std::fmt::Display| EngineError::new(ErrorKind::Tls, e.to_string());
+    let web_pki = || {
+        WebPkiServerVerifier::builder_with_provider(Arc::new(root_store(ca_file)?), provider())
+            .build()
+            .map_err(|e| tls_err(&e))
     };
-    Ok(Some(config))
+    let inner: Arc<dyn ServerCertVerifier> = match mode {
+        TlsMode::Disable => return Ok(None),
+        TlsMode::VerifyFull => web_pki()?,
+        TlsMode::VerifyCa => Arc::new(ChainOnly { inner: web_pki()? }),
+        TlsMode::Require => Arc::new(EncryptOnly(provider())),
+    };
+    let presented = PresentedCertificate::default();
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_err(&e))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Recording { inner, presented: presented.clone() }))
+        .with_no_client_auth();
+    Ok(Some((config, presented)))
+}
+
+/// Any mode's verifier, noting the certificate it was shown.
+#[derive(Debug)]
+struct Recording {
+    inner: Arc<dyn ServerCertVerifier>,
+    presented: PresentedCertificate,
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        let verified = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
+        *self.presented.0.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(dbadmin_contracts::sha256_hex(end_entity.as_ref()));
+        Ok(verified)
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.inner.verify_tls12_signature(m, c, d)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.inner.verify_tls13_signature(m, c, d)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// `verify-ca`: the chain must lead to a trusted root; the name in the certificate is not checked.

@@ -189,7 +189,8 @@ fn sequential(servers: &Servers, n: usize) -> anyhow::Result<Duration> {
 async fn floor(servers: &Servers, n: usize) -> anyhow::Result<Duration> {
     let tls = dbadmin_collector::engine::tls::client_config(dbadmin_contracts::TlsMode::VerifyFull, Some(&servers.ca))
         .map_err(|e| anyhow::anyhow!("{e}"))?
-        .context("a TLS configuration")?;
+        .context("a TLS configuration")?
+        .0;
     let started = Instant::now();
     let results: Vec<anyhow::Result<usize>> = futures::stream::iter(0..n)
         .map(|i| {
