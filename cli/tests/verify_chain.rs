@@ -3,9 +3,9 @@
 
 use db_admin_report::verify::{verify, PublicKey};
 use dbadmin_contracts::{encode, keys, FinalizeMessage, TlsMode, Versioned};
+use dbadmin_ports::fixtures::{error_result, seed, target};
 use dbadmin_ports::local::{DirStore, MemoryRunStore};
 use dbadmin_ports::signing::{LocalSigner, Signer};
-use dbadmin_reporter::synthetic::finished_run::{error_result, seed, target};
 use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps};
 
 /// Finalizes a one-target run (read with `tls=require`) and returns its report folder.

@@ -14,6 +14,9 @@ pub mod credentials;
 /// Fault-injecting wrappers for tests (crash after storing, after counting, …).
 #[cfg(feature = "testing")]
 pub mod faults;
+/// A finished run to finalize, for tests.
+#[cfg(feature = "testing")]
+pub mod fixtures;
 pub mod local;
 pub mod signing;
 

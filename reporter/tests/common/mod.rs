@@ -1,4 +1,4 @@
-//! A finished run to finalize: the reporter's test support, shared with other crates' tests.
+//! A finished run to finalize (shared with other crates' tests through `dbadmin_ports::fixtures`).
 #![allow(unused_imports)]
 
-pub use dbadmin_reporter::synthetic::finished_run::*;
+pub use dbadmin_ports::fixtures::*;
