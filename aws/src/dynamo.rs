@@ -355,11 +355,8 @@ impl RunStore for DynamoRunStore {
         }
     }
 
-    async fn claim_held(&self, report_id: &str) -> Result<bool, PortError> {
-        let Some(item) = self.run_item(report_id).await? else { return Ok(false) };
-        let (version, reported) = (num(&item, "generation"), num(&item, "reported_version"));
-        let fresh = num(&item, "claimed_at") >= now_secs().saturating_sub(self.lease.as_secs());
-        Ok(num(&item, "claimed_version") == version && reported < version && fresh)
+    async fn awaiting_report(&self, report_id: &str) -> Result<bool, PortError> {
+        Ok(self.get_run(report_id).await?.is_some_and(|r| r.completed >= r.total && r.reported_version < r.version))
     }
 
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError> {

@@ -43,13 +43,13 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     let claim = store.claim_finalize(&id).await.unwrap().expect("a complete run grants a claim");
     assert_eq!((claim.version, claim.supersedes), (1, None));
     assert_eq!(store.claim_finalize(&id).await.unwrap(), None, "a live claim is granted once");
-    assert!(store.claim_held(&id).await.unwrap(), "and it is seen as held");
+    assert!(store.awaiting_report(&id).await.unwrap(), "and it is seen as held");
     store.record_report(&id, 1, "s3://bucket/reports/v1/report.csv").await.unwrap();
     let record = store.get_run(&id).await.unwrap().unwrap();
     assert_eq!(record.reported_version, 1);
     assert_eq!(record.report_location.as_deref(), Some("s3://bucket/reports/v1/report.csv"));
     assert_eq!(store.claim_finalize(&id).await.unwrap(), None, "a reported version is not claimed again");
-    assert!(!store.claim_held(&id).await.unwrap(), "a written version is not held");
+    assert!(!store.awaiting_report(&id).await.unwrap(), "a written version is not held");
 
     // Attempt errors accumulate per target.
     store.record_attempt_error(&id, "t2", "first").await.unwrap();
@@ -129,7 +129,7 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     assert_eq!(store.claim_finalize(&stuck).await.unwrap().map(|c| c.version), Some(1));
     assert!(store.abandon_version(&stuck, 1).await.unwrap());
     assert_eq!(store.get_run(&stuck).await.unwrap().unwrap().version, 2);
-    assert!(store.claim_held(&stuck).await.unwrap(), "version 2 is claimed by the abandoning caller");
+    assert!(store.awaiting_report(&stuck).await.unwrap(), "version 2 is claimed by the abandoning caller");
     assert_eq!(store.claim_finalize(&stuck).await.unwrap(), None, "and by no one else");
     assert!(!store.abandon_version(&stuck, 1).await.unwrap(), "only the run's current version");
     assert_eq!(store.counted(&stuck).await.unwrap()["t1"].version, 1, "its results stay where they are");

@@ -51,8 +51,8 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     async fn claim_finalize(&self, id: &str) -> Result<Option<FinalizeClaim>, PortError> {
         self.inner.claim_finalize(id).await
     }
-    async fn claim_held(&self, id: &str) -> Result<bool, PortError> {
-        self.inner.claim_held(id).await
+    async fn awaiting_report(&self, id: &str) -> Result<bool, PortError> {
+        self.inner.awaiting_report(id).await
     }
     async fn record_report(&self, id: &str, version: u32, location: &str) -> Result<(), PortError> {
         if take(&self.record_failures) {

@@ -378,9 +378,11 @@ pub trait RunStore: Send + Sync {
         failed: bool,
     ) -> Result<Completion, PortError>;
     async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError>;
-    /// Whether another call holds a live claim on the run's current, unwritten version: a finalize
-    /// message that finds one must come back later (its holder may still die), not be dropped.
-    async fn claim_held(&self, report_id: &str) -> Result<bool, PortError>;
+    /// Whether the run's current version is complete but not written, so that a finalize message
+    /// whose claim was refused must come back later, not be dropped: another call holds the claim
+    /// (and may still die), or its lease ran out just after the refusal. Whether a lease is live
+    /// does not matter here; only a written version (or an incomplete run) lets a message go.
+    async fn awaiting_report(&self, report_id: &str) -> Result<bool, PortError>;
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError>;
     /// Targets counted so far, each with how it was counted.
     async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError>;

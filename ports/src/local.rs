@@ -351,13 +351,11 @@ impl RunStore for MemoryRunStore {
         })
     }
 
-    async fn claim_held(&self, report_id: &str) -> Result<bool, PortError> {
+    async fn awaiting_report(&self, report_id: &str) -> Result<bool, PortError> {
         Ok(self.with(|runs| {
-            let Some(state) = runs.get(report_id) else { return false };
-            let Some(record) = &state.record else { return false };
-            state.claim.is_some_and(|(version, at)| {
-                version == record.version && record.reported_version < version && at.elapsed() < self.lease
-            })
+            runs.get(report_id)
+                .and_then(|s| s.record.as_ref())
+                .is_some_and(|r| r.completed >= r.total && r.reported_version < r.version)
         }))
     }
 
@@ -558,6 +556,21 @@ impl CredentialSource for LocalCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A finalize message that finds the claim refused must not be dropped while the version is
+    /// unwritten, even when the holder's lease runs out between the two questions (on DynamoDB,
+    /// claim times are whole seconds): it comes back later and takes the claim then.
+    #[tokio::test]
+    async fn a_complete_unwritten_version_is_held_whatever_its_lease() {
+        let store = MemoryRunStore::with_lease(Duration::ZERO);
+        store.create_run(&RunRecord::new("r", "t", "2026-01-01T00:00:00Z", 1)).await.unwrap();
+        assert!(!store.awaiting_report("r").await.unwrap(), "an incomplete run is not held: nothing to finalize yet");
+        store.mark_complete("r", "a", 1, false).await.unwrap();
+        assert!(store.claim_finalize("r").await.unwrap().is_some());
+        assert!(store.awaiting_report("r").await.unwrap(), "complete and unwritten: ask again later");
+        store.record_report("r", 1, "v1").await.unwrap();
+        assert!(!store.awaiting_report("r").await.unwrap(), "written: nothing to wait for");
+    }
 
     #[tokio::test]
     async fn objects_are_written_once() {

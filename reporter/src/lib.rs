@@ -47,7 +47,8 @@ pub enum FinalizeOutcome {
     Written { version: u32, primary: String, manifest: String, rows: usize, tls_warning: Option<String> },
     /// Nothing to do: the run is incomplete, or its current version is written.
     NotClaimed,
-    /// Another call holds a live claim on the current version: ask again later (it may die).
+    /// The current version is complete but its claim was refused (another call holds it, or held
+    /// it a moment ago): ask again later, as the holder may die.
     Held,
 }
 
@@ -317,8 +318,8 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let report_id = &message.report_id;
     let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
     let Some(claim) = deps.runs.claim_finalize(report_id).await.map_err(run_err)? else {
-        if deps.runs.claim_held(report_id).await.map_err(run_err)? {
-            info!("Another reporter holds the claim on this version; the message comes back after the visibility time-out.");
+        if deps.runs.awaiting_report(report_id).await.map_err(run_err)? {
+            info!("The version is complete but another reporter holds (or just held) its claim; the message comes back after the visibility time-out.");
             return Ok(FinalizeOutcome::Held);
         }
         info!("Nothing to finalize: incomplete, or this version was already claimed.");
