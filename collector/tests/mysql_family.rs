@@ -295,6 +295,19 @@ async fn mysql_mandatory_roles_reach_every_account_that_logs_in() {
     absent(&c, "fx_locked_role", ANY);
 }
 
+/// MariaDB and Oracle MySQL results record the certificate the server presented, like PostgreSQL's
+/// (mysql_async hides it, so a TLS handshake to the same endpoint reads it; see engine::mysql).
+#[tokio::test]
+async fn mysql_family_records_the_server_certificate() {
+    for (engine, port, name) in
+        [(Engine::Mariadb, mariadb_port(), "MariaDB"), (Engine::Mysql, mysql_port(), "Oracle MySQL")]
+    {
+        if server_available(name, port) {
+            assert_certificate_recorded(engine, port).await;
+        }
+    }
+}
+
 async fn error_kind(engine: Engine, port: u16, tls: TlsMode, creds: DbCredentials, opts: ConnectOptions) -> ErrorKind {
     let (r, _) = engine::collect(&target(engine, port, tls), &creds, &opts).await;
     r.expect_err("must fail").kind

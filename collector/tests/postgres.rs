@@ -139,17 +139,7 @@ async fn postgres_records_the_server_certificate() {
     if !server_available("PostgreSQL", pg_port()) {
         return;
     }
-    let pem = std::fs::read(ca_file().with_file_name("server.pem")).unwrap();
-    let der = rustls_pemfile::certs(&mut pem.as_slice()).next().unwrap().unwrap();
-    let expected = dbadmin_contracts::sha256_hex(&der);
-    for mode in [TlsMode::VerifyFull, TlsMode::VerifyCa, TlsMode::Require] {
-        let (c, _) = engine::collect(&target(Engine::Postgres, pg_port(), mode), &collector_login(), &options()).await;
-        let c = c.unwrap_or_else(|e| panic!("{mode}: {e}"));
-        assert_eq!(c.server_certificate_sha256.as_deref(), Some(expected.as_str()), "{mode}");
-    }
-    let (c, _) =
-        engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::Disable), &collector_login(), &options()).await;
-    assert_eq!(c.unwrap().server_certificate_sha256, None, "no TLS, no certificate");
+    assert_certificate_recorded(Engine::Postgres, pg_port()).await;
 }
 
 #[tokio::test]

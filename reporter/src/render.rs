@@ -61,7 +61,7 @@ columns! {
     error_kind => "Error Kind",
     /// The TLS mode the connection used (`verify-full`, `verify-ca`, `require`, `disable`).
     tls => "TLS",
-    /// SHA-256 of the certificate the server presented, where the driver shows it (PostgreSQL).
+    /// SHA-256 of the certificate the server presented, where it can be read (PostgreSQL, MySQL, MariaDB).
     tls_certificate => "TLS Certificate SHA-256",
     collected_at => "Collected At",
     report_timestamp => "Report Timestamp",

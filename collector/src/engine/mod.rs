@@ -12,6 +12,7 @@ pub mod mysql;
 pub mod postgres;
 pub mod sqlserver;
 pub mod tls;
+mod tls_probe;
 
 use async_trait::async_trait;
 use dbadmin_contracts::result::ADMIN_DEFINITION_VERSION;

@@ -110,17 +110,26 @@ pub struct Rows {
 /// MySQL 8+/9 and MariaDB 10.4+ for [`super::collect_with`].
 pub struct MysqlDriver;
 
-struct MysqlSession(Conn);
+struct MysqlSession {
+    conn: Conn,
+    /// What [`super::tls_probe`] saw the same endpoint present.
+    certificate: Option<String>,
+}
 
 #[async_trait]
 impl Session for MysqlSession {
     async fn query(&mut self, name: &str, text: &str) -> Result<Vec<TextRow>, EngineError> {
-        let rows: Vec<mysql_async::Row> = self.0.query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
+        let rows: Vec<mysql_async::Row> =
+            self.conn.query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
         Ok(rows.iter().map(text_row).collect())
     }
 
+    fn server_certificate_sha256(&self) -> Option<String> {
+        self.certificate.clone()
+    }
+
     async fn close(self: Box<Self>) {
-        let _ = self.0.disconnect().await;
+        let _ = self.conn.disconnect().await;
     }
 }
 
@@ -156,11 +165,21 @@ impl Driver for MysqlDriver {
             // Timestamps come back in UTC.
             .init(vec!["SET time_zone = '+00:00'"]);
         let endpoint = format!("{}:{}", target.host, target.port);
-        let conn = within(opts.connect_timeout, &format!("connecting to {endpoint}"), async {
-            Conn::new(builder).await.map_err(|e| map_err(&format!("connecting to {endpoint}"), e))
-        })
-        .await?;
-        Ok(Box::new(MysqlSession(conn)))
+        let what = format!("connecting to {endpoint}");
+        let connect =
+            within(opts.connect_timeout, &what, async { Conn::new(builder).await.map_err(|e| map_err(&what, e)) });
+        // The driver hides the certificate: a handshake of our own reads it, at the same time.
+        let (conn, certificate) = tokio::join!(connect, super::tls_probe::mysql_certificate(target, opts));
+        let conn = conn?;
+        let certificate = match certificate {
+            Ok(sha256) => sha256,
+            Err(e) => {
+                // The catalog connection verified the server as its mode says; only the fingerprint is missing.
+                tracing::warn!(error = %e, "the server certificate could not be read; its column stays empty");
+                None
+            }
+        };
+        Ok(Box::new(MysqlSession { conn, certificate }))
     }
 
     async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {

@@ -65,6 +65,21 @@ pub async fn collect(engine: Engine, port: u16) -> Collected {
     result.unwrap_or_else(|e| panic!("collecting {engine} on {port}: {e}"))
 }
 
+/// Asserts that a result from `engine` on `port` records the SHA-256 of the certificate the server
+/// presents (the test CA's server certificate) in every TLS mode that encrypts, and none without TLS.
+pub async fn assert_certificate_recorded(engine: Engine, port: u16) {
+    let pem = std::fs::read(ca_file().with_file_name("server.pem")).unwrap();
+    let der = rustls_pemfile::certs(&mut pem.as_slice()).next().unwrap().unwrap();
+    let expected = dbadmin_contracts::sha256_hex(&der);
+    for mode in [TlsMode::VerifyFull, TlsMode::VerifyCa, TlsMode::Require] {
+        let (c, _) = engine::collect(&target(engine, port, mode), &collector_login(), &options()).await;
+        let c = c.unwrap_or_else(|e| panic!("{engine} {mode}: {e}"));
+        assert_eq!(c.server_certificate_sha256.as_deref(), Some(expected.as_str()), "{engine} {mode}");
+    }
+    let (c, _) = engine::collect(&target(engine, port, TlsMode::Disable), &collector_login(), &options()).await;
+    assert_eq!(c.unwrap().server_certificate_sha256, None, "{engine}: no TLS, no certificate");
+}
+
 pub fn find<'a>(c: &'a Collected, name: &str, host: Option<&str>) -> Option<&'a Principal> {
     c.principals.iter().find(|p| p.name == name && p.host.as_deref() == host)
 }
