@@ -73,6 +73,13 @@ fn conflict_backoff(attempt: u32) -> std::time::Duration {
 /// How long completion markers are kept (the run record itself is kept).
 const MARKER_TTL_SECS: u64 = 90 * 24 * 3600;
 
+/// Why [`DynamoRunStore::uncount`] stopped.
+enum Uncount {
+    /// The run was not where the first transaction required it.
+    Refused,
+    Failed(PortError),
+}
+
 pub struct DynamoRunStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
@@ -126,6 +133,71 @@ impl DynamoRunStore {
                 Some((target, Counted { failed, version: num(item, "version").max(1) as u32 }))
             })
             .collect())
+    }
+
+    /// Uncounts `targets` for version `next`, at most 49 per transaction (a transaction holds 100
+    /// items: two per target plus the run record). With `from`, the first transaction also moves the
+    /// run from `from` to `next`, and only if it is still there; every later one requires the run at
+    /// `next`. Each transaction is whole, so a crash between two leaves a run at `next` with part of
+    /// the targets still counted, which the next call for the same version finishes.
+    async fn uncount(
+        &self,
+        report_id: &str,
+        from: Option<u32>,
+        next: u32,
+        targets: &[&String],
+        counted: &BTreeMap<String, Counted>,
+    ) -> Result<(), Uncount> {
+        let failed = |e| Uncount::Failed(e);
+        for (i, chunk) in targets.chunks(49).enumerate() {
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", pk(report_id))
+                .key("sk", s("RUN"))
+                .expression_attribute_values(":k", n(chunk.len()))
+                .expression_attribute_values(":kf", n(chunk.iter().filter(|t| counted[**t].failed).count()))
+                .expression_attribute_values(":next", n(next));
+            update = match from.filter(|_| i == 0) {
+                Some(from) => update
+                    .update_expression("SET generation = :next, completed = completed - :k, failed = failed - :kf")
+                    .condition_expression("generation = :from AND reported_version >= :from AND completed >= #total")
+                    .expression_attribute_names("#total", "total")
+                    .expression_attribute_values(":from", n(from)),
+                None => update
+                    .update_expression("SET completed = completed - :k, failed = failed - :kf")
+                    .condition_expression("generation = :next"),
+            };
+            let mut tx = self.client.transact_write_items().transact_items(
+                TransactWriteItem::builder().update(update.build().map_err(build_err).map_err(failed)?).build(),
+            );
+            for target in chunk {
+                let marker = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", pk(report_id))
+                    .key("sk", s(format!("DONE#{target}")))
+                    .condition_expression("attribute_exists(pk)")
+                    .build()
+                    .map_err(build_err)
+                    .map_err(failed)?;
+                let error = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", pk(report_id))
+                    .key("sk", s(format!("ERR#{target}")))
+                    .build()
+                    .map_err(build_err)
+                    .map_err(failed)?;
+                tx = tx
+                    .transact_items(TransactWriteItem::builder().delete(marker).build())
+                    .transact_items(TransactWriteItem::builder().delete(error).build());
+            }
+            if let Err(e) = tx.send().await {
+                if i == 0 && from.is_some() && code(&e) == Some("TransactionCanceledException") {
+                    return Err(Uncount::Refused);
+                }
+                return Err(failed(port_error("DynamoDB TransactWriteItems (new version)", e)));
+            }
+        }
+        Ok(())
     }
 
     /// Items of a run whose sort key starts with `prefix`.
@@ -394,71 +466,40 @@ impl RunStore for DynamoRunStore {
                 reason: "the run's completion markers have expired; request a new report instead".into(),
             });
         }
+        let next = from + 1;
+        if run.version == next {
+            // An earlier call started this version and may have died between its transactions:
+            // uncount what it planned and did not reach (those of `targets` still counted before it).
+            let rest: Vec<&String> =
+                targets.iter().filter(|t| counted.get(*t).is_some_and(|c| c.version < next)).collect();
+            if !rest.is_empty() {
+                tracing::info!(report_id, version = next, targets = rest.len(), "Finishing an interrupted retry.");
+                if let Err(Uncount::Failed(e)) = self.uncount(report_id, None, next, &rest, &counted).await {
+                    return Err(e);
+                }
+            }
+            return Ok(NewVersion::AlreadyStarted { version: next });
+        }
         let reset = match plan_version(&run, from, targets, |t| counted.contains_key(t)) {
             Ok(reset) => reset,
             Err(answer) => return Ok(answer),
         };
-        let next = from + 1;
-        // A transaction holds at most 100 items: two per target plus the run record.
-        for (i, chunk) in reset.chunks(49).enumerate() {
-            let first = i == 0;
-            let mut update = Update::builder()
-                .table_name(&self.table)
-                .key("pk", pk(report_id))
-                .key("sk", s("RUN"))
-                .expression_attribute_values(":k", n(chunk.len()))
-                .expression_attribute_values(":kf", n(chunk.iter().filter(|t| counted[**t].failed).count()))
-                .expression_attribute_values(":next", n(next));
-            update = if first {
-                update
-                    .update_expression("SET generation = :next, completed = completed - :k, failed = failed - :kf")
-                    .condition_expression("generation = :from AND reported_version >= :from AND completed >= #total")
-                    .expression_attribute_names("#total", "total")
-                    .expression_attribute_values(":from", n(from))
-            } else {
-                update
-                    .update_expression("SET completed = completed - :k, failed = failed - :kf")
-                    .condition_expression("generation = :next")
-            };
-            let mut tx = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(update.build().map_err(build_err)?).build());
-            for target in chunk {
-                let marker = Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", pk(report_id))
-                    .key("sk", s(format!("DONE#{target}")))
-                    .condition_expression("attribute_exists(pk)")
-                    .build()
-                    .map_err(build_err)?;
-                let error = Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", pk(report_id))
-                    .key("sk", s(format!("ERR#{target}")))
-                    .build()
-                    .map_err(build_err)?;
-                tx = tx
-                    .transact_items(TransactWriteItem::builder().delete(marker).build())
-                    .transact_items(TransactWriteItem::builder().delete(error).build());
-            }
-            if let Err(e) = tx.send().await {
-                if first && code(&e) == Some("TransactionCanceledException") {
-                    // Another retry won the race (or the run changed): report what it is now.
-                    let run = self
-                        .get_run(report_id)
-                        .await?
-                        .ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
-                    if run.version == next {
-                        return Ok(NewVersion::AlreadyStarted { version: next });
-                    }
-                    let reason = not_ready(&run, from).unwrap_or_else(|| "the run changed meanwhile".into());
-                    return Ok(NewVersion::NotReady { reason });
+        match self.uncount(report_id, Some(from), next, &reset, &counted).await {
+            Ok(()) => Ok(NewVersion::Started { version: next, reset: reset.len() }),
+            Err(Uncount::Refused) => {
+                // Another retry won the race (or the run changed): report what it is now.
+                let run = self
+                    .get_run(report_id)
+                    .await?
+                    .ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
+                if run.version == next {
+                    return Ok(NewVersion::AlreadyStarted { version: next });
                 }
-                return Err(port_error("DynamoDB TransactWriteItems (new generation)", e));
+                let reason = not_ready(&run, from).unwrap_or_else(|| "the run changed meanwhile".into());
+                Ok(NewVersion::NotReady { reason })
             }
+            Err(Uncount::Failed(e)) => Err(e),
         }
-        Ok(NewVersion::Started { version: next, reset: reset.len() })
     }
 
     async fn chain_head(&self) -> Result<Option<ChainLink>, PortError> {

@@ -342,6 +342,77 @@ async fn dynamo_run_store_keeps_the_contract() {
     dbadmin_ports::contract::run_store(&s.runs, &ulid::Ulid::new().to_string()).await;
 }
 
+/// Dies before sending every DynamoDB transaction after the first: a process killed between the
+/// transactions of a retry too large for one.
+#[derive(Debug, Default)]
+struct DieAfterFirstTransaction(std::sync::atomic::AtomicUsize);
+
+impl aws_sdk_dynamodb::config::Intercept for DieAfterFirstTransaction {
+    fn name(&self) -> &'static str {
+        "DieAfterFirstTransaction"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let transaction =
+            context.request().headers().get("x-amz-target").is_some_and(|t| t.ends_with(".TransactWriteItems"));
+        if transaction && self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1 {
+            return Err("the process died between two transactions".into());
+        }
+        Ok(())
+    }
+}
+
+/// A retry of 100 failed targets needs three DynamoDB transactions (49 targets each at most). When
+/// the process dies after the first, the run is at version 2 with 51 failed targets still counted;
+/// the redelivered retry finishes the job: every failed target is uncounted exactly once, the
+/// good ones stay counted, and a third delivery changes nothing.
+#[tokio::test]
+async fn an_interrupted_retry_of_many_targets_is_finished_by_its_redelivery() {
+    let Some(s) = stack().await else { return };
+    let id = ulid::Ulid::new().to_string();
+    let run = RunRecord::new(id.clone(), "arn:aws:iam::000000000000:user/e2e", dbadmin_contracts::now_rfc3339(), 120);
+    assert!(s.runs.create_run(&run).await.unwrap());
+    for i in 0..120 {
+        s.runs.mark_complete(&id, &format!("t{i:03}"), 1, i < 100).await.unwrap();
+    }
+    assert_eq!(s.runs.claim_finalize(&id).await.unwrap().map(|c| c.version), Some(1));
+    s.runs.record_report(&id, 1, "s3://bucket/v1/report.csv").await.unwrap();
+    let failed: Vec<String> = (0..100).map(|i| format!("t{i:03}")).collect();
+
+    let dying = aws_sdk_dynamodb::config::Builder::from(&s.c.sdk).interceptor(DieAfterFirstTransaction::default());
+    let dying = DynamoRunStore::new(aws_sdk_dynamodb::Client::from_conf(dying.build()), &s.o.table);
+    let err = dying.begin_version(&id, 1, &failed).await.unwrap_err();
+    let chain = dbadmin_ports::error_chain(&err);
+    assert!(chain.contains("died between"), "{chain}");
+    let run = s.runs.get_run(&id).await.unwrap().unwrap();
+    assert_eq!((run.version, run.completed, run.failed), (2, 120 - 49, 100 - 49), "the first transaction only");
+
+    for delivery in ["the redelivery", "a third delivery"] {
+        assert_eq!(
+            s.runs.begin_version(&id, 1, &failed).await.unwrap(),
+            dbadmin_ports::NewVersion::AlreadyStarted { version: 2 },
+            "{delivery}"
+        );
+        let run = s.runs.get_run(&id).await.unwrap().unwrap();
+        assert_eq!((run.version, run.completed, run.failed), (2, 20, 0), "{delivery}");
+        let counted = s.runs.counted(&id).await.unwrap();
+        assert_eq!(
+            counted.keys().cloned().collect::<Vec<_>>(),
+            (100..120).map(|i| format!("t{i:03}")).collect::<Vec<_>>()
+        );
+    }
+    // The failed targets now count in version 2, once each.
+    for (i, target) in failed.iter().enumerate() {
+        let done = s.runs.mark_complete(&id, target, 2, false).await.unwrap();
+        assert_eq!(done.is_last(), i == 99, "{target}");
+    }
+}
+
 /// Sixty collectors finishing at once, each delivered twice, on the deployed DynamoDB table: every
 /// count succeeds (contention is retried in place, not failed into a redelivery) and the count is
 /// exact. (MiniStack serialises transactions and never reports a TransactionConflict, so the retry

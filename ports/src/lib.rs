@@ -364,6 +364,9 @@ pub struct AttemptError {
 /// - `begin_version(from, targets)` succeeds only on a run whose version `from` is complete and
 ///   reported; it uncounts exactly `targets` (those counted) and raises the version to `from + 1`,
 ///   so the count reaches the total again only when each of them is collected again.
+///   A call for a run already at `from + 1` answers [`NewVersion::AlreadyStarted`] after finishing
+///   what an interrupted earlier call began: those of `targets` still counted in an earlier version
+///   are uncounted too (a store that cannot uncount atomically must leave such a state resumable).
 #[async_trait]
 pub trait RunStore: Send + Sync {
     async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError>;
