@@ -7,6 +7,8 @@
 #   load-tests/run.sh criterion      cargo bench -p dbadmin-reporter (rendering, aggregation)
 #   load-tests/run.sh zips           Lambda binaries (profile dist) zipped as bootstrap, sizes (host architecture)
 #   load-tests/run.sh aws [N...]     the deployed pipeline on MiniStack (starts it if needed)
+#   load-tests/run.sh chaos [N]      one report of N (1000) on MiniStack while Lambda processes are killed,
+#                                    deliveries duplicated and targets hang; asserts the invariants
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -61,5 +63,14 @@ case "$step" in
     [ $# -gt 0 ] || set -- 10 100 1000
     cargo run --quiet --release -p dbadmin-load-tests --bin aws-bench -- "$@"
     ;;
-  *) echo "usage: load-tests/run.sh local|render|criterion|zips|aws [args]" >&2; exit 2 ;;
+  chaos)
+    scripts/test-servers.sh up
+    eval "$(scripts/test-servers.sh env)"
+    scripts/aws-local.sh up
+    eval "$(scripts/aws-local.sh env)"
+    # A debug build: the soak orchestrates and checks, it measures nothing that needs optimising.
+    cargo build --quiet -p dbadmin-load-tests --bin chaos-bench
+    "$TARGET/debug/chaos-bench" "$@" | tee "$RESULTS/chaos.json"
+    ;;
+  *) echo "usage: load-tests/run.sh local|render|criterion|zips|aws|chaos [args]" >&2; exit 2 ;;
 esac

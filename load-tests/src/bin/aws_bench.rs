@@ -10,31 +10,9 @@
 
 use anyhow::{bail, Context};
 use dbadmin_aws::{dynamo::DynamoRunStore, Clients};
-use dbadmin_contracts::{Filters, ReportRequest, Versioned};
+use dbadmin_load_tests::{inventory_rows, output, submit, INVENTORY_HEADER};
 use dbadmin_ports::RunStore;
 use std::time::{Duration, Instant};
-
-fn port(var: &str, default: u16) -> u16 {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// N targets spread over the three demo servers and three accounts.
-fn inventory(n: usize) -> String {
-    let servers = [
-        ("mariadb", port("DBADMIN_TEST_MARIADB_PORT", 13306), "demo/mariadb"),
-        ("mysql", port("DBADMIN_TEST_MYSQL_PORT", 13307), "demo/mysql"),
-        ("postgres", port("DBADMIN_TEST_PG_PORT", 15432), "demo/postgres"),
-    ];
-    let mut out = String::from("id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n");
-    for i in 0..n {
-        let (engine, port, secret) = servers[i % servers.len()];
-        out.push_str(&format!(
-            "bench-{i:05},{:012},eu-west-1,{engine},127.0.0.1,{port},,{secret},,verify-full,\n",
-            100_000_000_000u64 + (i % 3) as u64
-        ));
-    }
-    out
-}
 
 fn median(mut v: Vec<u64>) -> u64 {
     v.sort_unstable();
@@ -56,27 +34,10 @@ fn log_field(log: &str, report_id: &str, message: &str, field: &str) -> Vec<u64>
 }
 
 async fn bench(c: &Clients, o: &serde_json::Value, n: usize, log_path: &str) -> anyhow::Result<serde_json::Value> {
-    let bucket = o["bucket"].as_str().context("outputs.bucket")?;
-    let runs = DynamoRunStore::new(c.dynamodb.clone(), o["table"].as_str().context("outputs.table")?);
-    let key = format!("inventory/bench-{n}.csv");
-    c.s3.put_object().bucket(bucket).key(&key).body(inventory(n).into_bytes().into()).send().await?;
-    let request = ReportRequest {
-        schema_version: ReportRequest::SCHEMA_VERSION,
-        report_id: ulid::Ulid::new().to_string(),
-        requested_by: "aws-bench".into(),
-        requested_at: dbadmin_contracts::now_rfc3339(),
-        inventory: format!("s3://{bucket}/{key}"),
-        filters: Filters::default(),
-        output_format: Default::default(),
-        retry: None,
-    };
+    let runs = DynamoRunStore::new(c.dynamodb.clone(), output(o, "table")?);
     let t0 = Instant::now();
-    c.sqs
-        .send_message()
-        .queue_url(o["requests_queue_url"].as_str().context("outputs.requests_queue_url")?)
-        .message_body(String::from_utf8(dbadmin_contracts::encode(&request))?)
-        .send()
-        .await?;
+    let request =
+        submit(c, o, &format!("bench-{n}"), format!("{INVENTORY_HEADER}{}", inventory_rows("bench", n))).await?;
     let (mut created, mut done, mut reported) = (None, None, None);
     let limit = Duration::from_secs(1800);
     while reported.is_none() {
@@ -128,9 +89,7 @@ async fn main() -> anyhow::Result<()> {
     if sizes.is_empty() {
         bail!("usage: aws-bench N [N …]");
     }
-    let outputs_path =
-        std::env::var("DBADMIN_AWS_OUTPUTS").context("DBADMIN_AWS_OUTPUTS (eval \"$(scripts/aws-local.sh env)\")")?;
-    let outputs: serde_json::Value = serde_json::from_slice(&std::fs::read(&outputs_path)?)?;
+    let outputs = dbadmin_load_tests::outputs()?;
     let state = std::env::var("DBADMIN_STATE_DIR").unwrap_or_else(|_| ".state".into());
     let log_path = format!("{state}/ministack.log");
     let clients = Clients::load().await;

@@ -1,0 +1,73 @@
+//! What the benchmarks against the deployed pipeline share: an inventory over the local test
+//! servers, submitting a request the way the CLI does, and the deployment's outputs.
+
+use anyhow::Context;
+use dbadmin_aws::Clients;
+use dbadmin_contracts::{Filters, ReportRequest, Versioned};
+
+pub fn port(var: &str, default: u16) -> u16 {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+pub const INVENTORY_HEADER: &str = "id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n";
+
+/// Inventory rows for `n` targets named `{prefix}-00000…`, spread over the three demo servers
+/// (many targets share a server) and three accounts.
+pub fn inventory_rows(prefix: &str, n: usize) -> String {
+    // Each secret lives in its demo target's region (examples/demo), where the collector reads it.
+    let servers = [
+        ("mariadb", port("DBADMIN_TEST_MARIADB_PORT", 13306), "demo/mariadb", "eu-west-1"),
+        ("mysql", port("DBADMIN_TEST_MYSQL_PORT", 13307), "demo/mysql", "us-east-1"),
+        ("postgres", port("DBADMIN_TEST_PG_PORT", 15432), "demo/postgres", "eu-west-1"),
+    ];
+    let mut out = String::new();
+    for i in 0..n {
+        let (engine, port, secret, region) = servers[i % servers.len()];
+        out.push_str(&format!(
+            "{prefix}-{i:05},{:012},{region},{engine},127.0.0.1,{port},,{secret},,verify-full,\n",
+            100_000_000_000u64 + (i % 3) as u64
+        ));
+    }
+    out
+}
+
+/// The deployment's outputs (`scripts/aws-local.sh up` writes them).
+pub fn outputs() -> anyhow::Result<serde_json::Value> {
+    let path =
+        std::env::var("DBADMIN_AWS_OUTPUTS").context("DBADMIN_AWS_OUTPUTS (eval \"$(scripts/aws-local.sh env)\")")?;
+    Ok(serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {path}"))?)?)
+}
+
+/// A named output.
+pub fn output<'a>(o: &'a serde_json::Value, name: &str) -> anyhow::Result<&'a str> {
+    o[name].as_str().with_context(|| format!("outputs.{name}"))
+}
+
+/// Stores `inventory` as `inventory/{name}.csv` and sends a report request for it, as the CLI does.
+pub async fn submit(
+    c: &Clients,
+    o: &serde_json::Value,
+    name: &str,
+    inventory: String,
+) -> anyhow::Result<ReportRequest> {
+    let bucket = output(o, "bucket")?;
+    let key = format!("inventory/{name}.csv");
+    c.s3.put_object().bucket(bucket).key(&key).body(inventory.into_bytes().into()).send().await?;
+    let request = ReportRequest {
+        schema_version: ReportRequest::SCHEMA_VERSION,
+        report_id: ulid::Ulid::new().to_string(),
+        requested_by: name.into(),
+        requested_at: dbadmin_contracts::now_rfc3339(),
+        inventory: format!("s3://{bucket}/{key}"),
+        filters: Filters::default(),
+        output_format: Default::default(),
+        retry: None,
+    };
+    c.sqs
+        .send_message()
+        .queue_url(output(o, "requests_queue_url")?)
+        .message_body(String::from_utf8(dbadmin_contracts::encode(&request))?)
+        .send()
+        .await?;
+    Ok(request)
+}
