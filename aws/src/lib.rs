@@ -14,6 +14,7 @@
 pub mod config;
 pub mod credentials;
 pub mod dynamo;
+pub mod emf;
 pub mod error;
 pub mod kms;
 pub mod lambda;

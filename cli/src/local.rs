@@ -220,7 +220,7 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
         finalize_ms: finalize_started.elapsed().as_millis() as u64,
     };
     match finalized {
-        FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning } => Ok(LocalOutcome {
+        FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning, .. } => Ok(LocalOutcome {
             report_id: request.report_id,
             version,
             report: primary,

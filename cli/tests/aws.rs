@@ -2,6 +2,8 @@
 //! SQS event source mappings (scripts/aws-local.sh up). Requests are submitted exactly as the CLI
 //! submits them (a message on the requests queue) and results are read back from S3 and DynamoDB.
 
+#[path = "support/emf.rs"]
+mod emf;
 mod support;
 
 use dbadmin_aws::dynamo::DynamoRunStore;
@@ -333,6 +335,64 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
     assert_eq!((run.completed, run.total, run.reported_version), (2, 2, 1));
     let csv = String::from_utf8(s.object(run.report_location.as_deref().unwrap()).await).unwrap();
     assert!(csv.contains("demo-mariadb") && csv.contains("demo-mysql") && !csv.contains(",ERROR,"));
+}
+
+/// The EMF lines of one report's events, as the functions printed them (MiniStack keeps the
+/// functions' stdout in its log), once the reporter's has appeared.
+async fn metric_lines(report_id: &str) -> Vec<serde_json::Value> {
+    let outputs = std::env::var("DBADMIN_AWS_OUTPUTS").unwrap();
+    let log = std::path::Path::new(&outputs).parent().and_then(|aws| aws.parent()).unwrap().join("ministack.log");
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .filter(|l| l.contains("\"_aws\"") && l.contains(report_id))
+            .map(|l| {
+                let bad = emf::violations(l);
+                assert!(bad.is_empty(), "{l}\nbreaks the EMF specification: {bad:?}");
+                serde_json::from_str(l).unwrap()
+            })
+            .collect();
+        if lines.iter().any(|l| l["ReportsFinalized"].is_number()) {
+            return lines;
+        }
+        assert!(start.elapsed() < LIMIT, "the reporter printed no metrics for {report_id}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every function reports what it did as CloudWatch EMF lines that follow the specification, in
+/// namespace DbAdminReport with only low-cardinality dimensions, and the counts are the report's:
+/// collected + failed databases = the run's count, failed = its error rows, one report finalized.
+#[tokio::test]
+async fn the_functions_metrics_are_valid_emf_and_add_up_to_the_report() {
+    let Some(s) = stack().await else { return };
+    let request = s.submit(Filters::default()).await;
+    let run = s.wait_reported(&request.report_id, 1, LIMIT).await;
+    let lines = metric_lines(&request.report_id).await;
+    let sum = |metric: &str| lines.iter().filter_map(|l| l[metric].as_f64()).sum::<f64>() as u64;
+    for line in &lines {
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "DbAdminReport");
+        for dimension in directive["Dimensions"][0].as_array().unwrap() {
+            let d = dimension.as_str().unwrap();
+            assert!(["Function", "Engine", "Outcome"].contains(&d), "{d} is not a low-cardinality dimension");
+        }
+    }
+    assert_eq!(sum("DatabasesCollected") + sum("DatabasesFailed"), run.completed);
+    assert_eq!(sum("DatabasesFailed"), run.failed);
+    assert_eq!((sum("JobsPublished"), sum("ReportsRequested")), (run.total, 1));
+    assert_eq!(sum("ReportsFinalized"), 1);
+    let failed = lines.iter().find(|l| l["DatabasesFailed"].is_number()).expect("the demo has an unreachable target");
+    assert_eq!((failed["Engine"].as_str(), failed["Outcome"].as_str()), (Some("postgres"), Some("unreachable")));
+    let collected: Vec<_> = lines.iter().filter(|l| l["DatabasesCollected"].is_number()).collect();
+    assert!(collected.iter().all(|l| l["CollectionDuration"].as_f64().is_some_and(|ms| ms > 0.0)));
+    assert!(collected.iter().all(|l| l["AdminsFound"].as_f64() <= l["PrincipalsExamined"].as_f64()));
+    assert!(sum("AdminsFound") > 0);
+    let csv = s.object(run.report_location.as_deref().unwrap()).await;
+    let rows = csv.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64 - 1;
+    assert_eq!(sum("RowsWritten"), rows);
 }
 
 /// The run store contract (dbadmin_ports::contract), on the deployed DynamoDB table.

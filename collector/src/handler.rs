@@ -3,7 +3,9 @@
 use crate::engine::{self, ConnectOptions};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Failure, TargetRef};
-use dbadmin_contracts::{keys, CollectionJob, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult, Versioned};
+use dbadmin_contracts::{
+    keys, CollectionJob, Engine, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult, Versioned,
+};
 use dbadmin_ports::{CredentialError, CredentialSource, FinalizeQueue, ObjectStore, PortError, RunStore, Stored};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -119,6 +121,20 @@ pub struct JobReport {
     pub finalize_sent: bool,
     /// The run had moved to another version: the job was dropped uncounted.
     pub stale: bool,
+    /// The target's engine (for metrics).
+    pub engine: Engine,
+    /// What this delivery read, when it collected (not when it reused an earlier delivery's result).
+    pub collected: Option<CollectionStats>,
+}
+
+/// What one collection read, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectionStats {
+    /// Connect and catalog queries, all attempts.
+    pub duration_ms: u64,
+    pub principals_examined: u32,
+    /// Principals reported (admin or elevated).
+    pub admins: u32,
 }
 
 /// An infrastructure failure (the job is not done and must be delivered again), or a job that names
@@ -220,6 +236,7 @@ async fn handle(
 
     let existing = deps.store.get(&key).await.map_err(store_err)?;
     let mut db_ms = 0;
+    let mut collected = None;
     let error = match existing.as_deref().map(dbadmin_contracts::decode::<TargetResult>) {
         // The first stored outcome of this version wins (a retry of the report collects under the
         // next version's key).
@@ -230,6 +247,11 @@ async fn handle(
         _ => {
             let result = collect(job, target, deps, delivery).await?;
             db_ms = result.duration_ms;
+            let (principals_examined, admins) = match &result.outcome {
+                Outcome::Collected(c) => (c.principals_examined, c.principals.len() as u32),
+                Outcome::Failed(_) => (0, 0),
+            };
+            collected = Some(CollectionStats { duration_ms: db_ms, principals_examined, admins });
             let error = match &result.outcome {
                 Outcome::Collected(c) => {
                     info!(
@@ -276,6 +298,8 @@ async fn handle(
                 total: 0,
                 finalize_sent: false,
                 stale: true,
+                engine: target.engine,
+                collected,
             });
         }
         Err(source) => return Err(CollectorError::Count { target_id: target.id.clone(), source }),
@@ -304,6 +328,8 @@ async fn handle(
         total: completion.total,
         finalize_sent,
         stale: false,
+        engine: target.engine,
+        collected,
     })
 }
 

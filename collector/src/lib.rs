@@ -10,4 +10,6 @@ pub mod handler;
 pub mod model;
 
 pub use engine::{ConnectOptions, EngineError};
-pub use handler::{handle_delivery, handle_job, CollectorDeps, CollectorError, Delivery, JobReport, Populations};
+pub use handler::{
+    handle_delivery, handle_job, CollectionStats, CollectorDeps, CollectorError, Delivery, JobReport, Populations,
+};

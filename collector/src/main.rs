@@ -1,9 +1,10 @@
 //! The collector Lambda: collection jobs from the collect queue → a stored, counted result each.
 
+use dbadmin_aws::emf::Metrics;
 use dbadmin_aws::{
     credentials::AwsCredentials, dynamo::DynamoRunStore, lambda, s3::S3Store, sqs::SqsFinalizeQueue, Clients, Settings,
 };
-use dbadmin_collector::{handle_delivery, ConnectOptions, Delivery};
+use dbadmin_collector::{handle_delivery, ConnectOptions, Delivery, JobReport};
 use dbadmin_contracts::CollectionJob;
 
 #[tokio::main]
@@ -44,10 +45,31 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         };
         // Infrastructure failures (storing, counting, credentials that may come back) are worth another
         // delivery; a job naming no target of its report is poison and goes to the DLQ at once.
-        handle_delivery(&job, deps, delivery).await.map(|_| ()).map_err(|e| {
+        handle_delivery(&job, deps, delivery).await.map(|report| metrics(&job, &report)).map_err(|e| {
             let retryable = e.is_retryable();
             lambda::RecordError::classify(e, retryable)
         })
     })
     .await
+}
+
+/// A newly counted database as metrics: counted by outcome (`ok` or the error kind) and engine,
+/// with what its collection read when this delivery collected it.
+fn metrics(job: &CollectionJob, report: &JobReport) {
+    if !report.newly_counted {
+        return;
+    }
+    let outcome = report.error.map_or_else(|| "ok".to_owned(), |kind| kind.to_string());
+    let mut metrics = Metrics::new("collector")
+        .dimension("Engine", report.engine.to_string())
+        .dimension("Outcome", outcome)
+        .property("report_id", &job.report_id)
+        .count(if report.error.is_some() { "DatabasesFailed" } else { "DatabasesCollected" }, 1);
+    if let Some(c) = report.collected {
+        metrics = metrics
+            .milliseconds("CollectionDuration", c.duration_ms)
+            .count("PrincipalsExamined", c.principals_examined.into())
+            .count("AdminsFound", c.admins.into());
+    }
+    metrics.emit();
 }

@@ -135,6 +135,24 @@ fn validate(request: &ReportRequest, received: &Provenance) -> Result<(), Publis
     Ok(())
 }
 
+/// A request with no report id (what a schedule sends: its body is fixed, so it cannot carry a
+/// fresh id) gets one made from the queue's record: a ULID of the send time whose random part is
+/// taken from the message id, so a redelivery of the same message names the same report. A request
+/// with an id is returned as it is (and checked by [`handle_request`]).
+pub fn with_report_id<'a>(request: &'a ReportRequest, received: &Provenance) -> std::borrow::Cow<'a, ReportRequest> {
+    if !request.report_id.is_empty() || request.retry.is_some() {
+        return std::borrow::Cow::Borrowed(request);
+    }
+    let sent_ms = time::OffsetDateTime::parse(&received.sent_at, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as u64)
+        .unwrap_or(0);
+    let digest = dbadmin_contracts::sha256_hex(received.message_id.as_bytes());
+    let random = u128::from_str_radix(&digest[..20], 16).unwrap_or(0);
+    let mut request = request.clone();
+    request.report_id = ulid::Ulid::from_parts(sent_ms, random).to_string();
+    std::borrow::Cow::Owned(request)
+}
+
 /// Handles one report request. `received` is what the queue recorded about the message (sender,
 /// send time, message id): the run's requester and time are taken from it, not from the body.
 pub async fn handle_request(
@@ -142,8 +160,9 @@ pub async fn handle_request(
     received: &Provenance,
     deps: &PublisherDeps<'_>,
 ) -> Result<PublishReport, PublisherError> {
+    let request = with_report_id(request, received);
     let span = tracing::info_span!("publish", report_id = %request.report_id);
-    publish(request, received, deps).instrument(span).await
+    publish(&request, received, deps).instrument(span).await
 }
 
 async fn put(store: &dyn ObjectStore, key: &str, body: Vec<u8>) -> Result<Stored, PublisherError> {
@@ -643,5 +662,40 @@ mod tests {
         let err = handle_request(&odd, &sent("m5"), &deps).await.unwrap_err();
         assert!(err.to_string().contains("ids are made when a report is requested") && !err.is_retryable(), "{err}");
         assert!(runs.get_run(&day_old).await.unwrap().is_none() && drain(&mut job_rx).is_empty());
+    }
+
+    /// A schedule's request has a fixed body with no report id: the publisher names the report from
+    /// the queue's record (send time, message id), so a redelivery is the same report and the next
+    /// firing another one.
+    #[tokio::test]
+    async fn a_request_without_an_id_is_named_from_the_queue_record() {
+        let (w, mut job_rx, _fin_rx) = world();
+        let deps = w.deps(&StaticInventory(INVENTORY));
+        let mut scheduled = request(&[]);
+        scheduled.report_id = String::new();
+        scheduled.requested_by = "schedule weekly".into();
+        let first = sent("fire-1");
+        let named = with_report_id(&scheduled, &first).into_owned();
+        let id = ulid::Ulid::from_string(&named.report_id).expect("a ULID");
+        let sent_ms = time::OffsetDateTime::parse(&first.sent_at, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp_nanos()
+            / 1_000_000;
+        assert_eq!(i128::from(id.timestamp_ms()), sent_ms, "its time is the send time");
+        assert_eq!(with_report_id(&scheduled, &first).report_id, named.report_id, "a redelivery names the same report");
+        assert_ne!(
+            with_report_id(&scheduled, &sent("fire-2")).report_id,
+            named.report_id,
+            "another firing, another report"
+        );
+
+        assert!(handle_request(&scheduled, &first, &deps).await.unwrap().new_run);
+        assert!(!handle_request(&scheduled, &first, &deps).await.unwrap().new_run, "redelivered: the same run");
+        let run = w.runs.get_run(&named.report_id).await.unwrap().expect("the run is under the made id");
+        assert_eq!(run.total, 3);
+        assert_eq!(drain(&mut job_rx).len(), 6, "published twice (a redelivery publishes again), one run");
+        let kept: ReceivedRequest =
+            dbadmin_contracts::decode(&w.store.get(&keys::request(&named.report_id)).await.unwrap().unwrap()).unwrap();
+        assert_eq!(kept.request.requested_by, "schedule weekly");
     }
 }

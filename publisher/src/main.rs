@@ -1,5 +1,6 @@
 //! The publisher Lambda: report requests from the requests queue → one collection job per database.
 
+use dbadmin_aws::emf::Metrics;
 use dbadmin_aws::lambda::{self, RecordError};
 use dbadmin_aws::{dynamo::DynamoRunStore, s3, sns::SnsJobQueue, sqs::SqsFinalizeQueue, Clients, Settings};
 use dbadmin_contracts::ReportRequest;
@@ -22,10 +23,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let request: ReportRequest = lambda::decode(&record)?;
         // Who asked and when, as SQS recorded it, not as the body claims.
         let received = lambda::provenance(&record)?;
-        handle_request(&request, &received, deps).await.map(|_| ()).map_err(|e| {
-            let retryable = e.is_retryable();
-            RecordError::classify(e, retryable)
-        })
+        // A schedule's request names no report: the id is made from the queue's record.
+        let request = dbadmin_publisher::with_report_id(&request, &received);
+        handle_request(&request, &received, deps)
+            .await
+            .map(|report| {
+                Metrics::new("publisher")
+                    .property("report_id", &request.report_id)
+                    .count("JobsPublished", report.published as u64)
+                    .count("ReportsRequested", u64::from(report.new_run))
+                    .emit();
+            })
+            .map_err(|e| {
+                let retryable = e.is_retryable();
+                RecordError::classify(e, retryable)
+            })
     })
     .await
 }

@@ -43,8 +43,16 @@ const MAX_SEAL_ATTEMPTS: u32 = 10;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinalizeOutcome {
     /// This call wrote version `version`; `primary` is where the requested format's artifact is.
-    /// `tls_warning` is the manifest's sentence about targets read without verifying the server.
-    Written { version: u32, primary: String, manifest: String, rows: usize, tls_warning: Option<String> },
+    /// `tls_warning` is the manifest's sentence about targets read without verifying the server;
+    /// `requested_at` is when the queue received the request (RFC 3339).
+    Written {
+        version: u32,
+        primary: String,
+        manifest: String,
+        rows: usize,
+        tls_warning: Option<String>,
+        requested_at: String,
+    },
     /// Nothing to do: the run is incomplete, or its current version is written.
     NotClaimed,
     /// The current version is complete but its claim was refused (another call holds it, or held
@@ -404,5 +412,6 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         "Report written and signed."
     );
     let manifest = deps.store.location(&manifest_key);
-    Ok(FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning })
+    let requested_at = requested_at.clone();
+    Ok(FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning, requested_at })
 }

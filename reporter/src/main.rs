@@ -1,5 +1,6 @@
 //! The reporter Lambda: finalize messages → the report's next version in S3.
 
+use dbadmin_aws::emf::Metrics;
 use dbadmin_aws::lambda::{self, RecordError};
 use dbadmin_aws::{dynamo::DynamoRunStore, kms::KmsSigner, s3::S3Store, Clients, Settings};
 use dbadmin_contracts::FinalizeMessage;
@@ -21,7 +22,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         match handle_finalize(&message, deps).await {
             // Returned to the queue, not deleted: if the holder dies, this delivery finishes the report.
             Ok(FinalizeOutcome::Held) => Err(RecordError::retry("another reporter holds the claim on this version")),
-            Ok(_) => Ok(()),
+            Ok(FinalizeOutcome::Written { rows, requested_at, .. }) => {
+                let latency =
+                    time::OffsetDateTime::parse(&requested_at, &time::format_description::well_known::Rfc3339)
+                        .map(|at| (time::OffsetDateTime::now_utc() - at).whole_milliseconds().max(0) as u64);
+                let mut metrics = Metrics::new("reporter")
+                    .property("report_id", &message.report_id)
+                    .count("ReportsFinalized", 1)
+                    .count("RowsWritten", rows as u64);
+                if let Ok(ms) = latency {
+                    metrics = metrics.milliseconds("FinalizeLatency", ms);
+                }
+                metrics.emit();
+                Ok(())
+            }
+            Ok(FinalizeOutcome::NotClaimed) => Ok(()),
             Err(e) => {
                 let retryable = e.is_retryable();
                 Err(RecordError::classify(e, retryable))
