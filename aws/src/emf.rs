@@ -10,6 +10,21 @@ use serde_json::{json, Map, Value};
 /// Where every metric of the project lives.
 pub const NAMESPACE: &str = "DbAdminReport";
 
+/// Every metric the functions emit. terraform/ shows each on the dashboard (a policy test checks).
+pub mod metric {
+    pub const DATABASES_COLLECTED: &str = "DatabasesCollected";
+    pub const DATABASES_FAILED: &str = "DatabasesFailed";
+    pub const COLLECTION_DURATION: &str = "CollectionDuration";
+    pub const PRINCIPALS_EXAMINED: &str = "PrincipalsExamined";
+    pub const ADMINS_FOUND: &str = "AdminsFound";
+    pub const JOBS_PUBLISHED: &str = "JobsPublished";
+    pub const REPORTS_REQUESTED: &str = "ReportsRequested";
+    pub const REPORTS_FINALIZED: &str = "ReportsFinalized";
+    pub const ROWS_WRITTEN: &str = "RowsWritten";
+    pub const FINALIZE_LATENCY: &str = "FinalizeLatency";
+    pub const DLQ_SENDS: &str = "DlqSends";
+}
+
 /// This function's short name (`collector` of `db-admin-report-collector`), from the Lambda runtime.
 pub fn function() -> String {
     let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();

@@ -131,7 +131,7 @@ where
                         match poison.expect("checked").send(&kept, &reason).await {
                             Ok(()) => {
                                 tracing::error!(message_id = %id, error = %reason, "Record failed permanently; moved to the dead-letter queue.");
-                                crate::emf::Metrics::new(&crate::emf::function()).count("DlqSends", 1).emit();
+                                crate::emf::Metrics::new(&crate::emf::function()).count(crate::emf::metric::DLQ_SENDS, 1).emit();
                                 None
                             }
                             Err(send) => {

@@ -145,8 +145,10 @@ pub struct Status {
     pub report_location: Option<String>,
     pub missing: Vec<MissingTarget>,
     pub failed_targets: Vec<FailedTarget>,
-    /// Messages of this report in the collection dead-letter queue (`None` when it is not configured).
+    /// Messages of this report in the dead-letter queues (`None` when none is configured).
     pub dlq_messages: Option<usize>,
+    /// The same, per configured queue (requests, collect, finalize).
+    pub dlq_by_queue: BTreeMap<Queue, usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -294,18 +296,14 @@ impl Deployment {
                 Outcome::Collected(_) => None,
             })
             .collect();
-        let dlq_messages = if self.dlqs.is_empty() {
-            None
-        } else {
-            let queues: Vec<Queue> = self.dlqs.keys().copied().collect();
-            Some(
-                self.dlq_list(&queues, 1000)
-                    .await?
-                    .iter()
-                    .filter(|m| m.report_id.as_deref() == Some(report_id))
-                    .count(),
-            )
-        };
+        let queues: Vec<Queue> = self.dlqs.keys().copied().collect();
+        let mut dlq_by_queue: BTreeMap<Queue, usize> = queues.iter().map(|q| (*q, 0)).collect();
+        for m in self.dlq_list(&queues, 1000).await? {
+            if m.report_id.as_deref() == Some(report_id) {
+                *dlq_by_queue.entry(m.queue).or_default() += 1;
+            }
+        }
+        let dlq_messages = (!queues.is_empty()).then(|| dlq_by_queue.values().sum());
         Ok(Status {
             report_id: run.report_id.clone(),
             state: state(&run),
@@ -320,6 +318,7 @@ impl Deployment {
             missing,
             failed_targets,
             dlq_messages,
+            dlq_by_queue,
         })
     }
 

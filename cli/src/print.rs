@@ -173,9 +173,20 @@ pub fn status(s: &Status, output: Output) -> anyhow::Result<u8> {
                 println!("  error   {}: {}: {}", f.target_id, f.error_kind, f.reason);
             }
             if let Some(n) = s.dlq_messages {
-                println!("Dead-letter queues: {n} message(s) of this report (db-admin-report dlq list)");
+                let each: Vec<String> = s.dlq_by_queue.iter().map(|(q, n)| format!("{} {n}", q.as_str())).collect();
+                println!(
+                    "Dead-letter queues: {n} message(s) of this report ({}; db-admin-report dlq list)",
+                    each.join(", ")
+                );
             }
-            if s.state == "finalizing" {
+            let finalize_dead = s.dlq_by_queue.get(&db_admin_report::ops::Queue::Finalize).copied().unwrap_or(0);
+            if s.state == "finalizing" && finalize_dead > 0 {
+                println!(
+                    "Stuck: every database is counted but the report's finalize message is in the finalize \
+                     dead-letter queue. Unstick it: db-admin-report finalize {} (or dlq redrive --queue finalize)",
+                    s.report_id
+                );
+            } else if s.state == "finalizing" {
                 println!(
                     "Every database is counted and the report is being written. If no version appears within the \
                      reporter's lease (twice its time-out), send the finalize again: db-admin-report finalize {}",

@@ -395,6 +395,82 @@ async fn the_functions_metrics_are_valid_emf_and_add_up_to_the_report() {
     assert_eq!(sum("RowsWritten"), rows);
 }
 
+/// The optional schedule as MiniStack fires it: a one-time EventBridge Scheduler schedule sends the
+/// fixed body Terraform's aws_scheduler_schedule writes (no report id) to the requests queue. The
+/// publisher names the report from the queue's record, and the report is written with the schedule
+/// as the claimed requester beside the sender SQS recorded.
+#[tokio::test]
+async fn a_scheduled_request_becomes_a_report() {
+    use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
+    let Some(s) = stack().await else { return };
+    let started_ms = ulid::Ulid::new().timestamp_ms();
+    let name = format!("dbadmin-test-{}", ulid::Ulid::new());
+    let claim = format!("schedule {name}");
+    let body = serde_json::json!({
+        "schema_version": 1, "report_id": "", "requested_by": claim, "requested_at": "",
+        "inventory": s.o.inventory_uri, "filters": { "accounts": [], "regions": [], "engines": [] },
+    });
+    let queue_arn =
+        s.c.sqs
+            .get_queue_attributes()
+            .queue_url(&s.o.requests_queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+    let at = time::OffsetDateTime::now_utc() + Duration::from_secs(1);
+    let at = format!("at({})", &dbadmin_contracts::format_rfc3339(at).trim_end_matches('Z'));
+    aws_sdk_scheduler::Client::new(&s.c.sdk)
+        .create_schedule()
+        .name(&name)
+        .schedule_expression(at)
+        .schedule_expression_timezone("UTC")
+        .flexible_time_window(FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off).build().unwrap())
+        .target(
+            Target::builder()
+                .arn(queue_arn)
+                .role_arn("arn:aws:iam::000000000000:role/db-admin-report-scheduler")
+                .input(body.to_string())
+                .build()
+                .unwrap(),
+        )
+        .action_after_completion(ActionAfterCompletion::Delete)
+        .send()
+        .await
+        .unwrap();
+
+    // The run the schedule caused: made after the test started, its kept request claims the schedule.
+    let start = Instant::now();
+    let report_id = 'found: loop {
+        assert!(start.elapsed() < LIMIT, "the schedule never caused a report request");
+        for run in s.runs.list_runs().await.unwrap() {
+            let made = ulid::Ulid::from_string(&run.report_id).map(|u| u.timestamp_ms()).unwrap_or(0);
+            if made + 1000 < started_ms {
+                continue;
+            }
+            // Other tests make runs of their own without a kept request.
+            let key = dbadmin_contracts::keys::request(&run.report_id);
+            let Ok(kept) = s.c.s3.get_object().bucket(&s.o.bucket).key(&key).send().await else { continue };
+            let kept: dbadmin_contracts::ReceivedRequest =
+                dbadmin_contracts::decode(&kept.body.collect().await.unwrap().into_bytes()).unwrap();
+            if kept.request.requested_by == claim {
+                break 'found run.report_id;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let run = s.wait_reported(&report_id, 1, LIMIT).await;
+    assert_eq!((run.completed, run.total), (4, 4));
+    let location = run.report_location.unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&s.object(&location.replace("report.csv", "manifest.json")).await).unwrap();
+    assert_eq!(manifest["requested_by_claimed"], claim.as_str());
+    assert_eq!(manifest["requested_by"], "000000000000", "the sender as SQS recorded it");
+}
+
 /// The run store contract (dbadmin_ports::contract), on the deployed DynamoDB table.
 #[tokio::test]
 async fn dynamo_run_store_keeps_the_contract() {

@@ -116,6 +116,8 @@ async fn status_names_missing_and_failed_targets_and_dlq_messages() {
     assert_eq!(s.failed_targets.len(), 1);
     assert_eq!((s.failed_targets[0].target_id.as_str(), s.failed_targets[0].error_kind.as_str()), ("b", "unreachable"));
     assert_eq!(s.dlq_messages, Some(2), "its job and its finalize message; the other message is not a job");
+    let by_queue: Vec<(Queue, usize)> = s.dlq_by_queue.iter().map(|(q, n)| (*q, *n)).collect();
+    assert_eq!(by_queue, vec![(Queue::Collect, 1), (Queue::Finalize, 1)], "counted per queue");
     let err = f.ops.status("01NOSUCHREPORT").await.unwrap_err();
     assert!(err.to_string().contains("no report with id 01NOSUCHREPORT"), "{err}");
 }

@@ -1,6 +1,6 @@
 //! The collector Lambda: collection jobs from the collect queue → a stored, counted result each.
 
-use dbadmin_aws::emf::Metrics;
+use dbadmin_aws::emf::{metric, Metrics};
 use dbadmin_aws::{
     credentials::AwsCredentials, dynamo::DynamoRunStore, lambda, s3::S3Store, sqs::SqsFinalizeQueue, Clients, Settings,
 };
@@ -64,12 +64,12 @@ fn metrics(job: &CollectionJob, report: &JobReport) {
         .dimension("Engine", report.engine.to_string())
         .dimension("Outcome", outcome)
         .property("report_id", &job.report_id)
-        .count(if report.error.is_some() { "DatabasesFailed" } else { "DatabasesCollected" }, 1);
+        .count(if report.error.is_some() { metric::DATABASES_FAILED } else { metric::DATABASES_COLLECTED }, 1);
     if let Some(c) = report.collected {
         metrics = metrics
-            .milliseconds("CollectionDuration", c.duration_ms)
-            .count("PrincipalsExamined", c.principals_examined.into())
-            .count("AdminsFound", c.admins.into());
+            .milliseconds(metric::COLLECTION_DURATION, c.duration_ms)
+            .count(metric::PRINCIPALS_EXAMINED, c.principals_examined.into())
+            .count(metric::ADMINS_FOUND, c.admins.into());
     }
     metrics.emit();
 }

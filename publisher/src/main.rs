@@ -1,6 +1,6 @@
 //! The publisher Lambda: report requests from the requests queue → one collection job per database.
 
-use dbadmin_aws::emf::Metrics;
+use dbadmin_aws::emf::{metric, Metrics};
 use dbadmin_aws::lambda::{self, RecordError};
 use dbadmin_aws::{dynamo::DynamoRunStore, s3, sns::SnsJobQueue, sqs::SqsFinalizeQueue, Clients, Settings};
 use dbadmin_contracts::ReportRequest;
@@ -30,8 +30,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .map(|report| {
                 Metrics::new("publisher")
                     .property("report_id", &request.report_id)
-                    .count("JobsPublished", report.published as u64)
-                    .count("ReportsRequested", u64::from(report.new_run))
+                    .count(metric::JOBS_PUBLISHED, report.published as u64)
+                    .count(metric::REPORTS_REQUESTED, u64::from(report.new_run))
                     .emit();
             })
             .map_err(|e| {

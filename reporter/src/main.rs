@@ -1,6 +1,6 @@
 //! The reporter Lambda: finalize messages → the report's next version in S3.
 
-use dbadmin_aws::emf::Metrics;
+use dbadmin_aws::emf::{metric, Metrics};
 use dbadmin_aws::lambda::{self, RecordError};
 use dbadmin_aws::{dynamo::DynamoRunStore, kms::KmsSigner, s3::S3Store, Clients, Settings};
 use dbadmin_contracts::FinalizeMessage;
@@ -28,10 +28,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                         .map(|at| (time::OffsetDateTime::now_utc() - at).whole_milliseconds().max(0) as u64);
                 let mut metrics = Metrics::new("reporter")
                     .property("report_id", &message.report_id)
-                    .count("ReportsFinalized", 1)
-                    .count("RowsWritten", rows as u64);
+                    .count(metric::REPORTS_FINALIZED, 1)
+                    .count(metric::ROWS_WRITTEN, rows as u64);
                 if let Ok(ms) = latency {
-                    metrics = metrics.milliseconds("FinalizeLatency", ms);
+                    metrics = metrics.milliseconds(metric::FINALIZE_LATENCY, ms);
                 }
                 metrics.emit();
                 Ok(())

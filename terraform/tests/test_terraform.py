@@ -248,3 +248,45 @@ def test_manifests_are_signed_by_the_reporter_alone_and_evidence_has_one_writer_
     # The collector reads the population it connects by.
     collector = text(specific["collector"])
     assert "population.json" in collector
+
+
+def test_operations_alarms_cover_errors_throttles_duration_and_stuck_reports(central):
+    alarms = central["resource"]["aws_cloudwatch_metric_alarm"]
+    metrics = {text(a.get("metric_name")) for a in alarms.values()}
+    for metric in ("Errors", "Throttles", "Duration", "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible"):
+        assert metric in metrics, metric
+    for name in ("function_errors", "function_throttles", "function_duration"):
+        assert "local.functions" in text(alarms[name]["for_each"]), f"{name} covers every function"
+    assert "0.8" in text(alarms["function_duration"]["threshold"]), "duration alarms at 80 % of the time-out"
+    assert "var.stuck_report_minutes" in text(alarms["report_stuck"]["threshold"])
+    assert "DatabasesFailed" in text(alarms["databases_failed"]["metric_query"])
+    # Alarms may publish to the encrypted topic: CloudWatch may use the key.
+    assert "cloudwatch.amazonaws.com" in text(central["data"]["aws_iam_policy_document"]["kms"])
+
+
+def test_logs_are_kept_at_least_90_days_encrypted(central):
+    var = central["variable"]["log_retention_days"]
+    assert var["default"] == 90
+    assert ">= 90" in text(var["validation"])
+    group = central["resource"]["aws_cloudwatch_log_group"]["function"]
+    assert "var.log_retention_days" in text(group["retention_in_days"]) and "aws_kms_key.main" in text(group["kms_key_id"])
+
+
+def test_dashboard_shows_the_metrics_the_functions_emit(central):
+    body = text(central["resource"]["aws_cloudwatch_dashboard"]["main"]["dashboard_body"])
+    names = (ROOT / "aws/src/emf.rs").read_text().split("pub mod metric {")[1].split("}")[0]
+    emitted = set(re.findall(r'pub const \w+: &str = "(\w+)";', names))
+    assert {"DatabasesCollected", "DatabasesFailed", "JobsPublished", "ReportsFinalized", "DlqSends"} <= emitted, emitted
+    missing = {m for m in emitted if m not in body}
+    assert not missing, f"metrics the functions emit but the dashboard does not show: {missing}"
+
+
+def test_the_schedule_is_off_by_default_and_sends_a_request_without_an_id(central):
+    assert central["variable"]["schedule"]["default"] is None
+    schedule = central["resource"]["aws_scheduler_schedule"]["report"]
+    assert re.fullmatch(r"var\.schedule == (null|None) \? 0 : 1", text(schedule["count"])), schedule["count"]
+    target = text(schedule["target"])
+    assert 'aws_sqs_queue.main["requests"].arn' in target
+    assert "report_id" in target and "requested_by" in target and "schedule" in target
+    policy = text(central["resource"]["aws_iam_role_policy"]["scheduler"]["policy"])
+    assert "sqs:SendMessage" in policy and 'aws_sqs_queue.main["requests"].arn' in policy

@@ -43,7 +43,7 @@ pub fn violations(line: &str) -> Vec<String> {
     let Some(Value::Object(aws)) = root.get("_aws") else {
         return vec!["no _aws object".into()];
     };
-    if !aws.get("Timestamp").is_some_and(|t| t.as_u64().is_some()) {
+    if aws.get("Timestamp").is_none_or(|t| t.as_u64().is_none()) {
         bad.push("_aws.Timestamp is not a non-negative integer (milliseconds)".into());
     }
     let Some(Value::Array(directives)) = aws.get("CloudWatchMetrics") else {

@@ -40,6 +40,8 @@ module "central" {
   target_account_ids = [data.aws_caller_identity.target.account_id]
   external_id        = var.external_id
   lambda_zip_dir     = "${path.module}/../../dist"
+  # A SOC 2 Type II period is a year: keep the functions' logs that long (the module's floor is 90 days).
+  log_retention_days = 365
   tags               = { app = "db-admin-report" }
 }
 

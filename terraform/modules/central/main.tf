@@ -71,8 +71,9 @@ data "aws_iam_policy_document" "kms" {
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
     resources = ["*"]
     principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com", "sns.amazonaws.com", "sqs.amazonaws.com"]
+      type = "Service"
+      # cloudwatch: alarms publish to the encrypted alerts topic.
+      identifiers = ["logs.${local.region}.amazonaws.com", "sns.amazonaws.com", "sqs.amazonaws.com", "cloudwatch.amazonaws.com"]
     }
   }
 }

@@ -67,3 +67,13 @@ output "cli_policy_json" {
   description = "The least-privilege IAM policy for people who run the CLI against this deployment."
   value       = data.aws_iam_policy_document.cli.json
 }
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the metrics, queues and functions."
+  value       = aws_cloudwatch_dashboard.main.dashboard_name
+}
+
+output "schedule_arn" {
+  description = "The recurring report's schedule, when var.schedule is set."
+  value       = one(aws_scheduler_schedule.report[*].arn)
+}

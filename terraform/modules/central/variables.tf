@@ -68,9 +68,32 @@ variable "transient_retention_days" {
 }
 
 variable "log_retention_days" {
-  description = "CloudWatch Logs retention of the functions' logs."
+  description = "CloudWatch Logs retention of the functions' logs: at least the 90 days security logs are kept; 365 or more to cover a whole SOC 2 Type II period."
   type        = number
-  default     = 365
+  default     = 90
+  validation {
+    condition     = var.log_retention_days >= 90
+    error_message = "Security logs are kept at least 90 days."
+  }
+}
+
+variable "stuck_report_minutes" {
+  description = "A collect or finalize message older than this raises the report-stuck alarm."
+  type        = number
+  default     = 60
+}
+
+variable "schedule" {
+  description = "Optional recurring report: an EventBridge Scheduler expression (cron(...) or rate(...)), its time zone, the inventory (s3:// URI) and filters. Null (the default) schedules nothing."
+  type = object({
+    expression = string
+    timezone   = optional(string, "UTC")
+    inventory  = string
+    accounts   = optional(list(string), [])
+    regions    = optional(list(string), [])
+    engines    = optional(list(string), [])
+  })
+  default = null
 }
 
 variable "vpc_subnet_ids" {
