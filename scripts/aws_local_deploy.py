@@ -20,6 +20,7 @@ import zipfile
 import boto3
 
 PREFIX = "db-admin-report"
+TARGET_ROLE = "db-admin-report-target"
 REGION = "us-east-1"
 
 
@@ -110,7 +111,14 @@ def main():
     }
     functions = {
         "publisher": (
-            {"DBADMIN_COLLECT_TOPIC_ARN": topic_arn, "DBADMIN_FINALIZE_QUEUE_URL": finalize_url, "DBADMIN_DLQ_URL": requests_dlq},
+            # The role discovery assumes in each account (the emulator lets any role be assumed; the
+            # session sees that account's RDS resources).
+            {
+                "DBADMIN_COLLECT_TOPIC_ARN": topic_arn,
+                "DBADMIN_FINALIZE_QUEUE_URL": finalize_url,
+                "DBADMIN_DLQ_URL": requests_dlq,
+                "DBADMIN_TARGET_ROLE_NAME": TARGET_ROLE,
+            },
             requests_arn,
             1,
         ),
@@ -183,6 +191,7 @@ def main():
         "finalize_dlq_url": finalize_dlq,
         "inventory_uri": f"s3://{bucket}/{inventory_key}",
         "functions": names,
+        "target_role_name": TARGET_ROLE,
     }
     os.makedirs(args.state, exist_ok=True)
     with open(os.path.join(args.state, "outputs.json"), "w") as f:

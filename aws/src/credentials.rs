@@ -42,16 +42,19 @@ impl AwsCredentials {
 
     /// The role to assume for a target: its own override, else the deployment's role name in its account.
     pub fn role_for(&self, target: &Target) -> Option<String> {
-        target.role_arn.clone().or_else(|| {
-            let partition = if target.region.starts_with("us-gov-") {
-                "aws-us-gov"
-            } else if target.region.starts_with("cn-") {
-                "aws-cn"
-            } else {
-                "aws"
-            };
-            self.role_name.as_ref().map(|name| format!("arn:{partition}:iam::{}:role/{name}", target.account_id))
-        })
+        target.role_arn.clone().or_else(|| self.role_in(&target.account_id, &target.region))
+    }
+
+    /// The deployment's role in `account_id` (its partition read off `region`), if one is configured.
+    pub fn role_in(&self, account_id: &str, region: &str) -> Option<String> {
+        let partition = if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else if region.starts_with("cn-") {
+            "aws-cn"
+        } else {
+            "aws"
+        };
+        self.role_name.as_ref().map(|name| format!("arn:{partition}:iam::{account_id}:role/{name}"))
     }
 
     /// A Secrets Manager client in the target's region (a secret lives in one region), with the
@@ -69,7 +72,7 @@ impl AwsCredentials {
         Ok(aws_sdk_secretsmanager::Client::from_conf(config.build()))
     }
 
-    async fn role_credentials(&self, role: &str) -> Result<Credentials, CredentialError> {
+    pub(crate) async fn role_credentials(&self, role: &str) -> Result<Credentials, CredentialError> {
         if let Some((creds, expires)) = self.roles.lock().unwrap_or_else(|p| p.into_inner()).get(role) {
             if SystemTime::now() + ROLE_REFRESH_MARGIN < *expires {
                 return Ok(creds.clone());

@@ -243,6 +243,19 @@ pub enum InventoryCommand {
         /// The inventory CSV.
         file: String,
     },
+    /// Write a draft inventory (CSV, to stdout) of every RDS/Aurora database AWS lists in the
+    /// given accounts and regions: review it, fill the empty secrets, validate it.
+    Discover {
+        /// Accounts to list (comma-separated), through DBADMIN_TARGET_ROLE_NAME when it is set.
+        #[arg(long, value_delimiter = ',')]
+        accounts: Vec<String>,
+        /// Regions to list (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        regions: Vec<String>,
+        /// Add every ACTIVE account of the AWS Organization.
+        #[arg(long)]
+        organization: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -307,6 +320,31 @@ pub struct Generate {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// List every RDS/Aurora database in the inventory's accounts and regions (through the target
+    /// role) and reconcile it with the inventory in the evidence (reconciliation.csv). Databases
+    /// missing from the inventory make the report partial (exit 3). With --local this process
+    /// needs AWS credentials.
+    #[arg(long, env = "DBADMIN_DISCOVER")]
+    pub discover: bool,
+
+    /// With --discover: add every ACTIVE account of the AWS Organization (organizations:ListAccounts).
+    #[arg(long, requires = "discover")]
+    pub organization: bool,
+
+    /// With --discover: the regions to list (comma-separated); default: the inventory's regions.
+    #[arg(long, value_delimiter = ',', requires = "discover")]
+    pub discover_regions: Vec<String>,
+}
+
+impl Generate {
+    /// What the request asks discovery to do, when --discover is given.
+    pub fn discovery(&self) -> Option<dbadmin_contracts::discovery::DiscoveryRequest> {
+        self.discover.then(|| dbadmin_contracts::discovery::DiscoveryRequest {
+            organization: self.organization,
+            regions: self.discover_regions.clone(),
+        })
+    }
 }
 
 impl Deployment {

@@ -27,6 +27,8 @@ pub struct LocalOptions {
     pub requested_by: String,
     /// The key the manifest is signed with (made there on first use).
     pub signing_key: PathBuf,
+    /// Set to discover what AWS says exists and reconcile it (needs a [`DatabaseDiscovery`]).
+    pub discovery: Option<dbadmin_contracts::discovery::DiscoveryRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -45,6 +47,8 @@ pub struct LocalOutcome {
     pub signing_key_created: bool,
     /// The manifest's warning about targets read without verifying the server, if any.
     pub tls_warning: Option<String>,
+    /// When discovery ran: rows per reconciliation status and the completeness finding.
+    pub reconciliation: Option<dbadmin_contracts::manifest::ReconciliationSummary>,
 }
 
 /// Where a local run's time went, in milliseconds.
@@ -152,7 +156,11 @@ async fn collect_all(
     Ok((errors, job_ms))
 }
 
-pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result<LocalOutcome> {
+pub async fn run(
+    opts: &LocalOptions,
+    progress: &dyn Progress,
+    discovery: Option<&dyn dbadmin_ports::DatabaseDiscovery>,
+) -> anyhow::Result<LocalOutcome> {
     let credentials = match &opts.secrets_file {
         Some(path) => LocalCredentials::from_file(path)?,
         None => LocalCredentials::from_env(),
@@ -175,10 +183,17 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
         filters: opts.filters.clone(),
         output_format: opts.output_format,
         retry: None,
+        discovery: opts.discovery.clone(),
     };
 
-    let publisher =
-        PublisherDeps { inventory: &FileInventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+    let publisher = PublisherDeps {
+        inventory: &FileInventory,
+        store: &store,
+        runs: &runs,
+        jobs: &jobs,
+        finalize: &finalize,
+        discovery,
+    };
     let started = std::time::Instant::now();
     // In one process the sender and send time are this user and now, as SQS would record them.
     let received = Provenance {
@@ -220,19 +235,22 @@ pub async fn run(opts: &LocalOptions, progress: &dyn Progress) -> anyhow::Result
         finalize_ms: finalize_started.elapsed().as_millis() as u64,
     };
     match finalized {
-        FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning, .. } => Ok(LocalOutcome {
-            report_id: request.report_id,
-            version,
-            report: primary,
-            manifest,
-            population: published.population,
-            errors,
-            rows,
-            timings,
-            signing_key: signer.path().display().to_string(),
-            signing_key_created,
-            tls_warning,
-        }),
+        FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning, reconciliation, .. } => {
+            Ok(LocalOutcome {
+                report_id: request.report_id,
+                version,
+                report: primary,
+                manifest,
+                population: published.population,
+                errors,
+                rows,
+                timings,
+                signing_key: signer.path().display().to_string(),
+                signing_key_created,
+                tls_warning,
+                reconciliation: reconciliation.map(|r| *r),
+            })
+        }
         FinalizeOutcome::NotClaimed | FinalizeOutcome::Held => {
             bail!("the report was not finalized: the run is incomplete")
         }

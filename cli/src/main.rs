@@ -75,6 +75,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Finalize { report_id } => cmd::reports::finalize(&ctx, &report_id),
         Command::Dlq(command) => cmd::dlq::run(&ctx, command),
         Command::Inventory(InventoryCommand::Validate { file }) => cmd::inventory::validate(&ctx, &file),
+        Command::Inventory(InventoryCommand::Discover { accounts, regions, organization }) => {
+            cmd::inventory::discover(&ctx, accounts, regions, organization)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "db-admin-report", &mut std::io::stdout());
             Ok(exit::OK)

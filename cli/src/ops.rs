@@ -413,6 +413,7 @@ impl Deployment {
             filters: Filters::default(),
             output_format: OutputFormat::default(),
             retry: Some(Retry { version: run.reported_version }),
+            discovery: None,
         };
         Ok(RetryPlan::Request { request, version: run.reported_version + 1, failed: run.failed })
     }

@@ -6,6 +6,7 @@ use anyhow::Context;
 use db_admin_report::local::{LocalOutcome, Progress};
 use db_admin_report::ops::{state, DlqMessage, Redrive, Status, WaitProgress};
 use db_admin_report::{diff, exit, verify};
+use dbadmin_contracts::manifest::ReconciliationSummary;
 use dbadmin_contracts::Inventory;
 use dbadmin_ports::RunRecord;
 
@@ -89,20 +90,45 @@ pub fn local_outcome(outcome: &LocalOutcome, output: Output) -> anyhow::Result<u
             if let Some(w) = &outcome.tls_warning {
                 eprintln!("WARNING: {w}");
             }
+            reconciliation(outcome.reconciliation.as_ref());
             println!("{}", outcome.report);
         }
     }
-    Ok(if outcome.errors > 0 { exit::PARTIAL } else { exit::OK })
+    let incomplete = outcome.reconciliation.as_ref().is_some_and(|r| r.incomplete());
+    Ok(if outcome.errors > 0 || incomplete { exit::PARTIAL } else { exit::OK })
+}
+
+/// The reconciliation's counts and finding, on stderr.
+fn reconciliation(summary: Option<&ReconciliationSummary>) {
+    let Some(r) = summary else { return };
+    let counts: Vec<String> = r.counts.iter().map(|(status, n)| format!("{status} {n}")).collect();
+    eprintln!(
+        "Reconciliation with AWS ({} account(s) × {} region(s)): {}.",
+        r.scope.accounts.len(),
+        r.scope.regions.len(),
+        if counts.is_empty() { "nothing listed".to_owned() } else { counts.join(", ") }
+    );
+    if let Some(e) = &r.scope.organization_error {
+        eprintln!("WARNING: the organization's accounts could not be listed: {e}");
+    }
+    if let Some(f) = &r.finding {
+        eprintln!("INCOMPLETE: {f}");
+    }
 }
 
 /// A deployed report's version, written.
-pub fn done(run: &RunRecord, tls_warning: Option<&str>, output: Output) -> anyhow::Result<u8> {
+pub fn done(
+    run: &RunRecord,
+    tls_warning: Option<&str>,
+    reconciled: Option<&ReconciliationSummary>,
+    output: Output,
+) -> anyhow::Result<u8> {
     let location = run.report_location.clone().unwrap_or_default();
     match output {
         Output::Json => json(&serde_json::json!({
             "report_id": run.report_id, "version": run.reported_version, "state": state(run),
             "total": run.total, "completed": run.completed, "failed": run.failed, "report": location,
-            "tls_warning": tls_warning,
+            "tls_warning": tls_warning, "reconciliation": reconciled,
         }))?,
         Output::Text => {
             eprintln!(
@@ -112,10 +138,12 @@ pub fn done(run: &RunRecord, tls_warning: Option<&str>, output: Output) -> anyho
             if let Some(w) = tls_warning {
                 eprintln!("WARNING: {w}");
             }
+            reconciliation(reconciled);
             println!("{location}");
         }
     }
-    Ok(if run.failed > 0 { exit::PARTIAL } else { exit::OK })
+    let incomplete = reconciled.is_some_and(|r| r.incomplete());
+    Ok(if run.failed > 0 || incomplete { exit::PARTIAL } else { exit::OK })
 }
 
 pub fn submitted(report_id: &str, output: Output) -> anyhow::Result<u8> {

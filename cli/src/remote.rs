@@ -55,6 +55,10 @@ mod without_aws {
         pub async fn public_key(&self) -> anyhow::Result<(String, Vec<u8>)> {
             match self.never {}
         }
+
+        pub fn discovery(&self) -> Box<dyn dbadmin_ports::DatabaseDiscovery> {
+            match self.never {}
+        }
     }
 }
 
@@ -124,6 +128,18 @@ mod with_aws {
                 _ => anyhow::Error::new(e).context("resolving your AWS identity (sts:GetCallerIdentity)"),
             })?;
             out.arn().map(str::to_owned).context("sts:GetCallerIdentity returned no ARN")
+        }
+
+        /// Lists databases as the deployment's publisher does: through the target role named by
+        /// `DBADMIN_TARGET_ROLE_NAME` (with `DBADMIN_EXTERNAL_ID`) in each account, or with this
+        /// process's own credentials when no role is set.
+        pub fn discovery(&self) -> Box<dyn dbadmin_ports::DatabaseDiscovery> {
+            let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+            Box::new(dbadmin_aws::rds::RdsDiscovery::new(
+                &self.clients,
+                var("DBADMIN_TARGET_ROLE_NAME"),
+                var("DBADMIN_EXTERNAL_ID"),
+            ))
         }
 
         /// The deployment's signing key id and its public key (DER), from KMS.

@@ -47,6 +47,7 @@ impl Stack {
             filters,
             output_format: Default::default(),
             retry: None,
+            discovery: None,
         };
         self.c
             .sqs
@@ -255,6 +256,7 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
         filters: Filters { accounts: vec!["111122223333".into()], ..Default::default() },
         output_format: Default::default(),
         retry: None,
+        discovery: None,
     };
     let publisher = dbadmin_publisher::PublisherDeps {
         inventory: &S3Inventory::new(s.c.s3.clone()),
@@ -262,6 +264,7 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
         runs: &s.runs,
         jobs: &jobs,
         finalize: &finalize,
+        discovery: None,
     };
     let received = dbadmin_contracts::Provenance {
         sender: "AROAEXAMPLE:crash-test".into(),

@@ -256,6 +256,7 @@ async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
         filters: Filters::default(),
         output_format: Default::default(),
         retry: None,
+        discovery: None,
     };
     let population = Population {
         schema_version: Population::SCHEMA_VERSION,
@@ -551,4 +552,123 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
         &[("AWS_ENDPOINT_URL", &stack.endpoint)],
     );
     assert_eq!(allowed.code, 0, "{allowed:?}");
+}
+
+/// An RDS client acting in `account` and `region` (MiniStack takes a 12-digit access key as the
+/// account).
+fn rds_in(e: &Env, account: &str, region: &str) -> aws_sdk_rds::Client {
+    let creds = aws_sdk_rds::config::Credentials::new(account, "test", None, None, "test-account");
+    aws_sdk_rds::Client::from_conf(
+        aws_sdk_rds::config::Builder::from(&e.c.sdk)
+            .region(aws_sdk_rds::config::Region::new(region.to_owned()))
+            .credentials_provider(creds)
+            .build(),
+    )
+}
+
+/// Creates an instance (in `cluster` when given) unless it exists from an earlier run.
+async fn instance(rds: &aws_sdk_rds::Client, id: &str, engine: &str, cluster: Option<&str>) {
+    let made = rds
+        .create_db_instance()
+        .db_instance_identifier(id)
+        .engine(engine)
+        .db_instance_class("db.t3.micro")
+        .set_db_cluster_identifier(cluster.map(str::to_owned))
+        .master_username("admin")
+        .master_user_password("password1234")
+        .allocated_storage(20)
+        .send()
+        .await;
+    if let Err(e) = made {
+        let text = format!("{:?}", e);
+        assert!(text.contains("AlreadyExists"), "creating {id}: {text}");
+    }
+}
+
+/// Completeness (issue 13): the deployed publisher lists every RDS database in the inventory's
+/// two accounts and two regions through the target role and the reporter reconciles it with the
+/// inventory in the signed evidence. One database is not in the inventory (a finding: exit 3), one
+/// inventory entry has no database (NOT_FOUND), an Oracle instance is EXCLUDED, and a cluster is one
+/// database however many members it has. `inventory discover` drafts an inventory of the same.
+#[tokio::test]
+async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
+    let Some(e) = Env::new().await else { return };
+    let (a, b) = ("111122223333", "444455556666");
+    // The demo inventory: demo-mariadb (a, eu-west-1), demo-mysql (a, us-east-1),
+    // demo-postgres (b, eu-west-1), demo-unreachable (b, us-east-1).
+    instance(&rds_in(&e, a, "eu-west-1"), "demo-mariadb", "mariadb", None).await;
+    let a_east = rds_in(&e, a, "us-east-1");
+    let cluster = a_east
+        .create_db_cluster()
+        .db_cluster_identifier("demo-mysql")
+        .engine("aurora-mysql")
+        .master_username("admin")
+        .master_user_password("password1234")
+        .send()
+        .await;
+    if let Err(err) = cluster {
+        assert!(format!("{err:?}").contains("AlreadyExists"), "{err:?}");
+    }
+    instance(&a_east, "demo-mysql-1", "aurora-mysql", Some("demo-mysql")).await;
+    instance(&a_east, "demo-mysql-2", "aurora-mysql", Some("demo-mysql")).await;
+    let b_west = rds_in(&e, b, "eu-west-1");
+    instance(&b_west, "demo-postgres", "postgres", None).await;
+    instance(&b_west, "shadow-db", "postgres", None).await;
+    instance(&b_west, "legacy-ora", "oracle-ee", None).await;
+
+    let inventory = e.s("inventory_uri");
+    let run = e.run(&["generate", "--inventory", &inventory, "--discover", "--output", "json"]);
+    assert_eq!(run.code, 3, "a database missing from the inventory makes the report partial: {run:?}");
+    let out = run.json();
+    let counts = &out["reconciliation"]["counts"];
+    assert_eq!(
+        (&counts["IN_BOTH"], &counts["NOT_IN_INVENTORY"], &counts["NOT_FOUND"], &counts["EXCLUDED"]),
+        (&serde_json::json!(3), &serde_json::json!(1), &serde_json::json!(1), &serde_json::json!(1)),
+        "{out}"
+    );
+    assert!(counts.get("DISCOVERY_FAILED").is_none(), "{out}");
+    assert!(out["reconciliation"]["finding"].as_str().unwrap().contains("1 database(s) exist in AWS"), "{out}");
+    assert_eq!(out["reconciliation"]["scope"]["accounts"], serde_json::json!([a, b]));
+    assert_eq!(out["reconciliation"]["scope"]["regions"], serde_json::json!(["eu-west-1", "us-east-1"]));
+
+    // The rows are an artifact of the signed manifest; download verifies every artifact's digest.
+    let id = out["report_id"].as_str().unwrap().to_owned();
+    let dir = tmp();
+    let download = e.run(&["download", &id, "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(download.code, 0, "{download:?}");
+    let folder = dir.path().join(&id).join("v1");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["artifacts"].as_array().unwrap().iter().any(|a| a["name"] == "reconciliation.csv"), "{manifest}");
+    assert_eq!(manifest["reconciliation"]["counts"], *counts);
+    let csv = std::fs::read_to_string(folder.join("reconciliation.csv")).unwrap();
+    let line = |needle: &str| {
+        csv.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} in {csv}")).to_owned()
+    };
+    assert!(line("shadow-db").starts_with("NOT_IN_INVENTORY,444455556666,eu-west-1,,shadow-db,"), "{csv}");
+    assert!(line("demo-unreachable").starts_with("NOT_FOUND,444455556666,us-east-1,demo-unreachable,"), "{csv}");
+    assert!(line("legacy-ora").starts_with("EXCLUDED,") && line("legacy-ora").contains("Oracle"), "{csv}");
+    assert!(line(",demo-mysql,").starts_with("IN_BOTH,111122223333,us-east-1,demo-mysql,demo-mysql,"), "{csv}");
+    assert!(!csv.contains("demo-mysql-1"), "a cluster's members are the cluster: {csv}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["reconciliation"].as_array().unwrap().len(), 6, "report.json carries the rows too");
+
+    // A draft inventory of the same estate: every collected engine, the Oracle one as a comment.
+    let role = e.s("target_role_name");
+    let draft = cli(
+        &e.o,
+        &["inventory", "discover", "--accounts", &format!("{a},{b}"), "--regions", "eu-west-1,us-east-1"],
+        &[("DBADMIN_TARGET_ROLE_NAME", role.as_str())],
+    );
+    assert_eq!(draft.code, 0, "{draft:?}");
+    for id in ["demo-mariadb", "demo-mysql", "demo-postgres", "shadow-db"] {
+        assert!(draft.stdout.lines().any(|l| l.starts_with(&format!("{id},"))), "{id} in {}", draft.stdout);
+    }
+    assert!(draft.stdout.contains("# excluded: legacy-ora (oracle-ee"), "{}", draft.stdout);
+    let parsed = Inventory::parse("draft.csv", draft.stdout.as_bytes()).unwrap_err();
+    assert!(
+        parsed.issues.iter().all(|i| i.field.as_deref() == Some("secret")),
+        "only the secrets are left to fill: {parsed}"
+    );
 }

@@ -18,6 +18,11 @@ pub fn retry_request(report_id: &str, version: u32) -> String {
     format!("runs/{report_id}/retry-v{version}.json")
 }
 
+/// What the report's discovery found (`Discovery`), written once by the publisher.
+pub fn discovery(report_id: &str) -> String {
+    format!("runs/{report_id}/discovery.json")
+}
+
 /// Where the population snapshot (every target in scope) is kept.
 pub fn population(report_id: &str) -> String {
     format!("runs/{report_id}/population.json")
@@ -39,6 +44,8 @@ pub fn report_dir(report_id: &str, requested_at: &str, version: u32) -> String {
 
 pub const CSV_NAME: &str = "report.csv";
 pub const JSON_NAME: &str = "report.json";
+/// Written when the request asked for discovery: every inventory entry and discovered database.
+pub const RECONCILIATION_NAME: &str = "reconciliation.csv";
 pub const MANIFEST_NAME: &str = "manifest.json";
 pub const SIGNATURE_NAME: &str = "manifest.sig.json";
 

@@ -49,6 +49,50 @@ pub struct Manifest {
     /// replacing a report breaks the chain at the next one.
     #[serde(default)]
     pub previous: Option<ChainLink>,
+    /// When the request asked for discovery: what was listed and how it reconciled with the
+    /// population (`reconciliation.csv` holds the rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconciliation: Option<ReconciliationSummary>,
+}
+
+/// The discovery's parameters and the reconciliation's counts, in the signed manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconciliationSummary {
+    pub scope: crate::discovery::DiscoveryScope,
+    pub discovered_at: String,
+    /// Rows per status (`IN_BOTH`, `NOT_IN_INVENTORY`, `NOT_FOUND`, `EXCLUDED`, `DISCOVERY_FAILED`).
+    pub counts: BTreeMap<String, usize>,
+    /// Set when databases exist that the inventory does not list: the report is not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
+}
+
+impl ReconciliationSummary {
+    pub fn new(discovery: &crate::discovery::Discovery, rows: &[crate::discovery::ReconciliationRow]) -> Self {
+        let counts = crate::discovery::counts(rows);
+        let missing = counts.get("NOT_IN_INVENTORY").copied().unwrap_or(0);
+        let failed = counts.get("DISCOVERY_FAILED").copied().unwrap_or(0);
+        let mut finding = Vec::new();
+        if missing > 0 {
+            finding.push(format!(
+                "{missing} database(s) exist in AWS but are not in the inventory: they were not reviewed (reconciliation.csv, NOT_IN_INVENTORY)"
+            ));
+        }
+        if failed > 0 {
+            finding.push(format!("{failed} reconciliation row(s) could not be checked (DISCOVERY_FAILED)"));
+        }
+        ReconciliationSummary {
+            scope: discovery.scope.clone(),
+            discovered_at: discovery.discovered_at.clone(),
+            counts,
+            finding: (!finding.is_empty()).then(|| finding.join("; ")),
+        }
+    }
+
+    /// Whether the population is known to be incomplete (or could not be checked).
+    pub fn incomplete(&self) -> bool {
+        self.finding.is_some()
+    }
 }
 
 /// One report's place in the chain: what the next manifest names as its `previous`.

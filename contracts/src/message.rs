@@ -53,6 +53,10 @@ pub struct ReportRequest {
     /// version, and write the next version of the report. Absent on a first request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
+    /// Set to list what AWS says exists in the accounts and regions in scope and reconcile it with
+    /// the inventory in the report's evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<crate::discovery::DiscoveryRequest>,
 }
 
 /// Who sent a request and when, as the queue recorded it: SQS's `SenderId` and `SentTimestamp`

@@ -62,6 +62,7 @@ pub async fn submit(
         filters: Filters::default(),
         output_format: Default::default(),
         retry: None,
+        discovery: None,
     };
     c.sqs
         .send_message()

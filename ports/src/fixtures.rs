@@ -54,6 +54,7 @@ pub async fn seed(store: &dyn ObjectStore, runs: &dyn RunStore, report_id: &str,
         filters: Filters::default(),
         output_format: Default::default(),
         retry: None,
+        discovery: None,
     };
     let received = ReceivedRequest {
         schema_version: ReceivedRequest::SCHEMA_VERSION,

@@ -188,6 +188,20 @@ pub trait InventorySource: Send + Sync {
     async fn fetch(&self, source: &str) -> Result<Vec<u8>, PortError>;
 }
 
+/// Lists what AWS says exists: the organization's accounts, and the RDS/Aurora databases of one
+/// account × region (through the role the collector uses there).
+#[async_trait]
+pub trait DatabaseDiscovery: Send + Sync {
+    /// Every ACTIVE account of the AWS Organization.
+    async fn organization_accounts(&self) -> Result<Vec<String>, PortError>;
+    /// Every DB instance and cluster of `account_id` in `region` (a cluster's members folded in).
+    async fn databases(
+        &self,
+        account_id: &str,
+        region: &str,
+    ) -> Result<Vec<dbadmin_contracts::discovery::DiscoveredDatabase>, PortError>;
+}
+
 /// Fetches a database login for a target: through the target's role and Secrets Manager on AWS,
 /// from a secrets file or the environment locally.
 #[async_trait]

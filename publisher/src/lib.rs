@@ -7,14 +7,15 @@
 //! only the entries a batch rejected. A redelivered request reuses the stored
 //! population, so a changed inventory cannot change a run half-way.
 
+use dbadmin_contracts::discovery::{Discovery, DiscoveryRequest, DiscoveryScope, ScopeDiscovery};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{
     keys, CollectionJob, FinalizeMessage, Inventory, InventoryError, Provenance, ReceivedRequest, ReportRequest, Retry,
     Target, Versioned,
 };
 use dbadmin_ports::{
-    FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError, RunRecord, RunStore, Stored,
-    MAX_BATCH,
+    DatabaseDiscovery, FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError, RunRecord,
+    RunStore, Stored, MAX_BATCH,
 };
 use futures::StreamExt;
 use std::time::Duration;
@@ -34,6 +35,9 @@ pub struct PublisherDeps<'a> {
     pub runs: &'a dyn RunStore,
     pub jobs: &'a dyn JobQueue,
     pub finalize: &'a dyn FinalizeQueue,
+    /// Lists what AWS says exists, for requests that ask for discovery (`None`: such requests are
+    /// refused).
+    pub discovery: Option<&'a dyn DatabaseDiscovery>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +256,10 @@ async fn publish(
             }
         };
 
+    if let Some(asked) = &request.discovery {
+        discover(report_id, asked, &population, deps).await?;
+    }
+
     let total = population.targets.len();
     let run = RunRecord::new(report_id.clone(), received.sender.clone(), received.sent_at.clone(), total as u64);
     let new_run = deps
@@ -273,6 +281,91 @@ async fn publish(
     publish_jobs(report_id, 1, &population.targets, deps).await?;
     info!(targets = total, new_run, publish_ms = started.elapsed().as_millis() as u64, "Published collection jobs.");
     Ok(PublishReport { population: total, published: total, new_run })
+}
+
+/// Lists every account × region in scope: the accounts of `targets` and `accounts`, plus the
+/// organization's when asked; the asked regions, else those of `targets`. A listing that fails is
+/// kept as that scope's error, never raised.
+pub async fn list_databases(
+    discovery: &dyn DatabaseDiscovery,
+    asked: &DiscoveryRequest,
+    targets: &[Target],
+    accounts: &[String],
+) -> (DiscoveryScope, Vec<ScopeDiscovery>) {
+    let (mut extra, organization_error) = if asked.organization {
+        match discovery.organization_accounts().await {
+            Ok(accounts) => (accounts, None),
+            Err(e) => {
+                warn!(error = %dbadmin_ports::error_chain(&e), "The organization's accounts could not be listed.");
+                (Vec::new(), Some(dbadmin_ports::error_chain(&e)))
+            }
+        }
+    } else {
+        (Vec::new(), None)
+    };
+    extra.extend(accounts.iter().cloned());
+    let mut scope = dbadmin_contracts::discovery::scope(asked, targets, &extra);
+    scope.organization_error = organization_error;
+    let pairs: Vec<(String, String)> =
+        scope.accounts.iter().flat_map(|a| scope.regions.iter().map(move |r| (a.clone(), r.clone()))).collect();
+    let scopes = futures::stream::iter(pairs)
+        .map(|(account_id, region)| async move {
+            match discovery.databases(&account_id, &region).await {
+                Ok(databases) => ScopeDiscovery { account_id, region, databases, error: None },
+                Err(e) => {
+                    let error = dbadmin_ports::error_chain(&e);
+                    warn!(%account_id, %region, %error, "Listing RDS failed; recorded as DISCOVERY_FAILED.");
+                    ScopeDiscovery { account_id, region, databases: Vec::new(), error: Some(error) }
+                }
+            }
+        })
+        .buffered(DISCOVERY_CONCURRENCY)
+        .collect()
+        .await;
+    (scope, scopes)
+}
+
+/// How many account × region listings run at once.
+const DISCOVERY_CONCURRENCY: usize = 16;
+
+/// Lists the databases in the request's scope and keeps what was found as the report's discovery
+/// (written once: a redelivery reuses the first). A listing that fails is recorded as failed for
+/// its account and region; it never stops the report.
+async fn discover(
+    report_id: &str,
+    asked: &DiscoveryRequest,
+    population: &Population,
+    deps: &PublisherDeps<'_>,
+) -> Result<(), PublisherError> {
+    let key = keys::discovery(report_id);
+    if deps.store.get(&key).await.map_err(|source| PublisherError::Store { key: key.clone(), source })?.is_some() {
+        return Ok(());
+    }
+    let Some(discovery) = deps.discovery else {
+        return Err(PublisherError::InvalidRequest(
+            "this deployment cannot discover databases (no AWS access); request the report without discovery".into(),
+        ));
+    };
+    let started = std::time::Instant::now();
+    let (scope, scopes) = list_databases(discovery, asked, &population.targets, &[]).await;
+    let found = Discovery {
+        schema_version: Discovery::SCHEMA_VERSION,
+        report_id: report_id.to_owned(),
+        scope,
+        scopes,
+        discovered_at: dbadmin_contracts::now_rfc3339(),
+    };
+    info!(
+        accounts = found.scope.accounts.len(),
+        regions = found.scope.regions.len(),
+        databases = found.scopes.iter().map(|s| s.databases.len()).sum::<usize>(),
+        failed = found.scopes.iter().filter(|s| s.error.is_some()).count(),
+        discovery_ms = started.elapsed().as_millis() as u64,
+        "Discovered the databases in scope."
+    );
+    // Written once: if a concurrent delivery's discovery was stored first, that one is kept.
+    let _stored_or_existed = put(deps.store, &key, dbadmin_contracts::encode(&found)).await?;
+    Ok(())
 }
 
 /// A retry: uncount the targets that failed in `retry.version`, move the run to the next
@@ -468,6 +561,7 @@ mod tests {
             },
             output_format: Default::default(),
             retry: None,
+            discovery: None,
         }
     }
 
@@ -499,6 +593,7 @@ mod tests {
                 runs: &self.runs,
                 jobs: &self.jobs,
                 finalize: &self.finalize,
+                discovery: None,
             }
         }
     }

@@ -2,7 +2,9 @@
 
 use dbadmin_aws::emf::{metric, Metrics};
 use dbadmin_aws::lambda::{self, RecordError};
-use dbadmin_aws::{dynamo::DynamoRunStore, s3, sns::SnsJobQueue, sqs::SqsFinalizeQueue, Clients, Settings};
+use dbadmin_aws::{
+    dynamo::DynamoRunStore, rds::RdsDiscovery, s3, sns::SnsJobQueue, sqs::SqsFinalizeQueue, Clients, Settings,
+};
 use dbadmin_contracts::ReportRequest;
 use dbadmin_publisher::{handle_request, PublisherDeps};
 
@@ -16,7 +18,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let runs = DynamoRunStore::new(clients.dynamodb.clone(), &settings.table);
     let jobs = SnsJobQueue::new(clients.sns.clone(), settings.require_collect_topic()?);
     let finalize = SqsFinalizeQueue::new(clients.sqs.clone(), settings.require_finalize_queue()?);
-    let deps = PublisherDeps { inventory: &inventory, store: &store, runs: &runs, jobs: &jobs, finalize: &finalize };
+    let discovery = RdsDiscovery::new(&clients, settings.target_role_name.clone(), settings.external_id.clone());
+    let deps = PublisherDeps {
+        inventory: &inventory,
+        store: &store,
+        runs: &runs,
+        jobs: &jobs,
+        finalize: &finalize,
+        discovery: Some(&discovery),
+    };
     let deps = &deps;
     let poison = lambda::SqsPoisonSink::from_settings(&clients, &settings);
     lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record, _deadline| async move {

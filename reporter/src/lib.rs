@@ -11,7 +11,8 @@ pub mod render;
 #[cfg(feature = "testing")]
 pub mod synthetic;
 
-use dbadmin_contracts::manifest::{Artifact, ChainLink, Manifest, ManifestSignature};
+use dbadmin_contracts::discovery::{Discovery, ReconciliationRow};
+use dbadmin_contracts::manifest::{Artifact, ChainLink, Manifest, ManifestSignature, ReconciliationSummary};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Failure, TargetRef};
 use dbadmin_contracts::{
@@ -52,6 +53,9 @@ pub enum FinalizeOutcome {
         rows: usize,
         tls_warning: Option<String>,
         requested_at: String,
+        /// When discovery was asked: rows per reconciliation status, and the finding (databases
+        /// not in the inventory) if any.
+        reconciliation: Option<Box<ReconciliationSummary>>,
     },
     /// Nothing to do: the run is incomplete, or its current version is written.
     NotClaimed,
@@ -154,6 +158,7 @@ async fn render_results(
     counted: &BTreeMap<String, Counted>,
     report_timestamp: &str,
     version: u32,
+    reconciliation: Option<&[ReconciliationRow]>,
 ) -> Result<(render::Rendered, Tallies), ReporterError> {
     let report_id = &population.report_id;
     let ordered = render::target_order(population);
@@ -188,7 +193,7 @@ async fn render_results(
             tallies.queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
         }
     }
-    Ok((renderer.finish(), tallies))
+    Ok((renderer.finish_with(reconciliation), tallies))
 }
 
 /// The manifest's sentence about targets read without verifying the server, if any were.
@@ -253,10 +258,10 @@ async fn write_once(
 }
 
 /// Writes each `(name, body, content type)` under `dir` once and describes it for the manifest.
-async fn write_artifacts<const N: usize>(
+async fn write_artifacts(
     store: &dyn ObjectStore,
     dir: &str,
-    files: [(&str, Vec<u8>, &str); N],
+    files: Vec<(&str, Vec<u8>, &str)>,
 ) -> Result<Vec<Artifact>, ReporterError> {
     let mut artifacts = Vec::new();
     for (name, body, content_type) in files {
@@ -339,16 +344,28 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     // The queue's record of the request, not the body's claims, dates and signs the report.
     let requested_at = &received.received.sent_at;
     let request = &received.request;
+    // What AWS says exists, when the request asked: reconciled with the population.
+    let discovery: Option<Discovery> = match &request.discovery {
+        Some(_) => Some(read_required(deps.store, &keys::discovery(report_id)).await?),
+        None => None,
+    };
+    let reconciliation =
+        discovery.as_ref().map(|d| dbadmin_contracts::discovery::reconcile(&population.targets, &request.filters, d));
 
     // The data artifacts, written once. Other bytes under this version's keys (an attempt that died
     // part-way with other results, or another build) are left alone: the report moves to the next version.
     let mut version = claim.version;
     let mut abandoned = Vec::new();
     let (dir, artifacts, rows, tallies) = loop {
-        let (rendered, tallies) = render_results(deps.store, &population, &counted, requested_at, version).await?;
+        let (rendered, tallies) =
+            render_results(deps.store, &population, &counted, requested_at, version, reconciliation.as_deref()).await?;
         let render::Rendered { csv, json, rows } = rendered;
         let dir = keys::report_dir(report_id, requested_at, version);
-        let files = [(keys::CSV_NAME, csv, "text/csv; charset=utf-8"), (keys::JSON_NAME, json, "application/json")];
+        let mut files =
+            vec![(keys::CSV_NAME, csv, "text/csv; charset=utf-8"), (keys::JSON_NAME, json, "application/json")];
+        if let Some(r) = &reconciliation {
+            files.push((keys::RECONCILIATION_NAME, render::reconciliation_csv(r), "text/csv; charset=utf-8"));
+        }
         match write_artifacts(deps.store, &dir, files).await {
             Ok(artifacts) => break (dir, artifacts, rows, tallies),
             Err(ReporterError::Conflict { key }) if (abandoned.len() as u32) < MAX_ABANDONED => {
@@ -392,6 +409,10 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         abandoned: abandoned.clone(),
         sequence,
         previous,
+        reconciliation: discovery
+            .as_ref()
+            .zip(reconciliation.as_deref())
+            .map(|(d, rows)| ReconciliationSummary::new(d, rows)),
     };
     let SealedManifest { manifest, signature } = seal(deps, report_id, version, &manifest_key, build).await?;
     // The manifest and its signature go last: their presence says every artifact they name is complete.
@@ -413,5 +434,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     );
     let manifest = deps.store.location(&manifest_key);
     let requested_at = requested_at.clone();
-    Ok(FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning, requested_at })
+    let reconciliation =
+        discovery.as_ref().zip(reconciliation.as_deref()).map(|(d, r)| Box::new(ReconciliationSummary::new(d, r)));
+    Ok(FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning, requested_at, reconciliation })
 }

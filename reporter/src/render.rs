@@ -1,5 +1,6 @@
 //! Report rows and their CSV and JSON forms. Pure functions, golden-tested.
 
+use dbadmin_contracts::discovery::ReconciliationRow;
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{Outcome, Target, TargetResult};
 use serde::{Deserialize, Serialize};
@@ -246,11 +247,47 @@ impl Renderer {
         }
     }
 
-    pub fn finish(mut self) -> Rendered {
-        self.json.extend_from_slice(b"\n]}\n");
+    pub fn finish(self) -> Rendered {
+        self.finish_with(None)
+    }
+
+    /// Ends the report; with `reconciliation`, `report.json` gets a `reconciliation` section too.
+    pub fn finish_with(mut self, reconciliation: Option<&[ReconciliationRow]>) -> Rendered {
+        self.json.extend_from_slice(b"\n]");
+        if let Some(rows) = reconciliation {
+            self.json.extend_from_slice(b",\"reconciliation\":");
+            serde_json::to_writer(&mut self.json, rows).expect("reconciliation rows serialize");
+        }
+        self.json.extend_from_slice(b"}\n");
         let csv = self.csv.into_inner().unwrap_or_else(|e| e.into_inner().get_ref().clone());
         Rendered { csv, json: self.json, rows: self.rows }
     }
+}
+
+/// The columns of `reconciliation.csv`.
+pub const RECONCILIATION_HEADERS: [&str; 9] =
+    ["Status", "Account ID", "Region", "Inventory ID", "RDS Identifier", "ARN", "Engine", "Endpoint", "Reason"];
+
+/// `reconciliation.csv`: UTF-8 with a BOM, CRLF, every cell neutralised like the report's.
+pub fn reconciliation_csv(rows: &[ReconciliationRow]) -> Vec<u8> {
+    let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(b"\xEF\xBB\xBF".to_vec());
+    csv.write_record(RECONCILIATION_HEADERS).expect("write to memory");
+    for r in rows {
+        let status = r.status.to_string();
+        let cells = [
+            &status,
+            &r.account_id,
+            &r.region,
+            &r.inventory_id,
+            &r.identifier,
+            &r.arn,
+            &r.engine,
+            &r.endpoint,
+            &r.reason,
+        ];
+        csv.write_record(cells.iter().map(|c| neutralise(c).into_owned())).expect("write to memory");
+    }
+    csv.into_inner().unwrap_or_else(|e| e.into_inner().get_ref().clone())
 }
 
 /// Reads rows back from a report CSV. Cells stay as written: neutralisation cannot be undone

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
+    let discovery = g.discovery();
     let opts = LocalOptions {
         inventory: PathBuf::from(g.inventory),
         filters: Filters { accounts: g.accounts, regions: g.regions, engines: g.engines },
@@ -29,11 +30,19 @@ pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
         },
         requested_by: local::local_identity(),
         signing_key: db_admin_report::config::signing_key_path(g.signing_key)?,
+        discovery,
     };
     let bar = print::Bar(print::progress_bar(g.no_progress || ctx.verbose || ctx.output == Output::Json));
+    if opts.discovery.is_some() {
+        // Discovery reads AWS from this process (a bastion user's credentials or the target role).
+        return ctx.remote(|remote| async move {
+            let discovery = remote.discovery();
+            print::local_outcome(&local::run(&opts, &bar, Some(discovery.as_ref())).await?, ctx.output)
+        });
+    }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-    let outcome = runtime.block_on(local::run(&opts, &bar))?;
+    let outcome = runtime.block_on(local::run(&opts, &bar, None))?;
     print::local_outcome(&outcome, ctx.output)
 }
 
@@ -41,6 +50,7 @@ pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
     if !g.inventory.starts_with("s3://") {
         bail!("on AWS the inventory must be an s3://bucket/key URI the publisher can read (got '{}'); for a local file add --local", g.inventory);
     }
+    let discovery = g.discovery();
     ctx.remote(|remote| async move {
         let requested_by = remote.identity().await?;
         // Checked here too, so a malformed inventory is reported with its lines and nothing is requested.
@@ -56,6 +66,7 @@ pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
             filters,
             output_format: g.output_format.into(),
             retry: None,
+            discovery,
         };
         remote.deployment.submit(&request).await?;
         if ctx.output == Output::Text {
@@ -76,12 +87,16 @@ pub async fn wait(ctx: &Ctx, remote: &Remote, report_id: &str, version: u32, wai
     bar.0.finish_and_clear();
     match outcome {
         WaitOutcome::Done(run) => {
-            // The manifest says whether any database was read without verifying the server.
-            let tls_warning = match remote.deployment.manifest(report_id, Some(run.reported_version)).await {
-                Ok((.., manifest)) => manifest.tls_warning,
-                Err(e) => Some(format!("the manifest could not be read to check the TLS modes used: {e:#}")),
-            };
-            print::done(&run, tls_warning.as_deref(), ctx.output)
+            // The manifest says whether any database was read without verifying the server, and
+            // how the population reconciled with what AWS lists.
+            let (tls_warning, reconciliation) =
+                match remote.deployment.manifest(report_id, Some(run.reported_version)).await {
+                    Ok((.., manifest)) => (manifest.tls_warning, manifest.reconciliation),
+                    Err(e) => {
+                        (Some(format!("the manifest could not be read to check the TLS modes used: {e:#}")), None)
+                    }
+                };
+            print::done(&run, tls_warning.as_deref(), reconciliation.as_ref(), ctx.output)
         }
         WaitOutcome::TimedOut(run) => {
             let progress =
