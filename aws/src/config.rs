@@ -129,6 +129,7 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub kms: aws_sdk_kms::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl Clients {
@@ -158,6 +159,7 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(&sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             kms: aws_sdk_kms::Client::new(&sdk),
+            ssm: aws_sdk_ssm::Client::new(&sdk),
             sdk,
         }
     }

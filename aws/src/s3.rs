@@ -4,6 +4,7 @@ use crate::error::port_error;
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
+use dbadmin_contracts::InventoryDocument;
 use dbadmin_ports::{InventorySource, ObjectStore, PortError, Stored};
 
 /// The results/reports bucket.
@@ -80,23 +81,83 @@ pub fn parse_s3_uri(uri: &str) -> Option<(&str, &str)> {
 }
 
 /// Inventories named by `s3://bucket/key`.
+/// Inventories on AWS: an `s3://bucket/key` CSV, an `ssm:/name` parameter holding the CSV, or
+/// every parameter under `ssm:/path/` (trailing slash), one database each as a JSON object.
 pub struct S3Inventory {
     client: aws_sdk_s3::Client,
+    ssm: Option<aws_sdk_ssm::Client>,
 }
 
 impl S3Inventory {
     pub fn new(client: aws_sdk_s3::Client) -> Self {
-        S3Inventory { client }
+        S3Inventory { client, ssm: None }
+    }
+
+    /// Also reads `ssm:` inventories from Parameter Store.
+    pub fn with_ssm(self, ssm: aws_sdk_ssm::Client) -> Self {
+        S3Inventory { ssm: Some(ssm), ..self }
+    }
+
+    async fn parameters(&self, ssm: &aws_sdk_ssm::Client, path: &str) -> Result<InventoryDocument, PortError> {
+        if let Some(prefix) = path.strip_suffix('/').filter(|_| path.len() > 1) {
+            let prefix = if prefix.is_empty() { "/" } else { prefix };
+            let mut parameters = crate::rds::all_pages(|token| async move {
+                let out = ssm
+                    .get_parameters_by_path()
+                    .path(prefix)
+                    .recursive(true)
+                    .with_decryption(true)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| crate::error::port_error("ssm:GetParametersByPath", e))?;
+                let next = out.next_token().map(str::to_owned);
+                let page: Vec<(String, String)> = out
+                    .parameters
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| (p.name.unwrap_or_default(), p.value.unwrap_or_default()))
+                    .collect();
+                Ok((page, next))
+            })
+            .await?;
+            parameters.sort();
+            return Ok(InventoryDocument::Parameters(parameters));
+        }
+        let out = ssm.get_parameter().name(path).with_decryption(true).send().await.map_err(|e| {
+            if crate::error::code(&e) == Some("ParameterNotFound") {
+                PortError::NotFound { what: format!("inventory parameter {path}") }
+            } else {
+                crate::error::port_error("ssm:GetParameter", e)
+            }
+        })?;
+        let value = out.parameter.and_then(|p| p.value).unwrap_or_default();
+        Ok(InventoryDocument::Csv(value.into_bytes()))
     }
 }
 
 #[async_trait]
 impl InventorySource for S3Inventory {
-    async fn fetch(&self, source: &str) -> Result<Vec<u8>, PortError> {
+    async fn fetch(&self, source: &str) -> Result<InventoryDocument, PortError> {
+        if let Some(path) = source.strip_prefix("ssm:") {
+            let ssm = self.ssm.as_ref().ok_or_else(|| {
+                PortError::permanent("read inventory", "this process reads no Parameter Store inventories")
+            })?;
+            if !path.starts_with('/') {
+                return Err(PortError::permanent(
+                    "read inventory",
+                    format!("'{source}' is not ssm:/parameter/name (or ssm:/path/ for one parameter per database)"),
+                ));
+            }
+            return self.parameters(ssm, path).await;
+        }
         let (bucket, key) = parse_s3_uri(source).ok_or_else(|| {
-            PortError::permanent("read inventory", format!("'{source}' is not an s3://bucket/key URI"))
+            PortError::permanent("read inventory", format!("'{source}' is not an s3://bucket/key URI or an ssm: path"))
         })?;
-        get(&self.client, bucket, key).await?.ok_or_else(|| PortError::NotFound { what: format!("inventory {source}") })
+        let bytes = get(&self.client, bucket, key)
+            .await?
+            .ok_or_else(|| PortError::NotFound { what: format!("inventory {source}") })?;
+        Ok(InventoryDocument::Csv(bytes))
     }
 }
 

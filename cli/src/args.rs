@@ -264,7 +264,8 @@ pub struct Generate {
     #[arg(long)]
     pub local: bool,
 
-    /// The inventory CSV (one database per row): a file with --local, else an s3://bucket/key URI.
+    /// The inventory CSV (one database per row): a file with --local, else an s3://bucket/key URI,
+    /// an ssm:/parameter holding the CSV, or ssm:/path/ (one parameter per database, a JSON object).
     #[arg(long, env = "DBADMIN_INVENTORY")]
     pub inventory: String,
 

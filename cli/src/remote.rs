@@ -153,11 +153,11 @@ mod with_aws {
             Ok((key_id, der))
         }
 
-        /// Reads and validates an `s3://` inventory.
+        /// Reads and validates an `s3://` or `ssm:` inventory.
         pub async fn inventory(&self, uri: &str) -> anyhow::Result<Inventory> {
-            let bytes =
-                S3Inventory::new(self.clients.s3.clone()).fetch(uri).await.with_context(|| format!("reading {uri}"))?;
-            Ok(Inventory::parse(uri, &bytes)?)
+            let source = S3Inventory::new(self.clients.s3.clone()).with_ssm(self.clients.ssm.clone());
+            let document = source.fetch(uri).await.with_context(|| format!("reading {uri}"))?;
+            Ok(Inventory::read(uri, &document)?)
         }
     }
 }

@@ -148,9 +148,12 @@ pub struct InventoryIssue {
 
 impl fmt::Display for InventoryIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.field {
-            Some(field) => write!(f, "{}:{}: field '{}': {}", self.file, self.line, field, self.message),
-            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
+        // Line 0: the source has no lines (a Parameter Store parameter); its name is the place.
+        match (&self.field, self.line) {
+            (Some(field), 0) => write!(f, "{}: field '{}': {}", self.file, field, self.message),
+            (None, 0) => write!(f, "{}: {}", self.file, self.message),
+            (Some(field), line) => write!(f, "{}:{}: field '{}': {}", self.file, line, field, self.message),
+            (None, line) => write!(f, "{}:{}: {}", self.file, line, self.message),
         }
     }
 }
@@ -173,6 +176,112 @@ impl fmt::Display for InventoryError {
             write!(f, "\n  {issue}")?;
         }
         Ok(())
+    }
+}
+
+/// An inventory as a source holds it: one CSV (a file, an S3 object, one Parameter Store
+/// parameter), or one Parameter Store parameter per database, each a JSON object with the CSV's
+/// columns (`ssm:/prefix/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InventoryDocument {
+    Csv(Vec<u8>),
+    /// `(parameter name, value)`, in name order.
+    Parameters(Vec<(String, String)>),
+}
+
+impl Inventory {
+    /// Reads and validates an inventory document from `source` (named in every error).
+    pub fn read(source: &str, document: &InventoryDocument) -> Result<Inventory, InventoryError> {
+        match document {
+            InventoryDocument::Csv(bytes) => Inventory::parse(source, bytes),
+            InventoryDocument::Parameters(parameters) => Inventory::from_parameters(source, parameters),
+        }
+    }
+
+    /// One database per parameter, each a JSON object keyed by the inventory's columns (values are
+    /// strings or numbers; `databases` may be a list, `tags` an object). Every problem names the
+    /// parameter and the field; the checksum covers every parameter's name and value.
+    pub fn from_parameters(source: &str, parameters: &[(String, String)]) -> Result<Inventory, InventoryError> {
+        let at = |name: &str, field: Option<&str>, message: String| InventoryIssue {
+            file: name.to_owned(),
+            line: 0,
+            field: field.map(str::to_owned),
+            message,
+        };
+        let (mut targets, mut issues) = (Vec::new(), Vec::new());
+        let mut seen_ids: BTreeMap<String, u64> = BTreeMap::new();
+        if parameters.is_empty() {
+            issues.push(at(source, None, "no parameter under this path".into()));
+        }
+        for (i, (name, value)) in parameters.iter().enumerate() {
+            let fields = match parameter_fields(value) {
+                Ok(fields) => fields,
+                Err(found) => {
+                    issues.extend(found.into_iter().map(|(field, message)| at(name, field.as_deref(), message)));
+                    continue;
+                }
+            };
+            let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| !fields.contains_key(*c)).collect();
+            for column in &missing {
+                issues.push(at(name, Some(column), "required field is missing".into()));
+            }
+            let get = |column: &str| fields.get(column).map(String::as_str).unwrap_or("");
+            match target_from(&get, &seen_ids) {
+                Ok(t) if missing.is_empty() => {
+                    seen_ids.insert(t.id.clone(), i as u64 + 1);
+                    targets.push(t);
+                }
+                Ok(_) => {}
+                // The fields that are there are checked too (a missing one is reported once).
+                Err(found) => issues.extend(
+                    found
+                        .into_iter()
+                        .filter(|(field, _)| !missing.contains(field))
+                        .map(|(field, message)| at(name, Some(field), message)),
+                ),
+            }
+        }
+        if !issues.is_empty() {
+            return Err(InventoryError { issues });
+        }
+        let canonical = serde_json::to_vec(parameters).unwrap_or_default();
+        Ok(Inventory { source: source.to_owned(), sha256: crate::sha256_hex(&canonical), targets })
+    }
+}
+
+/// A parameter's JSON object as column → text, or its problems as `(field, message)`.
+#[allow(clippy::type_complexity)]
+fn parameter_fields(value: &str) -> Result<BTreeMap<String, String>, Vec<(Option<String>, String)>> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(value)
+        .map_err(|e| vec![(None, format!("not a JSON object with the inventory's columns: {e}"))])?;
+    let mut fields = BTreeMap::new();
+    let mut bad = Vec::new();
+    for (column, v) in object {
+        if !COLUMNS.contains(&column.as_str()) {
+            bad.push((Some(column), format!("unknown field (expected: {})", COLUMNS.join(", "))));
+            continue;
+        }
+        let text = match (&v, column.as_str()) {
+            (serde_json::Value::String(s), _) => s.trim().to_owned(),
+            (serde_json::Value::Number(n), _) => n.to_string(),
+            (serde_json::Value::Null, _) => String::new(),
+            (serde_json::Value::Array(items), "databases") if items.iter().all(|i| i.is_string()) => {
+                items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(";")
+            }
+            (serde_json::Value::Object(tags), "tags") if tags.values().all(|t| t.is_string()) => {
+                tags.iter().map(|(k, t)| format!("{k}={}", t.as_str().unwrap_or(""))).collect::<Vec<_>>().join(";")
+            }
+            _ => {
+                bad.push((Some(column), format!("unexpected value {v}")));
+                continue;
+            }
+        };
+        fields.insert(column, text);
+    }
+    if bad.is_empty() {
+        Ok(fields)
+    } else {
+        Err(bad)
     }
 }
 
@@ -276,7 +385,14 @@ impl<'a> Row<'a> {
 
 /// One row as a target, or every problem with it as `(column, message)`.
 fn target(row: &Row<'_>, seen_ids: &BTreeMap<String, u64>) -> Result<Target, Vec<(&'static str, String)>> {
-    let get = |column: &str| row.get(column);
+    target_from(&|column| row.get(column), seen_ids)
+}
+
+/// One entry as a target from its fields by column name, or every problem with it.
+fn target_from<'a>(
+    get: &dyn Fn(&str) -> &'a str,
+    seen_ids: &BTreeMap<String, u64>,
+) -> Result<Target, Vec<(&'static str, String)>> {
     let mut bad: Vec<(&'static str, String)> = Vec::new();
     fn take<T>(bad: &mut Vec<(&'static str, String)>, field: &'static str, r: Result<T, String>) -> Option<T> {
         r.map_err(|m| bad.push((field, m))).ok()
@@ -526,5 +642,42 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("x.csv:1: field 'account': unknown column"), "{text}");
         assert!(text.contains("x.csv:1: field 'engine': required column is missing"), "{text}");
+    }
+
+    /// One Parameter Store parameter per database: the same rules as a CSV row, every problem
+    /// named by the parameter and the field, and nothing accepted from a set with any problem.
+    #[test]
+    fn parameters_are_validated_like_rows_and_named_in_errors() {
+        let good = r#"{"id": "orders", "account_id": "123456789012", "region": "eu-west-1", "engine": "postgres",
+            "host": "orders.x", "port": 5432, "databases": ["orders", "billing"], "secret": "prod/orders",
+            "tags": {"owner": "payments"}}"#;
+        let params = vec![("/dbadmin/inventory/orders".to_owned(), good.to_owned())];
+        let inv = Inventory::from_parameters("ssm:/dbadmin/inventory/", &params).unwrap();
+        let t = &inv.targets[0];
+        assert_eq!(
+            (t.id.as_str(), t.port, t.databases.len(), t.tags["owner"].as_str()),
+            ("orders", 5432, 2, "payments")
+        );
+        assert_eq!(inv.sha256.len(), 64);
+
+        let bad = vec![
+            ("/dbadmin/inventory/a".to_owned(), good.replace("5432", "0")),
+            ("/dbadmin/inventory/b".to_owned(), r#"{"id": "b", "colour": "red"}"#.to_owned()),
+            ("/dbadmin/inventory/c".to_owned(), "id,account_id".to_owned()),
+            ("/dbadmin/inventory/d".to_owned(), good.replace(r#""secret": "prod/orders","#, "")),
+        ];
+        let err = Inventory::from_parameters("ssm:/dbadmin/inventory/", &bad).unwrap_err();
+        let text: Vec<String> = err.issues.iter().map(ToString::to_string).collect();
+        assert!(
+            text.contains(&"/dbadmin/inventory/a: field 'port': '0' is not a port number (1-65535)".to_owned()),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|t| t.starts_with("/dbadmin/inventory/b: field 'colour': unknown field")), "{text:?}");
+        assert!(text.iter().any(|t| t.starts_with("/dbadmin/inventory/c: not a JSON object")), "{text:?}");
+        assert!(
+            text.contains(&"/dbadmin/inventory/d: field 'secret': required field is missing".to_owned()),
+            "{text:?}"
+        );
+        assert!(Inventory::from_parameters("ssm:/empty/", &[]).unwrap_err().to_string().contains("no parameter"));
     }
 }

@@ -182,10 +182,11 @@ pub trait ObjectStore: Send + Sync {
     fn location(&self, key: &str) -> String;
 }
 
-/// Reads an inventory by the name a request gives (a path, an `s3://` URI).
+/// Reads an inventory by the name a request gives (a path, an `s3://` URI, an `ssm:` parameter or
+/// path).
 #[async_trait]
 pub trait InventorySource: Send + Sync {
-    async fn fetch(&self, source: &str) -> Result<Vec<u8>, PortError>;
+    async fn fetch(&self, source: &str) -> Result<dbadmin_contracts::InventoryDocument, PortError>;
 }
 
 /// Lists what AWS says exists: the organization's accounts, and the RDS/Aurora databases of one

@@ -463,9 +463,9 @@ pub struct FileInventory;
 
 #[async_trait]
 impl InventorySource for FileInventory {
-    async fn fetch(&self, source: &str) -> Result<Vec<u8>, PortError> {
+    async fn fetch(&self, source: &str) -> Result<dbadmin_contracts::InventoryDocument, PortError> {
         match tokio::fs::read(source).await {
-            Ok(b) => Ok(b),
+            Ok(b) => Ok(dbadmin_contracts::InventoryDocument::Csv(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(PortError::NotFound { what: format!("inventory file {source}") })
             }

@@ -234,11 +234,11 @@ async fn publish(
                 population
             }
             None => {
-                let bytes = deps.inventory.fetch(&request.inventory).await.map_err(|source| {
+                let document = deps.inventory.fetch(&request.inventory).await.map_err(|source| {
                     PublisherError::InventoryRead { source_name: request.inventory.clone(), source }
                 })?;
                 // Nothing is written from an invalid inventory.
-                let inventory = Inventory::parse(&request.inventory, &bytes)?;
+                let inventory = Inventory::read(&request.inventory, &document)?;
                 keep_request(deps.store, &keys::request(report_id), request, received).await?;
                 let population = Population {
                     schema_version: Population::SCHEMA_VERSION,
@@ -506,8 +506,8 @@ mod tests {
     struct StaticInventory(&'static str);
     #[async_trait]
     impl InventorySource for StaticInventory {
-        async fn fetch(&self, _: &str) -> Result<Vec<u8>, PortError> {
-            Ok(self.0.as_bytes().to_vec())
+        async fn fetch(&self, _: &str) -> Result<dbadmin_contracts::InventoryDocument, PortError> {
+            Ok(dbadmin_contracts::InventoryDocument::Csv(self.0.as_bytes().to_vec()))
         }
     }
 

@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env()?;
     let clients = Clients::load().await;
     let store = s3::S3Store::new(clients.s3.clone(), &settings.bucket, settings.kms_key_id.clone());
-    let inventory = s3::S3Inventory::new(clients.s3.clone());
+    let inventory = s3::S3Inventory::new(clients.s3.clone()).with_ssm(clients.ssm.clone());
     let runs = DynamoRunStore::new(clients.dynamodb.clone(), &settings.table);
     let jobs = SnsJobQueue::new(clients.sns.clone(), settings.require_collect_topic()?);
     let finalize = SqsFinalizeQueue::new(clients.sqs.clone(), settings.require_finalize_queue()?);

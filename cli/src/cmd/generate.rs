@@ -47,8 +47,8 @@ pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
 }
 
 pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
-    if !g.inventory.starts_with("s3://") {
-        bail!("on AWS the inventory must be an s3://bucket/key URI the publisher can read (got '{}'); for a local file add --local", g.inventory);
+    if !g.inventory.starts_with("s3://") && !g.inventory.starts_with("ssm:") {
+        bail!("on AWS the inventory must be an s3://bucket/key URI or an ssm:/parameter (ssm:/path/ for one parameter per database) the publisher can read (got '{}'); for a local file add --local", g.inventory);
     }
     let discovery = g.discovery();
     ctx.remote(|remote| async move {

@@ -1,4 +1,5 @@
-//! `inventory validate`: a local file, or an `s3://` object read through the deployment's credentials.
+//! `inventory validate`: a local file, or an `s3://` object or `ssm:` parameter(s) read through the
+//! deployment's credentials.
 //! `inventory discover`: a draft inventory of what AWS lists.
 
 use super::Ctx;
@@ -7,7 +8,7 @@ use anyhow::Context;
 use dbadmin_contracts::{Inventory, InventoryError};
 
 pub fn validate(ctx: &Ctx, file: &str) -> anyhow::Result<u8> {
-    if !file.starts_with("s3://") {
+    if !file.starts_with("s3://") && !file.starts_with("ssm:") {
         let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
         return print::inventory(file, Inventory::parse(file, &bytes), ctx.output);
     }
