@@ -142,9 +142,10 @@ def statements(central, function):
 def test_least_privilege_per_function(central):
     specific = central["locals"]["function_statements"]
     actions = {f: {a for s in specific[f] for a in as_list(s["actions"])} for f in specific}
-    # Only the collector may assume roles, and only the named target roles.
-    assert [f for f in actions if "sts:AssumeRole" in actions[f]] == ["collector"]
-    assume = [s for s in specific["collector"] if "sts:AssumeRole" in as_list(s["actions"])]
+    # Only the collector (logins) and the publisher (discovery) may assume roles, and only the
+    # named target roles.
+    assert sorted(f for f in actions if "sts:AssumeRole" in actions[f]) == ["collector", "publisher"]
+    assume = [s for f in ("collector", "publisher") for s in specific[f] if "sts:AssumeRole" in as_list(s["actions"])]
     assert all(text(s["resources"]) == "local.target_role_arns" for s in assume)
     # Only the reporter writes reports/.
     for f, stmts in specific.items():
@@ -176,9 +177,9 @@ def test_cli_policy_is_scoped_to_this_deployment(central):
     assert text(by_sid["DeadLetters"]["resources"]) == "[for q in aws_sqs_queue.dlq : q.arn]", "this deployment's DLQs only"
 
 
-def test_target_role_trusts_only_the_central_collector_with_external_id(target):
+def test_target_role_trusts_only_the_central_collector_and_publisher_with_external_id(target):
     trust = one(target["data"]["aws_iam_policy_document"]["trust"]["statement"])
-    assert text(one(trust["principals"])["identifiers"]) == "['var.central_collector_role_arn']"
+    assert text(one(trust["principals"])["identifiers"]) == "compact(['var.central_collector_role_arn', 'var.central_publisher_role_arn'])"
     cond = one(trust["condition"])
     assert cond["variable"] == "sts:ExternalId" and text(cond["values"]) == "['var.external_id']"
     body = text(target["data"]["aws_iam_policy_document"]["read_secrets"])
@@ -290,3 +291,21 @@ def test_the_schedule_is_off_by_default_and_sends_a_request_without_an_id(centra
     assert "report_id" in target and "requested_by" in target and "schedule" in target
     policy = text(central["resource"]["aws_iam_role_policy"]["scheduler"]["policy"])
     assert "sqs:SendMessage" in policy and 'aws_sqs_queue.main["requests"].arn' in policy
+
+
+def test_discovery_and_parameter_inventories_are_least_privilege(central, target):
+    publisher = text(central["locals"]["function_statements"]["publisher"])
+    assert "AssumeTargetRolesToDiscover" in publisher and "local.target_role_arns" in publisher
+    assert "ssm:GetParametersByPath" in publisher and "var.inventory_parameter_path" in publisher
+    assert "ssm:PutParameter" not in publisher
+    optional = text(central["locals"]["optional_statements"]["publisher"])
+    assert "var.discover_organization ?" in optional and "organizations:ListAccounts" in optional
+    env = text(central["locals"]["function_env"]["publisher"])
+    assert "DBADMIN_TARGET_ROLE_NAME" in env and "DBADMIN_EXTERNAL_ID" in env
+    assert "publisher_role_arn" in central["output"]
+    # The target role lets the publisher (with the ExternalId) list RDS and nothing more.
+    trust = text(target["data"]["aws_iam_policy_document"]["trust"])
+    assert "var.central_publisher_role_arn" in trust and "sts:ExternalId" in trust
+    discover = target["data"]["aws_iam_policy_document"]["discover"]["statement"]
+    actions = set(as_list(one(discover)["actions"]))
+    assert actions == {"rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:ListTagsForResource"}, actions

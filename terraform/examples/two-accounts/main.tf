@@ -50,6 +50,7 @@ module "target" {
   providers = { aws = aws.target }
 
   central_collector_role_arn = module.central.collector_role_arn
+  central_publisher_role_arn = module.central.publisher_role_arn
   external_id                = var.external_id
   secret_tag                 = { key = "db-admin-report", value = "collector" }
   tags                       = { app = "db-admin-report" }

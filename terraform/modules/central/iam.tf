@@ -78,6 +78,18 @@ locals {
         actions   = ["sqs:SendMessage"]
         resources = [aws_sqs_queue.main["finalize"].arn]
       },
+      {
+        # Discovery: list each target account's RDS databases through its role.
+        sid       = "AssumeTargetRolesToDiscover"
+        actions   = ["sts:AssumeRole"]
+        resources = local.target_role_arns
+      },
+      {
+        # Inventories kept in Parameter Store (ssm:/path), under this path only.
+        sid       = "ReadInventoryParameters"
+        actions   = ["ssm:GetParameter", "ssm:GetParametersByPath"]
+        resources = ["arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.inventory_parameter_path}", "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.inventory_parameter_path}/*"]
+      },
     ]
     collector = [
       {
@@ -134,10 +146,23 @@ locals {
   }
 }
 
+locals {
+  # Statements that exist only when their feature is configured.
+  optional_statements = {
+    publisher = concat(
+      # ListAccounts cannot be scoped to a resource.
+      var.discover_organization ? [{ sid = "ListOrganizationAccounts", actions = ["organizations:ListAccounts"], resources = ["*"] }] : [],
+      length(var.inventory_parameter_kms_key_arns) > 0 ? [{ sid = "DecryptInventoryParameters", actions = ["kms:Decrypt"], resources = var.inventory_parameter_kms_key_arns }] : [],
+    )
+    collector = []
+    reporter  = []
+  }
+}
+
 data "aws_iam_policy_document" "function" {
   for_each = toset(local.functions)
   dynamic "statement" {
-    for_each = concat(local.common_statements[each.key], local.function_statements[each.key])
+    for_each = concat(local.common_statements[each.key], local.function_statements[each.key], local.optional_statements[each.key])
     content {
       sid       = statement.value.sid
       actions   = statement.value.actions

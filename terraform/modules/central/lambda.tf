@@ -15,6 +15,9 @@ locals {
       DBADMIN_COLLECT_TOPIC_ARN  = aws_sns_topic.collect.arn
       DBADMIN_FINALIZE_QUEUE_URL = aws_sqs_queue.main["finalize"].id
       DBADMIN_DLQ_URL            = aws_sqs_queue.dlq["requests"].id
+      # Discovery lists each account's RDS databases through the target role.
+      DBADMIN_TARGET_ROLE_NAME = var.target_role_name
+      DBADMIN_EXTERNAL_ID      = var.external_id
     })
     collector = merge(local.common_env, {
       DBADMIN_FINALIZE_QUEUE_URL = aws_sqs_queue.main["finalize"].id

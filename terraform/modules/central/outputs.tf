@@ -77,3 +77,8 @@ output "schedule_arn" {
   description = "The recurring report's schedule, when var.schedule is set."
   value       = one(aws_scheduler_schedule.report[*].arn)
 }
+
+output "publisher_role_arn" {
+  description = "The publisher's role: target accounts trust it for discovery (target-account module's central_publisher_role_arn)."
+  value       = aws_iam_role.function["publisher"].arn
+}

@@ -113,3 +113,25 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "inventory_parameter_path" {
+  description = "Parameter Store path the publisher may read inventories from (ssm:/path/… or ssm:/path/name); SecureStrings must use a key the publisher may decrypt with (inventory_parameter_kms_key_arns)."
+  type        = string
+  default     = "/db-admin-report/inventory"
+  validation {
+    condition     = startswith(var.inventory_parameter_path, "/") && !endswith(var.inventory_parameter_path, "/")
+    error_message = "A path such as /db-admin-report/inventory (leading slash, no trailing one)."
+  }
+}
+
+variable "inventory_parameter_kms_key_arns" {
+  description = "Keys of SecureString inventory parameters the publisher may decrypt (through SSM only)."
+  type        = list(string)
+  default     = []
+}
+
+variable "discover_organization" {
+  description = "Let the publisher list the AWS Organization's accounts (organizations:ListAccounts) for generate --discover --organization; the central account must be the management or a delegated administrator account."
+  type        = bool
+  default     = false
+}

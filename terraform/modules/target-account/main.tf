@@ -1,6 +1,7 @@
-# db-admin-report, target account: the role the central collector assumes to read database logins.
-# Trusted only by the central collector role, only with the ExternalId; it can read the named (or
-# tagged) secrets and nothing else.
+# db-admin-report, target account: the role the central collector assumes to read database logins,
+# and the central publisher assumes to list the account's RDS databases (discovery). Trusted only by
+# those two roles, only with the ExternalId; it can read the named (or tagged) secrets and describe
+# RDS, nothing else.
 
 terraform {
   required_version = ">= 1.5"
@@ -17,7 +18,7 @@ data "aws_iam_policy_document" "trust" {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "AWS"
-      identifiers = [var.central_collector_role_arn]
+      identifiers = compact([var.central_collector_role_arn, var.central_publisher_role_arn])
     }
     condition {
       test     = "StringEquals"
@@ -82,4 +83,21 @@ resource "aws_iam_role_policy" "read_secrets" {
       error_message = "Name the readable secrets (secret_arns) or the tag they carry (secret_tag)."
     }
   }
+}
+
+# Discovery: list the account's DB instances and clusters and their tags, so a report can prove its
+# inventory complete. Read-only; nothing here reaches a database's data or its logins.
+data "aws_iam_policy_document" "discover" {
+  #checkov:skip=CKV_AWS_356:rds:DescribeDBInstances/DescribeDBClusters list every database of the account and region; a resource list would defeat discovery.
+  statement {
+    sid       = "ListDatabases"
+    actions   = ["rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:ListTagsForResource"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "discover" {
+  name   = "discover-databases"
+  role   = aws_iam_role.collector.id
+  policy = data.aws_iam_policy_document.discover.json
 }

@@ -41,3 +41,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "central_publisher_role_arn" {
+  description = "The central publisher's role (output publisher_role_arn): it assumes this role to list the account's RDS databases for reconciliation. Null: no discovery in this account."
+  type        = string
+  default     = null
+}
