@@ -149,6 +149,8 @@ pub struct Status {
     pub dlq_messages: Option<usize>,
     /// The same, per configured queue (requests, collect, finalize).
     pub dlq_by_queue: BTreeMap<Queue, usize>,
+    /// The newest written version's reconciliation with AWS, when the report asked for discovery.
+    pub reconciliation: Option<dbadmin_contracts::manifest::ReconciliationSummary>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -304,6 +306,11 @@ impl Deployment {
             }
         }
         let dlq_messages = (!queues.is_empty()).then(|| dlq_by_queue.values().sum());
+        let reconciliation = if run.reported_version > 0 {
+            self.manifest(report_id, Some(run.reported_version)).await.ok().and_then(|(.., m)| m.reconciliation)
+        } else {
+            None
+        };
         Ok(Status {
             report_id: run.report_id.clone(),
             state: state(&run),
@@ -319,6 +326,7 @@ impl Deployment {
             failed_targets,
             dlq_messages,
             dlq_by_queue,
+            reconciliation,
         })
     }
 

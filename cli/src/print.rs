@@ -207,6 +207,7 @@ pub fn status(s: &Status, output: Output) -> anyhow::Result<u8> {
                     each.join(", ")
                 );
             }
+            reconciliation(s.reconciliation.as_ref());
             let finalize_dead = s.dlq_by_queue.get(&db_admin_report::ops::Queue::Finalize).copied().unwrap_or(0);
             if s.state == "finalizing" && finalize_dead > 0 {
                 println!(
@@ -223,8 +224,9 @@ pub fn status(s: &Status, output: Output) -> anyhow::Result<u8> {
             }
         }
     }
+    let incomplete = s.reconciliation.as_ref().is_some_and(|r| r.incomplete());
     Ok(match s.state {
-        "complete" if s.failed > 0 => exit::PARTIAL,
+        "complete" if s.failed > 0 || incomplete => exit::PARTIAL,
         "complete" => exit::OK,
         _ => exit::NOT_READY,
     })

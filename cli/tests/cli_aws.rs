@@ -631,8 +631,13 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     assert_eq!(out["reconciliation"]["scope"]["accounts"], serde_json::json!([a, b]));
     assert_eq!(out["reconciliation"]["scope"]["regions"], serde_json::json!(["eu-west-1", "us-east-1"]));
 
-    // The rows are an artifact of the signed manifest; download verifies every artifact's digest.
+    // status shows the same from the manifest.
     let id = out["report_id"].as_str().unwrap().to_owned();
+    let status = e.run(&["status", &id, "--output", "json"]);
+    assert_eq!(status.code, 3, "{status:?}");
+    assert_eq!(status.json()["reconciliation"]["counts"], *counts);
+
+    // The rows are an artifact of the signed manifest; download verifies every artifact's digest.
     let dir = tmp();
     let download = e.run(&["download", &id, "--out", dir.path().to_str().unwrap()]);
     assert_eq!(download.code, 0, "{download:?}");
@@ -654,8 +659,57 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
         serde_json::from_slice(&std::fs::read(folder.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["reconciliation"].as_array().unwrap().len(), 6, "report.json carries the rows too");
 
-    // A draft inventory of the same estate: every collected engine, the Oracle one as a comment.
+    // The same from a bastion: `generate --local --discover` lists AWS from this process (through
+    // the target role) and reconciles the local inventory the same way.
     let role = e.s("target_role_name");
+    let local_dir = tmp();
+    let secrets = local_dir.path().join("secrets.json");
+    std::fs::copy(support::repo().join("examples/demo/secrets.json"), &secrets).unwrap();
+    std::fs::set_permissions(&secrets, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let (_, demo) = e.demo_inventory().await;
+    let inventory_file = local_dir.path().join("inventory.csv");
+    let rows: String = demo
+        .targets
+        .iter()
+        .map(|t| {
+            format!(
+                "{},{},{},{},{},{},,{},,{},\n",
+                t.id, t.account_id, t.region, t.engine, t.host, t.port, t.secret, t.tls
+            )
+        })
+        .collect();
+    std::fs::write(
+        &inventory_file,
+        format!("id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n{rows}"),
+    )
+    .unwrap();
+    let ca = std::env::var("DBADMIN_TEST_CA_FILE")
+        .unwrap_or_else(|_| support::repo().join(".state/tls/ca.pem").display().to_string());
+    let local = cli(
+        &e.o,
+        &[
+            "generate",
+            "--local",
+            "--discover",
+            "--output",
+            "json",
+            "--inventory",
+            inventory_file.to_str().unwrap(),
+            "--secrets-file",
+            secrets.to_str().unwrap(),
+            "--tls-ca-file",
+            &ca,
+            "--connect-timeout",
+            "3",
+            "--out",
+            local_dir.path().join("out").to_str().unwrap(),
+        ],
+        &[("DBADMIN_TARGET_ROLE_NAME", role.as_str())],
+    );
+    assert_eq!(local.code, 3, "{local:?}");
+    assert_eq!(local.json()["reconciliation"]["counts"], *counts, "{local:?}");
+
+    // A draft inventory of the same estate: every collected engine, the Oracle one as a comment.
     let draft = cli(
         &e.o,
         &["inventory", "discover", "--accounts", &format!("{a},{b}"), "--regions", "eu-west-1,us-east-1"],

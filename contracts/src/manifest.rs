@@ -81,6 +81,11 @@ impl ReconciliationSummary {
         if failed > 0 {
             finding.push(format!("{failed} reconciliation row(s) could not be checked (DISCOVERY_FAILED)"));
         }
+        if let Some(e) = &discovery.scope.organization_error {
+            finding.push(format!(
+                "the organization's accounts could not be listed, so only the inventory's accounts were checked: {e}"
+            ));
+        }
         ReconciliationSummary {
             scope: discovery.scope.clone(),
             discovered_at: discovery.discovered_at.clone(),

@@ -793,4 +793,90 @@ mod tests {
             dbadmin_contracts::decode(&w.store.get(&keys::request(&named.report_id)).await.unwrap().unwrap()).unwrap();
         assert_eq!(kept.request.requested_by, "schedule weekly");
     }
+
+    /// Lists what a test says AWS holds: the organization's accounts, and one database per account
+    /// and region except where listing is refused.
+    struct FakeAws {
+        organization: Result<Vec<String>, &'static str>,
+        refuse: (&'static str, &'static str),
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl DatabaseDiscovery for FakeAws {
+        async fn organization_accounts(&self) -> Result<Vec<String>, PortError> {
+            self.organization.clone().map_err(|e| PortError::permanent("organizations:ListAccounts", e))
+        }
+        async fn databases(
+            &self,
+            account_id: &str,
+            region: &str,
+        ) -> Result<Vec<dbadmin_contracts::discovery::DiscoveredDatabase>, PortError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if (account_id, region) == self.refuse {
+                return Err(PortError::permanent("rds:DescribeDBInstances", "AccessDenied"));
+            }
+            Ok(vec![dbadmin_contracts::discovery::DiscoveredDatabase {
+                account_id: account_id.into(),
+                region: region.into(),
+                kind: dbadmin_contracts::discovery::DatabaseKind::Instance,
+                identifier: format!("db-{account_id}-{region}"),
+                arn: format!("arn:aws:rds:{region}:{account_id}:db:x"),
+                rds_engine: "postgres".into(),
+                engine: Some(dbadmin_contracts::Engine::Postgres),
+                endpoint: Some("x".into()),
+                port: Some(5432),
+                aliases: vec![],
+                tags: Default::default(),
+            }])
+        }
+    }
+
+    /// Discovery covers the population's accounts and regions plus the organization's accounts; a
+    /// refused listing is recorded for its account and region and the report goes on; a redelivery
+    /// keeps the first discovery; a deployment that cannot discover refuses such a request whole.
+    #[tokio::test]
+    async fn discovery_lists_the_scope_records_refusals_and_is_kept_once() {
+        let (w, mut job_rx, _fin_rx) = world();
+        let aws = FakeAws {
+            organization: Ok(vec!["333333333333".into()]),
+            refuse: ("222222222222", "eu-west-1"),
+            calls: Default::default(),
+        };
+        let deps = PublisherDeps { discovery: Some(&aws), ..w.deps(&StaticInventory(INVENTORY)) };
+        let mut asked = request(&[]);
+        asked.discovery = Some(DiscoveryRequest { organization: true, regions: vec![] });
+        handle_request(&asked, &sent("m1"), &deps).await.unwrap();
+        let found: Discovery =
+            dbadmin_contracts::decode(&w.store.get(&keys::discovery(id())).await.unwrap().unwrap()).unwrap();
+        assert_eq!(found.scope.accounts, vec!["111111111111", "222222222222", "333333333333"]);
+        assert_eq!(found.scope.regions, vec!["eu-west-1", "us-east-1"]);
+        assert_eq!(found.scopes.len(), 6, "every account × region");
+        let refused: Vec<_> = found.scopes.iter().filter(|s| s.error.is_some()).collect();
+        assert_eq!((refused.len(), refused[0].account_id.as_str()), (1, "222222222222"));
+        assert!(refused[0].error.as_deref().unwrap().contains("AccessDenied"));
+        assert_eq!(drain(&mut job_rx).len(), 3, "the report goes on");
+
+        handle_request(&asked, &sent("m1"), &deps).await.unwrap();
+        assert_eq!(aws.calls.load(std::sync::atomic::Ordering::SeqCst), 6, "a redelivery lists nothing again");
+
+        // The organization cannot be listed: the inventory's accounts are, and the manifest will say why.
+        let (w2, _jobs2, _fin2) = world();
+        let no_org = FakeAws {
+            organization: Err("AWSOrganizationsNotInUseException"),
+            refuse: ("", ""),
+            calls: Default::default(),
+        };
+        let deps = PublisherDeps { discovery: Some(&no_org), ..w2.deps(&StaticInventory(INVENTORY)) };
+        handle_request(&asked, &sent("m1"), &deps).await.unwrap();
+        let found: Discovery =
+            dbadmin_contracts::decode(&w2.store.get(&keys::discovery(id())).await.unwrap().unwrap()).unwrap();
+        assert_eq!(found.scope.accounts, vec!["111111111111", "222222222222"]);
+        assert!(found.scope.organization_error.unwrap().contains("NotInUse"));
+
+        let (w3, mut job_rx, _) = world();
+        let err = handle_request(&asked, &sent("m1"), &w3.deps(&StaticInventory(INVENTORY))).await.unwrap_err();
+        assert!(err.to_string().contains("cannot discover") && !err.is_retryable(), "{err}");
+        assert!(drain(&mut job_rx).is_empty() && w3.runs.get_run(id()).await.unwrap().is_none());
+    }
 }
