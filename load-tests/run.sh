@@ -7,6 +7,7 @@
 #   load-tests/run.sh criterion      cargo bench -p dbadmin-reporter (rendering, aggregation)
 #   load-tests/run.sh zips           Lambda binaries (profile dist) zipped as bootstrap, sizes (host architecture)
 #   load-tests/run.sh aws [N...]     the deployed pipeline on MiniStack (starts it if needed)
+#   load-tests/run.sh discovery [A R] discovery of A accounts x R regions (100 x 3) on MiniStack
 #   load-tests/run.sh chaos [N]      one report of N (1000) on MiniStack while Lambda processes are killed,
 #                                    deliveries duplicated and targets hang; asserts the invariants
 set -euo pipefail
@@ -63,6 +64,13 @@ case "$step" in
     [ $# -gt 0 ] || set -- 10 100 1000
     cargo run --quiet --release -p dbadmin-load-tests --bin aws-bench -- "$@"
     ;;
+  discovery)
+    scripts/test-servers.sh up
+    scripts/aws-local.sh up
+    eval "$(scripts/aws-local.sh env)"
+    cargo build --quiet -p dbadmin-load-tests --bin discovery-bench
+    "$TARGET/debug/discovery-bench" "$@" | tee "$RESULTS/discovery.json"
+    ;;
   chaos)
     scripts/test-servers.sh up
     eval "$(scripts/test-servers.sh env)"
@@ -72,5 +80,5 @@ case "$step" in
     cargo build --quiet -p dbadmin-load-tests --bin chaos-bench
     "$TARGET/debug/chaos-bench" "$@" | tee "$RESULTS/chaos.json"
     ;;
-  *) echo "usage: load-tests/run.sh local|render|criterion|zips|aws|chaos [args]" >&2; exit 2 ;;
+  *) echo "usage: load-tests/run.sh local|render|criterion|zips|aws|discovery|chaos [args]" >&2; exit 2 ;;
 esac
