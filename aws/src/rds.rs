@@ -69,6 +69,7 @@ fn tags(list: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
 }
 
 #[async_trait]
+#[allow(deprecated)] // Account::status, read when State is absent
 impl DatabaseDiscovery for RdsDiscovery {
     async fn organization_accounts(&self) -> Result<Vec<String>, PortError> {
         let accounts = all_pages(|token| async move {
@@ -85,7 +86,12 @@ impl DatabaseDiscovery for RdsDiscovery {
         .await?;
         Ok(accounts
             .into_iter()
-            .filter(|a| a.state().is_none_or(|s| s.as_str() == "ACTIVE"))
+            // `State` replaces the deprecated `Status`; read whichever the service gives.
+            .filter(|a| match (a.state(), a.status()) {
+                (Some(state), _) => state.as_str() == "ACTIVE",
+                (None, Some(status)) => status.as_str() == "ACTIVE",
+                (None, None) => true,
+            })
             .filter_map(|a| a.id)
             .collect())
     }

@@ -709,6 +709,20 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     assert_eq!(local.code, 3, "{local:?}");
     assert_eq!(local.json()["reconciliation"]["counts"], *counts, "{local:?}");
 
+    // With --organization, the organization's accounts are listed too: a database in an account
+    // the inventory never names is found.
+    let orgs = aws_sdk_organizations::Client::new(&e.c.sdk);
+    let made =
+        orgs.create_account().email("dbadmin-test@example.com").account_name("dbadmin-test").send().await.unwrap();
+    let extra = made.create_account_status().and_then(|s| s.account_id()).expect("an account id").to_owned();
+    instance(&rds_in(&e, &extra, "eu-west-1"), "unlisted-db", "mysql", None).await;
+    let org = e.run(&["generate", "--inventory", &inventory, "--discover", "--organization", "--output", "json"]);
+    assert_eq!(org.code, 3, "{org:?}");
+    let reconciled = &org.json()["reconciliation"];
+    assert!(reconciled["scope"]["accounts"].as_array().unwrap().iter().any(|a| *a == extra.as_str()), "{reconciled}");
+    assert!(reconciled["scope"]["organization"].as_bool().unwrap());
+    assert!(reconciled["counts"]["NOT_IN_INVENTORY"].as_u64().unwrap() >= 2, "shadow-db and unlisted-db: {reconciled}");
+
     // A draft inventory of the same estate: every collected engine, the Oracle one as a comment.
     let draft = cli(
         &e.o,

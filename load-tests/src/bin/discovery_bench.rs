@@ -56,7 +56,11 @@ async fn main() -> anyhow::Result<()> {
         let found: usize = scopes.iter().map(|s| s.databases.len()).sum();
         let failed = scopes.iter().filter(|s| s.error.is_some()).count();
         anyhow::ensure!(failed == 0 && found == accounts * regions.len(), "{found} found, {failed} failed");
-        eprintln!("listed {} accounts × {} regions: {found} databases in {ms} ms", scope.accounts.len(), scope.regions.len());
+        eprintln!(
+            "listed {} accounts × {} regions: {found} databases in {ms} ms",
+            scope.accounts.len(),
+            scope.regions.len()
+        );
         times.push(ms);
     }
     times.sort_unstable();
