@@ -253,12 +253,13 @@ def test_manifests_are_signed_by_the_reporter_alone_and_evidence_has_one_writer_
 
 def test_operations_alarms_cover_errors_throttles_duration_and_stuck_reports(central):
     alarms = central["resource"]["aws_cloudwatch_metric_alarm"]
-    metrics = {text(a.get("metric_name")) for a in alarms.values()}
+    kinds = central["locals"]["function_alarm_kinds"]
+    metrics = {text(a.get("metric_name")) for a in alarms.values()} | {text(k["metric"]) for k in kinds.values()}
     for metric in ("Errors", "Throttles", "Duration", "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible"):
         assert metric in metrics, metric
-    for name in ("function_errors", "function_throttles", "function_duration"):
-        assert "local.functions" in text(alarms[name]["for_each"]), f"{name} covers every function"
-    assert "0.8" in text(alarms["function_duration"]["threshold"]), "duration alarms at 80 % of the time-out"
+    assert "setproduct(local.functions" in text(central["locals"]["function_alarms"]), "every function, every kind"
+    assert text(alarms["function"]["for_each"]) == "local.function_alarms"
+    assert "0.8" in text(kinds["near-timeout"]["threshold"]), "duration alarms at 80 % of the time-out"
     assert "var.stuck_report_minutes" in text(alarms["report_stuck"]["threshold"])
     assert "DatabasesFailed" in text(alarms["databases_failed"]["metric_query"])
     # Alarms may publish to the encrypted topic: CloudWatch may use the key.

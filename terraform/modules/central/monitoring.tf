@@ -11,55 +11,47 @@ locals {
   progress_queues = { collect = "collection", finalize = "report writing" }
 }
 
-resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each            = toset(local.functions)
-  alarm_name          = "${var.name_prefix}-${each.key}-errors"
-  alarm_description   = "The ${each.key} function failed invocations (not records: a failed record is retried or dead-lettered). Read its log group /aws/lambda/${var.name_prefix}-${each.key}; reports in flight show in db-admin-report list and status."
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.function[each.key].function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  tags                = var.tags
+# Per function: failed invocations, throttles, and an invocation past 80 % of the time-out.
+locals {
+  function_alarm_kinds = {
+    errors = {
+      metric      = "Errors"
+      statistic   = "Sum"
+      threshold   = 0
+      description = "failed invocations (not records: a failed record is retried or dead-lettered). Read its log group; reports in flight show in db-admin-report list and status."
+    }
+    throttles = {
+      metric      = "Throttles"
+      statistic   = "Sum"
+      threshold   = 0
+      description = "was throttled: the account's concurrency is exhausted or its reserved concurrency is too low. Messages wait in the queue (nothing is lost); raise the limit if reports slow down."
+    }
+    near-timeout = {
+      metric      = "Duration"
+      statistic   = "Maximum"
+      threshold   = var.function_timeout_seconds * 1000 * 0.8
+      description = "ran past 80 % of its ${var.function_timeout_seconds} s time-out. Collectors stop work by their deadline (the target becomes a timeout row), so look for slow databases in the report's ERROR rows; raise function_timeout_seconds if many are slow."
+    }
+  }
+  function_alarms = {
+    for pair in setproduct(local.functions, keys(local.function_alarm_kinds)) :
+    "${pair[0]}-${pair[1]}" => merge(local.function_alarm_kinds[pair[1]], { function = pair[0] })
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "function_throttles" {
-  for_each            = toset(local.functions)
-  alarm_name          = "${var.name_prefix}-${each.key}-throttles"
-  alarm_description   = "The ${each.key} function was throttled: the account's concurrency is exhausted or its reserved concurrency is too low. Messages wait in the queue (nothing is lost); raise the limit if reports slow down."
+resource "aws_cloudwatch_metric_alarm" "function" {
+  for_each            = local.function_alarms
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = "The ${each.value.function} function ${each.value.description} Logs: /aws/lambda/${var.name_prefix}-${each.value.function}."
   alarm_actions       = [aws_sns_topic.alerts.arn]
   ok_actions          = [aws_sns_topic.alerts.arn]
   namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = aws_lambda_function.function[each.key].function_name }
-  statistic           = "Sum"
+  metric_name         = each.value.metric
+  dimensions          = { FunctionName = aws_lambda_function.function[each.value.function].function_name }
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "function_duration" {
-  for_each            = toset(local.functions)
-  alarm_name          = "${var.name_prefix}-${each.key}-near-timeout"
-  alarm_description   = "An invocation of ${each.key} ran past 80 % of its ${var.function_timeout_seconds} s time-out. Collectors stop work by their deadline (the target becomes a timeout row), so look for slow databases in the report's ERROR rows; raise function_timeout_seconds if many are slow."
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-  namespace           = "AWS/Lambda"
-  metric_name         = "Duration"
-  dimensions          = { FunctionName = aws_lambda_function.function[each.key].function_name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.function_timeout_seconds * 1000 * 0.8
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   tags                = var.tags
