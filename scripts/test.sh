@@ -20,8 +20,14 @@ eval "$(scripts/test-servers.sh env)"
 # The AWS deployment on MiniStack (Lambda binaries built and deployed by the script).
 scripts/aws-local.sh up
 eval "$(scripts/aws-local.sh env)"
-# Tests that need a server or the deployment fail (instead of skipping) when it is missing.
-export DBADMIN_REQUIRE_SERVERS=1 DBADMIN_REQUIRE_AWS=1
+# report.html is checked in a real browser (Debian's Chromium, headless).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "[test] installing chromium (Debian package) for the report.html browser test" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get install -y -q chromium >/dev/null
+fi
+# Tests that need a server, the deployment or the browser fail (instead of skipping) when it is missing.
+export DBADMIN_REQUIRE_SERVERS=1 DBADMIN_REQUIRE_AWS=1 DBADMIN_REQUIRE_CHROMIUM=1
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"

@@ -179,6 +179,13 @@ pub enum Command {
     /// Work with inventories.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// The SQL the collector runs, as auditors read it.
+    #[command(subcommand)]
+    Queries(QueriesCommand),
+    /// Re-perform one target of a signed report: collect it again now, with the same query texts,
+    /// and compare who holds admin access with the report's rows (exit 0 identical, 3 changed).
+    /// Runs from a host that reaches the database, like generate --local.
+    Reperform(Reperform),
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
 }
@@ -255,6 +262,42 @@ pub enum InventoryCommand {
         /// Add every ACTIVE account of the AWS Organization.
         #[arg(long)]
         organization: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct Reperform {
+    /// The report's folder (written by generate --local, or by download): manifest.json, report.json.
+    pub report: PathBuf,
+    /// The target to collect again (the report's Database Name).
+    pub target_id: String,
+    /// The inventory the target's address and secret are read from (a local file).
+    #[arg(long, env = "DBADMIN_INVENTORY")]
+    pub inventory: PathBuf,
+    /// The key the report's signature is checked with first (default: the local signing key).
+    #[arg(long)]
+    pub public_key: Option<PathBuf>,
+    /// Local logins, as for generate --local (else DBADMIN_SECRET_<NAME> variables).
+    #[arg(long, env = "DBADMIN_SECRETS_FILE")]
+    pub secrets_file: Option<PathBuf>,
+    /// Extra trusted CA certificates (PEM) for database TLS.
+    #[arg(long, env = "DBADMIN_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Seconds to wait for a connection.
+    #[arg(long, default_value_t = 10, env = "DBADMIN_CONNECT_TIMEOUT")]
+    pub connect_timeout: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueriesCommand {
+    /// Print every query text this build runs with its SHA-256 (the checksums a manifest lists).
+    Show {
+        /// Only this engine's queries (mysql and mariadb share theirs).
+        #[arg(long, value_parser = parse_engine)]
+        engine: Option<Engine>,
+        /// Also compare with a report's manifest.json: which of its queries this build runs unchanged.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
     },
 }
 

@@ -8,6 +8,7 @@ pub mod fault;
 pub mod local;
 pub mod ops;
 pub mod remote;
+pub mod reperform;
 pub mod verify;
 
 /// Exit codes, documented in the README and `--help`.

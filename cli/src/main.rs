@@ -7,7 +7,7 @@ mod args;
 mod cmd;
 mod print;
 
-use args::{Cli, Command, InventoryCommand, KeyCommand};
+use args::{Cli, Command, InventoryCommand, KeyCommand, QueriesCommand};
 use clap::{CommandFactory, Parser};
 use cmd::Ctx;
 use db_admin_report::{config, exit, NotReady};
@@ -75,6 +75,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Finalize { report_id } => cmd::reports::finalize(&ctx, &report_id),
         Command::Dlq(command) => cmd::dlq::run(&ctx, command),
         Command::Inventory(InventoryCommand::Validate { file }) => cmd::inventory::validate(&ctx, &file),
+        Command::Reperform(r) => cmd::reports::reperform(&ctx, r),
+        Command::Queries(QueriesCommand::Show { engine, manifest }) => {
+            print::queries(engine, manifest.as_deref(), ctx.output)
+        }
         Command::Inventory(InventoryCommand::Discover { accounts, regions, organization }) => {
             cmd::inventory::discover(&ctx, accounts, regions, organization)
         }

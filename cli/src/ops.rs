@@ -300,7 +300,7 @@ impl Deployment {
             .collect();
         let queues: Vec<Queue> = self.dlqs.keys().copied().collect();
         let mut dlq_by_queue: BTreeMap<Queue, usize> = queues.iter().map(|q| (*q, 0)).collect();
-        for m in self.dlq_list(&queues, 1000).await? {
+        for m in self.dlq_peek(&queues, 1000, Duration::from_secs(5)).await? {
             if m.report_id.as_deref() == Some(report_id) {
                 *dlq_by_queue.entry(m.queue).or_default() += 1;
             }
@@ -480,9 +480,16 @@ impl Deployment {
 
     /// Every message (up to `max` per queue) of the DLQs of `queues`, left where they are.
     pub async fn dlq_list(&self, queues: &[Queue], max: usize) -> anyhow::Result<Vec<DlqMessage>> {
+        self.dlq_peek(queues, max, Duration::from_secs(30)).await
+    }
+
+    /// [`Self::dlq_list`], each message held out of sight for `hold` at most while the queue is read
+    /// (released as soon as it is): `status` holds briefly, so it never hides a message from an
+    /// operator's redrive for long.
+    async fn dlq_peek(&self, queues: &[Queue], max: usize, hold: Duration) -> anyhow::Result<Vec<DlqMessage>> {
         let mut all = Vec::new();
         for queue in queues {
-            let messages = self.dlq_receive(*queue, max, Duration::from_secs(30)).await?;
+            let messages = self.dlq_receive(*queue, max, hold).await?;
             self.dlq_release(*queue, &messages.iter().collect::<Vec<_>>()).await?;
             all.extend(messages);
         }

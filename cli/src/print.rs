@@ -436,3 +436,97 @@ pub fn public_key(
     }
     Ok(exit::OK)
 }
+
+/// `queries show`: every query text of this build with its SHA-256, and with a manifest, whether
+/// each query the report ran is this build's text.
+pub fn queries(
+    engine: Option<dbadmin_contracts::Engine>,
+    manifest: Option<&std::path::Path>,
+    output: Output,
+) -> anyhow::Result<u8> {
+    use dbadmin_contracts::Engine;
+    let prefix = engine.map(|e| match e {
+        Engine::Mysql | Engine::Mariadb => "mysql/",
+        Engine::Postgres => "postgres/",
+        Engine::Sqlserver => "sqlserver/",
+    });
+    use dbadmin_collector::engine::is_template;
+    let built: Vec<(&str, &str, String)> = dbadmin_collector::engine::queries()
+        .into_iter()
+        .filter(|(name, _)| prefix.is_none_or(|p| name.starts_with(p)))
+        .map(|(name, text)| (name, text, dbadmin_contracts::sha256_hex(text.as_bytes())))
+        .collect();
+    let ran = match manifest {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let m: dbadmin_contracts::manifest::Manifest = dbadmin_contracts::decode(&bytes)
+                .with_context(|| format!("reading {} as a manifest", path.display()))?;
+            Some(m.queries)
+        }
+        None => None,
+    };
+    // For each query the report ran: this build's text, or none with that checksum.
+    let checks: Vec<(String, String, bool)> = ran
+        .iter()
+        .flatten()
+        .filter(|q| prefix.is_none_or(|p| q.name.starts_with(p)))
+        .map(|q| {
+            let same = built.iter().any(|(n, text, sha)| *n == q.name && (*sha == q.sha256 || is_template(text)));
+            (q.name.clone(), q.sha256.clone(), same)
+        })
+        .collect();
+    match output {
+        Output::Json => json(&serde_json::json!({
+            "queries": built.iter().map(|(name, text, sha256)| serde_json::json!({"name": name, "sha256": sha256, "template": is_template(text), "text": text})).collect::<Vec<_>>(),
+            "manifest": ran.as_ref().map(|_| checks.iter().map(|(name, sha256, same)| serde_json::json!({"name": name, "sha256": sha256, "this_build": same})).collect::<Vec<_>>()),
+        }))?,
+        Output::Text => {
+            for (name, text, sha256) in &built {
+                if is_template(text) {
+                    println!("-- {name}  (a template: its {{placeholder}} is filled from the server, so a manifest records the SHA-256 of the text as built there)\n{}\n", text.trim_end());
+                } else {
+                    println!("-- {name}  sha256:{sha256}\n{}\n", text.trim_end());
+                }
+            }
+            if ran.is_some() {
+                for (name, sha256, same) in &checks {
+                    let template = built.iter().any(|(n, text, _)| *n == name.as_str() && is_template(text));
+                    let verdict = match (*same, template) {
+                        (true, true) => "built from this build's template (reperform checks the text the server gives)",
+                        (true, false) => "this build runs the same text",
+                        (false, _) => "NOT this build's text",
+                    };
+                    eprintln!("{name} sha256:{sha256}: {verdict}");
+                }
+            }
+        }
+    }
+    Ok(if checks.iter().all(|(.., same)| *same) { exit::OK } else { exit::PARTIAL })
+}
+
+/// `reperform`: identical, or the access rows that differ.
+pub fn reperformance(r: &db_admin_report::reperform::Reperformance, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => json(&serde_json::json!({
+            "report_id": r.report_id, "version": r.version, "target_id": r.target_id,
+            "identical": r.identical(), "only_in_report": r.only_in_report, "only_now": r.only_now,
+            "queries_checked": r.queries_checked, "collected_at": r.collected_at,
+        }))?,
+        Output::Text => {
+            println!(
+                "{} of report {} v{}, collected again at {} with the report's {} query text(s):",
+                r.target_id, r.report_id, r.version, r.collected_at, r.queries_checked
+            );
+            if r.identical() {
+                println!("identical: the same principals hold the same access for the same reasons");
+            }
+            for row in &r.only_in_report {
+                println!("- in the report, not now: {}", row.join(" | "));
+            }
+            for row in &r.only_now {
+                println!("+ now, not in the report: {}", row.join(" | "));
+            }
+        }
+    }
+    Ok(if r.identical() { exit::OK } else { exit::PARTIAL })
+}

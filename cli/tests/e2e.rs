@@ -207,3 +207,108 @@ fn the_aws_engine_is_not_claimed() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--local"), "{}", text(&out.stderr));
 }
+
+/// `queries show` prints every query text with the SHA-256 a manifest records, and says whether a
+/// report's queries are this build's texts.
+#[test]
+fn queries_show_prints_the_sql_and_checks_a_manifest() {
+    let out = bin().args(["queries", "show", "--engine", "postgres", "--output", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let queries = shown["queries"].as_array().unwrap();
+    assert!(queries.len() >= 4 && queries.iter().all(|q| q["name"].as_str().unwrap().starts_with("postgres/")));
+    for q in queries {
+        let sha = dbadmin_contracts::sha256_hex(q["text"].as_str().unwrap().as_bytes());
+        assert_eq!(q["sha256"], sha.as_str());
+    }
+    if !servers_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = generate(dir.path(), &["--output", "json"]);
+    let outcome: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let manifest = PathBuf::from(outcome["manifest"].as_str().unwrap());
+    let same = bin().args(["queries", "show"]).arg("--manifest").arg(&manifest).output().unwrap();
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same.stderr));
+    assert!(text(&same.stderr).contains("postgres/roles sha256:") && !text(&same.stderr).contains("NOT"));
+    // A manifest naming other SQL (another build's) is pointed out.
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    m["queries"][0]["sha256"] = serde_json::json!("0".repeat(64));
+    let other = dir.path().join("other-manifest.json");
+    std::fs::write(&other, serde_json::to_vec(&m).unwrap()).unwrap();
+    let differs = bin().args(["queries", "show"]).arg("--manifest").arg(&other).output().unwrap();
+    assert_eq!(differs.status.code(), Some(3));
+    assert!(text(&differs.stderr).contains("NOT this build's text"), "{}", text(&differs.stderr));
+}
+
+/// `reperform` collects one target of a signed local report again and finds the same access; a
+/// report whose rows for the target differ from what the server holds now shows each difference,
+/// and a report that does not verify is refused before anything is collected.
+#[test]
+fn reperform_finds_the_same_access_or_lists_what_changed() {
+    if !servers_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = generate(dir.path(), &["--output", "json"]);
+    let outcome: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let folder = PathBuf::from(outcome["manifest"].as_str().unwrap()).parent().unwrap().to_owned();
+    let reperform = |folder: &Path, target: &str| {
+        bin()
+            .arg("reperform")
+            .arg(folder)
+            .arg(target)
+            .arg("--inventory")
+            .arg(dir.path().join("inventory.csv"))
+            .arg("--secrets-file")
+            .arg(dir.path().join("secrets.json"))
+            .arg("--tls-ca-file")
+            .arg(ca_file())
+            .args(["--output", "json"])
+            .output()
+            .unwrap()
+    };
+    for target in ["demo-mariadb", "demo-postgres"] {
+        let same = reperform(&folder, target);
+        assert_eq!(same.status.code(), Some(0), "{target}: {}{}", text(&same.stdout), text(&same.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&same.stdout).unwrap();
+        assert_eq!(r["identical"], true, "{r}");
+        assert!(r["queries_checked"].as_u64().unwrap() >= 3, "{r}");
+    }
+
+    // A report whose MariaDB rows lack one admin: the re-performance finds it held now.
+    let copy = dir.path().join("altered");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["manifest.json", "report.json"] {
+        std::fs::copy(folder.join(f), copy.join(f)).unwrap();
+    }
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(copy.join("report.json")).unwrap()).unwrap();
+    let columns: Vec<String> = serde_json::from_value(json["columns"].clone()).unwrap();
+    let (db, user) = (
+        columns.iter().position(|c| c == "Database Name").unwrap(),
+        columns.iter().position(|c| c == "Username").unwrap(),
+    );
+    let rows = json["rows"].as_array_mut().unwrap();
+    let dropped =
+        rows.iter().position(|r| r[db] == "demo-mariadb" && r[user] == "fx_super").expect("fx_super is an admin");
+    rows.remove(dropped);
+    std::fs::write(copy.join("report.json"), serde_json::to_vec(&json).unwrap()).unwrap();
+    let inventory =
+        dbadmin_contracts::Inventory::parse("inv", &std::fs::read(dir.path().join("inventory.csv")).unwrap()).unwrap();
+    let credentials = dbadmin_ports::local::LocalCredentials::from_file(&dir.path().join("secrets.json")).unwrap();
+    let connect = dbadmin_collector::ConnectOptions { ca_file: Some(ca_file()), ..Default::default() };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let changed = runtime
+        .block_on(db_admin_report::reperform::reperform(&copy, "demo-mariadb", &inventory, &credentials, &connect))
+        .unwrap();
+    assert!(!changed.identical() && changed.only_in_report.is_empty(), "{changed:?}");
+    assert!(changed.only_now.iter().all(|r| r[0] == "fx_super"), "{changed:?}");
+
+    // The altered folder does not verify: the command refuses it.
+    std::fs::copy(folder.join("manifest.sig.json"), copy.join("manifest.sig.json")).unwrap();
+    std::fs::copy(folder.join("report.csv"), copy.join("report.csv")).unwrap();
+    let refused = reperform(&copy, "demo-mariadb");
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert!(text(&refused.stderr).contains("does not verify"), "{}", text(&refused.stderr));
+}

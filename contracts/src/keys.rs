@@ -44,6 +44,8 @@ pub fn report_dir(report_id: &str, requested_at: &str, version: u32) -> String {
 
 pub const CSV_NAME: &str = "report.csv";
 pub const JSON_NAME: &str = "report.json";
+/// The report as reviewers read it (self-contained HTML).
+pub const HTML_NAME: &str = "report.html";
 /// Written when the request asked for discovery: every inventory entry and discovered database.
 pub const RECONCILIATION_NAME: &str = "reconciliation.csv";
 pub const MANIFEST_NAME: &str = "manifest.json";

@@ -6,6 +6,7 @@
 //! `reports/{yyyy}/{mm}/{dd}/{report_id}/v{n}/`. [`render`] holds the pure
 //! row-building and formatting, golden-tested.
 
+pub mod html;
 pub mod render;
 /// A synthetic estate for benchmarks.
 #[cfg(feature = "testing")]
@@ -159,12 +160,13 @@ async fn render_results(
     report_timestamp: &str,
     version: u32,
     reconciliation: Option<&[ReconciliationRow]>,
-) -> Result<(render::Rendered, Tallies), ReporterError> {
+) -> Result<(render::Rendered, Tallies, html::Html), ReporterError> {
     let report_id = &population.report_id;
     let ordered = render::target_order(population);
     let keys: Vec<Option<String>> =
         ordered.iter().map(|t| counted.get(&t.id).map(|c| keys::result(report_id, c.version, &t.id))).collect();
     let mut renderer = render::Renderer::new(report_id, version, report_timestamp);
+    let mut page = html::Html::new(report_id, version, report_timestamp);
     let mut tallies = Tallies::default();
     if population.targets.is_empty() {
         renderer.push(&[render::empty_report_row(population, report_timestamp)]);
@@ -186,14 +188,16 @@ async fn render_results(
             Err((_, e)) => return Err(e),
             Ok(r) => r,
         };
-        renderer.push(&render::target_rows(target, result.as_ref(), report_timestamp));
+        let rows = render::target_rows(target, result.as_ref(), report_timestamp);
+        renderer.push(&rows);
+        page.push(&rows);
         render::count_status(&mut tallies.status_counts, result.as_ref());
         *tallies.tls_modes.entry(target.tls.to_string()).or_default() += 1;
         if let Some(TargetResult { outcome: Outcome::Collected(c), .. }) = &result {
             tallies.queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
         }
     }
-    Ok((renderer.finish_with(reconciliation), tallies))
+    Ok((renderer.finish_with(reconciliation), tallies, page))
 }
 
 /// The manifest's sentence about targets read without verifying the server, if any were.
@@ -352,17 +356,27 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let reconciliation =
         discovery.as_ref().map(|d| dbadmin_contracts::discovery::reconcile(&population.targets, &request.filters, d));
 
+    let signer_name = deps.signer.key_id();
     // The data artifacts, written once. Other bytes under this version's keys (an attempt that died
     // part-way with other results, or another build) are left alone: the report moves to the next version.
     let mut version = claim.version;
     let mut abandoned = Vec::new();
     let (dir, artifacts, rows, tallies) = loop {
-        let (rendered, tallies) =
+        let (rendered, tallies, page) =
             render_results(deps.store, &population, &counted, requested_at, version, reconciliation.as_deref()).await?;
         let render::Rendered { csv, json, rows } = rendered;
+        let page = page.finish(&html::PageFacts {
+            requested_by: &received.received.sender,
+            requested_at,
+            signer: &signer_name,
+            reconciliation: reconciliation.as_deref(),
+        });
         let dir = keys::report_dir(report_id, requested_at, version);
-        let mut files =
-            vec![(keys::CSV_NAME, csv, "text/csv; charset=utf-8"), (keys::JSON_NAME, json, "application/json")];
+        let mut files = vec![
+            (keys::CSV_NAME, csv, "text/csv; charset=utf-8"),
+            (keys::JSON_NAME, json, "application/json"),
+            (keys::HTML_NAME, page, "text/html; charset=utf-8"),
+        ];
         if let Some(r) = &reconciliation {
             files.push((keys::RECONCILIATION_NAME, render::reconciliation_csv(r), "text/csv; charset=utf-8"));
         }

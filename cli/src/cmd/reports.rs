@@ -137,3 +137,38 @@ fn local_rows(path: &Path) -> anyhow::Result<(String, Vec<Row>)> {
     };
     Ok((path.display().to_string(), rows))
 }
+
+pub fn reperform(ctx: &Ctx, r: crate::args::Reperform) -> anyhow::Result<u8> {
+    // Only a report that verifies is re-performed: its rows are what is compared.
+    let key = match &r.public_key {
+        Some(path) => Some(verify::PublicKey::from_file(path)?),
+        None => local_public_key(None)?,
+    };
+    let checked = verify::verify(&r.report, key.as_ref(), None)?;
+    if !checked.ok() {
+        print::verification(&checked, ctx.output)?;
+        anyhow::bail!("{} does not verify; nothing was re-performed", r.report.display());
+    }
+    let bytes = std::fs::read(&r.inventory).with_context(|| format!("reading {}", r.inventory.display()))?;
+    let inventory = dbadmin_contracts::Inventory::parse(&r.inventory.display().to_string(), &bytes)?;
+    let credentials = match &r.secrets_file {
+        Some(path) => dbadmin_ports::local::LocalCredentials::from_file(path)?,
+        None => dbadmin_ports::local::LocalCredentials::from_env(),
+    };
+    let connect = dbadmin_collector::ConnectOptions {
+        connect_timeout: std::time::Duration::from_secs(r.connect_timeout),
+        ca_file: r.tls_ca_file.clone(),
+        ..dbadmin_collector::ConnectOptions::default()
+    };
+    let folder = checked.manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| r.report.clone());
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let done = runtime.block_on(db_admin_report::reperform::reperform(
+        &folder,
+        &r.target_id,
+        &inventory,
+        &credentials,
+        &connect,
+    ))?;
+    print::reperformance(&done, ctx.output)
+}

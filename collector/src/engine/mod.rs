@@ -10,6 +10,50 @@ macro_rules! query_file {
 
 pub mod mysql;
 pub mod postgres;
+
+/// Whether a query text is a template whose `{placeholder}` is filled from the server at run time
+/// (the MySQL privilege columns): its checksum in a manifest is of the text as built there.
+pub fn is_template(text: &str) -> bool {
+    text.split('{').skip(1).any(|rest| {
+        rest.split_once('}')
+            .is_some_and(|(name, _)| !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+    })
+}
+
+/// Every query text the collector can run, `(engine/name, text)`, for auditors to read
+/// (`db-admin-report queries show`) and to check against a manifest's checksums.
+pub fn queries() -> Vec<(&'static str, &'static str)> {
+    vec![
+        mysql::SERVER,
+        mysql::SERVER_MYSQL8,
+        mysql::PRIV_COLUMNS,
+        mysql::USER_PRIVS,
+        mysql::ACCOUNTS_MYSQL,
+        mysql::ACCOUNTS_MARIADB,
+        mysql::DB_GRANTS,
+        mysql::TABLE_GRANTS,
+        mysql::COLUMN_GRANTS,
+        mysql::DYNAMIC_GRANTS,
+        mysql::ROLE_EDGES_MYSQL,
+        mysql::DEFAULT_ROLES_MYSQL,
+        mysql::ROLE_EDGES_MARIADB,
+        postgres::SERVER,
+        postgres::ROLES,
+        postgres::MEMBERSHIPS,
+        postgres::MEMBERSHIPS_16,
+        postgres::DATABASES,
+        sqlserver::SERVER,
+        sqlserver::LOGINS,
+        sqlserver::SERVER_ROLE_MEMBERS,
+        sqlserver::SERVER_PERMISSIONS,
+        sqlserver::SERVER_PERMISSIONS_LEGACY,
+        sqlserver::SESSIONS,
+        sqlserver::DATABASES,
+        sqlserver::DB_PRINCIPALS,
+        sqlserver::DB_ROLE_MEMBERS,
+        sqlserver::DB_PERMISSIONS,
+    ]
+}
 pub mod sqlserver;
 pub mod tls;
 mod tls_probe;
@@ -291,4 +335,40 @@ pub fn opt(row: &TextRow, i: usize) -> Option<&str> {
 /// `Y`, `1`, `t`, `true` (any case) are true.
 pub fn flag(row: &TextRow, i: usize) -> bool {
     matches!(cell(row, i).to_ascii_lowercase().as_str(), "y" | "1" | "t" | "true" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn templates_are_told_apart() {
+        let templates: Vec<&str> =
+            super::queries().into_iter().filter(|(_, t)| super::is_template(t)).map(|(n, _)| n).collect();
+        assert_eq!(
+            templates,
+            ["mysql/user_privs", "sqlserver/db_principals", "sqlserver/db_role_members", "sqlserver/db_permissions"],
+            "the privilege columns (MySQL) and the database name (SQL Server) are filled in at run time"
+        );
+        assert!(!super::is_template("SELECT '{' || name || '}' FROM t") && !super::is_template("a {} b"));
+    }
+
+    /// `queries()` names every file under collector/queries/ once, so `queries show` hides none.
+    #[test]
+    fn every_query_file_is_listed_once() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+        let mut on_disk = Vec::new();
+        for engine in std::fs::read_dir(&root).unwrap() {
+            let engine = engine.unwrap();
+            for file in std::fs::read_dir(engine.path()).unwrap() {
+                let path = file.unwrap().path();
+                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+                let text = std::fs::read_to_string(&path).unwrap();
+                on_disk.push((format!("{}/{name}", engine.file_name().to_string_lossy()), text));
+            }
+        }
+        on_disk.sort();
+        let mut listed: Vec<(String, String)> =
+            super::queries().into_iter().map(|(n, t)| (n.to_owned(), t.to_owned())).collect();
+        listed.sort();
+        assert_eq!(listed, on_disk);
+    }
 }

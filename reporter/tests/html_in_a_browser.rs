@@ -1,0 +1,94 @@
+//! `report.html` as a person sees it: rendered by a real browser (Debian's Chromium, headless),
+//! asserted on the text the browser shows, with principal names that hold markup and formulas.
+//! `scripts/test.sh` installs Chromium; without it the test says so and is skipped, unless
+//! DBADMIN_REQUIRE_CHROMIUM=1 (as in CI).
+
+use dbadmin_reporter::html::{Html, PageFacts};
+use dbadmin_reporter::render::Row;
+use std::process::Command;
+
+fn chromium() -> Option<&'static str> {
+    let found =
+        ["chromium", "chromium-browser"].into_iter().find(|c| Command::new(c).arg("--version").output().is_ok());
+    if found.is_none() {
+        let msg = "Chromium is not installed (apt-get install chromium; scripts/test.sh does)";
+        assert!(std::env::var("DBADMIN_REQUIRE_CHROMIUM").as_deref() != Ok("1"), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+    }
+    found
+}
+
+fn row(db: &str, user: &str, level: &str) -> Row {
+    Row {
+        account_id: "111111111111".into(),
+        region: "eu-west-1".into(),
+        database_name: db.into(),
+        database_type: "mysql".into(),
+        endpoint: "db.example:3306".into(),
+        username: user.into(),
+        user_host: "%".into(),
+        principal_type: "USER".into(),
+        permission_level: level.into(),
+        privilege: "SUPER".into(),
+        scope: "*.*".into(),
+        admin_reason: "global SUPER".into(),
+        grant_path: format!("{user} -> SUPER"),
+        collection_status: "OK".into(),
+        ..Row::default()
+    }
+}
+
+#[test]
+fn the_browser_shows_escaped_names_errors_first_and_a_chart() {
+    let Some(browser) = chromium() else { return };
+    let mut page = Html::new("01HTMLTEST", 2, "2026-12-02T10:00:00Z");
+    page.push(&[
+        row("orders", "<script>document.title='pwned'</script>", "ADMIN"),
+        row("orders", "=HYPERLINK(\"http://x\")", "ADMIN"),
+        row("orders", "reader", "ELEVATED"),
+    ]);
+    page.push(&[row("billing", "<img src=x onerror=alert(1)>", "ADMIN")]);
+    page.push(&[Row {
+        collection_status: "ERROR".into(),
+        error_kind: "timeout".into(),
+        admin_reason: "connecting took longer than 10s".into(),
+        ..row("ledger", "", "")
+    }]);
+    let bytes = page.finish(&PageFacts {
+        requested_by: "arn:aws:iam::111111111111:user/ops",
+        requested_at: "2026-12-02T09:59:00Z",
+        signer: "arn:aws:kms:eu-west-1:111111111111:key/abc",
+        reconciliation: None,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.html");
+    std::fs::write(&file, &bytes).unwrap();
+    let url = format!("file://{}", file.display());
+    let run = |extra: &[&str]| {
+        Command::new(browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=2000"])
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("run chromium")
+    };
+    let dom = run(&["--dump-dom"]);
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    // The title the page set, not one a principal name's script set.
+    assert!(dom.contains("<title>Database administrator access — report 01HTMLTEST v2</title>"), "{dom}");
+    // Names are shown as text: the browser made no element of them.
+    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;@%"), "{dom}");
+    assert!(dom.contains("&lt;img src=x onerror=alert(1)&gt;@%"), "{dom}");
+    assert!(!dom.contains("<img") && !dom.contains("<script"), "{dom}");
+    assert!(dom.contains("=HYPERLINK(\"http://x\")@%"), "{dom}");
+    // What needs attention comes first; the chart is drawn.
+    let (error, tables) = (dom.find("connecting took longer than 10s").unwrap(), dom.find("Every database").unwrap());
+    assert!(error < tables);
+    assert!(dom.matches("<rect").count() >= 3, "bars for orders, billing, ledger and the engine");
+    // A picture for the record (kept when DBADMIN_HTML_SCREENSHOT names a file).
+    if let Ok(path) = std::env::var("DBADMIN_HTML_SCREENSHOT") {
+        let shot = run(&[&format!("--screenshot={path}"), "--window-size=1280,1400"]);
+        assert!(shot.status.success() && std::path::Path::new(&path).exists());
+    }
+}
