@@ -24,7 +24,8 @@ eval "$(scripts/aws-local.sh env)"
 if ! command -v chromium >/dev/null 2>&1; then
   echo "[test] installing chromium (Debian package) for the report.html browser test" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get install -y -q chromium >/dev/null
+  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }
 fi
 # Tests that need a server, the deployment or the browser fail (instead of skipping) when it is missing.
 export DBADMIN_REQUIRE_SERVERS=1 DBADMIN_REQUIRE_AWS=1 DBADMIN_REQUIRE_CHROMIUM=1
