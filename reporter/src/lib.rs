@@ -355,6 +355,9 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     };
     let reconciliation =
         discovery.as_ref().map(|d| dbadmin_contracts::discovery::reconcile(&population.targets, &request.filters, d));
+    // The manifest's summary of it, made once (the manifest may be built again on a moved chain head).
+    let summary =
+        discovery.as_ref().zip(reconciliation.as_deref()).map(|(d, rows)| ReconciliationSummary::new(d, rows));
 
     let signer_name = deps.signer.key_id();
     // The data artifacts, written once. Other bytes under this version's keys (an attempt that died
@@ -423,10 +426,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         abandoned: abandoned.clone(),
         sequence,
         previous,
-        reconciliation: discovery
-            .as_ref()
-            .zip(reconciliation.as_deref())
-            .map(|(d, rows)| ReconciliationSummary::new(d, rows)),
+        reconciliation: summary.clone(),
     };
     let SealedManifest { manifest, signature } = seal(deps, report_id, version, &manifest_key, build).await?;
     // The manifest and its signature go last: their presence says every artifact they name is complete.
@@ -448,7 +448,6 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     );
     let manifest = deps.store.location(&manifest_key);
     let requested_at = requested_at.clone();
-    let reconciliation =
-        discovery.as_ref().zip(reconciliation.as_deref()).map(|(d, r)| Box::new(ReconciliationSummary::new(d, r)));
+    let reconciliation = summary.map(Box::new);
     Ok(FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning, requested_at, reconciliation })
 }
