@@ -42,6 +42,8 @@ pub struct PublisherDeps<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishReport {
+    /// The report published (a schedule's request gets its id here, see [`with_report_id`]).
+    pub report_id: String,
     pub population: usize,
     pub published: usize,
     /// False when the run existed already (a redelivered request).
@@ -143,7 +145,7 @@ fn validate(request: &ReportRequest, received: &Provenance) -> Result<(), Publis
 /// fresh id) gets one made from the queue's record: a ULID of the send time whose random part is
 /// taken from the message id, so a redelivery of the same message names the same report. A request
 /// with an id is returned as it is (and checked by [`handle_request`]).
-pub fn with_report_id<'a>(request: &'a ReportRequest, received: &Provenance) -> std::borrow::Cow<'a, ReportRequest> {
+fn with_report_id<'a>(request: &'a ReportRequest, received: &Provenance) -> std::borrow::Cow<'a, ReportRequest> {
     if !request.report_id.is_empty() || request.retry.is_some() {
         return std::borrow::Cow::Borrowed(request);
     }
@@ -275,12 +277,12 @@ async fn publish(
             .send_finalize(&message)
             .await
             .map_err(|source| PublisherError::Finalize { report_id: report_id.clone(), source })?;
-        return Ok(PublishReport { population: 0, published: 0, new_run });
+        return Ok(PublishReport { report_id: report_id.clone(), population: 0, published: 0, new_run });
     }
 
     publish_jobs(report_id, 1, &population.targets, deps).await?;
     info!(targets = total, new_run, publish_ms = started.elapsed().as_millis() as u64, "Published collection jobs.");
-    Ok(PublishReport { population: total, published: total, new_run })
+    Ok(PublishReport { report_id: report_id.clone(), population: total, published: total, new_run })
 }
 
 /// Lists every account × region in scope: the accounts of `targets` and `accounts`, plus the
@@ -416,7 +418,12 @@ async fn publish_retry(
         publish_ms = started.elapsed().as_millis() as u64,
         "Published collection jobs for the retry."
     );
-    Ok(PublishReport { population: pending.len(), published: pending.len(), new_run: false })
+    Ok(PublishReport {
+        report_id: report_id.clone(),
+        population: pending.len(),
+        published: pending.len(),
+        new_run: false,
+    })
 }
 
 /// The targets counted as error rows in the run's current version (or not counted at all).
@@ -605,7 +612,7 @@ mod tests {
         let jobs = Flaky { rejected: Default::default(), accepted: Default::default() };
         let deps = PublisherDeps { jobs: &jobs, ..w.deps(&StaticInventory(INVENTORY)) };
         let report = handle_request(&request(&["111111111111"]), &sent("m1"), &deps).await.unwrap();
-        assert_eq!(report, PublishReport { population: 2, published: 2, new_run: true });
+        assert_eq!(report, PublishReport { report_id: id().into(), population: 2, published: 2, new_run: true });
         let mut accepted = jobs.accepted.lock().unwrap().clone();
         accepted.sort();
         assert_eq!(accepted, vec!["a", "c"], "each job accepted exactly once after its retry");
@@ -614,7 +621,7 @@ mod tests {
         // A redelivered request reuses the stored population even if the inventory changed.
         let deps = PublisherDeps { inventory: &StaticInventory("garbage"), ..deps };
         let again = handle_request(&request(&["111111111111"]), &sent("m1"), &deps).await.unwrap();
-        assert_eq!(again, PublishReport { population: 2, published: 2, new_run: false });
+        assert_eq!(again, PublishReport { report_id: id().into(), population: 2, published: 2, new_run: false });
     }
 
     #[tokio::test]

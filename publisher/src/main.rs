@@ -33,13 +33,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let request: ReportRequest = lambda::decode(&record)?;
         // Who asked and when, as SQS recorded it, not as the body claims.
         let received = lambda::provenance(&record)?;
-        // A schedule's request names no report: the id is made from the queue's record.
-        let request = dbadmin_publisher::with_report_id(&request, &received);
         handle_request(&request, &received, deps)
             .await
             .map(|report| {
                 Metrics::new("publisher")
-                    .property("report_id", &request.report_id)
+                    .property("report_id", &report.report_id)
                     .count(metric::JOBS_PUBLISHED, report.published as u64)
                     .count(metric::REPORTS_REQUESTED, u64::from(report.new_run))
                     .emit();
