@@ -267,6 +267,7 @@ async fn mariadb_11_public_reaches_every_account() {
         let p = expect(&c, user, ANY, Level::Admin, "UPDATE", &[&format!("'{user}'@'%'"), "'PUBLIC'@''", "UPDATE"]);
         let f = p.findings.iter().find(|f| f.via_role.as_deref() == Some("'PUBLIC'@''")).unwrap();
         assert!(f.reason.contains("PUBLIC, granted to every account"), "{}", f.reason);
+        assert!(f.to_everyone, "{user}: marked as reaching every account");
         assert!(f.scope.starts_with("column mysql.global_priv"), "{}", f.scope);
     }
     // MariaDB roles cannot log in: PUBLIC does not reach them.
@@ -288,6 +289,7 @@ async fn mysql_mandatory_roles_reach_every_account_that_logs_in() {
         let p =
             expect(&c, user, ANY, Level::Admin, "CREATE USER", &[&format!("'{user}'@'%'"), mandatory, "CREATE USER"]);
         assert!(p.findings[0].reason.contains("mandatory role"), "{}", p.findings[0].reason);
+        assert!(p.findings[0].to_everyone, "{user}: marked as reaching every account");
     }
     assert_eq!(find(&c, "fx_login_role", ANY).unwrap().kind, PrincipalKind::Role);
     let role = expect(&c, "fx_mandatory_role", ANY, Level::Admin, "CREATE USER", &[mandatory, "CREATE USER"]);

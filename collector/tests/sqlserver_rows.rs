@@ -87,6 +87,9 @@ fn permissions_granted_to_public_reach_every_login() {
     ]);
     let ps = catalog_from_rows(16, &server, &[]).classify();
     has(get(&ps, "fx_reader"), Level::Admin, "ALTER ANY DATABASE", &["fx_reader", "public", "ALTER ANY DATABASE"]);
+    let through_public = get(&ps, "fx_reader").findings.iter().find(|f| f.privilege == "ALTER ANY DATABASE").unwrap();
+    assert!(through_public.to_everyone, "a grant to public is marked as reaching every login");
+    assert!(through_public.reason.contains("every login"), "{}", through_public.reason);
     let empty = ServerRows { permissions: vec![], ..estate::server_rows() };
     assert!(catalog_from_rows(16, &empty, &[]).classify().iter().all(|p| p.name != "fx_reader"));
 }

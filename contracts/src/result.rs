@@ -190,6 +190,10 @@ pub struct Finding {
     pub path: Vec<String>,
     /// The role that holds the privilege directly, when it comes through one.
     pub via_role: Option<String>,
+    /// Set when the privilege reaches the principal through what every account receives
+    /// (`PUBLIC`, MySQL's `@@mandatory_roles`, SQL Server's `public`), not a grant of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub to_everyone: bool,
 }
 
 /// A principal holding at least one admin or elevated privilege.

@@ -71,6 +71,7 @@ impl Direct {
             reason,
             path,
             via_role: roles.last().cloned(),
+            to_everyone: false,
         }
     }
 }

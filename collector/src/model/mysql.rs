@@ -2,7 +2,7 @@
 
 use super::graph::reachable;
 use super::{level_of, tidy, Direct};
-use dbadmin_contracts::{AccountStatus, LastLogin, Principal, PrincipalKind};
+use dbadmin_contracts::{AccountStatus, Finding, LastLogin, Principal, PrincipalKind};
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
@@ -444,10 +444,18 @@ impl Catalog {
             let is_role = account.is_role || roles.contains(&ident);
             let name = display(&ident);
             let mut findings: Vec<_> = graph.direct[&ident].iter().map(|d| d.reached(&name, &[], None)).collect();
-            for (role, path, note) in graph.paths(&ident, is_role, self.implicit_roles(account, is_role)) {
+            let implicit = self.implicit_roles(account, is_role);
+            let everyone: BTreeSet<Ident> = implicit.iter().map(|(root, _)| root.clone()).collect();
+            for (role, path, note) in graph.paths(&ident, is_role, implicit) {
                 let Some(held) = graph.direct.get(&role) else { continue };
                 let chain: Vec<String> = path.iter().map(display).collect();
-                findings.extend(held.iter().map(|d| d.reached(&name, &chain, note)));
+                // Through PUBLIC or a mandatory role: what every account that logs in receives.
+                let to_everyone = everyone.contains(&path[0]);
+                findings.extend(held.iter().map(|d| Finding { to_everyone, ..d.reached(&name, &chain, note) }));
+            }
+            if self.is_mariadb_public(account) {
+                // What PUBLIC holds, every account holds.
+                findings.iter_mut().for_each(|f| f.to_everyone = true);
             }
             let Some(level) = level_of(&findings) else { continue };
             out.push(self.principal(account, is_role, level, findings));
@@ -475,6 +483,11 @@ impl Catalog {
             out.push((public, "PUBLIC, granted to every account"));
         }
         out
+    }
+
+    /// Is `account` MariaDB's `PUBLIC`, whose privileges every account receives?
+    fn is_mariadb_public(&self, account: &Account) -> bool {
+        self.flavor == Flavor::Mariadb && account.user == "PUBLIC" && account.host.is_empty()
     }
 
     fn principal(
@@ -632,6 +645,7 @@ mod tests {
         assert_eq!(alice.findings[0].path, vec!["'alice'@'%'", "'lead'@'%'", "'dba'@'%'", "SUPER"]);
         assert_eq!(alice.findings[0].via_role.as_deref(), Some("'dba'@'%'"));
         assert!(alice.findings[0].reason.contains("SET ROLE"), "{}", alice.findings[0].reason);
+        assert!(!alice.findings[0].to_everyone, "a role of her own, not one every account receives");
         assert_eq!(find(&ps, "dba").unwrap().kind, PrincipalKind::Role);
     }
 
@@ -651,6 +665,9 @@ mod tests {
         let ps = c.classify();
         let bob = find(&ps, "bob").expect("bob inherits the mandatory role");
         assert!(bob.findings[0].reason.contains("mandatory"));
+        assert!(bob.findings[0].to_everyone, "marked as reaching every account");
+        let own = find(&ps, "everyone").unwrap();
+        assert!(!own.findings[0].to_everyone, "the role's own grant is its own");
     }
 
     #[test]
@@ -669,7 +686,10 @@ mod tests {
         assert_eq!(bob.findings[0].path, vec!["'bob'@'%'", "'PUBLIC'@''", "INSERT"]);
         assert!(bob.findings[0].reason.contains("PUBLIC, granted to every account"));
         assert!(find(&ps, "r").is_none(), "roles do not inherit PUBLIC");
-        assert!(find(&ps, "PUBLIC").unwrap().vendor_managed);
+        assert!(bob.findings[0].to_everyone);
+        let public = find(&ps, "PUBLIC").unwrap();
+        assert!(public.vendor_managed);
+        assert!(public.findings.iter().all(|f| f.to_everyone), "what PUBLIC holds, everyone holds");
     }
 
     #[test]

@@ -351,7 +351,9 @@ impl Catalog {
                 let Some(held) = direct.get(&role) else { continue };
                 let mut chain = vec![hop.clone()];
                 chain.extend(path.iter().filter_map(|id| by_id.get(id).map(|r| r.name.clone())));
-                findings.extend(held.iter().map(|d| d.reached(&owner_name, &chain, None)));
+                let to_everyone = role == DB_PUBLIC;
+                let note = to_everyone.then_some("public, which every database user holds");
+                findings.extend(held.iter().map(|d| Finding { to_everyone, ..d.reached(&owner_name, &chain, note) }));
             }
             if findings.is_empty() {
                 continue;
@@ -397,7 +399,9 @@ fn server_findings(
     for (role, path) in reach {
         let Some(held) = direct.get(&role) else { continue };
         let chain: Vec<String> = path.iter().filter_map(|id| by_id.get(id).map(|r| r.name.clone())).collect();
-        findings.extend(held.iter().map(|d| d.reached(&p.name, &chain, None)));
+        let to_everyone = role == SERVER_PUBLIC;
+        let note = to_everyone.then_some("public, which every login holds");
+        findings.extend(held.iter().map(|d| Finding { to_everyone, ..d.reached(&p.name, &chain, note) }));
     }
     findings
 }
