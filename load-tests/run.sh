@@ -37,7 +37,19 @@ case "$step" in
     ;;
   render)
     cargo build --quiet --release -p dbadmin-load-tests --bin render-bench
-    for _ in 1 2 3; do "$TARGET/release/render-bench" 11112 20; done | tee "$RESULTS/render.jsonl"
+    html="$(mktemp --suffix=.html)"
+    for _ in 1 2 3; do RENDER_BENCH_HTML="$html" "$TARGET/release/render-bench" 11112 20; done | tee "$RESULTS/render.jsonl"
+    # How long a reviewer's browser takes to open that report.html (headless Chromium, to the DOM).
+    if command -v chromium >/dev/null; then
+      for _ in 1 2 3; do
+        start=$(date +%s%N)
+        chromium --headless --no-sandbox --disable-gpu --dump-dom "file://$html" >/dev/null 2>&1
+        echo "{\"html_bytes\": $(stat -c %s "$html"), \"chromium_load_ms\": $(( ($(date +%s%N) - start) / 1000000 ))}"
+      done | tee "$RESULTS/render-html.jsonl"
+    else
+      echo "chromium is not installed: report.html's load time is not measured" >&2
+    fi
+    rm -f "$html"
     ;;
   criterion)
     cargo bench -p dbadmin-reporter --features testing --bench render -- --noplot 2>&1 | tee "$RESULTS/criterion.txt"

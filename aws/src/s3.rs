@@ -156,7 +156,7 @@ impl InventorySource for S3Inventory {
         })?;
         let bytes = get(&self.client, bucket, key)
             .await?
-            .ok_or_else(|| PortError::NotFound { what: format!("inventory {source}") })?;
+            .ok_or_else(|| PortError::NotFound { what: format!("object {source}") })?;
         Ok(InventoryDocument::Csv(bytes))
     }
 }

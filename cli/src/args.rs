@@ -175,6 +175,11 @@ pub enum Command {
         /// Readable text, or CSV for a spreadsheet (--output json gives JSON).
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
+        /// Mark each added principal APPROVED, UNAPPROVED or APPROVAL_EXPIRED against this
+        /// approved-admin baseline (a local CSV), on the later report's day. Without it, the later
+        /// report's own Review Status is shown where it has one.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
     },
     /// Work with inventories.
     #[command(subcommand)]
@@ -311,6 +316,13 @@ pub struct Generate {
     /// an ssm:/parameter holding the CSV, or ssm:/path/ (one parameter per database, a JSON object).
     #[arg(long, env = "DBADMIN_INVENTORY")]
     pub inventory: String,
+
+    /// The approved-admin baseline (CSV: account_id, database, principal, approved_by, ticket,
+    /// expires): a file with --local, else an s3://bucket/key URI next to the inventory. Every
+    /// admin and elevated row gets a Review Status (APPROVED, UNAPPROVED, APPROVAL_EXPIRED) and
+    /// the manifest records the baseline's SHA-256.
+    #[arg(long, env = "DBADMIN_BASELINE")]
+    pub baseline: Option<String>,
 
     #[command(flatten)]
     pub wait: WaitArgs,

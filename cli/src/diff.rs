@@ -1,158 +1,20 @@
-//! `diff REPORT_A REPORT_B`: who gained, lost or changed admin access between two reports, keyed on
-//! account / region / database / principal. The heart of a periodic access review.
-//!
-//! A target that is an error row in either report is *not comparable*: its principals are listed as
-//! such, never as removed or added, because an unreadable database proves nothing about access.
+//! `diff REPORT_A REPORT_B [--baseline FILE]`: the comparison ([`dbadmin_reporter::diff`]) as text
+//! or CSV, with each added principal's review status against the approved-admin baseline.
 
-use dbadmin_reporter::render::{Row, STATUS_ERROR};
-use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use dbadmin_contracts::baseline::Baseline;
+pub use dbadmin_reporter::diff::{diff, Access, Change, Diff, PrincipalKey};
 
-/// A database in a report.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct TargetKey {
-    pub account_id: String,
-    pub region: String,
-    pub database_name: String,
-}
-
-/// A principal on a database.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct PrincipalKey {
-    #[serde(flatten)]
-    pub target: TargetKey,
-    pub username: String,
-    pub user_host: String,
-}
-
-/// What a principal holds in one report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Access {
-    /// `ADMIN` when any finding is admin, else `ELEVATED`.
-    pub level: String,
-    /// `privilege (scope)`, sorted.
-    pub privileges: BTreeSet<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "change", rename_all = "snake_case")]
-pub enum Change {
-    Added {
-        #[serde(flatten)]
-        key: PrincipalKey,
-        after: Access,
-    },
-    Removed {
-        #[serde(flatten)]
-        key: PrincipalKey,
-        before: Access,
-    },
-    Changed {
-        #[serde(flatten)]
-        key: PrincipalKey,
-        before: Access,
-        after: Access,
-    },
-    /// The database is an error row in one of the reports (or missing from one): nothing can be said.
-    NotComparable {
-        #[serde(flatten)]
-        target: TargetKey,
-        reason: String,
-    },
-}
-
-impl Change {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Change::Added { .. } => "added",
-            Change::Removed { .. } => "removed",
-            Change::Changed { .. } => "changed",
-            Change::NotComparable { .. } => "not_comparable",
+/// Marks each added principal with its status in `baseline` on the day of report `b`
+/// (`report_timestamp`); without a baseline the later report's own `Review Status` stays.
+pub fn review(d: &mut Diff, baseline: &Baseline, report_timestamp: &str) {
+    for c in &mut d.changes {
+        if let Change::Added { key, review_status, .. } = c {
+            let t = &key.target;
+            let status =
+                baseline.status(&t.account_id, &t.database_name, &key.username, &key.user_host, report_timestamp);
+            *review_status = Some(status.as_str().to_owned());
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diff {
-    pub a: String,
-    pub b: String,
-    pub changes: Vec<Change>,
-}
-
-impl Diff {
-    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
-        let mut counts = BTreeMap::new();
-        for c in &self.changes {
-            *counts.entry(c.kind()).or_insert(0) += 1;
-        }
-        counts
-    }
-}
-
-struct Side {
-    /// Collection status per database.
-    targets: BTreeMap<TargetKey, String>,
-    principals: BTreeMap<PrincipalKey, Access>,
-}
-
-fn side(rows: &[Row]) -> Side {
-    let mut targets = BTreeMap::new();
-    let mut principals: BTreeMap<PrincipalKey, Access> = BTreeMap::new();
-    for r in rows {
-        let target = TargetKey {
-            account_id: r.account_id.clone(),
-            region: r.region.clone(),
-            database_name: r.database_name.clone(),
-        };
-        targets.insert(target.clone(), r.collection_status.clone());
-        if r.username.is_empty() && r.permission_level.is_empty() {
-            continue; // a status row (NO_ADMINS, ERROR)
-        }
-        let key = PrincipalKey { target, username: r.username.clone(), user_host: r.user_host.clone() };
-        let access = principals.entry(key).or_default();
-        if access.level != "ADMIN" {
-            access.level = r.permission_level.clone();
-        }
-        access.privileges.insert(if r.scope.is_empty() {
-            r.privilege.clone()
-        } else {
-            format!("{} ({})", r.privilege, r.scope)
-        });
-    }
-    Side { targets, principals }
-}
-
-/// Compares report `a` (before) with report `b` (after).
-pub fn diff(a_label: &str, a: &[Row], b_label: &str, b: &[Row]) -> Diff {
-    let (a, b) = (side(a), side(b));
-    let mut changes = Vec::new();
-    let mut blind = BTreeSet::new();
-    for target in a.targets.keys().chain(b.targets.keys()).collect::<BTreeSet<_>>() {
-        let reason = match (a.targets.get(target), b.targets.get(target)) {
-            (Some(sa), Some(sb)) if sa == STATUS_ERROR && sb == STATUS_ERROR => Some("not read in either report"),
-            (Some(sa), _) if sa == STATUS_ERROR => Some("not read in the first report"),
-            (_, Some(sb)) if sb == STATUS_ERROR => Some("not read in the second report"),
-            (None, _) => Some("not in the first report's population"),
-            (_, None) => Some("not in the second report's population"),
-            _ => None,
-        };
-        if let Some(reason) = reason {
-            blind.insert(target.clone());
-            changes.push(Change::NotComparable { target: target.clone(), reason: reason.into() });
-        }
-    }
-    let keys: BTreeSet<&PrincipalKey> = a.principals.keys().chain(b.principals.keys()).collect();
-    for key in keys.into_iter().filter(|k| !blind.contains(&k.target)) {
-        match (a.principals.get(key), b.principals.get(key)) {
-            (None, Some(after)) => changes.push(Change::Added { key: key.clone(), after: after.clone() }),
-            (Some(before), None) => changes.push(Change::Removed { key: key.clone(), before: before.clone() }),
-            (Some(before), Some(after)) if before != after => {
-                changes.push(Change::Changed { key: key.clone(), before: before.clone(), after: after.clone() })
-            }
-            _ => {}
-        }
-    }
-    Diff { a: a_label.into(), b: b_label.into(), changes }
 }
 
 fn principal(k: &PrincipalKey) -> String {
@@ -169,7 +31,10 @@ pub fn to_text(d: &Diff) -> String {
     let mut out = format!("Comparing {} (before) with {} (after)\n", d.a, d.b);
     for c in &d.changes {
         let line = match c {
-            Change::Added { key, after } => format!("+ {}  {} [{}]", principal(key), after.level, privileges(after)),
+            Change::Added { key, after, review_status } => {
+                let review = review_status.as_deref().map(|s| format!("  {s}")).unwrap_or_default();
+                format!("+ {}  {} [{}]{review}", principal(key), after.level, privileges(after))
+            }
             Change::Removed { key, before } => {
                 format!("- {}  {} [{}]", principal(key), before.level, privileges(before))
             }
@@ -224,12 +89,19 @@ pub fn to_csv(d: &Diff) -> Vec<u8> {
             "Privileges Before",
             "Privileges After",
             "Reason",
+            "Review Status",
         ];
         w.write_record(header).expect("write to memory");
         for c in &d.changes {
             let empty = Access::default();
+            let review = match c {
+                Change::Added { review_status: Some(s), .. } => s.as_str(),
+                _ => "",
+            };
             let (target, user, host, before, after, reason) = match c {
-                Change::Added { key, after } => (&key.target, &key.username[..], &key.user_host[..], &empty, after, ""),
+                Change::Added { key, after, .. } => {
+                    (&key.target, &key.username[..], &key.user_host[..], &empty, after, "")
+                }
                 Change::Removed { key, before } => {
                     (&key.target, &key.username[..], &key.user_host[..], before, &empty, "")
                 }
@@ -250,6 +122,7 @@ pub fn to_csv(d: &Diff) -> Vec<u8> {
                 &privileges(before),
                 &privileges(after),
                 reason,
+                review,
             ];
             w.write_record(record.iter().map(|cell| dbadmin_reporter::render::neutralise(cell).into_owned()))
                 .expect("write to memory");
@@ -262,6 +135,7 @@ pub fn to_csv(d: &Diff) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dbadmin_reporter::render::Row;
 
     fn row(db: &str, user: &str, level: &str, privilege: &str, status: &str) -> Row {
         Row {
@@ -328,5 +202,35 @@ mod tests {
         let csv = String::from_utf8(to_csv(&d)).unwrap();
         assert!(csv.contains("added,111111111111,eu-west-1,db1,'=evil,%,,ADMIN,,ALL (server),"), "{csv}");
         assert!(diff("A", &a, "A", &a).changes.is_empty());
+    }
+
+    #[test]
+    fn added_admins_are_marked_against_the_baseline() {
+        let a = vec![row("db1", "alice", "ADMIN", "SUPER", "OK")];
+        let b = vec![
+            row("db1", "alice", "ADMIN", "SUPER", "OK"),
+            row("db1", "bob", "ADMIN", "SUPER", "OK"),
+            row("db1", "carol", "ADMIN", "SUPER", "OK"),
+            row("db1", "dave", "ADMIN", "SUPER", "OK"),
+        ];
+        let baseline = Baseline::parse(
+            "baseline.csv",
+            b"account_id,database,principal,approved_by,ticket,expires\n\
+              111111111111,db1,bob@%,Carol,SEC-9,\n111111111111,*,carol@%,Carol,SEC-1,2020-01-01\n",
+        )
+        .unwrap();
+        let mut d = diff("A", &a, "B", &b);
+        review(&mut d, &baseline, "2026-12-02T10:00:00Z");
+        let text = to_text(&d);
+        assert!(text.contains("+ 111111111111/eu-west-1/db1: bob@%  ADMIN [SUPER (server)]  APPROVED"), "{text}");
+        assert!(text.contains("carol@%  ADMIN [SUPER (server)]  APPROVAL_EXPIRED"), "{text}");
+        assert!(text.contains("dave@%  ADMIN [SUPER (server)]  UNAPPROVED"), "{text}");
+        let csv = String::from_utf8(to_csv(&d)).unwrap();
+        assert!(csv.contains(",UNAPPROVED\r\n"), "{csv}");
+        // Without a baseline, the later report's own review status is kept.
+        let mut b2 = b.clone();
+        b2[3].review_status = "UNAPPROVED".into();
+        let d = diff("A", &a, "B", &b2);
+        assert!(to_text(&d).contains("dave@%  ADMIN [SUPER (server)]  UNAPPROVED"));
     }
 }

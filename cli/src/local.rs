@@ -29,6 +29,8 @@ pub struct LocalOptions {
     pub signing_key: PathBuf,
     /// Set to discover what AWS says exists and reconcile it (needs a [`DatabaseDiscovery`]).
     pub discovery: Option<dbadmin_contracts::discovery::DiscoveryRequest>,
+    /// The approved-admin baseline CSV to read the report against.
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -49,6 +51,8 @@ pub struct LocalOutcome {
     pub tls_warning: Option<String>,
     /// When discovery ran: rows per reconciliation status and the completeness finding.
     pub reconciliation: Option<dbadmin_contracts::manifest::ReconciliationSummary>,
+    /// When read against an approved-admin baseline: which, and the review statuses' counts.
+    pub baseline: Option<dbadmin_contracts::manifest::BaselineSummary>,
 }
 
 /// Where a local run's time went, in milliseconds.
@@ -184,6 +188,7 @@ pub async fn run(
         output_format: opts.output_format,
         retry: None,
         discovery: opts.discovery.clone(),
+        baseline: opts.baseline.as_ref().map(|p| p.display().to_string()),
     };
 
     let publisher = PublisherDeps {
@@ -235,22 +240,23 @@ pub async fn run(
         finalize_ms: finalize_started.elapsed().as_millis() as u64,
     };
     match finalized {
-        FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning, reconciliation, .. } => {
-            Ok(LocalOutcome {
-                report_id: request.report_id,
-                version,
-                report: primary,
-                manifest,
-                population: published.population,
-                errors,
-                rows,
-                timings,
-                signing_key: signer.path().display().to_string(),
-                signing_key_created,
-                tls_warning,
-                reconciliation: reconciliation.map(|r| *r),
-            })
-        }
+        FinalizeOutcome::Written {
+            version, primary, manifest, rows, tls_warning, reconciliation, baseline, ..
+        } => Ok(LocalOutcome {
+            report_id: request.report_id,
+            version,
+            report: primary,
+            manifest,
+            population: published.population,
+            errors,
+            rows,
+            timings,
+            signing_key: signer.path().display().to_string(),
+            signing_key_created,
+            tls_warning,
+            reconciliation: reconciliation.map(|r| *r),
+            baseline: baseline.map(|b| *b),
+        }),
         FinalizeOutcome::NotClaimed | FinalizeOutcome::Held => {
             bail!("the report was not finalized: the run is incomplete")
         }

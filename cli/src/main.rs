@@ -70,7 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Key(KeyCommand::Export { local, signing_key, out }) => {
             cmd::reports::key_export(&ctx, local, signing_key, out.as_deref())
         }
-        Command::Diff { a, b, format } => cmd::reports::diff(&ctx, &a, &b, format),
+        Command::Diff { a, b, format, baseline } => cmd::reports::diff(&ctx, &a, &b, format, baseline.as_deref()),
         Command::Retry { report_id, wait } => cmd::reports::retry(&ctx, &report_id, wait),
         Command::Finalize { report_id } => cmd::reports::finalize(&ctx, &report_id),
         Command::Dlq(command) => cmd::dlq::run(&ctx, command),

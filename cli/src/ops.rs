@@ -422,6 +422,7 @@ impl Deployment {
             output_format: OutputFormat::default(),
             retry: Some(Retry { version: run.reported_version }),
             discovery: None,
+            baseline: None,
         };
         Ok(RetryPlan::Request { request, version: run.reported_version + 1, failed: run.failed })
     }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use db_admin_report::local::{LocalOutcome, Progress};
 use db_admin_report::ops::{state, DlqMessage, Redrive, Status, WaitProgress};
 use db_admin_report::{diff, exit, verify};
-use dbadmin_contracts::manifest::ReconciliationSummary;
+use dbadmin_contracts::manifest::{BaselineSummary, ReconciliationSummary};
 use dbadmin_contracts::Inventory;
 use dbadmin_ports::RunRecord;
 
@@ -91,11 +91,28 @@ pub fn local_outcome(outcome: &LocalOutcome, output: Output) -> anyhow::Result<u
                 eprintln!("WARNING: {w}");
             }
             reconciliation(outcome.reconciliation.as_ref());
+            review(outcome.baseline.as_ref());
             println!("{}", outcome.report);
         }
     }
     let incomplete = outcome.reconciliation.as_ref().is_some_and(|r| r.incomplete());
     Ok(if outcome.errors > 0 || incomplete { exit::PARTIAL } else { exit::OK })
+}
+
+/// The review statuses against the baseline, on stderr.
+fn review(summary: Option<&BaselineSummary>) {
+    let Some(b) = summary else { return };
+    let counts: Vec<String> = b.review_counts.iter().map(|(status, n)| format!("{status} {n}")).collect();
+    eprintln!(
+        "Review against baseline {} ({} approvals): {} principal row(s).",
+        b.source,
+        b.approvals,
+        if counts.is_empty() { "no admin or elevated".to_owned() } else { counts.join(", ") }
+    );
+    let not_approved: u64 = ["UNAPPROVED", "APPROVAL_EXPIRED"].iter().filter_map(|s| b.review_counts.get(*s)).sum();
+    if not_approved > 0 {
+        eprintln!("REVIEW: {not_approved} principal row(s) are not approved; filter the report on Review Status.");
+    }
 }
 
 /// The reconciliation's counts and finding, on stderr.
@@ -121,6 +138,7 @@ pub fn done(
     run: &RunRecord,
     tls_warning: Option<&str>,
     reconciled: Option<&ReconciliationSummary>,
+    baseline: Option<&BaselineSummary>,
     output: Output,
 ) -> anyhow::Result<u8> {
     let location = run.report_location.clone().unwrap_or_default();
@@ -128,7 +146,7 @@ pub fn done(
         Output::Json => json(&serde_json::json!({
             "report_id": run.report_id, "version": run.reported_version, "state": state(run),
             "total": run.total, "completed": run.completed, "failed": run.failed, "report": location,
-            "tls_warning": tls_warning, "reconciliation": reconciled,
+            "tls_warning": tls_warning, "reconciliation": reconciled, "baseline": baseline,
         }))?,
         Output::Text => {
             eprintln!(
@@ -139,6 +157,7 @@ pub fn done(
                 eprintln!("WARNING: {w}");
             }
             reconciliation(reconciled);
+            review(baseline);
             println!("{location}");
         }
     }

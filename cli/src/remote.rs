@@ -29,6 +29,7 @@ pub use without_aws::{connect, Remote};
 #[cfg(not(feature = "aws"))]
 mod without_aws {
     use super::{Deployment, RemoteConfig};
+    use dbadmin_contracts::baseline::Baseline;
     use dbadmin_contracts::Inventory;
 
     /// Never made in a build without AWS support.
@@ -52,6 +53,10 @@ mod without_aws {
             match self.never {}
         }
 
+        pub async fn baseline(&self, _: &str) -> anyhow::Result<Baseline> {
+            match self.never {}
+        }
+
         pub async fn public_key(&self) -> anyhow::Result<(String, Vec<u8>)> {
             match self.never {}
         }
@@ -72,6 +77,7 @@ mod with_aws {
     use dbadmin_aws::s3::{S3Inventory, S3Store};
     use dbadmin_aws::sqs::{SqsDeadLetterQueue, SqsFinalizeQueue, SqsRequestQueue};
     use dbadmin_aws::Clients;
+    use dbadmin_contracts::baseline::Baseline;
     use dbadmin_contracts::Inventory;
     use dbadmin_ports::DeadLetterQueue;
     use dbadmin_ports::InventorySource;
@@ -158,6 +164,15 @@ mod with_aws {
             let source = S3Inventory::new(self.clients.s3.clone()).with_ssm(self.clients.ssm.clone());
             let document = source.fetch(uri).await.with_context(|| format!("reading {uri}"))?;
             Ok(Inventory::read(uri, &document)?)
+        }
+
+        /// Reads and validates an `s3://` approved-admin baseline, as the publisher will.
+        pub async fn baseline(&self, uri: &str) -> anyhow::Result<Baseline> {
+            let source = S3Inventory::new(self.clients.s3.clone());
+            match source.fetch(uri).await.with_context(|| format!("reading {uri}"))? {
+                dbadmin_contracts::InventoryDocument::Csv(bytes) => Ok(Baseline::parse(uri, &bytes)?),
+                dbadmin_contracts::InventoryDocument::Parameters(_) => anyhow::bail!("{uri} is not a CSV object"),
+            }
         }
     }
 }

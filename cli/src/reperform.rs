@@ -137,7 +137,7 @@ pub async fn reperform(
         duration_ms: 0,
         outcome,
     };
-    let now = render::target_rows(target, Some(&result), &manifest.requested_at);
+    let now = render::target_rows(target, Some(&result), &manifest.requested_at, None);
     let before: BTreeSet<Vec<String>> = reported.iter().map(|r| access(r).to_vec()).collect();
     let after: BTreeSet<Vec<String>> = now.iter().map(|r| access(r).to_vec()).collect();
     Ok(Reperformance {

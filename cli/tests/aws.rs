@@ -48,6 +48,7 @@ impl Stack {
             output_format: Default::default(),
             retry: None,
             discovery: None,
+            baseline: None,
         };
         self.c
             .sqs
@@ -257,6 +258,7 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
         output_format: Default::default(),
         retry: None,
         discovery: None,
+        baseline: None,
     };
     let publisher = dbadmin_publisher::PublisherDeps {
         inventory: &S3Inventory::new(s.c.s3.clone()),

@@ -257,6 +257,7 @@ async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
         output_format: Default::default(),
         retry: None,
         discovery: None,
+        baseline: None,
     };
     let population = Population {
         schema_version: Population::SCHEMA_VERSION,
@@ -265,6 +266,7 @@ async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
         inventory_sha256: inventory.sha256.clone(),
         filters: Filters::default(),
         targets: vec![target.clone()],
+        baseline: None,
     };
     let received = dbadmin_contracts::ReceivedRequest {
         schema_version: dbadmin_contracts::ReceivedRequest::SCHEMA_VERSION,

@@ -312,3 +312,91 @@ fn reperform_finds_the_same_access_or_lists_what_changed() {
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
     assert!(text(&refused.stderr).contains("does not verify"), "{}", text(&refused.stderr));
 }
+
+/// The review step on the demo servers: a second report read against a baseline gives each admin
+/// row its review status, names the baseline in the signed manifest, flags review signals, and
+/// its report.html compares it with the first report; `diff --baseline` marks added admins.
+#[test]
+fn a_report_read_against_a_baseline_and_compared_with_the_one_before() {
+    if !servers_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let first = generate(dir.path(), &["--output", "json"]);
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let baseline = dir.path().join("baseline.csv");
+    let baseline_text = "Account,Database,Principal,Approved By,Ticket,Expires\n\
+        111122223333,demo-mariadb,fx_all@localhost,Carol (CISO),SEC-101,\n\
+        111122223333,demo-mariadb,fx_dual@localhost,Carol (CISO),SEC-102,2020-06-30\n\
+        444455556666,*,postgres,Platform team,SEC-7,\n";
+    std::fs::write(&baseline, baseline_text).unwrap();
+
+    // A baseline with a mistake is refused with its line and field, and nothing is written.
+    let bad = dir.path().join("bad-baseline.csv");
+    std::fs::write(&bad, "account_id,database,principal,approved_by,expires\n111122223333,demo-mysql,root@%,X,soon\n")
+        .unwrap();
+    let before = walk(&dir.path().join("out")).len();
+    let refused = generate(dir.path(), &["--baseline", bad.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("bad-baseline.csv:2: field 'expires': 'soon' is not a date"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(walk(&dir.path().join("out")).len(), before, "nothing written for a refused baseline");
+
+    let second = generate(dir.path(), &["--output", "json", "--baseline", baseline.to_str().unwrap()]);
+    assert_eq!(second.status.code(), Some(3), "{}", text(&second.stderr));
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    let csv = PathBuf::from(second["report"].as_str().unwrap());
+    let rows = dbadmin_reporter::render::from_csv(&std::fs::read(&csv).unwrap()).unwrap();
+    let review = |db: &str, user: &str, host: &str| {
+        let r = rows
+            .iter()
+            .find(|r| r.database_name == db && r.username == user && r.user_host == host)
+            .unwrap_or_else(|| panic!("{db} {user}@{host} is in the report"));
+        (r.review_status.as_str(), r.approved_by.as_str(), r.approval_ticket.as_str())
+    };
+    assert_eq!(review("demo-mariadb", "fx_all", "localhost"), ("APPROVED", "Carol (CISO)", "SEC-101"));
+    assert_eq!(review("demo-mariadb", "fx_dual", "localhost"), ("APPROVAL_EXPIRED", "Carol (CISO)", "SEC-102"));
+    assert_eq!(review("demo-mariadb", "fx_locked", "%"), ("UNAPPROVED", "", ""));
+    assert_eq!(review("demo-postgres", "postgres", ""), ("APPROVED", "Platform team", "SEC-7"));
+    let unreachable = rows.iter().find(|r| r.database_name == "demo-unreachable").unwrap();
+    assert_eq!((unreachable.review_status.as_str(), unreachable.review_signals.as_str()), ("", "ERROR"));
+    // MariaDB's fx_column_role cannot log in, and fx_column_via_role (who can) holds it.
+    let mariadb = rows.iter().find(|r| r.database_name == "demo-mariadb").unwrap();
+    assert!(mariadb.review_signals.contains("NOLOGIN_ADMIN_HELD"), "{}", mariadb.review_signals);
+    assert!(mariadb.database_admins.parse::<u32>().unwrap() > 1, "{}", mariadb.database_admins);
+
+    // The signed manifest names the baseline and counts the statuses.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(csv.with_file_name("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["baseline"]["sha256"], dbadmin_contracts::sha256_hex(baseline_text.as_bytes()));
+    assert_eq!(manifest["baseline"]["approvals"], 3);
+    let unapproved = rows.iter().filter(|r| r.review_status == "UNAPPROVED").count() as u64;
+    assert_eq!(manifest["baseline"]["review_counts"]["UNAPPROVED"], unapproved, "{}", manifest["baseline"]);
+    let ok = bin().arg("verify").arg(csv.parent().unwrap()).output().unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+
+    // report.html compares with the first report: the same servers, so nothing changed.
+    let html = std::fs::read_to_string(csv.with_file_name("report.html")).unwrap();
+    let first_id = first["report_id"].as_str().unwrap();
+    assert!(
+        html.contains(&format!("Compared with report {first_id} v1, the report signed before this one: 0 admin(s) added, 0 removed, 0 changed")),
+        "{}",
+        &html[..html.len().min(4000)]
+    );
+    assert!(html.contains("principal(s) not approved in the baseline"));
+
+    // diff: an earlier report without fx_all and fx_locked shows them added, marked against the baseline.
+    let earlier = dir.path().join("earlier.csv");
+    let first_csv = std::fs::read_to_string(first["report"].as_str().unwrap()).unwrap();
+    let kept: Vec<&str> =
+        first_csv.split("\r\n").filter(|l| !l.contains(",fx_all,localhost,") && !l.contains(",fx_locked,%,")).collect();
+    std::fs::write(&earlier, kept.join("\r\n")).unwrap();
+    let d = bin().arg("diff").arg(&earlier).arg(&csv).arg("--baseline").arg(&baseline).output().unwrap();
+    let out = text(&d.stdout);
+    assert!(out.contains("111122223333/eu-west-1/demo-mariadb: fx_all@localhost  ADMIN"), "{out}");
+    assert!(out.lines().any(|l| l.contains("fx_all@localhost") && l.ends_with("  APPROVED")), "{out}");
+    assert!(out.lines().any(|l| l.contains("fx_locked@%") && l.ends_with("  UNAPPROVED")), "{out}");
+}

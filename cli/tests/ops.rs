@@ -63,6 +63,7 @@ async fn fixture() -> Fixture {
         inventory_sha256: "0".repeat(64),
         filters: Filters::default(),
         targets: vec![target("a"), target("b"), target("c")],
+        baseline: None,
     };
     let _ = store.put(&keys::population(ID), dbadmin_contracts::encode(&population), "application/json").await.unwrap();
     let failed = TargetResult {

@@ -431,6 +431,7 @@ mod tests {
             inventory_sha256: String::new(),
             filters: Default::default(),
             targets: vec![target],
+            baseline: None,
         };
         let store = CountingStore { population: dbadmin_contracts::encode(&population), reads: AtomicU32::new(0) };
         let cache = Populations::new();

@@ -53,6 +53,20 @@ pub struct Manifest {
     /// population (`reconciliation.csv` holds the rows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconciliation: Option<ReconciliationSummary>,
+    /// When the report was read against an approved-admin baseline: which, and how many principal
+    /// rows came out approved, unapproved or with an expired approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSummary>,
+}
+
+/// The baseline a report was read against, in the signed manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSummary {
+    pub source: String,
+    pub sha256: String,
+    pub approvals: u64,
+    /// Principal rows per review status (`APPROVED`, `UNAPPROVED`, `APPROVAL_EXPIRED`).
+    pub review_counts: BTreeMap<String, u64>,
 }
 
 /// The discovery's parameters and the reconciliation's counts, in the signed manifest.

@@ -57,6 +57,10 @@ pub struct ReportRequest {
     /// the inventory in the report's evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery: Option<crate::discovery::DiscoveryRequest>,
+    /// The approved-admin baseline to read the report against: a local path or an `s3://` URI
+    /// (next to the inventory). Every principal row then gets a review status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
 }
 
 /// Who sent a request and when, as the queue recorded it: SQS's `SenderId` and `SentTimestamp`
@@ -142,6 +146,9 @@ pub struct Population {
     pub inventory_sha256: String,
     pub filters: Filters,
     pub targets: Vec<Target>,
+    /// The approved-admin baseline the request named, as read when the population was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::Baseline>,
 }
 
 impl Versioned for Population {

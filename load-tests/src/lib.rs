@@ -63,6 +63,7 @@ pub async fn submit(
         output_format: Default::default(),
         retry: None,
         discovery: None,
+        baseline: None,
     };
     c.sqs
         .send_message()

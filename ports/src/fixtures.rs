@@ -55,6 +55,7 @@ pub async fn seed(store: &dyn ObjectStore, runs: &dyn RunStore, report_id: &str,
         output_format: Default::default(),
         retry: None,
         discovery: None,
+        baseline: None,
     };
     let received = ReceivedRequest {
         schema_version: ReceivedRequest::SCHEMA_VERSION,
@@ -68,6 +69,7 @@ pub async fn seed(store: &dyn ObjectStore, runs: &dyn RunStore, report_id: &str,
         inventory_sha256: "0".repeat(64),
         filters: Filters::default(),
         targets: targets.iter().map(|(t, _)| t.clone()).collect(),
+        baseline: None,
     };
     put(store, &keys::request(report_id), dbadmin_contracts::encode(&received)).await;
     put(store, &keys::population(report_id), dbadmin_contracts::encode(&population)).await;

@@ -467,7 +467,7 @@ impl InventorySource for FileInventory {
         match tokio::fs::read(source).await {
             Ok(b) => Ok(dbadmin_contracts::InventoryDocument::Csv(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(PortError::NotFound { what: format!("inventory file {source}") })
+                Err(PortError::NotFound { what: format!("file {source}") })
             }
             Err(e) => Err(PortError::permanent(format!("read inventory {source}"), e)),
         }

@@ -7,11 +7,12 @@
 //! only the entries a batch rejected. A redelivered request reuses the stored
 //! population, so a changed inventory cannot change a run half-way.
 
+use dbadmin_contracts::baseline::{Baseline, BaselineError};
 use dbadmin_contracts::discovery::{Discovery, DiscoveryRequest, DiscoveryScope, ScopeDiscovery};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{
-    keys, CollectionJob, FinalizeMessage, Inventory, InventoryError, Provenance, ReceivedRequest, ReportRequest, Retry,
-    Target, Versioned,
+    keys, CollectionJob, FinalizeMessage, Inventory, InventoryDocument, InventoryError, Provenance, ReceivedRequest,
+    ReportRequest, Retry, Target, Versioned,
 };
 use dbadmin_ports::{
     DatabaseDiscovery, FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError, RunRecord,
@@ -62,6 +63,14 @@ pub enum PublisherError {
     },
     #[error(transparent)]
     InvalidInventory(#[from] InventoryError),
+    #[error("reading baseline {source_name}")]
+    BaselineRead {
+        source_name: String,
+        #[source]
+        source: PortError,
+    },
+    #[error(transparent)]
+    InvalidBaseline(#[from] BaselineError),
     #[error("storing {key}")]
     Store {
         key: String,
@@ -99,12 +108,30 @@ impl PublisherError {
     /// Whether delivering the request again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            PublisherError::InvalidRequest(_) | PublisherError::InvalidInventory(_) | PublisherError::Decode { .. } => {
-                false
+            PublisherError::InvalidRequest(_)
+            | PublisherError::InvalidInventory(_)
+            | PublisherError::InvalidBaseline(_)
+            | PublisherError::Decode { .. } => false,
+            PublisherError::InventoryRead { source, .. } | PublisherError::BaselineRead { source, .. } => {
+                source.is_retryable()
             }
-            PublisherError::InventoryRead { source, .. } => source.is_retryable(),
             _ => true,
         }
+    }
+}
+
+/// Reads and validates the approved-admin baseline a request names (where inventories are read).
+async fn read_baseline(source: &str, deps: &PublisherDeps<'_>) -> Result<Baseline, PublisherError> {
+    let document = deps
+        .inventory
+        .fetch(source)
+        .await
+        .map_err(|e| PublisherError::BaselineRead { source_name: source.to_owned(), source: e })?;
+    match document {
+        InventoryDocument::Csv(bytes) => Ok(Baseline::parse(source, &bytes)?),
+        InventoryDocument::Parameters(_) => Err(PublisherError::InvalidRequest(format!(
+            "the baseline {source} is not a CSV file or S3 object (Parameter Store holds inventories, not baselines)"
+        ))),
     }
 }
 
@@ -239,8 +266,12 @@ async fn publish(
                 let document = deps.inventory.fetch(&request.inventory).await.map_err(|source| {
                     PublisherError::InventoryRead { source_name: request.inventory.clone(), source }
                 })?;
-                // Nothing is written from an invalid inventory.
+                // Nothing is written from an invalid inventory or baseline.
                 let inventory = Inventory::read(&request.inventory, &document)?;
+                let baseline = match &request.baseline {
+                    Some(source) => Some(read_baseline(source, deps).await?),
+                    None => None,
+                };
                 keep_request(deps.store, &keys::request(report_id), request, received).await?;
                 let population = Population {
                     schema_version: Population::SCHEMA_VERSION,
@@ -249,6 +280,7 @@ async fn publish(
                     inventory_sha256: inventory.sha256,
                     filters: request.filters.clone(),
                     targets: inventory.targets.into_iter().filter(|t| request.filters.matches(t)).collect(),
+                    baseline,
                 };
                 match put(deps.store, &population_key, dbadmin_contracts::encode(&population)).await? {
                     Stored::Created => population,
@@ -569,6 +601,7 @@ mod tests {
             output_format: Default::default(),
             retry: None,
             discovery: None,
+            baseline: None,
         }
     }
 
@@ -642,6 +675,38 @@ mod tests {
         assert_eq!(report.population, 0);
         assert_eq!(fin_rx.try_recv().unwrap().report_id, id());
         assert!(handle_request(&request(&["12"]), &sent("m1"), &deps).await.is_err(), "bad account filter");
+    }
+
+    /// An inventory at `inv.csv` and a baseline at any other name.
+    struct WithBaseline(&'static str);
+    #[async_trait]
+    impl InventorySource for WithBaseline {
+        async fn fetch(&self, source: &str) -> Result<dbadmin_contracts::InventoryDocument, PortError> {
+            let text = if source == "inv.csv" { INVENTORY } else { self.0 };
+            Ok(dbadmin_contracts::InventoryDocument::Csv(text.as_bytes().to_vec()))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_baseline_is_read_into_the_population_and_an_invalid_one_publishes_nothing() {
+        let (w, mut job_rx, _fin) = world();
+        let with_baseline = |source: &str| ReportRequest { baseline: Some(source.into()), ..request(&[]) };
+        let bad = WithBaseline("account_id,database,principal,approved_by\n111111111111,a,alice,\n");
+        let err = handle_request(&with_baseline("baseline.csv"), &sent("m1"), &w.deps(&bad)).await.unwrap_err();
+        assert!(matches!(err, PublisherError::InvalidBaseline(_)) && !err.is_retryable(), "{err}");
+        assert!(err.to_string().contains("baseline.csv:2: field 'approved_by': must not be empty"), "{err}");
+        assert!(job_rx.try_recv().is_err(), "nothing may be published against an invalid baseline");
+        assert!(w.runs.get_run(id()).await.unwrap().is_none());
+        assert!(w.store.get(&keys::population(id())).await.unwrap().is_none(), "no population either");
+
+        let text = "account_id,database,principal,approved_by\n111111111111,a,alice,Carol\n";
+        let good = WithBaseline(text);
+        handle_request(&with_baseline("baseline.csv"), &sent("m1"), &w.deps(&good)).await.unwrap();
+        let population: Population =
+            dbadmin_contracts::decode(&w.store.get(&keys::population(id())).await.unwrap().unwrap()).unwrap();
+        let baseline = population.baseline.expect("the population carries the baseline");
+        assert_eq!((baseline.source.as_str(), baseline.approvals.len()), ("baseline.csv", 1));
+        assert_eq!(baseline.sha256, dbadmin_contracts::sha256_hex(text.as_bytes()));
     }
 
     fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<CollectionJob>) -> Vec<String> {

@@ -2,9 +2,20 @@
 //! style sheet or image from anywhere else), so it works from an e-mail attachment or an S3
 //! download: what needs attention first (ERROR rows, reconciliation findings), then counts per
 //! account, region and engine, a chart of admins per database and per engine (inline SVG), and
-//! every database's admins with reason and grant path. Every text is escaped.
+//! every database's admins with reason, grant path and review status. Every text is escaped.
+//!
+//! Needs attention lists, in order: databases not read, reconciliation findings, each database's
+//! review signals ([`crate::review`]) and, against a baseline, the admins not approved. Then what
+//! changed since the report signed before this one, when there is one.
+//!
+//! Large reports stay usable: the detailed tables stop after [`DETAIL_ROW_LIMIT`] rows, the
+//! remaining databases get one summary line each, and every list in Needs attention and in the
+//! changes is cut at [`LIST_LIMIT`] lines; the page says so where it cuts, and `report.csv` holds
+//! every row.
 
+use crate::diff::{compare_target, sides, Change, TargetKey, TargetSide};
 use crate::render::{Row, STATUS_ERROR};
+use crate::review::Signals;
 use dbadmin_contracts::discovery::{ReconciliationRow, ReconciliationStatus};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -25,6 +36,11 @@ pub fn esc(text: &str) -> String {
     out
 }
 
+/// Principal rows shown in detailed tables; databases past it get one summary line each.
+pub const DETAIL_ROW_LIMIT: usize = 20_000;
+/// Lines of each list in Needs attention and in the changes.
+pub const LIST_LIMIT: usize = 1_000;
+
 /// What the page says about the report beyond its rows.
 #[derive(Debug, Clone, Default)]
 pub struct PageFacts<'a> {
@@ -33,6 +49,29 @@ pub struct PageFacts<'a> {
     /// The key that signs the manifest (the page is one of the artifacts it signs).
     pub signer: &'a str,
     pub reconciliation: Option<&'a [ReconciliationRow]>,
+    /// The approved-admin baseline's source and SHA-256, when the report was read against one.
+    pub baseline: Option<(&'a str, &'a str)>,
+}
+
+/// The report this one is compared with, as the page receives it.
+pub enum Previous {
+    /// No report was signed before this one.
+    None,
+    /// That report (`label`: id and version) could not be read: the page says why.
+    Unreadable { label: String, reason: String },
+    /// That report's databases.
+    Report { label: String, sides: BTreeMap<TargetKey, TargetSide> },
+}
+
+/// The comparison with the previous report, built as databases arrive.
+struct Comparison {
+    label: String,
+    before: BTreeMap<TargetKey, TargetSide>,
+    changes: Vec<Change>,
+    /// Databases of this report that the previous one did not have.
+    new_databases: usize,
+    /// Databases not comparable because one of the reports could not read them.
+    unreadable: usize,
 }
 
 #[derive(Default)]
@@ -54,6 +93,23 @@ pub struct Html {
     by_engine: BTreeMap<String, Tally>,
     /// Admins (principals holding ADMIN) per database, in report order.
     admins_per_database: Vec<(String, usize)>,
+    /// `(database, signal codes, details)` of every database with a signal other than ERROR.
+    signals: Vec<(String, String, String)>,
+    /// `(database, principal, level, review status)` of every principal not approved.
+    unapproved: Vec<(String, String, String, String)>,
+    /// Principal rows written in detailed tables so far.
+    detailed_rows: usize,
+    /// One summary line per database past [`DETAIL_ROW_LIMIT`].
+    summaries: String,
+    comparison: Result<Option<Comparison>, (String, String)>,
+}
+
+fn who(r: &Row) -> String {
+    if r.user_host.is_empty() {
+        r.username.clone()
+    } else {
+        format!("{}@{}", r.username, r.user_host)
+    }
 }
 
 fn principal(r: &Row) -> (String, String, String) {
@@ -72,21 +128,62 @@ impl Html {
             by_region: BTreeMap::new(),
             by_engine: BTreeMap::new(),
             admins_per_database: Vec::new(),
+            signals: Vec::new(),
+            unapproved: Vec::new(),
+            detailed_rows: 0,
+            summaries: String::new(),
+            comparison: Ok(None),
         }
     }
 
-    /// Adds rows (grouped by database, as the report renders them).
-    pub fn push(&mut self, rows: &[Row]) {
-        let mut start = 0;
-        while start < rows.len() {
-            let db = &rows[start].database_name;
-            let end = rows[start..].iter().position(|r| &r.database_name != db).map_or(rows.len(), |n| start + n);
-            self.database(&rows[start..end]);
-            start = end;
-        }
+    /// Compares every database added from now on with `previous`.
+    pub fn compare_with(&mut self, previous: Previous) {
+        self.comparison = match previous {
+            Previous::None => Ok(None),
+            Previous::Unreadable { label, reason } => Err((label, reason)),
+            Previous::Report { label, sides } => {
+                Ok(Some(Comparison { label, before: sides, changes: Vec::new(), new_databases: 0, unreadable: 0 }))
+            }
+        };
     }
 
-    fn database(&mut self, rows: &[Row]) {
+    /// Adds one database: its rows (as the report renders them) and its review signals.
+    pub fn target(&mut self, rows: &[Row], signals: &Signals) {
+        let Some(first) = rows.first() else { return };
+        if first.database_name.is_empty() {
+            return; // the one row of a report with no targets
+        }
+        let codes: Vec<&str> = signals.codes.iter().copied().filter(|c| *c != crate::review::ERROR).collect();
+        if !codes.is_empty() {
+            self.signals.push((first.database_name.clone(), codes.join("; "), signals.details.join(" ")));
+        }
+        let mut seen = BTreeSet::new();
+        for r in rows.iter().filter(|r| matches!(r.review_status.as_str(), "UNAPPROVED" | "APPROVAL_EXPIRED")) {
+            if seen.insert((&r.username, &r.user_host)) {
+                self.unapproved.push((
+                    r.database_name.clone(),
+                    who(r),
+                    r.permission_level.clone(),
+                    r.review_status.clone(),
+                ));
+            }
+        }
+        if let Ok(Some(c)) = &mut self.comparison {
+            let key = TargetKey::of(first);
+            let after = sides(rows).remove(&key);
+            let before = c.before.remove(&key);
+            for change in compare_target(&key, before.as_ref(), after.as_ref()) {
+                match &change {
+                    Change::NotComparable { .. } if before.is_none() => c.new_databases += 1,
+                    Change::NotComparable { .. } => c.unreadable += 1,
+                    _ => c.changes.push(change),
+                }
+            }
+        }
+        self.database(rows, signals);
+    }
+
+    fn database(&mut self, rows: &[Row], signals: &Signals) {
         let first = &rows[0];
         let admins: BTreeSet<_> = rows.iter().filter(|r| r.permission_level == "ADMIN").map(principal).collect();
         for (key, tallies) in [
@@ -105,6 +202,21 @@ impl Html {
         if first.collection_status == STATUS_ERROR {
             self.errors.push((first.database_name.clone(), first.error_kind.clone(), first.admin_reason.clone()));
         }
+        if self.detailed_rows >= DETAIL_ROW_LIMIT {
+            let _ = write!(
+                self.summaries,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&first.database_name),
+                esc(&first.database_type),
+                esc(&first.account_id),
+                esc(&first.region),
+                esc(&first.collection_status),
+                admins.len(),
+                esc(&signals.cell())
+            );
+            return;
+        }
+        self.detailed_rows += rows.len();
         let _ = write!(
             self.sections,
             "<section><h3>{} <small>{} · {} · {} · {}</small></h3>",
@@ -114,6 +226,9 @@ impl Html {
             esc(&first.region),
             esc(&first.endpoint)
         );
+        if !signals.codes.is_empty() {
+            let _ = write!(self.sections, "<p class=\"signals\">{}</p>", esc(&signals.cell()));
+        }
         if first.collection_status != "OK" {
             let _ = write!(
                 self.sections,
@@ -126,23 +241,27 @@ impl Html {
         }
         self.sections.push_str(
             "<table><thead><tr><th>Principal</th><th>Type</th><th>Level</th><th>Privilege</th><th>Scope</th>\
-             <th>Reason</th><th>Grant path</th><th>Status</th></tr></thead><tbody>",
+             <th>Reason</th><th>Grant path</th><th>Status</th><th>Review</th></tr></thead><tbody>",
         );
         for r in rows {
-            let who =
-                if r.user_host.is_empty() { r.username.clone() } else { format!("{}@{}", r.username, r.user_host) };
+            let review = match (r.review_status.as_str(), r.approved_by.is_empty()) {
+                ("", _) => String::new(),
+                (status, true) => status.to_owned(),
+                (status, false) => format!("{status} by {} ({})", r.approved_by, r.approval_ticket),
+            };
             let _ = write!(
                 self.sections,
-                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 if r.permission_level == "ADMIN" { "admin" } else { "elevated" },
-                esc(&who),
+                esc(&who(r)),
                 esc(&r.principal_type),
                 esc(&r.permission_level),
                 esc(&r.privilege),
                 esc(&r.scope),
                 esc(&r.admin_reason),
                 esc(&r.grant_path),
-                esc(&r.user_status)
+                esc(&r.user_status),
+                esc(&review)
             );
         }
         self.sections.push_str("</tbody></table></section>");
@@ -164,7 +283,16 @@ impl Html {
             esc(facts.requested_at),
             esc(facts.signer)
         );
-        self.attention(&mut page, facts.reconciliation);
+        if let Some((source, sha256)) = facts.baseline {
+            let _ = write!(
+                page,
+                "<p class=\"meta\">Read against the approved-admin baseline {} (SHA-256 {})</p>",
+                esc(source),
+                esc(sha256)
+            );
+        }
+        self.attention(&mut page, facts.reconciliation, facts.baseline.is_some());
+        self.changes(&mut page);
         page.push_str("<h2>Counts</h2><div class=\"counts\">");
         for (heading, tallies) in
             [("Account", &self.by_account), ("Region", &self.by_region), ("Engine", &self.by_engine)]
@@ -190,12 +318,90 @@ impl Html {
         page.push_str(&bar_chart(&per_engine));
         page.push_str("<h2>Every database</h2>");
         page.push_str(&self.sections);
+        if !self.summaries.is_empty() {
+            let _ = write!(
+                page,
+                "<h3>Further databases, one line each</h3><p>The detailed tables above stop after {DETAIL_ROW_LIMIT} \
+                 principal rows; report.csv holds every row of every database.</p><table><thead><tr><th>Database</th>\
+                 <th>Engine</th><th>Account</th><th>Region</th><th>Status</th><th>Admins</th><th>Review signals</th>\
+                 </tr></thead><tbody>{}</tbody></table>",
+                self.summaries
+            );
+        }
         page.push_str("</body></html>\n");
         page.into_bytes()
     }
 
-    /// What needs attention, first: databases not read, and reconciliation findings.
-    fn attention(&self, page: &mut String, reconciliation: Option<&[ReconciliationRow]>) {
+    /// What changed since the report signed before this one.
+    fn changes(&self, page: &mut String) {
+        page.push_str("<h2>Changes since the previous report</h2>");
+        let c = match &self.comparison {
+            Ok(None) => {
+                page.push_str("<p>No report was signed before this one: nothing to compare with.</p>");
+                return;
+            }
+            Err((label, reason)) => {
+                let _ = write!(page, "<p>The previous report ({}) could not be read: {}.</p>", esc(label), esc(reason));
+                return;
+            }
+            Ok(Some(c)) => c,
+        };
+        let count = |kind| c.changes.iter().filter(|ch| ch.kind() == kind).count();
+        let _ = write!(
+            page,
+            "<p>Compared with {}, the report signed before this one: {} admin(s) added, {} removed, {} changed; \
+             {} database(s) new in this report, {} no longer in it, {} not comparable because one of the reports \
+             could not read them.</p>",
+            esc(&c.label),
+            count("added"),
+            count("removed"),
+            count("changed"),
+            c.new_databases,
+            c.before.len(),
+            c.unreadable
+        );
+        if c.changes.is_empty() {
+            return;
+        }
+        page.push_str(
+            "<table class=\"changes\"><thead><tr><th>Change</th><th>Database</th><th>Principal</th><th>Before</th>\
+             <th>After</th><th>Review</th></tr></thead><tbody>",
+        );
+        let access = |a: &crate::diff::Access| {
+            format!("{} [{}]", a.level, a.privileges.iter().cloned().collect::<Vec<_>>().join(", "))
+        };
+        for change in c.changes.iter().take(LIST_LIMIT) {
+            let (key, before, after, review) = match change {
+                Change::Added { key, after, review_status } => {
+                    (key, String::new(), access(after), review_status.clone().unwrap_or_default())
+                }
+                Change::Removed { key, before } => (key, access(before), String::new(), String::new()),
+                Change::Changed { key, before, after } => (key, access(before), access(after), String::new()),
+                Change::NotComparable { .. } => continue,
+            };
+            let name = if key.user_host.is_empty() {
+                key.username.clone()
+            } else {
+                format!("{}@{}", key.username, key.user_host)
+            };
+            let _ = write!(
+                page,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                change.kind(),
+                esc(&key.target.database_name),
+                esc(&name),
+                esc(&before),
+                esc(&after),
+                esc(&review)
+            );
+        }
+        page.push_str("</tbody></table>");
+        cut_note(page, c.changes.len(), "db-admin-report diff lists every change");
+    }
+
+    /// What needs attention, first: databases not read, reconciliation findings, review signals and
+    /// admins not approved.
+    fn attention(&self, page: &mut String, reconciliation: Option<&[ReconciliationRow]>, baseline: bool) {
         let findings: Vec<&ReconciliationRow> = reconciliation
             .unwrap_or_default()
             .iter()
@@ -204,7 +410,6 @@ impl Html {
         page.push_str("<h2>Needs attention</h2>");
         if self.errors.is_empty() && findings.is_empty() {
             page.push_str("<p>Every database was read; nothing to reconcile.</p>");
-            return;
         }
         if !self.errors.is_empty() {
             let _ = write!(page, "<h3>{} database(s) could not be read</h3><table class=\"attention\"><thead><tr><th>Database</th><th>Error</th><th>Reason</th></tr></thead><tbody>", self.errors.len());
@@ -229,6 +434,38 @@ impl Html {
             }
             page.push_str("</tbody></table>");
         }
+        if !self.signals.is_empty() {
+            let _ = write!(page, "<h3>{} database(s) with review signals</h3><table class=\"attention\"><thead><tr><th>Database</th><th>Signals</th><th>Detail</th></tr></thead><tbody>", self.signals.len());
+            for (db, codes, detail) in self.signals.iter().take(LIST_LIMIT) {
+                let _ = write!(page, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(db), esc(codes), esc(detail));
+            }
+            page.push_str("</tbody></table>");
+            cut_note(page, self.signals.len(), "filter report.csv on Review Signals for every one");
+        }
+        if baseline && self.unapproved.is_empty() {
+            page.push_str("<p>Every admin and elevated principal is approved in the baseline.</p>");
+        } else if baseline {
+            let _ = write!(page, "<h3>{} principal(s) not approved in the baseline</h3><table class=\"attention\"><thead><tr><th>Database</th><th>Principal</th><th>Level</th><th>Review status</th></tr></thead><tbody>", self.unapproved.len());
+            for (db, who, level, status) in self.unapproved.iter().take(LIST_LIMIT) {
+                let _ = write!(
+                    page,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(db),
+                    esc(who),
+                    esc(level),
+                    esc(status)
+                );
+            }
+            page.push_str("</tbody></table>");
+            cut_note(page, self.unapproved.len(), "filter report.csv on Review Status for every one");
+        }
+    }
+}
+
+/// Says where a list was cut at [`LIST_LIMIT`] and where the rest is.
+fn cut_note(page: &mut String, total: usize, rest: &str) {
+    if total > LIST_LIMIT {
+        let _ = write!(page, "<p>The first {LIST_LIMIT} of {total} are shown; {}.</p>", esc(rest));
     }
 }
 
@@ -273,7 +510,7 @@ h3 small{font-weight:normal;color:#666}table{border-collapse:collapse;margin:.5e
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}\
 th{background:#f3f3f3}tr.admin td:nth-child(3){font-weight:bold}.attention td{background:#fff4f4}\
 .counts{display:flex;gap:2em;flex-wrap:wrap}.meta{color:#555}svg text{font-size:12px}svg rect{fill:#4a78b5}\
-.status{color:#a00}";
+.status{color:#a00}.signals{color:#8a5a00;font-weight:bold}";
 
 #[cfg(test)]
 mod tests {
@@ -296,11 +533,14 @@ mod tests {
     #[test]
     fn names_are_escaped_and_errors_come_first() {
         let mut html = Html::new("R1", 1, "2026-12-02T00:00:00Z");
-        html.push(&[
-            row("db-a", "<script>alert(1)</script>", "ADMIN"),
-            row("db-a", "=cmd|' /C calc'!A0", "ELEVATED"),
-            Row { collection_status: STATUS_ERROR.into(), error_kind: "timeout".into(), ..row("db-b", "", "") },
-        ]);
+        html.target(
+            &[row("db-a", "<script>alert(1)</script>", "ADMIN"), row("db-a", "=cmd|' /C calc'!A0", "ELEVATED")],
+            &Signals::default(),
+        );
+        html.target(
+            &[Row { collection_status: STATUS_ERROR.into(), error_kind: "timeout".into(), ..row("db-b", "", "") }],
+            &Signals::default(),
+        );
         let page = String::from_utf8(html.finish(&PageFacts { signer: "key-1", ..PageFacts::default() })).unwrap();
         assert!(!page.contains("<script>"), "markup in a name is text");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

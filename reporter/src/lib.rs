@@ -6,14 +6,18 @@
 //! `reports/{yyyy}/{mm}/{dd}/{report_id}/v{n}/`. [`render`] holds the pure
 //! row-building and formatting, golden-tested.
 
+pub mod diff;
 pub mod html;
 pub mod render;
+pub mod review;
 /// A synthetic estate for benchmarks.
 #[cfg(feature = "testing")]
 pub mod synthetic;
 
 use dbadmin_contracts::discovery::{Discovery, ReconciliationRow};
-use dbadmin_contracts::manifest::{Artifact, ChainLink, Manifest, ManifestSignature, ReconciliationSummary};
+use dbadmin_contracts::manifest::{
+    Artifact, BaselineSummary, ChainLink, Manifest, ManifestSignature, ReconciliationSummary,
+};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Failure, TargetRef};
 use dbadmin_contracts::{
@@ -57,6 +61,8 @@ pub enum FinalizeOutcome {
         /// When discovery was asked: rows per reconciliation status, and the finding (databases
         /// not in the inventory) if any.
         reconciliation: Option<Box<ReconciliationSummary>>,
+        /// When read against an approved-admin baseline: which, and the review statuses' counts.
+        baseline: Option<Box<BaselineSummary>>,
     },
     /// Nothing to do: the run is incomplete, or its current version is written.
     NotClaimed,
@@ -148,6 +154,8 @@ struct Tallies {
     queries: BTreeSet<(String, String)>,
     /// Targets per TLS mode.
     tls_modes: BTreeMap<String, u64>,
+    /// Principal rows per review status, when read against a baseline.
+    review_counts: BTreeMap<String, u64>,
 }
 
 /// Reads the results in report order (a bounded read-ahead) and renders them one target at a time:
@@ -160,6 +168,7 @@ async fn render_results(
     report_timestamp: &str,
     version: u32,
     reconciliation: Option<&[ReconciliationRow]>,
+    previous: html::Previous,
 ) -> Result<(render::Rendered, Tallies, html::Html), ReporterError> {
     let report_id = &population.report_id;
     let ordered = render::target_order(population);
@@ -167,6 +176,8 @@ async fn render_results(
         ordered.iter().map(|t| counted.get(&t.id).map(|c| keys::result(report_id, c.version, &t.id))).collect();
     let mut renderer = render::Renderer::new(report_id, version, report_timestamp);
     let mut page = html::Html::new(report_id, version, report_timestamp);
+    page.compare_with(previous);
+    let baseline = population.baseline.as_ref();
     let mut tallies = Tallies::default();
     if population.targets.is_empty() {
         renderer.push(&[render::empty_report_row(population, report_timestamp)]);
@@ -188,9 +199,12 @@ async fn render_results(
             Err((_, e)) => return Err(e),
             Ok(r) => r,
         };
-        let rows = render::target_rows(target, result.as_ref(), report_timestamp);
+        let rows = render::target_rows(target, result.as_ref(), report_timestamp, baseline);
         renderer.push(&rows);
-        page.push(&rows);
+        page.target(&rows, &review::signals(result.as_ref()));
+        for r in rows.iter().filter(|r| !r.review_status.is_empty()) {
+            *tallies.review_counts.entry(r.review_status.clone()).or_default() += 1;
+        }
         render::count_status(&mut tallies.status_counts, result.as_ref());
         *tallies.tls_modes.entry(target.tls.to_string()).or_default() += 1;
         if let Some(TargetResult { outcome: Outcome::Collected(c), .. }) = &result {
@@ -198,6 +212,37 @@ async fn render_results(
         }
     }
     Ok((renderer.finish_with(reconciliation), tallies, page))
+}
+
+/// The report `report.html` compares this version with: the one signed before it. That is the
+/// chain's head, unless this version was sealed already (an attempt that died after sealing), when
+/// it is the report its sealed manifest names, so every attempt renders the same page.
+async fn previous_report(deps: &ReporterDeps<'_>, report_id: &str, version: u32) -> html::Previous {
+    let link = match deps.runs.sealed(report_id, version).await {
+        Ok(Some(sealed)) => serde_json::from_slice::<Manifest>(&sealed.manifest).ok().and_then(|m| m.previous),
+        Ok(None) => match deps.runs.chain_head().await {
+            Ok(head) => head,
+            Err(e) => return unreadable_previous("the chain's head".into(), &e),
+        },
+        Err(e) => return unreadable_previous(format!("report {report_id} v{version}"), &e),
+    };
+    let Some(link) = link else { return html::Previous::None };
+    let label = format!("report {} v{}", link.report_id, link.version);
+    let dir = link.manifest_key.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let key = format!("{dir}/{}", keys::JSON_NAME);
+    match deps.store.get(&key).await {
+        Ok(Some(bytes)) => match render::from_json(&bytes) {
+            Ok(rows) => html::Previous::Report { label, sides: diff::sides(&rows) },
+            Err(e) => html::Previous::Unreadable { label, reason: format!("{key} cannot be read: {e}") },
+        },
+        Ok(None) => html::Previous::Unreadable { label, reason: format!("{key} is missing") },
+        Err(e) => unreadable_previous(label, &e),
+    }
+}
+
+fn unreadable_previous(label: String, error: &PortError) -> html::Previous {
+    warn!(%label, error = %dbadmin_ports::error_chain(error), "The previous report cannot be read; report.html says so.");
+    html::Previous::Unreadable { label, reason: dbadmin_ports::error_chain(error) }
 }
 
 /// The manifest's sentence about targets read without verifying the server, if any were.
@@ -365,14 +410,24 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let mut version = claim.version;
     let mut abandoned = Vec::new();
     let (dir, artifacts, rows, tallies) = loop {
-        let (rendered, tallies, page) =
-            render_results(deps.store, &population, &counted, requested_at, version, reconciliation.as_deref()).await?;
+        let previous = previous_report(deps, report_id, version).await;
+        let (rendered, tallies, page) = render_results(
+            deps.store,
+            &population,
+            &counted,
+            requested_at,
+            version,
+            reconciliation.as_deref(),
+            previous,
+        )
+        .await?;
         let render::Rendered { csv, json, rows } = rendered;
         let page = page.finish(&html::PageFacts {
             requested_by: &received.received.sender,
             requested_at,
             signer: &signer_name,
             reconciliation: reconciliation.as_deref(),
+            baseline: population.baseline.as_ref().map(|b| (b.source.as_str(), b.sha256.as_str())),
         });
         let dir = keys::report_dir(report_id, requested_at, version);
         let mut files = vec![
@@ -399,6 +454,12 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
 
     let manifest_key = format!("{dir}/{}", keys::MANIFEST_NAME);
     let tls_warning = tls_warning(&tallies.tls_modes);
+    let baseline = population.baseline.as_ref().map(|b| BaselineSummary {
+        source: b.source.clone(),
+        sha256: b.sha256.clone(),
+        approvals: b.approvals.len() as u64,
+        review_counts: tallies.review_counts.clone(),
+    });
     let build = |previous: Option<ChainLink>, sequence: u64| Manifest {
         schema_version: Manifest::SCHEMA_VERSION,
         report_id: report_id.clone(),
@@ -427,6 +488,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         sequence,
         previous,
         reconciliation: summary.clone(),
+        baseline: baseline.clone(),
     };
     let SealedManifest { manifest, signature } = seal(deps, report_id, version, &manifest_key, build).await?;
     // The manifest and its signature go last: their presence says every artifact they name is complete.
@@ -449,5 +511,15 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let manifest = deps.store.location(&manifest_key);
     let requested_at = requested_at.clone();
     let reconciliation = summary.map(Box::new);
-    Ok(FinalizeOutcome::Written { version, primary, manifest, rows, tls_warning, requested_at, reconciliation })
+    let baseline = baseline.map(Box::new);
+    Ok(FinalizeOutcome::Written {
+        version,
+        primary,
+        manifest,
+        rows,
+        tls_warning,
+        requested_at,
+        reconciliation,
+        baseline,
+    })
 }

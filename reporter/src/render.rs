@@ -1,5 +1,6 @@
 //! Report rows and their CSV and JSON forms. Pure functions, golden-tested.
 
+use dbadmin_contracts::baseline::Baseline;
 use dbadmin_contracts::discovery::ReconciliationRow;
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{Outcome, Target, TargetResult};
@@ -66,6 +67,15 @@ columns! {
     tls_certificate => "TLS Certificate SHA-256",
     collected_at => "Collected At",
     report_timestamp => "Report Timestamp",
+    /// Against the approved-admin baseline: `APPROVED`, `UNAPPROVED` or `APPROVAL_EXPIRED` (principal
+    /// rows of a report read against a baseline; empty otherwise).
+    review_status => "Review Status",
+    approved_by => "Approved By",
+    approval_ticket => "Approval Ticket",
+    /// The database's admins that can log in, vendor accounts aside (empty when it was not read).
+    database_admins => "Database Admins",
+    /// The database's review signals ([`crate::review`]), on each of its rows.
+    review_signals => "Review Signals",
 }
 
 /// Builds every row: each target of the population contributes its findings, one `NO_ADMINS` row,
@@ -74,7 +84,11 @@ pub fn rows(population: &Population, results: &BTreeMap<String, TargetResult>, r
     if population.targets.is_empty() {
         return vec![empty_report_row(population, report_timestamp)];
     }
-    target_order(population).into_iter().flat_map(|t| target_rows(t, results.get(&t.id), report_timestamp)).collect()
+    let baseline = population.baseline.as_ref();
+    target_order(population)
+        .into_iter()
+        .flat_map(|t| target_rows(t, results.get(&t.id), report_timestamp, baseline))
+        .collect()
 }
 
 /// The order targets appear in a report: by account, then database. Rendering targets in this
@@ -85,8 +99,35 @@ pub fn target_order(population: &Population) -> Vec<&Target> {
     targets
 }
 
-/// One target's rows, sorted by principal.
-pub fn target_rows(target: &Target, result: Option<&TargetResult>, report_timestamp: &str) -> Vec<Row> {
+/// One target's rows, sorted by principal, with its review signals and (read against `baseline`,
+/// on the report's day) each principal row's review status.
+pub fn target_rows(
+    target: &Target,
+    result: Option<&TargetResult>,
+    report_timestamp: &str,
+    baseline: Option<&Baseline>,
+) -> Vec<Row> {
+    let mut out = collected_rows(target, result, report_timestamp);
+    let signals = crate::review::signals(result);
+    let (admins, cell) = (signals.admins.map(|n| n.to_string()).unwrap_or_default(), signals.cell());
+    for row in &mut out {
+        row.database_admins.clone_from(&admins);
+        row.review_signals.clone_from(&cell);
+        if let Some(baseline) = baseline.filter(|_| !row.username.is_empty()) {
+            let status =
+                baseline.status(&row.account_id, &row.database_name, &row.username, &row.user_host, report_timestamp);
+            row.review_status = status.as_str().to_owned();
+            if let Some(a) = status.approval() {
+                row.approved_by.clone_from(&a.approved_by);
+                row.approval_ticket.clone_from(&a.ticket);
+            }
+        }
+    }
+    out
+}
+
+/// One target's rows as collected: findings, or its status row.
+fn collected_rows(target: &Target, result: Option<&TargetResult>, report_timestamp: &str) -> Vec<Row> {
     let mut out = Vec::new();
     let base = Row {
         account_id: target.account_id.clone(),

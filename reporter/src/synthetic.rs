@@ -40,6 +40,7 @@ pub fn population(targets: usize) -> Population {
                 tags: Default::default(),
             })
             .collect(),
+        baseline: None,
     }
 }
 
@@ -91,6 +92,7 @@ fn principal(p: usize, target: usize) -> Principal {
             reason: format!("{privilege} lets the holder administer the server"),
             path: vec![format!("'user_{p:02}'@'%'"), "'dba'@'%'".into(), privilege.into()],
             via_role: Some("'dba'@'%'".into()),
+            to_everyone: false,
         }],
         status: AccountStatus::default(),
         password_last_changed: Some("2026-01-02T03:04:05Z".into()),

@@ -3,8 +3,9 @@
 //! `scripts/test.sh` installs Chromium; without it the test says so and is skipped, unless
 //! DBADMIN_REQUIRE_CHROMIUM=1 (as in CI).
 
-use dbadmin_reporter::html::{Html, PageFacts};
+use dbadmin_reporter::html::{Html, PageFacts, Previous};
 use dbadmin_reporter::render::Row;
+use dbadmin_reporter::review::Signals;
 use std::process::Command;
 
 fn chromium() -> Option<&'static str> {
@@ -16,6 +17,26 @@ fn chromium() -> Option<&'static str> {
         eprintln!("SKIPPED: {msg}");
     }
     found
+}
+
+/// The text a person reads: the DOM with its tags dropped, entities decoded and white space folded.
+fn visible_text(dom: &str) -> String {
+    let body = dom.split_once("<body>").map_or(dom, |(_, b)| b);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn row(db: &str, user: &str, level: &str) -> Row {
@@ -42,23 +63,50 @@ fn row(db: &str, user: &str, level: &str) -> Row {
 fn the_browser_shows_escaped_names_errors_first_and_a_chart() {
     let Some(browser) = chromium() else { return };
     let mut page = Html::new("01HTMLTEST", 2, "2026-12-02T10:00:00Z");
-    page.push(&[
-        row("orders", "<script>document.title='pwned'</script>", "ADMIN"),
-        row("orders", "=HYPERLINK(\"http://x\")", "ADMIN"),
-        row("orders", "reader", "ELEVATED"),
-    ]);
-    page.push(&[row("billing", "<img src=x onerror=alert(1)>", "ADMIN")]);
-    page.push(&[Row {
-        collection_status: "ERROR".into(),
-        error_kind: "timeout".into(),
-        admin_reason: "connecting took longer than 10s".into(),
-        ..row("ledger", "", "")
-    }]);
+    // The report signed before: orders had one admin, who is still there.
+    let before = [row("orders", "reader", "ELEVATED"), row("billing", "<img src=x onerror=alert(1)>", "ADMIN")];
+    page.compare_with(Previous::Report {
+        label: "report 01PREVIOUS v1".into(),
+        sides: dbadmin_reporter::diff::sides(&before),
+    });
+    let approved = |r: Row| Row {
+        review_status: "APPROVED".into(),
+        approved_by: "Carol <CISO>".into(),
+        approval_ticket: "SEC-42".into(),
+        ..r
+    };
+    let unapproved = |r: Row| Row { review_status: "UNAPPROVED".into(), ..r };
+    page.target(
+        &[
+            unapproved(row("orders", "<script>document.title='pwned'</script>", "ADMIN")),
+            approved(row("orders", "=HYPERLINK(\"http://x\")", "ADMIN")),
+            approved(row("orders", "reader", "ELEVATED")),
+        ],
+        &Signals::default(),
+    );
+    page.target(
+        &[approved(row("billing", "<img src=x onerror=alert(1)>", "ADMIN"))],
+        &Signals {
+            admins: Some(1),
+            codes: vec!["SINGLE_ADMIN"],
+            details: vec!["<img src=x onerror=alert(1)>@% is the only admin that can log in".into()],
+        },
+    );
+    page.target(
+        &[Row {
+            collection_status: "ERROR".into(),
+            error_kind: "timeout".into(),
+            admin_reason: "connecting took longer than 10s".into(),
+            ..row("ledger", "", "")
+        }],
+        &Signals { admins: None, codes: vec!["ERROR"], details: vec![] },
+    );
     let bytes = page.finish(&PageFacts {
         requested_by: "arn:aws:iam::111111111111:user/ops",
         requested_at: "2026-12-02T09:59:00Z",
         signer: "arn:aws:kms:eu-west-1:111111111111:key/abc",
         reconciliation: None,
+        baseline: Some(("s3://evidence/baseline.csv", "ab12")),
     });
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.html");
@@ -86,6 +134,20 @@ fn the_browser_shows_escaped_names_errors_first_and_a_chart() {
     let (error, tables) = (dom.find("connecting took longer than 10s").unwrap(), dom.find("Every database").unwrap());
     assert!(error < tables);
     assert!(dom.matches("<rect").count() >= 3, "bars for orders, billing, ledger and the engine");
+    // Review signals and the baseline come before the tables too.
+    let text = visible_text(&dom);
+    let signal = text.find("billing SINGLE_ADMIN <img src=x onerror=alert(1)>@% is the only admin").expect(&text);
+    let unapproved = text.find("orders <script>document.title='pwned'</script>@% ADMIN UNAPPROVED").expect(&text);
+    let every = text.find("Every database").unwrap();
+    assert!(signal < every && unapproved < every, "{text}");
+    assert!(text.contains("APPROVED by Carol <CISO> (SEC-42)"), "{text}");
+    assert!(text.contains("Read against the approved-admin baseline s3://evidence/baseline.csv"), "{text}");
+    // What changed since the report signed before: two admins added on orders; ledger is new.
+    assert!(
+        text.contains("Compared with report 01PREVIOUS v1, the report signed before this one: 2 admin(s) added, 0 removed, 0 changed; 1 database(s) new in this report"),
+        "{text}"
+    );
+    assert!(text.contains("added orders =HYPERLINK(\"http://x\")@% ADMIN [SUPER (*.*)]"), "{text}");
     // A picture for the record (kept when DBADMIN_HTML_SCREENSHOT names a file).
     if let Ok(path) = std::env::var("DBADMIN_HTML_SCREENSHOT") {
         let shot = run(&[&format!("--screenshot={path}"), "--window-size=1280,1400"]);

@@ -35,6 +35,7 @@ fn finding(level: Level, privilege: &str, path: &[&str], via: Option<&str>) -> F
         reason: format!("{privilege} reason"),
         path: path.iter().map(|s| s.to_string()).collect(),
         via_role: via.map(str::to_owned),
+        to_everyone: false,
     }
 }
 
@@ -141,6 +142,7 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
         inventory_sha256: "00".into(),
         filters: Filters::default(),
         targets: vec![b, a, down, quiet, lost],
+        baseline: None,
     };
     (population, results)
 }

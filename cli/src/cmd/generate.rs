@@ -31,6 +31,7 @@ pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
         requested_by: local::local_identity(),
         signing_key: db_admin_report::config::signing_key_path(g.signing_key)?,
         discovery,
+        baseline: g.baseline.map(PathBuf::from),
     };
     let bar = print::Bar(print::progress_bar(g.no_progress || ctx.verbose || ctx.output == Output::Json));
     if opts.discovery.is_some() {
@@ -50,6 +51,9 @@ pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
     if !g.inventory.starts_with("s3://") && !g.inventory.starts_with("ssm:") {
         bail!("on AWS the inventory must be an s3://bucket/key URI or an ssm:/parameter (ssm:/path/ for one parameter per database) the publisher can read (got '{}'); for a local file add --local", g.inventory);
     }
+    if let Some(b) = g.baseline.as_ref().filter(|b| !b.starts_with("s3://")) {
+        bail!("on AWS the baseline must be an s3://bucket/key URI the publisher can read, next to the inventory (got '{b}'); for a local file add --local");
+    }
     let discovery = g.discovery();
     ctx.remote(|remote| async move {
         let requested_by = remote.identity().await?;
@@ -57,6 +61,9 @@ pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
         let inventory = remote.inventory(&g.inventory).await?;
         let filters = Filters { accounts: g.accounts, regions: g.regions, engines: g.engines };
         let in_scope = inventory.targets.iter().filter(|t| filters.matches(t)).count();
+        if let Some(uri) = &g.baseline {
+            remote.baseline(uri).await?;
+        }
         let request = ReportRequest {
             schema_version: ReportRequest::SCHEMA_VERSION,
             report_id: ulid::Ulid::new().to_string(),
@@ -67,6 +74,7 @@ pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
             output_format: g.output_format.into(),
             retry: None,
             discovery,
+            baseline: g.baseline,
         };
         remote.deployment.submit(&request).await?;
         if ctx.output == Output::Text {
@@ -89,14 +97,14 @@ pub async fn wait(ctx: &Ctx, remote: &Remote, report_id: &str, version: u32, wai
         WaitOutcome::Done(run) => {
             // The manifest says whether any database was read without verifying the server, and
             // how the population reconciled with what AWS lists.
-            let (tls_warning, reconciliation) =
+            let (tls_warning, reconciliation, baseline) =
                 match remote.deployment.manifest(report_id, Some(run.reported_version)).await {
-                    Ok((.., manifest)) => (manifest.tls_warning, manifest.reconciliation),
+                    Ok((.., manifest)) => (manifest.tls_warning, manifest.reconciliation, manifest.baseline),
                     Err(e) => {
-                        (Some(format!("the manifest could not be read to check the TLS modes used: {e:#}")), None)
+                        (Some(format!("the manifest could not be read to check the TLS modes used: {e:#}")), None, None)
                     }
                 };
-            print::done(&run, tls_warning.as_deref(), reconciliation.as_ref(), ctx.output)
+            print::done(&run, tls_warning.as_deref(), reconciliation.as_ref(), baseline.as_ref(), ctx.output)
         }
         WaitOutcome::TimedOut(run) => {
             let progress =

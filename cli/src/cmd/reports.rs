@@ -7,6 +7,7 @@ use anyhow::Context;
 use db_admin_report::ops::RetryPlan;
 use db_admin_report::remote::Remote;
 use db_admin_report::{diff, verify};
+use dbadmin_contracts::baseline::Baseline;
 use dbadmin_reporter::render::Row;
 use std::path::{Path, PathBuf};
 
@@ -66,15 +67,31 @@ pub fn key_export(ctx: &Ctx, local: bool, signing_key: Option<PathBuf>, out: Opt
     print::public_key(&key_id, &der, &pem, out, ctx.output)
 }
 
-pub fn diff(ctx: &Ctx, a: &str, b: &str, format: DiffFormat) -> anyhow::Result<u8> {
+pub fn diff(ctx: &Ctx, a: &str, b: &str, format: DiffFormat, baseline: Option<&Path>) -> anyhow::Result<u8> {
+    let baseline = match baseline {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(Baseline::parse(&path.display().to_string(), &bytes)?)
+        }
+        None => None,
+    };
+    let compare = |a: (String, Vec<Row>), b: (String, Vec<Row>)| {
+        let mut d = diff::diff(&a.0, &a.1, &b.0, &b.1);
+        if let Some(baseline) = &baseline {
+            // On the later report's day: an approval that had expired by then is expired.
+            let day = b.1.first().map(|r| r.report_timestamp.clone()).filter(|t| !t.is_empty());
+            diff::review(&mut d, baseline, &day.unwrap_or_else(dbadmin_contracts::now_rfc3339));
+        }
+        d
+    };
     if !is_report_id(a) && !is_report_id(b) {
         let (a, b) = (local_rows(Path::new(a))?, local_rows(Path::new(b))?);
-        return print::diff(&diff::diff(&a.0, &a.1, &b.0, &b.1), format, ctx.output);
+        return print::diff(&compare(a, b), format, ctx.output);
     }
     ctx.remote(|remote| async move {
         let a = rows(&remote, a).await?;
         let b = rows(&remote, b).await?;
-        print::diff(&diff::diff(&a.0, &a.1, &b.0, &b.1), format, ctx.output)
+        print::diff(&compare(a, b), format, ctx.output)
     })
 }
 

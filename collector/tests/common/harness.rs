@@ -30,6 +30,7 @@ pub async fn new_run(store: &dyn ObjectStore, runs: &dyn RunStore, targets: Vec<
         inventory_sha256: "0".repeat(64),
         filters: Default::default(),
         targets,
+        baseline: None,
     };
     let _ = store.put(&keys::population(REPORT), dbadmin_contracts::encode(&population), "application/json").await;
     assert!(runs.create_run(&RunRecord::new(REPORT, "t", "2026-12-02T00:00:00Z", total)).await.unwrap());

@@ -2,7 +2,8 @@
 //! with its peak memory, as one process sees it (`VmHWM`). The Criterion benchmarks in
 //! `reporter/benches` time each step; this adds the memory figure and the end-to-end wall time.
 
-use dbadmin_reporter::{render, synthetic};
+use dbadmin_reporter::html::{Html, PageFacts};
+use dbadmin_reporter::{render, review, synthetic};
 use std::time::Instant;
 
 fn status_kib(field: &str) -> u64 {
@@ -24,13 +25,26 @@ fn main() {
     let before = status_kib("VmRSS:");
     let started = Instant::now();
     let mut renderer = render::Renderer::new("BENCH", 1, "2026-11-22T10:00:00Z");
+    let mut page = Html::new("BENCH", 1, "2026-11-22T10:00:00Z");
+    let mut html_time = std::time::Duration::ZERO;
     let mut counts = std::collections::BTreeMap::new();
     for t in render::target_order(&population) {
         let result = synthetic::result(t, index[t.id.as_str()], principals);
-        renderer.push(&render::target_rows(t, Some(&result), "2026-11-22T10:00:00Z"));
+        let rows = render::target_rows(t, Some(&result), "2026-11-22T10:00:00Z", None);
+        renderer.push(&rows);
+        let html_started = Instant::now();
+        page.target(&rows, &review::signals(Some(&result)));
+        html_time += html_started.elapsed();
         render::count_status(&mut counts, Some(&result));
     }
     let render::Rendered { csv, json, rows } = renderer.finish();
+    let html_started = Instant::now();
+    let html = page.finish(&PageFacts { signer: "bench", ..PageFacts::default() });
+    html_time += html_started.elapsed();
+    // For run.sh, which times a headless browser loading it.
+    if let Ok(path) = std::env::var("RENDER_BENCH_HTML") {
+        std::fs::write(&path, &html).expect("write report.html");
+    }
     let sha = (dbadmin_contracts::sha256_hex(&csv), dbadmin_contracts::sha256_hex(&json));
     let elapsed = started.elapsed();
     let peak = status_kib("VmHWM:");
@@ -42,6 +56,8 @@ fn main() {
             "render_ms": elapsed.as_millis() as u64,
             "csv_bytes": csv.len(),
             "json_bytes": json.len(),
+            "html_bytes": html.len(),
+            "html_ms": html_time.as_millis() as u64,
             "rss_before_render_mib": before / 1024,
             "peak_rss_mib": peak / 1024,
             "status_counts": counts,

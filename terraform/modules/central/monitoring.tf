@@ -248,7 +248,7 @@ resource "aws_scheduler_schedule" "report" {
   target {
     arn      = aws_sqs_queue.main["requests"].arn
     role_arn = aws_iam_role.scheduler[0].arn
-    input = jsonencode({
+    input = jsonencode(merge({
       schema_version = 1
       report_id      = ""
       requested_by   = "schedule ${var.name_prefix}-report"
@@ -259,7 +259,7 @@ resource "aws_scheduler_schedule" "report" {
         regions  = var.schedule.regions
         engines  = var.schedule.engines
       }
-    })
+    }, var.schedule.baseline == null ? {} : { baseline = var.schedule.baseline }))
     retry_policy {
       maximum_retry_attempts       = 3
       maximum_event_age_in_seconds = 3600

@@ -84,11 +84,12 @@ variable "stuck_report_minutes" {
 }
 
 variable "schedule" {
-  description = "Optional recurring report: an EventBridge Scheduler expression (cron(...) or rate(...)), its time zone, the inventory (s3:// URI) and filters. Null (the default) schedules nothing."
+  description = "Optional recurring report: an EventBridge Scheduler expression (cron(...) or rate(...)), its time zone, the inventory (s3:// URI), an optional approved-admin baseline (s3:// URI next to the inventory) and filters. Null (the default) schedules nothing."
   type = object({
     expression = string
     timezone   = optional(string, "UTC")
     inventory  = string
+    baseline   = optional(string)
     accounts   = optional(list(string), [])
     regions    = optional(list(string), [])
     engines    = optional(list(string), [])
