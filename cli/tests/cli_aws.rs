@@ -143,6 +143,52 @@ async fn generate_waits_then_download_verify_list_status_and_diff() {
     assert_eq!(d["counts"], serde_json::json!({"not_comparable": 1}), "{d}");
 }
 
+/// On AWS the baseline sits next to the inventory in S3; the publisher Lambda reads it into the
+/// population and the signed manifest names it. A local path or an invalid baseline is refused
+/// before anything is requested.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_baseline_in_s3_gives_every_admin_row_its_review_status() {
+    let Some(e) = Env::new().await else { return };
+    let tag = ulid::Ulid::new();
+    let text = "account_id,database,principal,approved_by,ticket,expires\n\
+        111122223333,demo-mariadb,fx_all@localhost,Carol (CISO),SEC-101,\n\
+        444455556666,*,postgres,Platform team,SEC-7,2020-01-31\n";
+    let baseline = e.put_inventory(&format!("baseline-{tag}.csv"), text).await;
+    let inventory = e.s("inventory_uri");
+
+    let local_path = e.run(&["generate", "--inventory", &inventory, "--baseline", "baseline.csv"]);
+    assert_eq!(local_path.code, 1, "{local_path:?}");
+    assert!(local_path.stderr.contains("the baseline must be an s3://bucket/key URI"), "{local_path:?}");
+    let bad = e.put_inventory(&format!("bad-baseline-{tag}.csv"), "account_id,database,principal\n1,a,b\n").await;
+    let refused = e.run(&["generate", "--inventory", &inventory, "--baseline", &bad]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("field 'approved_by': required column is missing"), "{refused:?}");
+    assert!(!refused.stderr.contains("Requested report"), "nothing may be requested: {refused:?}");
+
+    let run = e.run(&["generate", "--inventory", &inventory, "--baseline", &baseline, "--output", "json"]);
+    assert_eq!(run.code, 3, "the demo's unreachable database: {run:?}");
+    let out = run.json();
+    assert_eq!(out["baseline"]["source"], baseline.as_str(), "{out}");
+    assert_eq!(out["baseline"]["sha256"], dbadmin_contracts::sha256_hex(text.as_bytes()), "{out}");
+
+    let id = out["report_id"].as_str().unwrap();
+    let dir = tmp();
+    let download = e.run(&["download", id, "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(download.code, 0, "{download:?}");
+    let csv = std::fs::read(dir.path().join(id).join("v1/report.csv")).unwrap();
+    let rows = dbadmin_reporter::render::from_csv(&csv).unwrap();
+    let fx_all = rows.iter().find(|r| r.username == "fx_all" && r.database_name == "demo-mariadb").unwrap();
+    assert_eq!((fx_all.review_status.as_str(), fx_all.approval_ticket.as_str()), ("APPROVED", "SEC-101"));
+    let postgres = rows.iter().find(|r| r.username == "postgres" && r.database_name == "demo-postgres").unwrap();
+    assert_eq!(postgres.review_status, "APPROVAL_EXPIRED");
+    // The manifest's counts are the report's principal rows per status.
+    for status in ["APPROVED", "APPROVAL_EXPIRED", "UNAPPROVED"] {
+        let rows = rows.iter().filter(|r| r.review_status == status).count() as u64;
+        assert!(rows > 0, "{status}");
+        assert_eq!(out["baseline"]["review_counts"][status], rows, "{status}: {out}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_recollects_failed_targets_into_the_next_version() {
     let Some(e) = Env::new().await else { return };

@@ -93,7 +93,8 @@ pub struct Html {
     by_engine: BTreeMap<String, Tally>,
     /// Admins (principals holding ADMIN) per database, in report order.
     admins_per_database: Vec<(String, usize)>,
-    /// `(database, signal codes, details)` of every database with a signal other than ERROR.
+    /// `(database, signal codes, details as escaped HTML)` of every database with a signal other
+    /// than ERROR.
     signals: Vec<(String, String, String)>,
     /// `(database, principal, level, review status)` of every principal not approved.
     unapproved: Vec<(String, String, String, String)>,
@@ -155,7 +156,8 @@ impl Html {
         }
         let codes: Vec<&str> = signals.codes.iter().copied().filter(|c| *c != crate::review::ERROR).collect();
         if !codes.is_empty() {
-            self.signals.push((first.database_name.clone(), codes.join("; "), signals.details.join(" ")));
+            let details: Vec<String> = signals.details.iter().map(|d| esc(d)).collect();
+            self.signals.push((first.database_name.clone(), codes.join("; "), details.join("<br>")));
         }
         let mut seen = BTreeSet::new();
         for r in rows.iter().filter(|r| matches!(r.review_status.as_str(), "UNAPPROVED" | "APPROVAL_EXPIRED")) {
@@ -437,7 +439,7 @@ impl Html {
         if !self.signals.is_empty() {
             let _ = write!(page, "<h3>{} database(s) with review signals</h3><table class=\"attention\"><thead><tr><th>Database</th><th>Signals</th><th>Detail</th></tr></thead><tbody>", self.signals.len());
             for (db, codes, detail) in self.signals.iter().take(LIST_LIMIT) {
-                let _ = write!(page, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(db), esc(codes), esc(detail));
+                let _ = write!(page, "<tr><td>{}</td><td>{}</td><td>{detail}</td></tr>", esc(db), esc(codes));
             }
             page.push_str("</tbody></table>");
             cut_note(page, self.signals.len(), "filter report.csv on Review Signals for every one");
