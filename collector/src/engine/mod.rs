@@ -141,6 +141,15 @@ pub async fn within<T>(
 #[async_trait]
 pub(crate) trait Session: Send {
     async fn query(&mut self, name: &str, text: &str) -> Result<Vec<TextRow>, EngineError>;
+    /// Runs several `(name, text)` queries in as few round trips as the driver allows, and returns
+    /// each one's rows in order; an error names the query that failed. By default, one at a time.
+    async fn batch(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
+        let mut out = Vec::with_capacity(queries.len());
+        for (name, text) in queries {
+            out.push(self.query(name, text).await?);
+        }
+        Ok(out)
+    }
     /// SHA-256 of the certificate the server presented, where the driver lets us see it.
     fn server_certificate_sha256(&self) -> Option<String> {
         None
@@ -163,6 +172,21 @@ impl Reader<'_> {
         self.step.set(format!("query {name}"));
         self.log.record(name, text);
         within(self.limit, &format!("query {name}"), self.session.query(name, text)).await
+    }
+
+    /// Runs `queries` together (one round trip where the driver can: [`Session::batch`]), each text
+    /// recorded; the time limit is the query limit once per query.
+    pub(crate) async fn batch(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
+        let names: Vec<&str> = queries.iter().map(|(name, _)| *name).collect();
+        let what = format!("queries {}", names.join(", "));
+        self.step.set(what.clone());
+        for (name, text) in queries {
+            self.log.record(name, text);
+        }
+        let limit = self.limit * queries.len().max(1) as u32;
+        let rows = within(limit, &what, self.session.batch(queries)).await?;
+        debug_assert_eq!(rows.len(), queries.len());
+        Ok(rows)
     }
 }
 
@@ -370,5 +394,82 @@ mod tests {
             super::queries().into_iter().map(|(n, t)| (n.to_owned(), t.to_owned())).collect();
         listed.sort();
         assert_eq!(listed, on_disk);
+    }
+}
+
+/// [`Session::batch`] on the real servers (scripts/test-servers.sh up): one round trip, every
+/// answer in order, and a failure named by the query that failed, not the batch.
+#[cfg(test)]
+mod batches {
+    use super::{mysql::MysqlDriver, postgres::PostgresDriver, ConnectOptions, Driver, Session};
+    use dbadmin_contracts::{Engine, ErrorKind, Target, TlsMode};
+    use dbadmin_ports::DbCredentials;
+
+    fn server(var: &str, default: u16) -> Option<u16> {
+        let port = std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(port);
+        }
+        let msg = format!("no server on 127.0.0.1:{port}; start it with scripts/test-servers.sh up");
+        assert!(std::env::var("DBADMIN_REQUIRE_SERVERS").as_deref() != Ok("1"), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        None
+    }
+
+    fn target(engine: Engine, port: u16) -> Target {
+        Target {
+            id: "t".into(),
+            account_id: "123456789012".into(),
+            region: "eu-west-1".into(),
+            engine,
+            host: "127.0.0.1".into(),
+            port,
+            databases: vec![],
+            secret: "s".into(),
+            role_arn: None,
+            tls: TlsMode::VerifyFull,
+            tags: Default::default(),
+        }
+    }
+
+    fn opts() -> ConnectOptions {
+        let ca = std::env::var("DBADMIN_TEST_CA_FILE")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.state/tls/ca.pem"));
+        ConnectOptions { ca_file: Some(ca), ..ConnectOptions::default() }
+    }
+
+    async fn check(mut session: Box<dyn Session>, broken: &str) {
+        let ok = session.batch(&[("one", "SELECT 1"), ("words", "SELECT 'a' UNION ALL SELECT 'b'")]).await.unwrap();
+        assert_eq!(ok, vec![vec![vec![Some("1".to_owned())]], vec![vec![Some("a".into())], vec![Some("b".into())]]]);
+        let err = session
+            .batch(&[("first", "SELECT 1"), ("second", broken), ("third", "SELECT 3")])
+            .await
+            .expect_err("the second query fails");
+        assert_eq!(err.kind, ErrorKind::Query, "{}", err.reason);
+        assert!(err.reason.starts_with("query second: "), "the failing query is named: {}", err.reason);
+        // The session is still usable after a failed batch.
+        assert_eq!(session.batch(&[("after", "SELECT 4")]).await.unwrap(), vec![vec![vec![Some("4".to_owned())]]]);
+        session.close().await;
+    }
+
+    #[tokio::test]
+    async fn mysql_family_answers_a_batch_in_order_and_names_the_failing_query() {
+        let creds = DbCredentials { username: "dbadmin_collector".into(), password: "collector-pw".into() };
+        for (engine, var, default) in
+            [(Engine::Mariadb, "DBADMIN_TEST_MARIADB_PORT", 13306), (Engine::Mysql, "DBADMIN_TEST_MYSQL_PORT", 13307)]
+        {
+            let Some(port) = server(var, default) else { continue };
+            let session = MysqlDriver::connect(&target(engine, port), &creds, &opts()).await.unwrap();
+            check(session, "SELECT no_such_column FROM mysql.db").await;
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres_answers_a_pipeline_in_order_and_names_the_failing_query() {
+        let Some(port) = server("DBADMIN_TEST_PG_PORT", 15432) else { return };
+        let creds = DbCredentials { username: "dbadmin_collector".into(), password: "collector-pw".into() };
+        let session = PostgresDriver::connect(&target(Engine::Postgres, port), &creds, &opts()).await.unwrap();
+        check(session, "SELECT no_such_column FROM pg_roles").await;
     }
 }

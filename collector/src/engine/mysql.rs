@@ -84,6 +84,8 @@ fn ssl_opts(target: &Target, opts: &ConnectOptions) -> Option<SslOpts> {
 /// What the server said of itself, once its version is known to be supported.
 pub struct Server {
     pub version: String,
+    /// The `*_priv` columns of `mysql.user` (read with the version, in the same round trip).
+    pub priv_columns: Vec<String>,
     pub flavor: Flavor,
     pub lower_case_table_names: u32,
     pub default_password_lifetime: i64,
@@ -96,6 +98,8 @@ pub struct Server {
 /// The catalog rows, as the query files return them.
 #[derive(Debug, Default)]
 pub struct Rows {
+    /// MySQL's `server_mysql8` row (`@@partial_revokes`, `@@mandatory_roles`); none on MariaDB.
+    pub mysql8_settings: Option<TextRow>,
     pub priv_columns: Vec<String>,
     pub user_privs: Vec<TextRow>,
     pub accounts: Vec<TextRow>,
@@ -122,6 +126,24 @@ impl Session for MysqlSession {
         let rows: Vec<mysql_async::Row> =
             self.conn.query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
         Ok(rows.iter().map(text_row).collect())
+    }
+
+    /// One multi-statement text, one round trip: the server answers with a result set per
+    /// statement, in order, and stops at the first that fails (the one the error names).
+    async fn batch(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
+        let Some((first, _)) = queries.first() else { return Ok(Vec::new()) };
+        // Each text on its own lines: a trailing comment cannot swallow the separator.
+        let text: Vec<&str> = queries.iter().map(|(_, t)| t.trim_end().trim_end_matches(';')).collect();
+        let mut result =
+            self.conn.query_iter(text.join("\n;\n")).await.map_err(|e| map_err(&format!("query {first}"), e))?;
+        let mut out = Vec::with_capacity(queries.len());
+        for (name, _) in queries {
+            let rows: Vec<mysql_async::Row> =
+                result.collect().await.map_err(|e| map_err(&format!("query {name}"), e))?;
+            out.push(rows.iter().map(text_row).collect());
+        }
+        result.drop_result().await.map_err(|e| map_err("reading the end of the catalog queries", e))?;
+        Ok(out)
     }
 
     fn server_certificate_sha256(&self) -> Option<String> {
@@ -182,8 +204,11 @@ impl Driver for MysqlDriver {
         Ok(Box::new(MysqlSession { conn, certificate }))
     }
 
+    /// One round trip: the version and the privilege columns (which shape the next round trip's
+    /// queries).
     async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {
-        let rows = reader.rows(SERVER).await?;
+        let [rows, columns]: [Vec<TextRow>; 2] =
+            reader.batch(&[SERVER, PRIV_COLUMNS]).await?.try_into().expect("one result per query");
         let row = rows.first().ok_or_else(|| EngineError::new(ErrorKind::Query, "server variables returned no row"))?;
         let version = cell(row, 0).to_owned();
         let flavor = if version.to_ascii_lowercase().contains("mariadb") { Flavor::Mariadb } else { Flavor::Mysql };
@@ -198,52 +223,79 @@ impl Driver for MysqlDriver {
                 format!("server version {version} is not supported (MySQL 8.0+ or MariaDB 10.4+ required)"),
             ));
         }
-        let (partial_revokes, mandatory_roles) = if flavor == Flavor::Mysql {
-            let r = reader.rows(SERVER_MYSQL8).await?.into_iter().next().unwrap_or_default();
-            (flag(&r, 0), parse_role_list(cell(&r, 1)))
-        } else {
-            (false, Vec::new())
-        };
-        Ok(Server {
-            lower_case_table_names: cell(row, 2).parse().unwrap_or(0),
-            default_password_lifetime: cell(row, 3).parse().unwrap_or(0),
-            version,
-            flavor,
-            partial_revokes,
-            mandatory_roles,
-            now: time::OffsetDateTime::now_utc(),
-        })
-    }
-
-    async fn rows(reader: &mut Reader<'_>, server: &Server, _target: &Target) -> Result<Rows, EngineError> {
-        let priv_columns: Vec<String> =
-            reader.rows(PRIV_COLUMNS).await?.iter().map(|r| cell(r, 0).to_owned()).collect();
+        let priv_columns: Vec<String> = columns.iter().map(|r| cell(r, 0).to_owned()).collect();
         if priv_columns.is_empty() {
             return Err(EngineError::new(
                 ErrorKind::InsufficientPrivilege,
                 "cannot see the columns of mysql.user: the login needs SELECT on the mysql schema",
             ));
         }
-        let column_list = priv_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
-        let user_privs = reader.rows((USER_PRIVS.0, &USER_PRIVS.1.replace("{priv_columns}", &column_list))).await?;
-        let mysql = server.flavor == Flavor::Mysql;
-        let (accounts, role_edges) =
-            if mysql { (ACCOUNTS_MYSQL, ROLE_EDGES_MYSQL) } else { (ACCOUNTS_MARIADB, ROLE_EDGES_MARIADB) };
-        Ok(Rows {
-            user_privs,
-            accounts: reader.rows(accounts).await?,
-            role_edges: reader.rows(role_edges).await?,
-            default_roles: if mysql { reader.rows(DEFAULT_ROLES_MYSQL).await? } else { Vec::new() },
-            db_grants: reader.rows(DB_GRANTS).await?,
-            table_grants: reader.rows(TABLE_GRANTS).await?,
-            column_grants: reader.rows(COLUMN_GRANTS).await?,
-            dynamic_grants: if mysql { reader.rows(DYNAMIC_GRANTS).await? } else { Vec::new() },
+        Ok(Server {
             priv_columns,
+            lower_case_table_names: cell(row, 2).parse().unwrap_or(0),
+            default_password_lifetime: cell(row, 3).parse().unwrap_or(0),
+            version,
+            flavor,
+            partial_revokes: false,
+            mandatory_roles: Vec::new(),
+            now: time::OffsetDateTime::now_utc(),
         })
     }
 
+    /// One round trip: every catalog query of the flavour, as one multi-statement text.
+    async fn rows(reader: &mut Reader<'_>, server: &Server, _target: &Target) -> Result<Rows, EngineError> {
+        let column_list = server.priv_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+        let user_privs_text = USER_PRIVS.1.replace("{priv_columns}", &column_list);
+        let user_privs = (USER_PRIVS.0, user_privs_text.as_str());
+        let mut rows = Rows { priv_columns: server.priv_columns.clone(), ..Rows::default() };
+        if server.flavor == Flavor::Mysql {
+            let [settings, user_privs, accounts, role_edges, default_roles, db, table, column, dynamic]: [Vec<TextRow>;
+                9] = reader
+                .batch(&[
+                    SERVER_MYSQL8,
+                    user_privs,
+                    ACCOUNTS_MYSQL,
+                    ROLE_EDGES_MYSQL,
+                    DEFAULT_ROLES_MYSQL,
+                    DB_GRANTS,
+                    TABLE_GRANTS,
+                    COLUMN_GRANTS,
+                    DYNAMIC_GRANTS,
+                ])
+                .await?
+                .try_into()
+                .expect("one result per query");
+            rows.mysql8_settings = settings.into_iter().next();
+            (rows.user_privs, rows.accounts, rows.role_edges, rows.default_roles) =
+                (user_privs, accounts, role_edges, default_roles);
+            (rows.db_grants, rows.table_grants, rows.column_grants, rows.dynamic_grants) = (db, table, column, dynamic);
+        } else {
+            let [user_privs, accounts, role_edges, db, table, column]: [Vec<TextRow>; 6] = reader
+                .batch(&[user_privs, ACCOUNTS_MARIADB, ROLE_EDGES_MARIADB, DB_GRANTS, TABLE_GRANTS, COLUMN_GRANTS])
+                .await?
+                .try_into()
+                .expect("one result per query");
+            (rows.user_privs, rows.accounts, rows.role_edges) = (user_privs, accounts, role_edges);
+            (rows.db_grants, rows.table_grants, rows.column_grants) = (db, table, column);
+        }
+        Ok(rows)
+    }
+
+    /// MySQL 8+'s `@@partial_revokes` and `@@mandatory_roles` arrive with the catalog rows.
     fn catalog(server: &Server, rows: Rows) -> Catalog {
-        from_rows(server, rows)
+        match &rows.mysql8_settings {
+            Some(r) => {
+                let server = Server {
+                    partial_revokes: flag(r, 0),
+                    mandatory_roles: parse_role_list(cell(r, 1)),
+                    version: server.version.clone(),
+                    priv_columns: server.priv_columns.clone(),
+                    ..*server
+                };
+                from_rows(&server, rows)
+            }
+            None => from_rows(server, rows),
+        }
     }
 
     fn describe(server: &Server) -> String {

@@ -68,13 +68,19 @@ struct PostgresSession(Client, Option<tls::PresentedCertificate>);
 impl Session for PostgresSession {
     async fn query(&mut self, name: &str, text: &str) -> Result<Vec<TextRow>, EngineError> {
         let messages = self.0.simple_query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
-        Ok(messages
-            .iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect()),
-                _ => None,
-            })
-            .collect())
+        Ok(text_rows(&messages))
+    }
+
+    /// Pipelined: every query is sent before the first answer is read (tokio-postgres sends a
+    /// request when its future is first polled), so they cost one round trip; each keeps its error.
+    async fn batch(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
+        let client = &self.0;
+        let answers = futures::future::join_all(queries.iter().map(|(name, text)| async move {
+            let messages = client.simple_query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
+            Ok::<_, EngineError>(text_rows(&messages))
+        }))
+        .await;
+        answers.into_iter().collect()
     }
 
     fn server_certificate_sha256(&self) -> Option<String> {
@@ -83,6 +89,16 @@ impl Session for PostgresSession {
 
     /// Dropping the client ends the connection task.
     async fn close(self: Box<Self>) {}
+}
+
+fn text_rows(messages: &[SimpleQueryMessage]) -> Vec<TextRow> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect()),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Classify for Catalog {
@@ -155,12 +171,13 @@ impl Driver for PostgresDriver {
 
     async fn rows(reader: &mut Reader<'_>, server: &Server, target: &Target) -> Result<Rows, EngineError> {
         let memberships = if server.version_num >= 160000 { MEMBERSHIPS_16 } else { MEMBERSHIPS };
+        // One round trip: the three catalog queries, pipelined.
+        let [roles, memberships, databases]: [Vec<TextRow>; 3] =
+            reader.batch(&[ROLES, memberships, DATABASES]).await?.try_into().expect("one result per query");
         Ok(Rows {
-            roles: reader.rows(ROLES).await?,
-            memberships: reader.rows(memberships).await?,
-            databases: reader
-                .rows(DATABASES)
-                .await?
+            roles,
+            memberships,
+            databases: databases
                 .into_iter()
                 .filter(|r| target.databases.is_empty() || target.databases.iter().any(|d| d == cell(r, 0)))
                 .collect(),
