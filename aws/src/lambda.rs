@@ -191,6 +191,11 @@ pub fn deadline(epoch_ms: u64, now: std::time::SystemTime) -> tokio::time::Insta
 
 /// Whether SQS will not deliver this record again: its receive count reached the queue's
 /// `maxReceiveCount` (after this failure it moves to the dead-letter queue).
+/// Whether the queue delivers this record for the first time (`ApproximateReceiveCount` is 1).
+pub fn first_delivery(record: &SqsMessage) -> bool {
+    record.attributes.get("ApproximateReceiveCount").is_some_and(|c| c == "1")
+}
+
 pub fn last_delivery(record: &SqsMessage, max_receive_count: u32) -> bool {
     record
         .attributes
@@ -316,8 +321,11 @@ mod tests {
 
         let mut record = SqsMessage::default();
         assert!(!last_delivery(&record, 3), "no count: not known to be the last");
+        assert!(!first_delivery(&record), "no count: not known to be the first");
+        record.attributes.insert("ApproximateReceiveCount".into(), "1".into());
+        assert!(first_delivery(&record) && !last_delivery(&record, 3));
         record.attributes.insert("ApproximateReceiveCount".into(), "2".into());
-        assert!(!last_delivery(&record, 3));
+        assert!(!last_delivery(&record, 3) && !first_delivery(&record));
         record.attributes.insert("ApproximateReceiveCount".into(), "3".into());
         assert!(last_delivery(&record, 3));
     }

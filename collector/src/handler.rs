@@ -106,6 +106,11 @@ pub struct Delivery {
     /// `maxReceiveCount`): a failure that would have been retried becomes the target's error row,
     /// so the report still completes, instead of the job resting in the dead-letter queue.
     pub last: bool,
+    /// The queue delivers this message for the first time (`ApproximateReceiveCount` is 1): no
+    /// earlier delivery of it can have stored a result, so the collector does not look for one (one
+    /// S3 read less per database). A job SNS delivered twice, as two messages, is still counted once:
+    /// the second result's conditional put finds the first and counts that one.
+    pub first: bool,
 }
 
 /// What handling one job did.
@@ -234,7 +239,7 @@ async fn handle(
     let key = keys::result(&job.report_id, job.version, &target.id);
     let store_err = |source| CollectorError::Store { target_id: target.id.clone(), source };
 
-    let existing = deps.store.get(&key).await.map_err(store_err)?;
+    let existing = if delivery.first { None } else { deps.store.get(&key).await.map_err(store_err)? };
     let mut db_ms = 0;
     let mut collected = None;
     let error = match existing.as_deref().map(dbadmin_contracts::decode::<TargetResult>) {

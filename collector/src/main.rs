@@ -42,6 +42,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let delivery = Delivery {
             deadline: deadline.map(|d| d.checked_sub(margin).unwrap_or(d)),
             last: lambda::last_delivery(&record, max_receive_count),
+            first: lambda::first_delivery(&record),
         };
         // Infrastructure failures (storing, counting, credentials that may come back) are worth another
         // delivery; a job naming no target of its report is poison and goes to the DLQ at once.

@@ -75,7 +75,7 @@ async fn stored(w: &Harness) -> TargetResult {
 }
 
 fn in_seconds(s: f32) -> Delivery {
-    Delivery { deadline: Some(tokio::time::Instant::now() + Duration::from_secs_f32(s)), last: false }
+    Delivery { deadline: Some(tokio::time::Instant::now() + Duration::from_secs_f32(s)), last: false, first: false }
 }
 
 #[tokio::test]
@@ -158,7 +158,7 @@ async fn the_last_delivery_turns_a_retryable_failure_into_an_error_row() {
     assert!(matches!(err, CollectorError::Credentials { .. }), "an earlier delivery is retried: {err}");
     assert!(w.store.get(&keys::result("R1", 1, "slow")).await.unwrap().is_none());
 
-    let report = run(&w, &Throttled, &job, Delivery { deadline: None, last: true }).await.unwrap();
+    let report = run(&w, &Throttled, &job, Delivery { deadline: None, last: true, first: false }).await.unwrap();
     assert_eq!(report.error, Some(ErrorKind::Credentials));
     assert_eq!(report.completed, 1, "counted: the report finishes without waiting on the DLQ");
     let Outcome::Failed(f) = stored(&w).await.outcome else { panic!("an error row") };

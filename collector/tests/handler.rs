@@ -131,3 +131,60 @@ async fn a_job_of_a_version_the_run_moved_past_is_dropped_uncounted() {
     assert_eq!(runs.counted(REPORT).await.unwrap()["a"].version, 2);
     assert!(h.dir.path().join(keys::result(REPORT, 2, "a")).exists(), "version 2's result has its own key");
 }
+
+/// Counts reads of results through to a real store.
+struct CountingReads<'a> {
+    inner: &'a dyn dbadmin_ports::ObjectStore,
+    result_reads: AtomicU32,
+}
+
+#[async_trait]
+impl dbadmin_ports::ObjectStore for CountingReads<'_> {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<dbadmin_ports::Stored, dbadmin_ports::PortError> {
+        self.inner.put(key, body, content_type).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, dbadmin_ports::PortError> {
+        if key.contains("/results/") {
+            self.result_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.get(key).await
+    }
+    fn location(&self, key: &str) -> String {
+        self.inner.location(key)
+    }
+}
+
+/// A first delivery does not look for a stored result (nothing can have stored one); a redelivery
+/// does and reuses it; SNS delivering one job twice as two first deliveries still counts once,
+/// with the first stored outcome.
+#[tokio::test]
+async fn a_first_delivery_reads_no_result_and_a_duplicate_first_delivery_counts_once() {
+    use dbadmin_collector::{handle_delivery, Delivery};
+    let h = Harness::new(targets(2)).await;
+    let creds = NoSecrets::default();
+    let store = CountingReads { inner: &h.store, result_reads: AtomicU32::new(0) };
+    let deps = CollectorDeps { store: &store, ..h.deps(&creds) };
+    let first = Delivery { first: true, ..Delivery::default() };
+
+    let done = handle_delivery(&job("a"), &deps, first).await.unwrap();
+    assert!(done.newly_counted && done.error == Some(ErrorKind::Credentials));
+    assert_eq!(store.result_reads.load(Ordering::SeqCst), 0, "no read of a result on a first delivery");
+
+    // The same job again as another first delivery (SNS's at-least-once): collected again, its put
+    // finds the stored result, which is counted, once.
+    let duplicate = handle_delivery(&job("a"), &deps, first).await.unwrap();
+    assert!(!duplicate.newly_counted, "counted once");
+    assert_eq!(store.result_reads.load(Ordering::SeqCst), 1, "the put found a result: it is read and used");
+
+    // A redelivery reads the stored result first and collects nothing.
+    let asked = creds.0.load(Ordering::SeqCst);
+    let again = handle_delivery(&job("a"), &deps, Delivery::default()).await.unwrap();
+    assert!(!again.newly_counted);
+    assert_eq!(creds.0.load(Ordering::SeqCst), asked, "a redelivery reuses the stored outcome");
+    assert_eq!(store.result_reads.load(Ordering::SeqCst), 2);
+}

@@ -1,6 +1,8 @@
 //! What the benchmarks against the deployed pipeline share: an inventory over the local test
 //! servers, submitting a request the way the CLI does, and the deployment's outputs.
 
+pub mod proxy;
+
 use anyhow::Context;
 use dbadmin_aws::Clients;
 use dbadmin_contracts::{Filters, ReportRequest, Versioned};

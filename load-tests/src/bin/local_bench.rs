@@ -1,8 +1,11 @@
 //! `local-bench`: how the local run's cost grows with the estate, against the way teams do it
 //! today and against the floor, on the real local servers (scripts/test-servers.sh up).
 //!
-//! For each N it builds an inventory of N targets over MariaDB, MySQL and PostgreSQL (many targets
-//! share a server) and measures, in the same run:
+//! For each network round-trip time (`--rtt-ms`, default 0 and 20) every server is reached through
+//! a delay proxy ([`dbadmin_load_tests::proxy`]: half the RTT each way, one RTT per new
+//! connection) that also counts the client's request flights, i.e. round trips. For each N it
+//! builds an inventory of N targets over MariaDB, MySQL and PostgreSQL (many targets share a
+//! server) and measures, in the same run:
 //! - **ours**: the release `db-admin-report generate --local` as a child process (wall time, peak
 //!   RSS from `wait4`, and the stage timings it reports);
 //! - **sequential**: `pt-show-grants` per MySQL/MariaDB target and `psql` running an admin query per
@@ -11,9 +14,11 @@
 //! - **floor**: connect + one admin query + disconnect with the same drivers, TLS settings and
 //!   concurrency, no pipeline, in this process.
 //!
-//! Results go to `load-tests/results/local.json` and `load-tests/results/local-wall-time.svg`.
+//! Results go to `load-tests/results/local.json` and `load-tests/results/local-wall-time.svg`
+//! (wall time × N, one line per method and RTT).
 
 use anyhow::{bail, Context};
+use dbadmin_load_tests::proxy::{DelayProxy, Snapshot};
 use futures::StreamExt;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -31,11 +36,54 @@ enum Engine {
     Postgres,
 }
 
+#[derive(Clone)]
 struct Servers {
     mariadb: u16,
     mysql: u16,
     postgres: u16,
     ca: PathBuf,
+}
+
+/// The three servers behind delay proxies.
+struct Proxied {
+    servers: Servers,
+    proxies: [DelayProxy; 3],
+}
+
+impl Proxied {
+    async fn start(direct: &Servers, rtt: Duration) -> anyhow::Result<Proxied> {
+        let one_way = rtt / 2;
+        let proxies = [
+            DelayProxy::start(direct.mariadb, one_way).await?,
+            DelayProxy::start(direct.mysql, one_way).await?,
+            DelayProxy::start(direct.postgres, one_way).await?,
+        ];
+        let servers = Servers {
+            mariadb: proxies[0].port,
+            mysql: proxies[1].port,
+            postgres: proxies[2].port,
+            ca: direct.ca.clone(),
+        };
+        Ok(Proxied { servers, proxies })
+    }
+
+    /// What every proxy carried so far.
+    fn snapshot(&self) -> Snapshot {
+        self.proxies.iter().map(DelayProxy::snapshot).fold(Snapshot::default(), |a, b| Snapshot {
+            connections: a.connections + b.connections,
+            client_flights: a.client_flights + b.client_flights,
+            bytes_up: a.bytes_up + b.bytes_up,
+            bytes_down: a.bytes_down + b.bytes_down,
+        })
+    }
+
+    /// Runs `f` and returns its result with the round trips (client flights) per target it cost.
+    fn counting<T>(&self, n: usize, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(T, f64)> {
+        let before = self.snapshot();
+        let out = f()?;
+        let spent = self.snapshot() - before;
+        Ok((out, spent.client_flights as f64 / n.max(1) as f64))
+    }
 }
 
 impl Servers {
@@ -264,6 +312,8 @@ async fn engine_only(servers: &Servers, inventory_csv: &str, n: usize) -> anyhow
 
 #[derive(Serialize)]
 struct Point {
+    /// The round-trip time the delay proxies added.
+    rtt_ms: u64,
     n: usize,
     ours: Ours,
     /// Measured, or `None` when extrapolated.
@@ -273,6 +323,17 @@ struct Point {
     engine_only_ms: u64,
     ours_vs_sequential: f64,
     ours_vs_floor: f64,
+    /// Client request flights per target, as the delay proxies counted them.
+    round_trips: RoundTrips,
+}
+
+#[derive(Serialize, Default)]
+struct RoundTrips {
+    ours: f64,
+    floor: f64,
+    engine_only: f64,
+    /// Measured only where the sequential loop was.
+    sequential: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -298,18 +359,27 @@ fn machine() -> String {
 
 fn main() -> anyhow::Result<()> {
     let mut ns = Vec::new();
-    let mut sequential_max = 1000;
+    let mut sequential_max = 100;
+    let mut rtts: Vec<u64> = vec![0, 20];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--sequential-max" => sequential_max = args.next().context("--sequential-max N")?.parse()?,
+            "--rtt-ms" => {
+                rtts = args
+                    .next()
+                    .context("--rtt-ms 0,20")?
+                    .split(',')
+                    .map(|v| v.trim().parse::<u64>().with_context(|| format!("'{v}' is not milliseconds")))
+                    .collect::<anyhow::Result<_>>()?
+            }
             n => ns.push(n.parse::<usize>().with_context(|| format!("'{n}' is not a number of targets"))?),
         }
     }
     if ns.is_empty() {
-        ns = vec![10, 100, 1000, 5000];
+        ns = vec![100, 1000];
     }
-    let servers = Servers::from_env()?;
+    let direct = Servers::from_env()?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().context("repo root")?.to_owned();
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     let bin = target.join("release/db-admin-report");
@@ -323,51 +393,66 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
 
     let mut points = Vec::new();
-    let mut per_target_sequential = None;
-    for &n in &ns {
-        eprintln!("[local-bench] N={n}: ours");
-        let o = ours(&bin, &servers, dir.path(), n)?;
-        eprintln!("[local-bench] N={n}: floor");
-        let f = runtime.block_on(floor(&servers, n))?;
-        eprintln!("[local-bench] N={n}: engine only");
-        let engine = runtime.block_on(engine_only(&servers, &inventory(&servers, n), n))?;
-        let (seq_measured, seq) = if n <= sequential_max {
-            eprintln!("[local-bench] N={n}: sequential baseline");
-            let s = sequential(&servers, n)?;
-            per_target_sequential = Some(s.as_secs_f64() / n as f64);
-            (Some(s.as_millis() as u64), s.as_secs_f64() * 1000.0)
-        } else {
-            let per = per_target_sequential.context("extrapolating needs a measured sequential point first")?;
-            (None, per * n as f64 * 1000.0)
-        };
-        let p = Point {
-            n,
-            ours_vs_sequential: seq / o.wall_ms as f64,
-            ours_vs_floor: o.wall_ms as f64 / f.as_millis().max(1) as f64,
-            sequential_extrapolated_ms: seq_measured.is_none().then_some(seq as u64),
-            sequential_ms: seq_measured,
-            floor_ms: f.as_millis() as u64,
-            engine_only_ms: engine.as_millis() as u64,
-            ours: o,
-        };
-        eprintln!(
-            "[local-bench] N={n}: ours {} ms (peak {} MiB), sequential {} ms{}, floor {} ms, engine only {} ms → {:.1}× faster than sequential, {:.2}× the floor",
+    for &rtt in &rtts {
+        let proxied = runtime.block_on(Proxied::start(&direct, Duration::from_millis(rtt)))?;
+        let servers = &proxied.servers;
+        let mut per_target_sequential = None;
+        for &n in &ns {
+            eprintln!("[local-bench] RTT {rtt} ms, N={n}: ours");
+            let (o, ours_trips) = proxied.counting(n, || ours(&bin, servers, dir.path(), n))?;
+            eprintln!("[local-bench] RTT {rtt} ms, N={n}: floor");
+            let (f, floor_trips) = proxied.counting(n, || runtime.block_on(floor(servers, n)))?;
+            eprintln!("[local-bench] RTT {rtt} ms, N={n}: engine only");
+            let (engine, engine_trips) =
+                proxied.counting(n, || runtime.block_on(engine_only(servers, &inventory(servers, n), n)))?;
+            let (seq_measured, seq, seq_trips) = if n <= sequential_max {
+                eprintln!("[local-bench] RTT {rtt} ms, N={n}: sequential baseline");
+                let (s, trips) = proxied.counting(n, || sequential(servers, n))?;
+                per_target_sequential = Some(s.as_secs_f64() / n as f64);
+                (Some(s.as_millis() as u64), s.as_secs_f64() * 1000.0, Some(trips))
+            } else {
+                let per = per_target_sequential.context("extrapolating needs a measured sequential point first")?;
+                (None, per * n as f64 * 1000.0, None)
+            };
+            let p = Point {
+                rtt_ms: rtt,
+                round_trips: RoundTrips {
+                    ours: ours_trips,
+                    floor: floor_trips,
+                    engine_only: engine_trips,
+                    sequential: seq_trips,
+                },
+                n,
+                ours_vs_sequential: seq / o.wall_ms as f64,
+                ours_vs_floor: o.wall_ms as f64 / f.as_millis().max(1) as f64,
+                sequential_extrapolated_ms: seq_measured.is_none().then_some(seq as u64),
+                sequential_ms: seq_measured,
+                floor_ms: f.as_millis() as u64,
+                engine_only_ms: engine.as_millis() as u64,
+                ours: o,
+            };
+            eprintln!(
+            "[local-bench] RTT {rtt} ms, N={n}: ours {} ms (peak {} MiB, {:.1} round trips per target), sequential {} ms{}, floor {} ms ({:.1}), engine only {} ms ({:.1}) → {:.1}× faster than sequential, {:.2}× the floor",
             p.ours.wall_ms,
             p.ours.peak_rss_kib / 1024,
+            p.round_trips.ours,
             seq as u64,
             if seq_measured.is_none() { " (extrapolated)" } else { "" },
             p.floor_ms,
+            p.round_trips.floor,
             p.engine_only_ms,
+            p.round_trips.engine_only,
             p.ours_vs_sequential,
             p.ours_vs_floor
         );
-        points.push(p);
+            points.push(p);
+        }
     }
     let results = Results {
         date: dbadmin_contracts::now_rfc3339(),
         machine: machine(),
         concurrency: CONCURRENCY,
-        note: "ours = release `generate --local` child process (wall, peak RSS); sequential = pt-show-grants / psql per target; floor = connect + one admin query + disconnect, same drivers and concurrency; engine only = our collector's full catalog queries, same concurrency, no pipeline",
+        note: "every server behind a delay proxy adding rtt_ms (half each way, one RTT per new connection) and counting client request flights (round_trips, per target); ours = release `generate --local` child process (wall, peak RSS); sequential = pt-show-grants / psql per target (measured up to --sequential-max, extrapolated beyond); floor = connect + one admin query + disconnect, same drivers and concurrency; engine only = our collector's full catalog queries, same concurrency, no pipeline",
         points,
     };
     let out = root.join("load-tests/results");
@@ -378,30 +463,32 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A chart line: name, colour, (N, milliseconds) points.
-type Series = (&'static str, &'static str, Vec<(f64, f64)>);
+/// A chart line: name, colour, dashed, (N, milliseconds) points.
+type Series = (String, &'static str, bool, Vec<(f64, f64)>);
 
-/// Wall time against N on log-log axes, one line per method.
+/// Wall time against N on log-log axes, one line per method and round-trip time (dashed when the
+/// proxies add latency).
 fn chart(points: &[Point]) -> String {
-    let (w, h, left, bottom, top, right) = (720.0, 440.0, 70.0, 50.0, 30.0, 170.0);
-    let series: [Series; 4] = [
-        ("db-admin-report", "#1f77b4", points.iter().map(|p| (p.n as f64, p.ours.wall_ms as f64)).collect()),
-        (
-            "sequential (pt-show-grants/psql)",
-            "#d62728",
-            points
-                .iter()
-                .map(|p| (p.n as f64, p.sequential_ms.or(p.sequential_extrapolated_ms).unwrap_or(0) as f64))
-                .collect(),
-        ),
-        ("floor (connect+query)", "#2ca02c", points.iter().map(|p| (p.n as f64, p.floor_ms as f64)).collect()),
-        (
-            "engine only (all queries)",
-            "#ff7f0e",
-            points.iter().map(|p| (p.n as f64, p.engine_only_ms as f64)).collect(),
-        ),
+    let (w, h, left, bottom, top, right) = (760.0, 460.0, 70.0, 50.0, 30.0, 230.0);
+    let mut rtts: Vec<u64> = points.iter().map(|p| p.rtt_ms).collect();
+    rtts.dedup();
+    type Measure = fn(&Point) -> u64;
+    let methods: [(&str, &str, Measure); 4] = [
+        ("db-admin-report", "#1f77b4", |p| p.ours.wall_ms),
+        ("sequential", "#d62728", |p| p.sequential_ms.or(p.sequential_extrapolated_ms).unwrap_or(0)),
+        ("floor", "#2ca02c", |p| p.floor_ms),
+        ("engine only", "#ff7f0e", |p| p.engine_only_ms),
     ];
-    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.2.iter().copied()).filter(|p| p.1 > 0.0).collect();
+    let series: Vec<Series> = rtts
+        .iter()
+        .flat_map(|&rtt| {
+            methods.iter().map(move |(name, color, measure)| {
+                let pts = points.iter().filter(|p| p.rtt_ms == rtt).map(|p| (p.n as f64, measure(p) as f64)).collect();
+                (format!("{name}, RTT {rtt} ms"), *color, rtt > 0, pts)
+            })
+        })
+        .collect();
+    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.3.iter().copied()).filter(|p| p.1 > 0.0).collect();
     let (xmin, xmax) = (all.iter().map(|p| p.0).fold(f64::MAX, f64::min), all.iter().map(|p| p.0).fold(0.0, f64::max));
     let (ymin, ymax) = (all.iter().map(|p| p.1).fold(f64::MAX, f64::min), all.iter().map(|p| p.1).fold(0.0, f64::max));
     let (lx0, lx1) = (xmin.log10().floor(), xmax.log10().ceil().max(xmin.log10().floor() + 1.0));
@@ -409,7 +496,7 @@ fn chart(points: &[Point]) -> String {
     let x = |v: f64| left + (v.log10() - lx0) / (lx1 - lx0) * (w - left - right);
     let y = |v: f64| h - bottom - (v.log10() - ly0) / (ly1 - ly0) * (h - bottom - top);
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{left}\" y=\"18\" font-size=\"14\">Local run wall time vs number of databases (log-log)</text>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{left}\" y=\"18\" font-size=\"14\">Local run wall time vs number of databases and network round-trip time (log-log)</text>\n"
     );
     for e in lx0 as i32..=lx1 as i32 {
         let v = 10f64.powi(e);
@@ -437,11 +524,12 @@ fn chart(points: &[Point]) -> String {
         (left + w - right) / 2.0,
         h - 10.0
     ));
-    for (i, (name, color, pts)) in series.iter().enumerate() {
+    for (i, (name, color, dashed, pts)) in series.iter().enumerate() {
         let path: Vec<String> =
             pts.iter().filter(|p| p.1 > 0.0).map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1))).collect();
+        let dash = if *dashed { " stroke-dasharray=\"6 4\"" } else { "" };
         svg.push_str(&format!(
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{}\"/>\n",
             path.join(" ")
         ));
         for p in pts.iter().filter(|p| p.1 > 0.0) {
@@ -449,7 +537,7 @@ fn chart(points: &[Point]) -> String {
         }
         let ly = top + 20.0 + i as f64 * 18.0;
         svg.push_str(&format!(
-            "<line x1=\"{0}\" x2=\"{1}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"/><text x=\"{2}\" y=\"{3}\">{name}</text>\n",
+            "<line x1=\"{0}\" x2=\"{1}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/><text x=\"{2}\" y=\"{3}\">{name}</text>\n",
             w - right + 10.0,
             w - right + 30.0,
             w - right + 34.0,
