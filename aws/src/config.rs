@@ -130,6 +130,8 @@ pub struct Clients {
     pub secrets: aws_sdk_secretsmanager::Client,
     pub kms: aws_sdk_kms::Client,
     pub ssm: aws_sdk_ssm::Client,
+    /// Added to every client made from these (benchmarks count calls with one).
+    pub interceptor: Option<aws_sdk_s3::config::SharedInterceptor>,
 }
 
 impl Clients {
@@ -147,19 +149,37 @@ impl Clients {
     }
 
     pub fn from_sdk(sdk: aws_config::SdkConfig) -> Clients {
+        Clients::build(sdk, None)
+    }
+
+    /// Clients that all run `interceptor` on every call (and hand it to the clients made later,
+    /// such as a secret's region's Secrets Manager client).
+    pub fn intercepted(sdk: aws_config::SdkConfig, interceptor: aws_sdk_s3::config::SharedInterceptor) -> Clients {
+        Clients::build(sdk, Some(interceptor))
+    }
+
+    fn build(sdk: aws_config::SdkConfig, interceptor: Option<aws_sdk_s3::config::SharedInterceptor>) -> Clients {
         // Emulators serve buckets by path, not by virtual host.
         let path_style = sdk.endpoint_url().is_some();
-        let s3 =
-            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build());
+        macro_rules! client {
+            ($sdk_crate:ident $(, $setting:ident($value:expr))*) => {{
+                let mut builder = $sdk_crate::config::Builder::from(&sdk) $(.$setting($value))*;
+                if let Some(i) = &interceptor {
+                    builder.push_interceptor(i.clone());
+                }
+                $sdk_crate::Client::from_conf(builder.build())
+            }};
+        }
         Clients {
-            s3,
-            sns: aws_sdk_sns::Client::new(&sdk),
-            sqs: aws_sdk_sqs::Client::new(&sdk),
-            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-            sts: aws_sdk_sts::Client::new(&sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-            kms: aws_sdk_kms::Client::new(&sdk),
-            ssm: aws_sdk_ssm::Client::new(&sdk),
+            s3: client!(aws_sdk_s3, force_path_style(path_style)),
+            sns: client!(aws_sdk_sns),
+            sqs: client!(aws_sdk_sqs),
+            dynamodb: client!(aws_sdk_dynamodb),
+            sts: client!(aws_sdk_sts),
+            secrets: client!(aws_sdk_secretsmanager),
+            kms: client!(aws_sdk_kms),
+            ssm: client!(aws_sdk_ssm),
+            interceptor,
             sdk,
         }
     }

@@ -9,7 +9,7 @@ use aws_sdk_secretsmanager::config::Credentials;
 use dbadmin_contracts::Target;
 use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 pub const SECRET_TTL: Duration = Duration::from_secs(300);
@@ -20,23 +20,29 @@ type SecretCache = HashMap<(Option<String>, String, String), (DbCredentials, Ins
 
 pub struct AwsCredentials {
     sdk: aws_config::SdkConfig,
+    interceptor: Option<aws_sdk_secretsmanager::config::SharedInterceptor>,
     sts: aws_sdk_sts::Client,
     role_name: Option<String>,
     external_id: Option<String>,
     /// Assumed roles' credentials and when they expire.
     roles: Mutex<HashMap<String, (Credentials, SystemTime)>>,
     secrets: Mutex<SecretCache>,
+    /// One read of a secret at a time: jobs of a batch that share a secret wait for the first
+    /// one's read instead of each calling Secrets Manager.
+    reading: Mutex<HashMap<(Option<String>, String, String), Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AwsCredentials {
     pub fn new(clients: &crate::Clients, role_name: Option<String>, external_id: Option<String>) -> Self {
         AwsCredentials {
             sdk: clients.sdk.clone(),
+            interceptor: clients.interceptor.clone(),
             sts: clients.sts.clone(),
             role_name,
             external_id,
             roles: Mutex::default(),
             secrets: Mutex::default(),
+            reading: Mutex::default(),
         }
     }
 
@@ -68,6 +74,9 @@ impl AwsCredentials {
             .region(aws_sdk_secretsmanager::config::Region::new(region.to_owned()));
         if let Some(role) = role {
             config = config.credentials_provider(self.role_credentials(role).await?);
+        }
+        if let Some(i) = &self.interceptor {
+            config.push_interceptor(i.clone());
         }
         Ok(aws_sdk_secretsmanager::Client::from_conf(config.build()))
     }
@@ -109,10 +118,21 @@ impl CredentialSource for AwsCredentials {
     async fn credentials(&self, target: &Target) -> Result<DbCredentials, CredentialError> {
         let role = self.role_for(target);
         let key = (role.clone(), target.region.clone(), target.secret.clone());
-        if let Some((creds, at)) = self.secrets.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            if at.elapsed() < SECRET_TTL {
-                return Ok(creds.clone());
-            }
+        let cached = || {
+            self.secrets
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&key)
+                .filter(|(_, at)| at.elapsed() < SECRET_TTL)
+                .map(|(creds, _)| creds.clone())
+        };
+        if let Some(creds) = cached() {
+            return Ok(creds);
+        }
+        let gate = self.reading.lock().unwrap_or_else(|p| p.into_inner()).entry(key.clone()).or_default().clone();
+        let _reading = gate.lock().await;
+        if let Some(creds) = cached() {
+            return Ok(creds); // read by the job this one waited for
         }
         let client = self.secrets_client(role.as_deref(), &target.region).await?;
         let secret = &target.secret;

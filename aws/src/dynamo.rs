@@ -84,11 +84,59 @@ pub struct DynamoRunStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
     lease: std::time::Duration,
+    /// Each run's total, once read (it never changes): counting then needs no read back.
+    totals: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+}
+
+/// What one counting transaction did.
+enum Counting {
+    Counted,
+    Cancelled(Cancelled, TransactError),
 }
 
 impl DynamoRunStore {
+    /// Puts the target's marker and counts it in one transaction; contention on the run item is
+    /// retried here, after a jittered pause, rather than failing the job into a redelivery.
+    async fn count(
+        &self,
+        report_id: &str,
+        target_id: &str,
+        marker: &Put,
+        count: &Update,
+    ) -> Result<Counting, PortError> {
+        let mut conflicts = 0u32;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(marker.clone()).build())
+                .transact_items(TransactWriteItem::builder().update(count.clone()).build())
+                .send()
+                .await;
+            let e = match result {
+                Ok(_) => {
+                    if conflicts > 0 {
+                        tracing::info!(report_id, target_id, conflicts, "Counted after transaction conflicts.");
+                    }
+                    return Ok(Counting::Counted);
+                }
+                Err(e) => e,
+            };
+            match cancellation(&cancellation_codes(&e)) {
+                Cancelled::Conflict if conflicts < MAX_CONFLICT_RETRIES => {
+                    conflicts += 1;
+                    tokio::time::sleep(conflict_backoff(conflicts)).await;
+                }
+                Cancelled::Conflict | Cancelled::Other => {
+                    return Err(port_error("DynamoDB TransactWriteItems (count)", e))
+                }
+                reason => return Ok(Counting::Cancelled(reason, e)),
+            }
+        }
+    }
+
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoRunStore { client, table: table.into(), lease: FINALIZE_LEASE }
+        DynamoRunStore { client, table: table.into(), lease: FINALIZE_LEASE, totals: Default::default() }
     }
 
     /// Finalize claims expire after `lease` (it must outlast the reporter's time-out and stay below
@@ -349,54 +397,50 @@ impl RunStore for DynamoRunStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(build_err)?;
-        let count = Update::builder()
-            .table_name(&self.table)
-            .key("pk", pk(report_id))
-            .key("sk", s("RUN"))
-            .update_expression("SET completed = completed + :one, failed = if_not_exists(failed, :zero) + :failed")
-            .condition_expression("attribute_exists(pk) AND generation = :version")
-            .expression_attribute_values(":version", n(version))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":failed", n(u8::from(failed)))
-            .build()
-            .map_err(build_err)?;
-        let mut conflicts = 0u32;
-        let newly_counted = loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(marker.clone()).build())
-                .transact_items(TransactWriteItem::builder().update(count.clone()).build())
-                .send()
-                .await;
-            let e = match result {
-                Ok(_) => break true,
-                Err(e) => e,
-            };
-            match cancellation(&cancellation_codes(&e)) {
-                Cancelled::AlreadyCounted => break false,
-                Cancelled::NoRunAtVersion => {
-                    return Err(match self.get_run(report_id).await? {
-                        Some(run) => PortError::stale(report_id, target_id, version, run.version),
-                        None => PortError::NotFound { what: format!("run {report_id}") },
-                    })
-                }
-                // Collectors finishing at once contend on the run item: try again here, after a
-                // jittered pause, rather than fail the job into a redelivery.
-                Cancelled::Conflict if conflicts < MAX_CONFLICT_RETRIES => {
-                    conflicts += 1;
-                    tokio::time::sleep(conflict_backoff(conflicts)).await;
-                }
-                _ => return Err(port_error("DynamoDB TransactWriteItems (count)", e)),
+        let count = |below: Option<u64>| {
+            let condition = "attribute_exists(pk) AND generation = :version";
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", pk(report_id))
+                .key("sk", s("RUN"))
+                .update_expression("SET completed = completed + :one, failed = if_not_exists(failed, :zero) + :failed")
+                .expression_attribute_values(":version", n(version))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":failed", n(u8::from(failed)));
+            match below {
+                Some(limit) => update
+                    .condition_expression(format!("{condition} AND completed < :limit"))
+                    .expression_attribute_values(":limit", n(limit)),
+                None => update.condition_expression(condition),
             }
+            .build()
+            .map_err(build_err)
         };
-        if conflicts > 0 {
-            tracing::info!(report_id, target_id, conflicts, "Counted after transaction conflicts.");
+        // The common path, one call: with the run's total known, count on the condition that this
+        // is not the last target (the count stays below total - 1 before it). Success needs no
+        // read back; any refusal (the last target, a redelivery, another version) takes the path below.
+        let total = self.totals.lock().unwrap_or_else(|p| p.into_inner()).get(report_id).copied();
+        if let Some(total) = total.filter(|t| *t >= 2) {
+            if let Counting::Counted = self.count(report_id, target_id, &marker, &count(Some(total - 1))?).await? {
+                return Ok(Completion { newly_counted: true, completed: None, total });
+            }
         }
+        let newly_counted = match self.count(report_id, target_id, &marker, &count(None)?).await? {
+            Counting::Counted => true,
+            Counting::Cancelled(Cancelled::AlreadyCounted, _) => false,
+            Counting::Cancelled(Cancelled::NoRunAtVersion, _) => {
+                return Err(match self.get_run(report_id).await? {
+                    Some(run) => PortError::stale(report_id, target_id, version, run.version),
+                    None => PortError::NotFound { what: format!("run {report_id}") },
+                })
+            }
+            Counting::Cancelled(_, e) => return Err(port_error("DynamoDB TransactWriteItems (count)", e)),
+        };
         let run =
             self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
-        Ok(Completion { newly_counted, completed: run.completed, total: run.total })
+        self.totals.lock().unwrap_or_else(|p| p.into_inner()).insert(report_id.to_owned(), run.total);
+        Ok(Completion { newly_counted, completed: Some(run.completed), total: run.total })
     }
 
     async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError> {

@@ -619,6 +619,67 @@ async fn secrets_are_read_in_the_target_region() {
     regional.delete_secret().secret_id(&name).force_delete_without_recovery(true).send().await.unwrap();
 }
 
+/// Counts Secrets Manager `GetSecretValue` requests as they leave the SDK.
+#[derive(Debug, Default, Clone)]
+struct SecretReads(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl aws_sdk_secretsmanager::config::Intercept for SecretReads {
+    fn name(&self) -> &'static str {
+        "SecretReads"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_secretsmanager::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_secretsmanager::config::RuntimeComponents,
+        _: &mut aws_sdk_secretsmanager::config::ConfigBag,
+    ) -> Result<(), aws_sdk_secretsmanager::error::BoxError> {
+        if context.request().headers().get("x-amz-target").is_some_and(|t| t.ends_with(".GetSecretValue")) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+/// Jobs of one batch that share a secret read it once: the others wait for that read and use it.
+#[tokio::test]
+async fn concurrent_jobs_sharing_a_secret_read_it_once() {
+    use dbadmin_ports::CredentialSource;
+    let Some(s) = stack().await else { return };
+    let name = format!("shared-test/{}", ulid::Ulid::new());
+    s.c.secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"username": "dbadmin_collector", "password": "collector-pw"}"#)
+        .send()
+        .await
+        .unwrap();
+    let reads = SecretReads::default();
+    let clients = dbadmin_aws::Clients::intercepted(
+        s.c.sdk.clone(),
+        aws_sdk_secretsmanager::config::SharedInterceptor::new(reads.clone()),
+    );
+    let creds = dbadmin_aws::credentials::AwsCredentials::new(&clients, None, None);
+    let target = |i: usize| dbadmin_contracts::Target {
+        id: format!("t{i}"),
+        account_id: "123456789012".into(),
+        region: s.c.sdk.region().unwrap().to_string(),
+        engine: dbadmin_contracts::Engine::Postgres,
+        host: "127.0.0.1".into(),
+        port: 5432,
+        databases: vec![],
+        secret: name.clone(),
+        role_arn: None,
+        tls: dbadmin_contracts::TlsMode::VerifyFull,
+        tags: Default::default(),
+    };
+    let targets: Vec<_> = (0..10).map(target).collect();
+    let logins = futures::future::join_all(targets.iter().map(|t| creds.credentials(t))).await;
+    assert!(logins.iter().all(|l| l.as_ref().is_ok_and(|l| l.username == "dbadmin_collector")), "{logins:?}");
+    assert_eq!(reads.0.load(std::sync::atomic::Ordering::SeqCst), 1, "ten jobs, one read");
+    s.c.secrets.delete_secret().secret_id(&name).force_delete_without_recovery(true).send().await.unwrap();
+}
+
 /// S3 keeps every object as first written: a second put of the key is refused (`If-None-Match: *`)
 /// and the first bytes stay.
 #[tokio::test]

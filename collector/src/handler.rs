@@ -120,7 +120,8 @@ pub struct JobReport {
     pub error: Option<ErrorKind>,
     /// False when the target had been counted already (a redelivered job).
     pub newly_counted: bool,
-    pub completed: u64,
+    /// The run's count after this job, where the store read it ([`dbadmin_ports::Completion`]).
+    pub completed: Option<u64>,
     pub total: u64,
     /// True when this call asked for the report.
     pub finalize_sent: bool,
@@ -299,7 +300,7 @@ async fn handle(
             return Ok(JobReport {
                 error,
                 newly_counted: false,
-                completed: 0,
+                completed: None,
                 total: 0,
                 finalize_sent: false,
                 stale: true,
@@ -319,11 +320,7 @@ async fn handle(
             .await
             .map_err(|source| CollectorError::Finalize { report_id: job.report_id.clone(), source })?;
         finalize_sent = true;
-        info!(
-            completed = completion.completed,
-            total = completion.total,
-            "Last target counted, finalization requested."
-        );
+        info!(completed = completion.total, total = completion.total, "Last target counted, finalization requested.");
     }
     info!(db_ms, total_ms = started.elapsed().as_millis() as u64, "Job done.");
     Ok(JobReport {

@@ -57,13 +57,13 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
     assert!(first.newly_counted && !first.finalize_sent);
     let again = handle_job(&job("a"), &deps).await.unwrap();
     assert!(!again.newly_counted, "a redelivered job must not count twice");
-    assert_eq!(again.completed, 1);
+    assert_eq!(again.completed, Some(1));
     // The first stored outcome of a version wins, error rows included: the redelivery counts it as it
     // is (a retry of the report collects again, under the next version).
     assert_eq!(creds.0.load(Ordering::SeqCst), 1, "a redelivery reuses the stored outcome");
 
     let last = handle_job(&job("b"), &deps).await.unwrap();
-    assert!(last.finalize_sent && last.completed == 2);
+    assert!(last.finalize_sent && last.completed == Some(2));
     assert_eq!(h.finalized.try_recv().unwrap().report_id, REPORT);
     assert!(h.finalized.try_recv().is_err(), "asked for once, by the last count");
 

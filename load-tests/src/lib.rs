@@ -1,6 +1,7 @@
 //! What the benchmarks against the deployed pipeline share: an inventory over the local test
 //! servers, submitting a request the way the CLI does, and the deployment's outputs.
 
+pub mod calls;
 pub mod proxy;
 
 use anyhow::Context;

@@ -26,13 +26,15 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     // Exactly-once counting, with error rows counted apart.
     const V: u32 = 1;
     let first = store.mark_complete(&id, "t1", V, false).await.unwrap();
-    assert!(first.newly_counted && first.completed == 1 && !first.is_last());
+    // A count that leaves targets missing may go unread (`None`); a known one is exact.
+    assert!(first.newly_counted && first.completed.is_none_or(|c| c == 1) && !first.is_last());
     let again = store.mark_complete(&id, "t1", V, false).await.unwrap();
-    assert!(!again.newly_counted && again.completed == 1, "a redelivered job is not counted twice");
-    store.mark_complete(&id, "t2", V, true).await.unwrap();
+    assert!(!again.newly_counted && again.completed == Some(1), "a redelivered job is not counted twice");
+    let second = store.mark_complete(&id, "t2", V, true).await.unwrap();
+    assert!(second.newly_counted && second.completed.is_none_or(|c| c == 2) && !second.is_last());
     assert_eq!(store.claim_finalize(&id).await.unwrap(), None, "no claim before every target is counted");
     let last = store.mark_complete(&id, "t3", V, false).await.unwrap();
-    assert!(last.is_last() && last.completed == 3);
+    assert!(last.is_last() && last.completed == Some(3), "the last count is always known: it finalizes");
     let counted = store.counted(&id).await.unwrap();
     assert_eq!(counted.len(), 3);
     assert_eq!(counted.get("t2"), Some(&Counted { failed: true, version: 1 }), "t2 was counted as an error row");

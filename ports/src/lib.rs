@@ -268,13 +268,15 @@ pub struct Counted {
 pub struct Completion {
     /// False when this target had already been counted (a redelivered job).
     pub newly_counted: bool,
-    pub completed: u64,
+    /// The count after this call; `None` when the store counted on the condition that other targets
+    /// were still missing and so did not read the count back (DynamoDB's common path).
+    pub completed: Option<u64>,
     pub total: u64,
 }
 
 impl Completion {
     pub fn is_last(&self) -> bool {
-        self.completed >= self.total
+        self.completed.is_some_and(|c| c >= self.total)
     }
 }
 

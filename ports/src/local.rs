@@ -329,7 +329,7 @@ impl RunStore for MemoryRunStore {
             }
             record.completed = state.done.len() as u64;
             record.failed = state.done.values().filter(|c| c.failed).count() as u64;
-            Ok(Completion { newly_counted, completed: record.completed, total: record.total })
+            Ok(Completion { newly_counted, completed: Some(record.completed), total: record.total })
         })
     }
 
@@ -593,7 +593,7 @@ mod tests {
         let a = store.mark_complete("r", "a", 1, false).await.unwrap();
         let again = store.mark_complete("r", "a", 1, false).await.unwrap();
         assert!(a.newly_counted && !again.newly_counted);
-        assert_eq!(again.completed, 1);
+        assert_eq!(again.completed, Some(1));
         let b = store.mark_complete("r", "b", 1, false).await.unwrap();
         assert!(b.is_last());
         let claim = store.claim_finalize("r").await.unwrap();

@@ -7,6 +7,14 @@
 //! the pipeline adds around the database work (secret, S3 reads and writes, the DynamoDB count).
 //! Needs `scripts/aws-local.sh up` and the variables of `scripts/aws-local.sh env` and
 //! `scripts/test-servers.sh env`.
+//!
+//! `aws-bench calls N`: the API calls a report of N databases makes, counted (not timed) by an SDK
+//! interceptor ([`dbadmin_load_tests::calls`]). The publisher, collector and reporter handlers run
+//! in this process on the adapters their Lambdas use, against MiniStack's services (the deployed
+//! bucket and table; a topic and a finalize queue of their own, so the deployed functions do not
+//! take the jobs); each job is a first delivery, as on a queue. What the Lambda service itself
+//! calls (the event source mapping's SQS receives and deletes) is not in a handler: the README
+//! adds it from the batch size.
 
 use anyhow::{bail, Context};
 use dbadmin_aws::{dynamo::DynamoRunStore, Clients};
@@ -82,10 +90,158 @@ async fn bench(c: &Clients, o: &serde_json::Value, n: usize, log_path: &str) -> 
     }))
 }
 
+/// Calls per `(service, operation)`, as JSON rows with the count per database.
+fn call_rows(calls: &dbadmin_load_tests::calls::Calls, n: usize) -> Vec<serde_json::Value> {
+    calls
+        .iter()
+        .map(|((service, operation), count)| {
+            serde_json::json!({
+                "service": service, "operation": operation, "calls": count,
+                "per_database": *count as f64 / n as f64,
+                "billed": dbadmin_load_tests::calls::billed(service, operation),
+            })
+        })
+        .collect()
+}
+
+async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Value> {
+    use dbadmin_aws::{credentials::AwsCredentials, dynamo::DynamoRunStore, kms::KmsSigner};
+    use dbadmin_aws::{s3::S3Inventory, s3::S3Store, sns::SnsJobQueue, sqs::SqsFinalizeQueue};
+    use dbadmin_load_tests::calls::{since, CallCounter};
+    use futures::StreamExt;
+    let plain = Clients::load().await;
+    let counter = CallCounter::default();
+    let c = Clients::intercepted(plain.sdk.clone(), counter.interceptor());
+    // A topic with no subscriber and a queue no function reads: the jobs and the finalize message
+    // stay in this process.
+    let tag = ulid::Ulid::new().to_string().to_lowercase();
+    let topic = plain.sns.create_topic().name(format!("bench-calls-{tag}")).send().await?;
+    let topic = topic.topic_arn().context("topic arn")?.to_owned();
+    let queue = plain.sqs.create_queue().queue_name(format!("bench-calls-{tag}")).send().await?;
+    let queue = queue.queue_url().context("queue url")?.to_owned();
+
+    let bucket = output(o, "bucket")?;
+    let key = format!("inventory/bench-calls-{n}.csv");
+    let inventory = format!("{INVENTORY_HEADER}{}", inventory_rows("calls", n));
+    plain.s3.put_object().bucket(bucket).key(&key).body(inventory.into_bytes().into()).send().await?;
+    let store = S3Store::new(c.s3.clone(), bucket, Some(output(o, "kms_key_arn")?.to_owned()));
+    let runs = DynamoRunStore::new(c.dynamodb.clone(), output(o, "table")?);
+    let finalize = SqsFinalizeQueue::new(c.sqs.clone(), &queue);
+    let request = dbadmin_contracts::ReportRequest {
+        schema_version: <dbadmin_contracts::ReportRequest as dbadmin_contracts::Versioned>::SCHEMA_VERSION,
+        report_id: ulid::Ulid::new().to_string(),
+        requested_by: "aws-bench calls".into(),
+        requested_at: dbadmin_contracts::now_rfc3339(),
+        inventory: format!("s3://{bucket}/{key}"),
+        filters: Default::default(),
+        output_format: Default::default(),
+        retry: None,
+        discovery: None,
+        baseline: None,
+    };
+    let received = dbadmin_contracts::Provenance {
+        sender: "aws-bench".into(),
+        sent_at: dbadmin_contracts::now_rfc3339(),
+        message_id: ulid::Ulid::new().to_string(),
+    };
+
+    let start = counter.snapshot();
+    let inventory_source = S3Inventory::new(c.s3.clone());
+    let jobs = SnsJobQueue::new(c.sns.clone(), &topic);
+    let publisher = dbadmin_publisher::PublisherDeps {
+        inventory: &inventory_source,
+        store: &store,
+        runs: &runs,
+        jobs: &jobs,
+        finalize: &finalize,
+        discovery: None,
+    };
+    let published = dbadmin_publisher::handle_request(&request, &received, &publisher).await?;
+    let after_publish = counter.snapshot();
+
+    let credentials = AwsCredentials::new(&c, None, None);
+    let connect = dbadmin_collector::ConnectOptions {
+        ca_file: std::env::var("DBADMIN_TEST_CA_FILE").ok().map(Into::into),
+        ..Default::default()
+    };
+    let populations = dbadmin_collector::Populations::new();
+    let collector = dbadmin_collector::CollectorDeps {
+        populations: &populations,
+        credentials: &credentials,
+        store: &store,
+        runs: &runs,
+        finalize: &finalize,
+        connect: &connect,
+    };
+    let first = dbadmin_collector::Delivery { first: true, ..Default::default() };
+    let collector = &collector;
+    let failures = futures::stream::iter(0..n)
+        .map(|i| {
+            let job = dbadmin_contracts::CollectionJob {
+                schema_version: <dbadmin_contracts::CollectionJob as dbadmin_contracts::Versioned>::SCHEMA_VERSION,
+                report_id: request.report_id.clone(),
+                target_id: format!("calls-{i:05}"),
+                version: 1,
+            };
+            async move { dbadmin_collector::handle_delivery(&job, collector, first).await }
+        })
+        .buffer_unordered(16)
+        .filter(|r| futures::future::ready(r.as_ref().map_or(true, |j| j.error.is_some())))
+        .count()
+        .await;
+    if failures > 0 {
+        bail!("{failures} of {n} collections failed: the count would not be the common path");
+    }
+    let after_collect = counter.snapshot();
+
+    let signer = KmsSigner::new(c.kms.clone(), output(o, "signing_key_arn")?);
+    let reporter = dbadmin_reporter::ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    let message = dbadmin_contracts::FinalizeMessage {
+        schema_version: <dbadmin_contracts::FinalizeMessage as dbadmin_contracts::Versioned>::SCHEMA_VERSION,
+        report_id: request.report_id.clone(),
+    };
+    let written = dbadmin_reporter::handle_finalize(&message, &reporter).await?;
+    if !matches!(written, dbadmin_reporter::FinalizeOutcome::Written { .. }) {
+        bail!("the report was not written: {written:?}");
+    }
+    let after_finalize = counter.snapshot();
+    let _ = plain.sns.delete_topic().topic_arn(&topic).send().await;
+    let _ = plain.sqs.delete_queue().queue_url(&queue).send().await;
+
+    let collect = since(&after_publish, &after_collect);
+    let per_db_billed: f64 = collect
+        .iter()
+        .filter(|((s, op), _)| dbadmin_load_tests::calls::billed(s, op))
+        .map(|(_, c)| *c as f64)
+        .sum::<f64>()
+        / n as f64;
+    Ok(serde_json::json!({
+        "n": n,
+        "report_id": request.report_id,
+        "published": published.published,
+        "publish": call_rows(&since(&start, &after_publish), n),
+        "collect": call_rows(&collect, n),
+        "finalize": call_rows(&since(&after_collect, &after_finalize), n),
+        "billed_calls_per_database_in_collect": per_db_billed,
+    }))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("calls") {
+        let outputs = dbadmin_load_tests::outputs()?;
+        let mut all = Vec::new();
+        for n in args.split_off(1) {
+            let r = calls(&outputs, n.parse().context("calls N: N is a target count")?).await?;
+            eprintln!("{}", serde_json::to_string(&r)?);
+            all.push(r);
+        }
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
     let sizes: Vec<usize> =
-        std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>().context("arguments are target counts")?;
+        args.iter().map(|a| a.parse()).collect::<Result<_, _>>().context("arguments are target counts")?;
     if sizes.is_empty() {
         bail!("usage: aws-bench N [N …]");
     }
