@@ -114,18 +114,21 @@ pub struct Rows {
 /// MySQL 8+/9 and MariaDB 10.4+ for [`super::collect_with`].
 pub struct MysqlDriver;
 
+/// Timestamps come back in UTC. Sent with the first queries, not in a round trip of its own.
+const SESSION_SETUP: &str = "SET time_zone = '+00:00'";
+
 struct MysqlSession {
     conn: Conn,
     /// What [`super::tls_probe`] saw the same endpoint present.
     certificate: Option<String>,
+    /// The session settings not sent yet.
+    setup: Option<&'static str>,
 }
 
 #[async_trait]
 impl Session for MysqlSession {
     async fn query(&mut self, name: &str, text: &str) -> Result<Vec<TextRow>, EngineError> {
-        let rows: Vec<mysql_async::Row> =
-            self.conn.query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
-        Ok(rows.iter().map(text_row).collect())
+        Ok(self.batch(&[(name, text)]).await?.pop().unwrap_or_default())
     }
 
     /// One multi-statement text, one round trip: the server answers with a result set per
@@ -133,9 +136,19 @@ impl Session for MysqlSession {
     async fn batch(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
         let Some((first, _)) = queries.first() else { return Ok(Vec::new()) };
         // Each text on its own lines: a trailing comment cannot swallow the separator.
-        let text: Vec<&str> = queries.iter().map(|(_, t)| t.trim_end().trim_end_matches(';')).collect();
-        let mut result =
-            self.conn.query_iter(text.join("\n;\n")).await.map_err(|e| map_err(&format!("query {first}"), e))?;
+        let mut text: Vec<&str> = queries.iter().map(|(_, t)| t.trim_end().trim_end_matches(';')).collect();
+        let setup = self.setup.take();
+        if let Some(setup) = setup {
+            text.insert(0, setup);
+        }
+        let mut result = self.conn.query_iter(text.join("\n;\n")).await.map_err(|e| match setup {
+            Some(_) => map_err("setting the session's time zone to UTC", e),
+            None => map_err(&format!("query {first}"), e),
+        })?;
+        if setup.is_some() {
+            // Its answer is an OK packet: no rows.
+            result.collect::<mysql_async::Row>().await.map_err(|e| map_err(&format!("query {first}"), e))?;
+        }
         let mut out = Vec::with_capacity(queries.len());
         for (name, _) in queries {
             let rows: Vec<mysql_async::Row> =
@@ -183,9 +196,7 @@ impl Driver for MysqlDriver {
             .pass(Some(creds.password.clone()))
             .prefer_socket(false)
             .stmt_cache_size(0)
-            .ssl_opts(ssl_opts(target, opts))
-            // Timestamps come back in UTC.
-            .init(vec!["SET time_zone = '+00:00'"]);
+            .ssl_opts(ssl_opts(target, opts));
         let endpoint = format!("{}:{}", target.host, target.port);
         let what = format!("connecting to {endpoint}");
         let connect =
@@ -201,7 +212,7 @@ impl Driver for MysqlDriver {
                 None
             }
         };
-        Ok(Box::new(MysqlSession { conn, certificate }))
+        Ok(Box::new(MysqlSession { conn, certificate, setup: Some(SESSION_SETUP) }))
     }
 
     /// One round trip: the version and the privilege columns (which shape the next round trip's
