@@ -180,6 +180,21 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PortError>;
     /// Where the object lives, for people: a path or an `s3://` URI.
     fn location(&self, key: &str) -> String;
+
+    /// Stores the file at `path` under `key`, with [`ObjectStore::put`]'s write-once contract; the
+    /// caller removes the file afterwards. A large artifact is written to a file in
+    /// [`ObjectStore::staging_dir`] and stored from there, so it is never held in memory where the
+    /// store can avoid it (on disk: a link). By default the file is read and put.
+    async fn put_file(&self, key: &str, path: &std::path::Path, content_type: &str) -> Result<Stored, PortError> {
+        let body =
+            tokio::fs::read(path).await.map_err(|e| PortError::permanent(format!("read {}", path.display()), e))?;
+        self.put(key, body, content_type).await
+    }
+
+    /// Where to write files for [`ObjectStore::put_file`].
+    fn staging_dir(&self) -> std::path::PathBuf {
+        std::env::temp_dir()
+    }
 }
 
 /// Reads an inventory by the name a request gives (a path, an `s3://` URI, an `ssm:` parameter or

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod html;
 pub mod render;
 pub mod review;
+pub mod staged;
 /// A synthetic estate for benchmarks.
 #[cfg(feature = "testing")]
 pub mod synthetic;
@@ -109,6 +110,12 @@ pub enum ReporterError {
     },
     #[error("the chain of manifests kept moving: {attempts} attempts to append report {report_id}")]
     ChainBusy { report_id: String, attempts: u32 },
+    #[error("writing a staging file in {dir}")]
+    Stage {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl ReporterError {
@@ -119,6 +126,8 @@ impl ReporterError {
             | ReporterError::Write { source, .. }
             | ReporterError::Sign { source, .. } => source.is_retryable(),
             ReporterError::ChainBusy { .. } => true,
+            // A full disk or a read-only staging folder may clear up.
+            ReporterError::Stage { .. } => true,
             ReporterError::Missing { .. } | ReporterError::Decode { .. } | ReporterError::Conflict { .. } => false,
         }
     }
@@ -158,9 +167,16 @@ struct Tallies {
     review_counts: BTreeMap<String, u64>,
 }
 
-/// Reads the results in report order (a bounded read-ahead) and renders them one target at a time:
-/// memory holds the two output buffers and a few results, never every row. Each target's result is
-/// the one of the version it was counted in.
+/// What rendering wrote: the CSV and JSON staged in files, their rows.
+struct RenderedFiles {
+    csv: staged::StagedFile,
+    json: staged::StagedFile,
+    rows: usize,
+}
+
+/// Reads the results in report order (a bounded read-ahead) and renders them one target at a time
+/// into staging files ([`staged`]): memory holds a few results and the page's summaries, never
+/// every row. Each target's result is the one of the version it was counted in.
 async fn render_results(
     store: &dyn ObjectStore,
     population: &Population,
@@ -169,18 +185,27 @@ async fn render_results(
     version: u32,
     reconciliation: Option<&[ReconciliationRow]>,
     previous: html::Previous,
-) -> Result<(render::Rendered, Tallies, html::Html), ReporterError> {
+) -> Result<(RenderedFiles, Tallies, html::Html), ReporterError> {
     let report_id = &population.report_id;
     let ordered = render::target_order(population);
     let keys: Vec<Option<String>> =
         ordered.iter().map(|t| counted.get(&t.id).map(|c| keys::result(report_id, c.version, &t.id))).collect();
-    let mut renderer = render::Renderer::new(report_id, version, report_timestamp);
+    let staging = store.staging_dir();
+    let stage_err = |source: std::io::Error| ReporterError::Stage { dir: staging.display().to_string(), source };
+    let mut renderer = render::Renderer::to(
+        staged::Staged::create(&staging).map_err(stage_err)?,
+        staged::Staged::create(&staging).map_err(stage_err)?,
+        report_id,
+        version,
+        report_timestamp,
+    )
+    .map_err(stage_err)?;
     let mut page = html::Html::new(report_id, version, report_timestamp);
     page.compare_with(previous);
     let baseline = population.baseline.as_ref();
     let mut tallies = Tallies::default();
     if population.targets.is_empty() {
-        renderer.push(&[render::empty_report_row(population, report_timestamp)]);
+        renderer.write(&[render::empty_report_row(population, report_timestamp)]).map_err(stage_err)?;
     }
     let mut results = futures::stream::iter(keys)
         .map(|key| async move {
@@ -200,7 +225,7 @@ async fn render_results(
             Ok(r) => r,
         };
         let rows = render::target_rows(target, result.as_ref(), report_timestamp, baseline);
-        renderer.push(&rows);
+        renderer.write(&rows).map_err(stage_err)?;
         page.target(&rows, &review::signals(result.as_ref()));
         for r in rows.iter().filter(|r| !r.review_status.is_empty()) {
             *tallies.review_counts.entry(r.review_status.clone()).or_default() += 1;
@@ -211,7 +236,9 @@ async fn render_results(
             tallies.queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
         }
     }
-    Ok((renderer.finish_with(reconciliation), tallies, page))
+    let render::Rendered { csv, json, rows } = renderer.finish_with(reconciliation).map_err(stage_err)?;
+    let files = RenderedFiles { csv: csv.finish().map_err(stage_err)?, json: json.finish().map_err(stage_err)?, rows };
+    Ok((files, tallies, page))
 }
 
 /// The report `report.html` compares this version with: the one signed before it. That is the
@@ -279,19 +306,31 @@ fn unreadable(report_id: &str, target: &Target, key: &str, error: &DecodeError) 
     }
 }
 
+/// An artifact's bytes: in memory, or in a staging file.
+enum Body {
+    Bytes(Vec<u8>),
+    File(staged::StagedFile),
+}
+
+impl Body {
+    fn sha256_and_size(&self) -> (String, u64) {
+        match self {
+            Body::Bytes(b) => (dbadmin_contracts::sha256_hex(b), b.len() as u64),
+            Body::File(f) => (f.sha256.clone(), f.size),
+        }
+    }
+}
+
 /// Writes `body` at `key` once. An object already there is fine when it holds the same bytes (an
 /// earlier attempt of this finalize); other bytes are a [`ReporterError::Conflict`].
-async fn write_once(
-    store: &dyn ObjectStore,
-    key: &str,
-    body: Vec<u8>,
-    content_type: &str,
-) -> Result<(), ReporterError> {
-    let sha = dbadmin_contracts::sha256_hex(&body);
-    let stored = store
-        .put(key, body, content_type)
-        .await
-        .map_err(|source| ReporterError::Write { key: key.to_owned(), source })?;
+async fn write_once(store: &dyn ObjectStore, key: &str, body: Body, content_type: &str) -> Result<(), ReporterError> {
+    let (sha, _) = body.sha256_and_size();
+    let stored = match body {
+        Body::Bytes(bytes) => store.put(key, bytes, content_type).await,
+        // The staging file is removed when `file` drops, after the store has linked or read it.
+        Body::File(file) => store.put_file(key, &file.path, content_type).await,
+    }
+    .map_err(|source| ReporterError::Write { key: key.to_owned(), source })?;
     if stored == Stored::Existed {
         let existing = store
             .get(key)
@@ -310,16 +349,12 @@ async fn write_once(
 async fn write_artifacts(
     store: &dyn ObjectStore,
     dir: &str,
-    files: Vec<(&str, Vec<u8>, &str)>,
+    files: Vec<(&str, Body, &str)>,
 ) -> Result<Vec<Artifact>, ReporterError> {
     let mut artifacts = Vec::new();
     for (name, body, content_type) in files {
-        artifacts.push(Artifact {
-            name: name.to_owned(),
-            sha256: dbadmin_contracts::sha256_hex(&body),
-            size: body.len() as u64,
-            content_type: content_type.to_owned(),
-        });
+        let (sha256, size) = body.sha256_and_size();
+        artifacts.push(Artifact { name: name.to_owned(), sha256, size, content_type: content_type.to_owned() });
         write_once(store, &format!("{dir}/{name}"), body, content_type).await?;
     }
     Ok(artifacts)
@@ -421,7 +456,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
             previous,
         )
         .await?;
-        let render::Rendered { csv, json, rows } = rendered;
+        let RenderedFiles { csv, json, rows } = rendered;
         let page = page.finish(&html::PageFacts {
             requested_by: &received.received.sender,
             requested_at,
@@ -431,12 +466,16 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         });
         let dir = keys::report_dir(report_id, requested_at, version);
         let mut files = vec![
-            (keys::CSV_NAME, csv, "text/csv; charset=utf-8"),
-            (keys::JSON_NAME, json, "application/json"),
-            (keys::HTML_NAME, page, "text/html; charset=utf-8"),
+            (keys::CSV_NAME, Body::File(csv), "text/csv; charset=utf-8"),
+            (keys::JSON_NAME, Body::File(json), "application/json"),
+            (keys::HTML_NAME, Body::Bytes(page), "text/html; charset=utf-8"),
         ];
         if let Some(r) = &reconciliation {
-            files.push((keys::RECONCILIATION_NAME, render::reconciliation_csv(r), "text/csv; charset=utf-8"));
+            files.push((
+                keys::RECONCILIATION_NAME,
+                Body::Bytes(render::reconciliation_csv(r)),
+                "text/csv; charset=utf-8",
+            ));
         }
         match write_artifacts(deps.store, &dir, files).await {
             Ok(artifacts) => break (dir, artifacts, rows, tallies),
@@ -492,8 +531,9 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     };
     let SealedManifest { manifest, signature } = seal(deps, report_id, version, &manifest_key, build).await?;
     // The manifest and its signature go last: their presence says every artifact they name is complete.
-    write_once(deps.store, &manifest_key, manifest, "application/json").await?;
-    write_once(deps.store, &format!("{dir}/{}", keys::SIGNATURE_NAME), signature, "application/json").await?;
+    write_once(deps.store, &manifest_key, Body::Bytes(manifest), "application/json").await?;
+    write_once(deps.store, &format!("{dir}/{}", keys::SIGNATURE_NAME), Body::Bytes(signature), "application/json")
+        .await?;
 
     let primary_name = match request.output_format {
         OutputFormat::Csv => keys::CSV_NAME,

@@ -6,6 +6,7 @@ use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{Outcome, Target, TargetResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::io::Write;
 
 /// The collection status of a row's target.
 pub const STATUS_OK: &str = "OK";
@@ -241,26 +242,43 @@ pub fn to_csv(rows: &[Row]) -> Vec<u8> {
     r.finish().csv
 }
 
-/// Writes the CSV and the JSON of a report as rows arrive, so a report never holds all its rows
-/// (only the two output buffers).
-pub struct Renderer {
-    csv: csv::Writer<Vec<u8>>,
-    json: Vec<u8>,
+/// Writes the CSV and the JSON of a report as rows arrive, to two writers (memory, or files that
+/// hash what they are given), so a report never holds all its rows.
+pub struct Renderer<W: Write = Vec<u8>> {
+    csv: csv::Writer<W>,
+    json: W,
     rows: usize,
 }
 
 /// What a [`Renderer`] wrote.
-pub struct Rendered {
-    pub csv: Vec<u8>,
-    pub json: Vec<u8>,
+pub struct Rendered<W = Vec<u8>> {
+    pub csv: W,
+    pub json: W,
     pub rows: usize,
 }
 
-impl Renderer {
+impl Renderer<Vec<u8>> {
+    /// Renders into memory.
     pub fn new(report_id: &str, version: u32, report_timestamp: &str) -> Renderer {
-        let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(b"\xEF\xBB\xBF".to_vec());
-        // Writing to a Vec cannot fail.
-        csv.write_record(HEADERS).expect("write to memory");
+        Renderer::to(Vec::new(), Vec::new(), report_id, version, report_timestamp).expect("write to memory")
+    }
+
+    /// Adds rows (writing to memory cannot fail).
+    pub fn push(&mut self, rows: &[Row]) {
+        self.write(rows).expect("write to memory");
+    }
+
+    pub fn finish(self) -> Rendered {
+        self.finish_with(None).expect("write to memory")
+    }
+}
+
+impl<W: Write> Renderer<W> {
+    /// Renders into `csv` and `json`.
+    pub fn to(mut csv: W, mut json: W, report_id: &str, version: u32, report_timestamp: &str) -> std::io::Result<Self> {
+        csv.write_all(b"\xEF\xBB\xBF")?;
+        let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(csv);
+        csv.write_record(HEADERS)?;
         #[derive(Serialize)]
         struct Head<'a> {
             schema_version: u32,
@@ -270,38 +288,34 @@ impl Renderer {
             columns: [&'a str; HEADERS.len()],
         }
         let head = Head { schema_version: JSON_SCHEMA_VERSION, report_id, version, report_timestamp, columns: HEADERS };
-        let mut json = serde_json::to_vec(&head).expect("report head serializes");
-        json.pop(); // the closing brace: rows follow
-        json.extend_from_slice(b",\"rows\":[");
-        Renderer { csv, json, rows: 0 }
+        let mut head = serde_json::to_vec(&head).expect("report head serializes");
+        head.pop(); // the closing brace: rows follow
+        json.write_all(&head)?;
+        json.write_all(b",\"rows\":[")?;
+        Ok(Renderer { csv, json, rows: 0 })
     }
 
-    pub fn push(&mut self, rows: &[Row]) {
+    pub fn write(&mut self, rows: &[Row]) -> std::io::Result<()> {
         for row in rows {
-            self.csv.write_record(row.cells().iter().map(|c| neutralise(c).into_owned())).expect("write to memory");
-            if self.rows > 0 {
-                self.json.push(b',');
-            }
-            self.json.push(b'\n');
-            serde_json::to_writer(&mut self.json, &row.cells()).expect("row serializes");
+            self.csv.write_record(row.cells().iter().map(|c| neutralise(c).into_owned()))?;
+            self.json.write_all(if self.rows > 0 { b",\n" } else { b"\n" })?;
+            serde_json::to_writer(&mut self.json, &row.cells())?;
             self.rows += 1;
         }
-    }
-
-    pub fn finish(self) -> Rendered {
-        self.finish_with(None)
+        Ok(())
     }
 
     /// Ends the report; with `reconciliation`, `report.json` gets a `reconciliation` section too.
-    pub fn finish_with(mut self, reconciliation: Option<&[ReconciliationRow]>) -> Rendered {
-        self.json.extend_from_slice(b"\n]");
+    pub fn finish_with(mut self, reconciliation: Option<&[ReconciliationRow]>) -> std::io::Result<Rendered<W>> {
+        self.json.write_all(b"\n]")?;
         if let Some(rows) = reconciliation {
-            self.json.extend_from_slice(b",\"reconciliation\":");
-            serde_json::to_writer(&mut self.json, rows).expect("reconciliation rows serialize");
+            self.json.write_all(b",\"reconciliation\":")?;
+            serde_json::to_writer(&mut self.json, rows)?;
         }
-        self.json.extend_from_slice(b"}\n");
-        let csv = self.csv.into_inner().unwrap_or_else(|e| e.into_inner().get_ref().clone());
-        Rendered { csv, json: self.json, rows: self.rows }
+        self.json.write_all(b"}\n")?;
+        self.json.flush()?;
+        let csv = self.csv.into_inner().map_err(|e| std::io::Error::other(e.error().to_string()))?;
+        Ok(Rendered { csv, json: self.json, rows: self.rows })
     }
 }
 

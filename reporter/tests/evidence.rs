@@ -123,3 +123,64 @@ async fn other_bytes_under_a_version_move_the_report_to_the_next_version() {
     assert_eq!((run.version, run.reported_version), (2, 2));
     assert!(run.report_location.unwrap().contains("/v2/"));
 }
+
+/// Streams a DirStore's `put_file` through the default (read, then `put`), as S3 does.
+struct ReadingStore(DirStore);
+
+#[async_trait::async_trait]
+impl ObjectStore for ReadingStore {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<dbadmin_ports::Stored, dbadmin_ports::PortError> {
+        self.0.put(key, body, content_type).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, dbadmin_ports::PortError> {
+        self.0.get(key).await
+    }
+    fn location(&self, key: &str) -> String {
+        self.0.location(key)
+    }
+}
+
+/// The CSV and JSON are streamed to staging files and stored from there (linked on disk, read and
+/// put elsewhere): the bytes are exactly those of rendering in memory, the manifest's hashes and
+/// sizes are of those bytes, and no staging file is left behind.
+#[tokio::test]
+async fn streamed_artifacts_are_the_bytes_rendered_in_memory() {
+    for linked in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DirStore::new(dir.path().join("bucket"));
+        let reading = ReadingStore(DirStore::new(dir.path().join("bucket")));
+        let store: &dyn ObjectStore = if linked { &disk } else { &reading };
+        let runs = MemoryRunStore::new();
+        let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
+        let deps = ReporterDeps { store, runs: &runs, signer: &signer };
+        let targets: Vec<_> = (0..3).map(|i| target(&format!("db{i}"))).collect();
+        let seeded: Vec<_> =
+            targets.iter().map(|t| (t.clone(), dbadmin_contracts::encode(&error_result(A, t)))).collect();
+        seed(store, &runs, A, &seeded).await;
+        handle_finalize(&finalize_message(A), &deps).await.unwrap();
+
+        let population: dbadmin_contracts::message::Population =
+            dbadmin_contracts::decode(&object(&disk, &keys::population(A)).await).unwrap();
+        let results = targets.iter().map(|t| (t.id.clone(), error_result(A, t))).collect();
+        let rows = dbadmin_reporter::render::rows(&population, &results, SENT_AT);
+        let folder = keys::report_dir(A, SENT_AT, 1);
+        let csv = object(&disk, &format!("{folder}/{}", keys::CSV_NAME)).await;
+        let json = object(&disk, &format!("{folder}/{}", keys::JSON_NAME)).await;
+        assert_eq!(csv, dbadmin_reporter::render::to_csv(&rows), "linked={linked}");
+        assert_eq!(json, dbadmin_reporter::render::to_json(A, 1, SENT_AT, &rows), "linked={linked}");
+        let manifest: Manifest =
+            serde_json::from_slice(&object(&disk, &format!("{folder}/{}", keys::MANIFEST_NAME)).await).unwrap();
+        for (name, bytes) in [(keys::CSV_NAME, &csv), (keys::JSON_NAME, &json)] {
+            let a = manifest.artifacts.iter().find(|a| a.name == name).unwrap();
+            assert_eq!((a.sha256.as_str(), a.size), (sha256_hex(bytes).as_str(), bytes.len() as u64));
+        }
+        let staging = dir.path().join("bucket/.staging");
+        let left = std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(left, 0, "no staging file left in {}", staging.display());
+    }
+}
