@@ -2,7 +2,8 @@
 # Runs the benchmarks of load-tests/README.md and writes load-tests/results/. Not part of the test
 # command: figures are read, not asserted.
 #
-#   load-tests/run.sh local [N...]   local run vs sequential pt-show-grants/psql vs the floor (default 10 100 1000 5000)
+#   load-tests/run.sh local [N...]   local run vs sequential pt-show-grants/psql vs the floor at RTT 0 and 20 ms
+#                                    (default N 100 1000; --rtt-ms 0,20; --name local; --sequential-max 100)
 #   load-tests/run.sh render         reporter: 200 000 rows, time and peak memory
 #   load-tests/run.sh criterion      cargo bench -p dbadmin-reporter (rendering, aggregation)
 #   load-tests/run.sh zips           Lambda binaries (profile dist) zipped as bootstrap, sizes (host architecture)

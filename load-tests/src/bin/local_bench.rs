@@ -361,10 +361,13 @@ fn main() -> anyhow::Result<()> {
     let mut ns = Vec::new();
     let mut sequential_max = 100;
     let mut rtts: Vec<u64> = vec![0, 20];
+    let mut name = "local".to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--sequential-max" => sequential_max = args.next().context("--sequential-max N")?.parse()?,
+            // Another name for the results (`local-memory` → results/local-memory.json and .svg).
+            "--name" => name = args.next().context("--name NAME")?,
             "--rtt-ms" => {
                 rtts = args
                     .next()
@@ -411,8 +414,8 @@ fn main() -> anyhow::Result<()> {
                 per_target_sequential = Some(s.as_secs_f64() / n as f64);
                 (Some(s.as_millis() as u64), s.as_secs_f64() * 1000.0, Some(trips))
             } else {
-                let per = per_target_sequential.context("extrapolating needs a measured sequential point first")?;
-                (None, per * n as f64 * 1000.0, None)
+                // Extrapolated from the largest measured N, or not compared at all (--sequential-max 0).
+                (None, per_target_sequential.map_or(0.0, |per| per * n as f64 * 1000.0), None)
             };
             let p = Point {
                 rtt_ms: rtt,
@@ -425,7 +428,7 @@ fn main() -> anyhow::Result<()> {
                 n,
                 ours_vs_sequential: seq / o.wall_ms as f64,
                 ours_vs_floor: o.wall_ms as f64 / f.as_millis().max(1) as f64,
-                sequential_extrapolated_ms: seq_measured.is_none().then_some(seq as u64),
+                sequential_extrapolated_ms: (seq_measured.is_none() && seq > 0.0).then_some(seq as u64),
                 sequential_ms: seq_measured,
                 floor_ms: f.as_millis() as u64,
                 engine_only_ms: engine.as_millis() as u64,
@@ -457,8 +460,8 @@ fn main() -> anyhow::Result<()> {
     };
     let out = root.join("load-tests/results");
     std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join("local.json"), serde_json::to_vec_pretty(&results)?)?;
-    std::fs::write(out.join("local-wall-time.svg"), chart(&results.points))?;
+    std::fs::write(out.join(format!("{name}.json")), serde_json::to_vec_pretty(&results)?)?;
+    std::fs::write(out.join(format!("{name}-wall-time.svg")), chart(&results.points))?;
     eprintln!("[local-bench] wrote {}", out.display());
     Ok(())
 }
