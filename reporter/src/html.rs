@@ -40,6 +40,8 @@ pub fn esc(text: &str) -> String {
 pub const DETAIL_ROW_LIMIT: usize = 20_000;
 /// Lines of each list in Needs attention and in the changes.
 pub const LIST_LIMIT: usize = 1_000;
+/// Summary lines per table: the browser lays out (and skips while off screen) one chunk at a time.
+const CHUNK: usize = 500;
 
 /// What the page says about the report beyond its rows.
 #[derive(Debug, Clone, Default)]
@@ -100,8 +102,8 @@ pub struct Html {
     unapproved: Vec<(String, String, String, String)>,
     /// Principal rows written in detailed tables so far.
     detailed_rows: usize,
-    /// One summary line per database past [`DETAIL_ROW_LIMIT`].
-    summaries: String,
+    /// One summary line per database past [`DETAIL_ROW_LIMIT`], in tables of [`CHUNK`] lines.
+    summaries: Vec<(usize, String)>,
     comparison: Result<Option<Comparison>, (String, String)>,
 }
 
@@ -132,7 +134,7 @@ impl Html {
             signals: Vec::new(),
             unapproved: Vec::new(),
             detailed_rows: 0,
-            summaries: String::new(),
+            summaries: Vec::new(),
             comparison: Ok(None),
         }
     }
@@ -205,8 +207,13 @@ impl Html {
             self.errors.push((first.database_name.clone(), first.error_kind.clone(), first.admin_reason.clone()));
         }
         if self.detailed_rows >= DETAIL_ROW_LIMIT {
+            if self.summaries.last().is_none_or(|(lines, _)| *lines >= CHUNK) {
+                self.summaries.push((0, String::new()));
+            }
+            let (lines, chunk) = self.summaries.last_mut().expect("a chunk");
+            *lines += 1;
             let _ = write!(
-                self.summaries,
+                chunk,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&first.database_name),
                 esc(&first.database_type),
@@ -324,11 +331,16 @@ impl Html {
             let _ = write!(
                 page,
                 "<h3>Further databases, one line each</h3><p>The detailed tables above stop after {DETAIL_ROW_LIMIT} \
-                 principal rows; report.csv holds every row of every database.</p><table><thead><tr><th>Database</th>\
-                 <th>Engine</th><th>Account</th><th>Region</th><th>Status</th><th>Admins</th><th>Review signals</th>\
-                 </tr></thead><tbody>{}</tbody></table>",
-                self.summaries
+                 principal rows; report.csv holds every row of every database.</p>"
             );
+            for (_, chunk) in &self.summaries {
+                let _ = write!(
+                    page,
+                    "<div class=\"chunk\"><table><thead><tr><th>Database</th><th>Engine</th><th>Account</th>\
+                     <th>Region</th><th>Status</th><th>Admins</th><th>Review signals</th></tr></thead><tbody>{chunk}\
+                     </tbody></table></div>"
+                );
+            }
         }
         page.push_str("</body></html>\n");
         page.into_bytes()
@@ -512,7 +524,8 @@ h3 small{font-weight:normal;color:#666}table{border-collapse:collapse;margin:.5e
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}\
 th{background:#f3f3f3}tr.admin td:nth-child(3){font-weight:bold}.attention td{background:#fff4f4}\
 .counts{display:flex;gap:2em;flex-wrap:wrap}.meta{color:#555}svg text{font-size:12px}svg rect{fill:#4a78b5}\
-.status{color:#a00}.signals{color:#8a5a00;font-weight:bold}";
+.status{color:#a00}.signals{color:#8a5a00;font-weight:bold}\
+section,.chunk{content-visibility:auto;contain-intrinsic-size:auto 600px}";
 
 #[cfg(test)]
 mod tests {
@@ -530,6 +543,23 @@ mod tests {
             collection_status: "OK".into(),
             ..Row::default()
         }
+    }
+
+    #[test]
+    fn past_the_detail_limit_databases_get_one_line_each_and_the_page_says_so() {
+        let mut html = Html::new("R1", 1, "2026-12-02T00:00:00Z");
+        let big: Vec<Row> = (0..DETAIL_ROW_LIMIT).map(|i| row("db-big", &format!("u{i}"), "ADMIN")).collect();
+        html.target(&big, &Signals::default());
+        for i in 0..(CHUNK + 1) {
+            html.target(&[row(&format!("db-small-{i:04}"), "<b>x</b>", "ADMIN")], &Signals::default());
+        }
+        let page = String::from_utf8(html.finish(&PageFacts::default())).unwrap();
+        assert!(page.contains("<h3>db-big <small>"), "the first database is detailed");
+        assert!(!page.contains("<h3>db-small-0000"), "past the limit: no detailed section");
+        assert!(page.contains("<tr><td>db-small-0000</td><td>postgres</td>"), "but one summary line");
+        assert!(page.contains("stop after 20000 principal rows; report.csv holds every row"));
+        assert_eq!(page.matches("<div class=\"chunk\">").count(), 2, "{} lines in tables of {CHUNK}", CHUNK + 1);
+        assert!(!page.contains("<b>x</b>"));
     }
 
     #[test]
