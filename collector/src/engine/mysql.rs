@@ -114,6 +114,12 @@ pub struct Rows {
 /// MySQL 8+/9 and MariaDB 10.4+ for [`super::collect_with`].
 pub struct MysqlDriver;
 
+/// The largest packet the driver accepts from the server: above every server's default, so a
+/// catalog row is never refused.
+const MAX_ALLOWED_PACKET: usize = 64 * 1024 * 1024;
+/// The driver's idle limit (the server default); a collection's connection lives seconds.
+const WAIT_TIMEOUT_SECS: usize = 28_800;
+
 /// Timestamps come back in UTC. Sent with the first queries, not in a round trip of its own.
 const SESSION_SETUP: &str = "SET time_zone = '+00:00'";
 
@@ -195,6 +201,9 @@ impl Driver for MysqlDriver {
             .user(Some(creds.username.clone()))
             .pass(Some(creds.password.clone()))
             .prefer_socket(false)
+            // Known limits, so the driver does not ask the server for them in a round trip of its own.
+            .max_allowed_packet(Some(MAX_ALLOWED_PACKET))
+            .wait_timeout(Some(WAIT_TIMEOUT_SECS))
             .stmt_cache_size(0)
             .ssl_opts(ssl_opts(target, opts));
         let endpoint = format!("{}:{}", target.host, target.port);

@@ -268,11 +268,16 @@ async fn floor(servers: &Servers, n: usize) -> anyhow::Result<Duration> {
                     _ => {
                         use mysql_async::prelude::Queryable;
                         let ssl = mysql_async::SslOpts::default().with_root_certs(vec![ca.into()]);
+                        // The collector's connection settings: TCP only (no switch to a local
+                        // socket, which would bypass the delay proxy) and no settings query.
                         let opts = mysql_async::OptsBuilder::default()
                             .ip_or_hostname("localhost")
                             .tcp_port(port)
                             .user(Some(USER))
                             .pass(Some(PASSWORD))
+                            .prefer_socket(false)
+                            .max_allowed_packet(Some(64 * 1024 * 1024))
+                            .wait_timeout(Some(28_800))
                             .ssl_opts(Some(ssl));
                         let mut conn = mysql_async::Conn::new(opts).await?;
                         let rows: Vec<(String, String)> = conn.query(MYSQL_ADMIN_QUERY).await?;
