@@ -69,18 +69,23 @@ pub enum Previous {
 struct Comparison {
     label: String,
     before: BTreeMap<TargetKey, TargetSide>,
+    /// The first [`LIST_LIMIT`] changes (the page shows no more).
     changes: Vec<Change>,
+    /// Every change, by kind.
+    counts: BTreeMap<&'static str, usize>,
     /// Databases of this report that the previous one did not have.
     new_databases: usize,
     /// Databases not comparable because one of the reports could not read them.
     unreadable: usize,
 }
 
+/// Counts of one account, region or engine. Each database arrives once and a principal belongs to
+/// one database, so counting is enough: the page holds no set of every admin.
 #[derive(Default)]
 struct Tally {
-    databases: BTreeSet<String>,
-    admins: BTreeSet<(String, String, String)>,
-    errors: BTreeSet<String>,
+    databases: usize,
+    admins: usize,
+    errors: usize,
 }
 
 /// Builds the page as rows arrive (one database's rows at a time, as the report is rendered).
@@ -99,7 +104,9 @@ pub struct Html {
     /// than ERROR.
     signals: Vec<(String, String, String)>,
     /// `(database, principal, level, review status)` of every principal not approved.
+    /// (the first [`LIST_LIMIT`]; `unapproved_total` counts them all).
     unapproved: Vec<(String, String, String, String)>,
+    unapproved_total: usize,
     /// Principal rows written in detailed tables so far.
     detailed_rows: usize,
     /// One summary line per database past [`DETAIL_ROW_LIMIT`], in tables of [`CHUNK`] lines.
@@ -133,6 +140,7 @@ impl Html {
             admins_per_database: Vec::new(),
             signals: Vec::new(),
             unapproved: Vec::new(),
+            unapproved_total: 0,
             detailed_rows: 0,
             summaries: Vec::new(),
             comparison: Ok(None),
@@ -144,9 +152,14 @@ impl Html {
         self.comparison = match previous {
             Previous::None => Ok(None),
             Previous::Unreadable { label, reason } => Err((label, reason)),
-            Previous::Report { label, sides } => {
-                Ok(Some(Comparison { label, before: sides, changes: Vec::new(), new_databases: 0, unreadable: 0 }))
-            }
+            Previous::Report { label, sides } => Ok(Some(Comparison {
+                label,
+                before: sides,
+                changes: Vec::new(),
+                counts: BTreeMap::new(),
+                new_databases: 0,
+                unreadable: 0,
+            })),
         };
     }
 
@@ -163,7 +176,11 @@ impl Html {
         }
         let mut seen = BTreeSet::new();
         for r in rows.iter().filter(|r| matches!(r.review_status.as_str(), "UNAPPROVED" | "APPROVAL_EXPIRED")) {
-            if seen.insert((&r.username, &r.user_host)) {
+            if !seen.insert((&r.username, &r.user_host)) {
+                continue;
+            }
+            self.unapproved_total += 1;
+            if self.unapproved.len() < LIST_LIMIT {
                 self.unapproved.push((
                     r.database_name.clone(),
                     who(r),
@@ -180,7 +197,12 @@ impl Html {
                 match &change {
                     Change::NotComparable { .. } if before.is_none() => c.new_databases += 1,
                     Change::NotComparable { .. } => c.unreadable += 1,
-                    _ => c.changes.push(change),
+                    _ => {
+                        *c.counts.entry(change.kind()).or_default() += 1;
+                        if c.changes.len() < LIST_LIMIT {
+                            c.changes.push(change);
+                        }
+                    }
                 }
             }
         }
@@ -196,10 +218,10 @@ impl Html {
             (&first.database_type, &mut self.by_engine),
         ] {
             let t = tallies.entry(key.clone()).or_default();
-            t.databases.insert(first.database_name.clone());
-            t.admins.extend(admins.iter().cloned());
+            t.databases += 1;
+            t.admins += admins.len();
             if first.collection_status == STATUS_ERROR {
-                t.errors.insert(first.database_name.clone());
+                t.errors += 1;
             }
         }
         self.admins_per_database.push((first.database_name.clone(), admins.len()));
@@ -312,17 +334,16 @@ impl Html {
                     page,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(key),
-                    t.databases.len(),
-                    t.admins.len(),
-                    t.errors.len()
+                    t.databases,
+                    t.admins,
+                    t.errors
                 );
             }
             page.push_str("</tbody></table>");
         }
         page.push_str("</div><h2>Admins per database</h2>");
         page.push_str(&bar_chart(&self.admins_per_database));
-        let per_engine: Vec<(String, usize)> =
-            self.by_engine.iter().map(|(e, t)| (e.clone(), t.admins.len())).collect();
+        let per_engine: Vec<(String, usize)> = self.by_engine.iter().map(|(e, t)| (e.clone(), t.admins)).collect();
         page.push_str("<h2>Admins per engine</h2>");
         page.push_str(&bar_chart(&per_engine));
         page.push_str("<h2>Every database</h2>");
@@ -355,12 +376,12 @@ impl Html {
                 return;
             }
             Err((label, reason)) => {
-                let _ = write!(page, "<p>The previous report ({}) could not be read: {}.</p>", esc(label), esc(reason));
+                let _ = write!(page, "<p>The previous report ({}) is not compared: {}.</p>", esc(label), esc(reason));
                 return;
             }
             Ok(Some(c)) => c,
         };
-        let count = |kind| c.changes.iter().filter(|ch| ch.kind() == kind).count();
+        let count = |kind| c.counts.get(kind).copied().unwrap_or(0);
         let _ = write!(
             page,
             "<p>Compared with {}, the report signed before this one: {} admin(s) added, {} removed, {} changed; \
@@ -410,7 +431,7 @@ impl Html {
             );
         }
         page.push_str("</tbody></table>");
-        cut_note(page, c.changes.len(), "db-admin-report diff lists every change");
+        cut_note(page, c.counts.values().sum(), "db-admin-report diff lists every change");
     }
 
     /// What needs attention, first: databases not read, reconciliation findings, review signals and
@@ -456,10 +477,10 @@ impl Html {
             page.push_str("</tbody></table>");
             cut_note(page, self.signals.len(), "filter report.csv on Review Signals for every one");
         }
-        if baseline && self.unapproved.is_empty() {
+        if baseline && self.unapproved_total == 0 {
             page.push_str("<p>Every admin and elevated principal is approved in the baseline.</p>");
         } else if baseline {
-            let _ = write!(page, "<h3>{} principal(s) not approved in the baseline</h3><table class=\"attention\"><thead><tr><th>Database</th><th>Principal</th><th>Level</th><th>Review status</th></tr></thead><tbody>", self.unapproved.len());
+            let _ = write!(page, "<h3>{} principal(s) not approved in the baseline</h3><table class=\"attention\"><thead><tr><th>Database</th><th>Principal</th><th>Level</th><th>Review status</th></tr></thead><tbody>", self.unapproved_total);
             for (db, who, level, status) in self.unapproved.iter().take(LIST_LIMIT) {
                 let _ = write!(
                     page,
@@ -471,7 +492,7 @@ impl Html {
                 );
             }
             page.push_str("</tbody></table>");
-            cut_note(page, self.unapproved.len(), "filter report.csv on Review Status for every one");
+            cut_note(page, self.unapproved_total, "filter report.csv on Review Status for every one");
         }
     }
 }

@@ -31,6 +31,9 @@ use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn, Instrument};
 
+/// The largest previous `report.json` (bytes) that `report.html` compares with (about 40 000 rows).
+const PREVIOUS_COMPARE_LIMIT: u64 = 16_000_000;
+
 /// How many results are read at once.
 const READ_PARALLELISM: usize = 16;
 
@@ -257,6 +260,24 @@ async fn previous_report(deps: &ReporterDeps<'_>, report_id: &str, version: u32)
     let label = format!("report {} v{}", link.report_id, link.version);
     let dir = link.manifest_key.rsplit_once('/').map_or("", |(dir, _)| dir);
     let key = format!("{dir}/{}", keys::JSON_NAME);
+    // The page compares in memory: a previous report too large for that is said, not loaded.
+    let size = match deps.store.get(&link.manifest_key).await {
+        Ok(Some(bytes)) => serde_json::from_slice::<Manifest>(&bytes)
+            .ok()
+            .and_then(|m| m.artifacts.iter().find(|a| a.name == keys::JSON_NAME).map(|a| a.size)),
+        Ok(None) => None,
+        Err(e) => return unreadable_previous(label, &e),
+    };
+    if let Some(size) = size.filter(|s| *s > PREVIOUS_COMPARE_LIMIT) {
+        return html::Previous::Unreadable {
+            label,
+            reason: format!(
+                "its report.json is {} MB, more than this page compares ({} MB); `db-admin-report diff` compares reports of any size",
+                size / 1_000_000,
+                PREVIOUS_COMPARE_LIMIT / 1_000_000
+            ),
+        };
+    }
     match deps.store.get(&key).await {
         Ok(Some(bytes)) => match render::from_json(&bytes) {
             Ok(rows) => html::Previous::Report { label, sides: diff::sides(&rows) },
@@ -269,7 +290,7 @@ async fn previous_report(deps: &ReporterDeps<'_>, report_id: &str, version: u32)
 
 fn unreadable_previous(label: String, error: &PortError) -> html::Previous {
     warn!(%label, error = %dbadmin_ports::error_chain(error), "The previous report cannot be read; report.html says so.");
-    html::Previous::Unreadable { label, reason: dbadmin_ports::error_chain(error) }
+    html::Previous::Unreadable { label, reason: format!("it cannot be read: {}", dbadmin_ports::error_chain(error)) }
 }
 
 /// The manifest's sentence about targets read without verifying the server, if any were.

@@ -184,3 +184,39 @@ async fn streamed_artifacts_are_the_bytes_rendered_in_memory() {
         assert_eq!(left, 0, "no staging file left in {}", staging.display());
     }
 }
+
+/// report.html compares with the report signed before, unless that report is too large to hold in
+/// memory for it: then the page says so and names the command that compares any size.
+#[tokio::test]
+async fn the_page_compares_with_the_previous_report_unless_it_is_too_large() {
+    for (bent_size, expected) in [
+        (
+            None,
+            "Compared with report 01EVIDENCEA000000000000000 v1, the report signed before this one: 0 admin(s) added",
+        ),
+        (Some(90_000_000u64), "is not compared: its report.json is 90 MB, more than this page compares"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path().join("bucket"));
+        let runs = MemoryRunStore::new();
+        let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
+        let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+        one_target_run(&store, &runs, A).await;
+        handle_finalize(&finalize_message(A), &deps).await.unwrap();
+        if let Some(size) = bent_size {
+            let path = dir.path().join("bucket").join(keys::report_dir(A, SENT_AT, 1)).join(keys::MANIFEST_NAME);
+            let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            for a in manifest["artifacts"].as_array_mut().unwrap() {
+                if a["name"] == keys::JSON_NAME {
+                    a["size"] = size.into();
+                }
+            }
+            std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+        }
+        one_target_run(&store, &runs, B).await;
+        handle_finalize(&finalize_message(B), &deps).await.unwrap();
+        let page = object(&store, &format!("{}/{}", keys::report_dir(B, SENT_AT, 1), keys::HTML_NAME)).await;
+        let page = String::from_utf8(page).unwrap();
+        assert!(page.contains(expected), "{expected}: {}", &page[page.find("Changes since").unwrap()..][..400]);
+    }
+}
