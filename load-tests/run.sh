@@ -8,6 +8,8 @@
 #   load-tests/run.sh criterion      cargo bench -p dbadmin-reporter (rendering, aggregation)
 #   load-tests/run.sh zips           Lambda binaries (profile dist) zipped as bootstrap, sizes (host architecture)
 #   load-tests/run.sh aws [N...]     the deployed pipeline on MiniStack (starts it if needed)
+#   load-tests/run.sh calls [N...]   AWS API calls of a report of N (100 1000), counted by an SDK interceptor
+#   load-tests/run.sh tables         regenerate load-tests/README.md's tables and cost estimate from results/
 #   load-tests/run.sh discovery [A R] discovery of A accounts x R regions (100 x 3) on MiniStack
 #   load-tests/run.sh chaos [N]      one report of N (1000) on MiniStack while Lambda processes are killed,
 #                                    deliveries duplicated and targets hang; asserts the invariants
@@ -75,7 +77,19 @@ case "$step" in
     scripts/aws-local.sh up
     eval "$(scripts/aws-local.sh env)"
     [ $# -gt 0 ] || set -- 10 100 1000
-    cargo run --quiet --release -p dbadmin-load-tests --bin aws-bench -- "$@"
+    cargo run --quiet --release -p dbadmin-load-tests --bin aws-bench -- "$@" | tee "$RESULTS/aws.json"
+    ;;
+  calls)
+    scripts/test-servers.sh up
+    eval "$(scripts/test-servers.sh env)"
+    scripts/aws-local.sh up
+    eval "$(scripts/aws-local.sh env)"
+    [ $# -gt 0 ] || set -- 100 1000
+    cargo run --quiet --release -p dbadmin-load-tests --bin aws-bench -- calls "$@" | tee "$RESULTS/calls.json"
+    ;;
+  tables)
+    # Rewrites load-tests/README.md's generated tables (and the cost estimate) from results/.
+    python3 load-tests/tables.py
     ;;
   discovery)
     scripts/test-servers.sh up
@@ -93,5 +107,5 @@ case "$step" in
     cargo build --quiet -p dbadmin-load-tests --bin chaos-bench
     "$TARGET/debug/chaos-bench" "$@" | tee "$RESULTS/chaos.json"
     ;;
-  *) echo "usage: load-tests/run.sh local|render|criterion|zips|aws|discovery|chaos [args]" >&2; exit 2 ;;
+  *) echo "usage: load-tests/run.sh local|render|criterion|zips|aws|calls|discovery|chaos|tables [args]" >&2; exit 2 ;;
 esac

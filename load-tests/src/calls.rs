@@ -51,8 +51,7 @@ pub fn since(before: &Calls, after: &Calls) -> Calls {
     after.iter().map(|(k, n)| (k.clone(), n - before.get(k).copied().unwrap_or(0))).filter(|(_, n)| *n > 0).collect()
 }
 
-/// Whether AWS bills the call (STS and the KMS public-key read are free; everything this tool
-/// calls otherwise is billed per request).
-pub fn billed(service: &str, operation: &str) -> bool {
-    !(service.eq_ignore_ascii_case("sts") || (service.eq_ignore_ascii_case("kms") && operation == "GetPublicKey"))
+/// Whether AWS bills the call per request (STS is free; everything else this tool calls is billed).
+pub fn billed(service: &str, _operation: &str) -> bool {
+    !service.eq_ignore_ascii_case("sts")
 }

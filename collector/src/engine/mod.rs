@@ -40,7 +40,6 @@ pub fn queries() -> Vec<(&'static str, &'static str)> {
         postgres::SERVER,
         postgres::ROLES,
         postgres::MEMBERSHIPS,
-        postgres::MEMBERSHIPS_16,
         postgres::DATABASES,
         sqlserver::SERVER,
         sqlserver::LOGINS,
@@ -150,6 +149,15 @@ pub(crate) trait Session: Send {
         }
         Ok(out)
     }
+    /// Like [`Session::batch`], but with every query's own outcome: one failing hides no other's
+    /// answer. By default, one at a time.
+    async fn batch_each(&mut self, queries: &[(&str, &str)]) -> Vec<Result<Vec<TextRow>, EngineError>> {
+        let mut out = Vec::with_capacity(queries.len());
+        for (name, text) in queries {
+            out.push(self.query(name, text).await);
+        }
+        out
+    }
     /// SHA-256 of the certificate the server presented, where the driver lets us see it.
     fn server_certificate_sha256(&self) -> Option<String> {
         None
@@ -177,16 +185,32 @@ impl Reader<'_> {
     /// Runs `queries` together (one round trip where the driver can: [`Session::batch`]), each text
     /// recorded; the time limit is the query limit once per query.
     pub(crate) async fn batch(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
+        let (what, limit) = self.start(queries);
+        let rows = within(limit, &what, self.session.batch(queries)).await?;
+        debug_assert_eq!(rows.len(), queries.len());
+        Ok(rows)
+    }
+
+    /// [`Reader::batch`] with each query's own outcome ([`Session::batch_each`]); only running out
+    /// of time fails the whole.
+    pub(crate) async fn batch_each(
+        &mut self,
+        queries: &[(&str, &str)],
+    ) -> Result<Vec<Result<Vec<TextRow>, EngineError>>, EngineError> {
+        let (what, limit) = self.start(queries);
+        let session = &mut self.session;
+        within(limit, &what, async { Ok(session.batch_each(queries).await) }).await
+    }
+
+    /// Records the texts and says what is in progress; the time limit is the query limit per query.
+    fn start(&mut self, queries: &[(&str, &str)]) -> (String, Duration) {
         let names: Vec<&str> = queries.iter().map(|(name, _)| *name).collect();
         let what = format!("queries {}", names.join(", "));
         self.step.set(what.clone());
         for (name, text) in queries {
             self.log.record(name, text);
         }
-        let limit = self.limit * queries.len().max(1) as u32;
-        let rows = within(limit, &what, self.session.batch(queries)).await?;
-        debug_assert_eq!(rows.len(), queries.len());
-        Ok(rows)
+        (what, self.limit * queries.len().max(1) as u32)
     }
 }
 
@@ -198,8 +222,8 @@ pub(crate) trait Classify {
 }
 
 /// One engine: the steps [`collect_with`] runs in the same order for every engine —
-/// connect → version check → read the catalog rows → map them ([`Driver::catalog`], pure) →
-/// classify → [`Collected`].
+/// connect → read the version and the catalog rows ([`Driver::read`], refusing an unsupported
+/// version) → map them ([`Driver::catalog`], pure) → classify → [`Collected`].
 #[async_trait]
 pub(crate) trait Driver {
     /// What the version query said, once the version is known to be supported.
@@ -212,8 +236,9 @@ pub(crate) trait Driver {
         creds: &DbCredentials,
         opts: &ConnectOptions,
     ) -> Result<Box<dyn Session>, EngineError>;
-    async fn server(reader: &mut Reader<'_>) -> Result<Self::Server, EngineError>;
-    async fn rows(reader: &mut Reader<'_>, server: &Self::Server, target: &Target) -> Result<Self::Rows, EngineError>;
+    /// Reads what the server says of itself (refusing a version it does not support) and every
+    /// catalog row, in as few round trips as the engine allows.
+    async fn read(reader: &mut Reader<'_>, target: &Target) -> Result<(Self::Server, Self::Rows), EngineError>;
     fn catalog(server: &Self::Server, rows: Self::Rows) -> Self::Catalog;
     /// The server's version as the result records it.
     fn describe(server: &Self::Server) -> String;
@@ -229,12 +254,7 @@ async fn collect_with<D: Driver>(
     step.set(format!("connecting to {}:{}", target.host, target.port));
     let session = D::connect(target, creds, opts).await?;
     let mut reader = Reader { session, log: QueryLog::default(), limit: opts.query_timeout, step };
-    let read = async {
-        let server = D::server(&mut reader).await?;
-        let rows = D::rows(&mut reader, &server, target).await?;
-        Ok::<_, EngineError>((server, rows))
-    }
-    .await;
+    let read = D::read(&mut reader, target).await;
     let Reader { session, log, .. } = reader;
     let server_certificate_sha256 = session.server_certificate_sha256();
     step.set("closing the connection");

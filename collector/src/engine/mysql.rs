@@ -224,6 +224,25 @@ impl Driver for MysqlDriver {
         Ok(Box::new(MysqlSession { conn, certificate, setup: Some(SESSION_SETUP) }))
     }
 
+    /// Two round trips: the version and the privilege columns, then every catalog query of the
+    /// flavour (which the first answers choose and shape).
+    async fn read(reader: &mut Reader<'_>, target: &Target) -> Result<(Server, Rows), EngineError> {
+        let server = MysqlDriver::server(reader).await?;
+        let rows = MysqlDriver::rows(reader, &server, target).await?;
+        Ok((server, rows))
+    }
+
+    /// MySQL 8+'s `@@partial_revokes` and `@@mandatory_roles` arrive with the catalog rows.
+    fn catalog(server: &Server, rows: Rows) -> Catalog {
+        MysqlDriver::catalog_of(server, rows)
+    }
+
+    fn describe(server: &Server) -> String {
+        server.version.clone()
+    }
+}
+
+impl MysqlDriver {
     /// One round trip: the version and the privilege columns (which shape the next round trip's
     /// queries).
     async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {
@@ -301,8 +320,7 @@ impl Driver for MysqlDriver {
         Ok(rows)
     }
 
-    /// MySQL 8+'s `@@partial_revokes` and `@@mandatory_roles` arrive with the catalog rows.
-    fn catalog(server: &Server, rows: Rows) -> Catalog {
+    fn catalog_of(server: &Server, rows: Rows) -> Catalog {
         match &rows.mysql8_settings {
             Some(r) => {
                 let server = Server {
@@ -316,10 +334,6 @@ impl Driver for MysqlDriver {
             }
             None => from_rows(server, rows),
         }
-    }
-
-    fn describe(server: &Server) -> String {
-        server.version.clone()
     }
 }
 

@@ -12,10 +12,9 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 pub(crate) const SERVER: (&str, &str) = query_file!("postgres", "server");
 pub(crate) const ROLES: (&str, &str) = query_file!("postgres", "roles");
 pub(crate) const MEMBERSHIPS: (&str, &str) = query_file!("postgres", "memberships");
-pub(crate) const MEMBERSHIPS_16: (&str, &str) = query_file!("postgres", "memberships_16");
 pub(crate) const DATABASES: (&str, &str) = query_file!("postgres", "databases");
 
-pub const ALL_QUERIES: [(&str, &str); 5] = [SERVER, ROLES, MEMBERSHIPS, MEMBERSHIPS_16, DATABASES];
+pub const ALL_QUERIES: [(&str, &str); 4] = [SERVER, ROLES, MEMBERSHIPS, DATABASES];
 
 fn map_err(context: &str, e: tokio_postgres::Error) -> EngineError {
     let kind = match e.code() {
@@ -71,16 +70,19 @@ impl Session for PostgresSession {
         Ok(text_rows(&messages))
     }
 
+    async fn batch(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
+        self.batch_each(queries).await.into_iter().collect()
+    }
+
     /// Pipelined: every query is sent before the first answer is read (tokio-postgres sends a
     /// request when its future is first polled), so they cost one round trip; each keeps its error.
-    async fn batch(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
+    async fn batch_each(&mut self, queries: &[(&str, &str)]) -> Vec<Result<Vec<TextRow>, EngineError>> {
         let client = &self.0;
-        let answers = futures::future::join_all(queries.iter().map(|(name, text)| async move {
+        futures::future::join_all(queries.iter().map(|(name, text)| async move {
             let messages = client.simple_query(text).await.map_err(|e| map_err(&format!("query {name}"), e))?;
             Ok::<_, EngineError>(text_rows(&messages))
         }))
-        .await;
-        answers.into_iter().collect()
+        .await
     }
 
     fn server_certificate_sha256(&self) -> Option<String> {
@@ -156,8 +158,12 @@ impl Driver for PostgresDriver {
         Ok(Box::new(PostgresSession(client, presented)))
     }
 
-    async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {
-        let rows = reader.rows(SERVER).await?;
+    /// One round trip: the version and the three catalog queries, pipelined (no query depends on
+    /// the version). An unsupported version is refused before any other answer is looked at.
+    async fn read(reader: &mut Reader<'_>, target: &Target) -> Result<(Server, Rows), EngineError> {
+        let [server, roles, memberships, databases]: [Result<Vec<TextRow>, EngineError>; 4] =
+            reader.batch_each(&[SERVER, ROLES, MEMBERSHIPS, DATABASES]).await?.try_into().expect("one per query");
+        let rows = server?;
         let version = rows.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
         let version_num: u32 = rows.first().and_then(|r| cell(r, 1).parse().ok()).unwrap_or(0);
         if version_num < 120000 {
@@ -166,22 +172,15 @@ impl Driver for PostgresDriver {
                 format!("server version {version_num} is not supported (PostgreSQL 12+ required)"),
             ));
         }
-        Ok(Server { version, version_num })
-    }
-
-    async fn rows(reader: &mut Reader<'_>, server: &Server, target: &Target) -> Result<Rows, EngineError> {
-        let memberships = if server.version_num >= 160000 { MEMBERSHIPS_16 } else { MEMBERSHIPS };
-        // One round trip: the three catalog queries, pipelined.
-        let [roles, memberships, databases]: [Vec<TextRow>; 3] =
-            reader.batch(&[ROLES, memberships, DATABASES]).await?.try_into().expect("one result per query");
-        Ok(Rows {
-            roles,
-            memberships,
-            databases: databases
+        let rows = Rows {
+            roles: roles?,
+            memberships: memberships?,
+            databases: databases?
                 .into_iter()
                 .filter(|r| target.databases.is_empty() || target.databases.iter().any(|d| d == cell(r, 0)))
                 .collect(),
-        })
+        };
+        Ok((Server { version, version_num }, rows))
     }
 
     fn catalog(server: &Server, rows: Rows) -> Catalog {

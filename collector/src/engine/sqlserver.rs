@@ -297,6 +297,24 @@ impl Driver for SqlServerDriver {
         Ok(Box::new(SqlServerSession(client)))
     }
 
+    /// The version, the server-level views, then each database's views, one query at a time (not
+    /// batched: there is no real SQL Server here to test a batch against).
+    async fn read(reader: &mut Reader<'_>, target: &Target) -> Result<(Server, Rows), EngineError> {
+        let server = SqlServerDriver::server(reader).await?;
+        let rows = SqlServerDriver::rows(reader, &server, target).await?;
+        Ok((server, rows))
+    }
+
+    fn catalog(server: &Server, rows: Rows) -> Catalog {
+        catalog_from_rows(server.major, &rows.server, &rows.databases)
+    }
+
+    fn describe(server: &Server) -> String {
+        format!("SQL Server {} ({})", server.version, server.edition)
+    }
+}
+
+impl SqlServerDriver {
     async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {
         let rows = reader.rows(SERVER).await?;
         let version = rows.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
@@ -351,14 +369,6 @@ impl Driver for SqlServerDriver {
             ));
         }
         Ok(Rows { server: server_rows, databases })
-    }
-
-    fn catalog(server: &Server, rows: Rows) -> Catalog {
-        catalog_from_rows(server.major, &rows.server, &rows.databases)
-    }
-
-    fn describe(server: &Server) -> String {
-        format!("SQL Server {} ({})", server.version, server.edition)
     }
 }
 
