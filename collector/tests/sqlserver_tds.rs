@@ -17,27 +17,30 @@ fn estate_server(version: &'static str, deny: Option<&'static str>) -> Responder
     let server = estate::server_rows();
     let dbs = estate::database_rows();
     Arc::new(move |sql: &str| {
-        if deny.is_some_and(|d| sql == d) {
+        // The collector sends each query file's text without its trailing white space.
+        let sql = sql.trim_end();
+        let is = |text: &str| sql == text.trim_end();
+        if deny.is_some_and(is) {
             return Reply::Error(
                 300,
                 "VIEW SERVER STATE permission was denied on object 'server', database 'master'.".into(),
             );
         }
         let legacy = version.starts_with("13.");
-        let per_db = |q: (&str, &str), db: &str| q.1.replace("{db}", &quote_name(db));
-        let rows = if sql == mssql::SERVER.1 {
+        let per_db = |q: (&str, &str), db: &str| q.1.replace("{db}", &quote_name(db)).trim_end().to_owned();
+        let rows = if is(mssql::SERVER.1) {
             let mut r = estate::server_row();
             r[0] = Some(version.into());
             vec![r]
-        } else if sql == mssql::LOGINS.1 {
+        } else if is(mssql::LOGINS.1) {
             server.logins.clone()
-        } else if sql == mssql::SERVER_ROLE_MEMBERS.1 {
+        } else if is(mssql::SERVER_ROLE_MEMBERS.1) {
             server.role_members.clone()
-        } else if (sql == mssql::SERVER_PERMISSIONS.1 && !legacy) || sql == mssql::SERVER_PERMISSIONS_LEGACY.1 {
+        } else if (is(mssql::SERVER_PERMISSIONS.1) && !legacy) || is(mssql::SERVER_PERMISSIONS_LEGACY.1) {
             server.permissions.clone()
-        } else if sql == mssql::SESSIONS.1 {
+        } else if is(mssql::SESSIONS.1) {
             server.sessions.clone()
-        } else if sql == mssql::DATABASES.1 {
+        } else if is(mssql::DATABASES.1) {
             // tempdb and model are online too; querying them would hit the "unexpected query" arm.
             let system = ["tempdb", "model"].map(|n| vec![Some(n.to_owned()), Some("sa".to_owned())]);
             let id = |d: &Vec<Option<String>>| Some(estate::database_id(d[0].as_deref().unwrap_or("")).to_string());
@@ -89,6 +92,11 @@ async fn run(
 async fn client_path_decodes_the_estate_exactly_as_the_row_mapping_does() {
     let double = TdsDouble::start("dbadmin_collector", "s3cret!Pa55", estate_server(estate::VERSION, None)).await;
     let collected = run(&double, TlsMode::Disable, &[], login()).await.expect("the double serves every query");
+    assert_eq!(
+        double.batches.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "three round trips: the version, the server-level views with the databases, every database's views"
+    );
     let expected = catalog_from_rows(16, &estate::server_rows(), &estate::database_rows()).classify();
     assert_eq!(collected.principals, expected, "decoding through TDS loses or changes nothing");
     assert!(collected.server_version.contains("16.0.4135.4"));
@@ -153,6 +161,11 @@ async fn errors_are_typed() {
             .await;
     let err = run(&denied, TlsMode::Disable, &[], login()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::InsufficientPrivilege, "{}", err.reason);
+    assert!(
+        err.reason.starts_with("query sqlserver/sessions: "),
+        "the failing query of the batch is named: {}",
+        err.reason
+    );
 
     let old = TdsDouble::start("dbadmin_collector", "s3cret!Pa55", estate_server("10.50.6000.34", None)).await;
     assert_eq!(run(&old, TlsMode::Disable, &[], login()).await.unwrap_err().kind, ErrorKind::UnsupportedVersion);

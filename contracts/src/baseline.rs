@@ -185,9 +185,8 @@ impl Baseline {
                     issues.push(at(line, Some(field), "holds a control character".into()));
                 }
             }
-            if !approval.account_id.is_empty()
-                && !(approval.account_id.len() == 12 && approval.account_id.chars().all(|c| c.is_ascii_digit()))
-            {
+            let account_ok = approval.account_id.len() == 12 && approval.account_id.bytes().all(|b| b.is_ascii_digit());
+            if !approval.account_id.is_empty() && !account_ok {
                 issues.push(at(
                     line,
                     Some("account_id"),

@@ -255,8 +255,56 @@ impl Session for SqlServerSession {
         Ok(rows.into_iter().map(|r| r.into_iter().map(text_cell).collect()).collect())
     }
 
+    /// One T-SQL batch, one round trip: a result set per statement, in order (every query here is
+    /// a SELECT, which always sends its columns, rows or not). The driver reports a statement's
+    /// error only at the end of the batch, without saying which statement failed: then the queries
+    /// run again one at a time, so the error row names the one that fails.
+    async fn batch(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
+        let Some((first, _)) = queries.first() else { return Ok(Vec::new()) };
+        match self.batch_once(queries).await {
+            Ok(rows) => Ok(rows),
+            Err(batched) => {
+                for (name, text) in queries {
+                    self.query(name, text).await?;
+                }
+                Err(EngineError { reason: format!("queries {first}, …: {}", batched.reason), ..batched })
+            }
+        }
+    }
+
     async fn close(self: Box<Self>) {
         let _ = self.0.close().await;
+    }
+}
+
+impl SqlServerSession {
+    async fn batch_once(&mut self, queries: &[(&str, &str)]) -> Result<Vec<Vec<TextRow>>, EngineError> {
+        use futures::TryStreamExt;
+        let context = "a batch of catalog queries";
+        let text: Vec<&str> = queries.iter().map(|(_, t)| t.trim_end().trim_end_matches(';')).collect();
+        let mut stream = self.0.simple_query(text.join("\n;\n")).await.map_err(|e| map_err(context, e))?;
+        let mut out: Vec<Vec<TextRow>> = Vec::with_capacity(queries.len());
+        while let Some(item) = stream.try_next().await.map_err(|e| map_err(context, e))? {
+            match item {
+                tiberius::QueryItem::Metadata(_) => out.push(Vec::new()),
+                tiberius::QueryItem::Row(row) => match out.last_mut() {
+                    Some(rows) => rows.push(row.into_iter().map(text_cell).collect()),
+                    None => {
+                        return Err(EngineError::new(
+                            ErrorKind::Query,
+                            format!("{context}: a row came before its columns"),
+                        ))
+                    }
+                },
+            }
+        }
+        if out.len() != queries.len() {
+            return Err(EngineError::new(
+                ErrorKind::Query,
+                format!("{context}: {} queries returned {} result sets", queries.len(), out.len()),
+            ));
+        }
+        Ok(out)
     }
 }
 
@@ -329,34 +377,39 @@ impl SqlServerDriver {
         Ok(Server { version, edition, major })
     }
 
+    /// Two batches: the server-level views with the list of databases, then the three views of
+    /// every database in scope.
     async fn rows(reader: &mut Reader<'_>, server: &Server, target: &Target) -> Result<Rows, EngineError> {
         let permissions = if server.major >= STRING_AGG_SINCE { SERVER_PERMISSIONS } else { SERVER_PERMISSIONS_LEGACY };
-        let server_rows = ServerRows {
-            logins: reader.rows(LOGINS).await?,
-            role_members: reader.rows(SERVER_ROLE_MEMBERS).await?,
-            permissions: reader.rows(permissions).await?,
-            sessions: reader.rows(SESSIONS).await?,
-        };
+        let [logins, role_members, permissions, sessions, listed]: [Vec<TextRow>; 5] = reader
+            .batch(&[LOGINS, SERVER_ROLE_MEMBERS, permissions, SESSIONS, DATABASES])
+            .await?
+            .try_into()
+            .expect("one result per query");
+        let server_rows = ServerRows { logins, role_members, permissions, sessions };
+        let in_scope: Vec<&TextRow> = listed
+            .iter()
+            .filter(|r| in_scope(cell(r, 0), cell(r, 2).parse().unwrap_or(i64::MAX), &target.databases))
+            .collect();
+        let texts: Vec<(&str, String)> = in_scope
+            .iter()
+            .flat_map(|r| {
+                let quoted = quote_name(cell(r, 0));
+                [DB_PRINCIPALS, DB_ROLE_MEMBERS, DB_PERMISSIONS]
+                    .map(|(query, text)| (query, text.replace("{db}", &quoted)))
+            })
+            .collect();
+        let queries: Vec<(&str, &str)> = texts.iter().map(|(q, t)| (*q, t.as_str())).collect();
+        let mut answers = if queries.is_empty() { Vec::new() } else { reader.batch(&queries).await? }.into_iter();
         let mut databases = Vec::new();
-        for r in reader.rows(DATABASES).await? {
-            let name = cell(&r, 0).to_owned();
-            if !in_scope(&name, cell(&r, 2).parse().unwrap_or(i64::MAX), &target.databases) {
-                continue;
-            }
-            let quoted = quote_name(&name);
-            let per_db = |(query, text): (&'static str, &str)| (query, text.replace("{db}", &quoted));
-            let (q, t) = per_db(DB_PRINCIPALS);
-            let principals = reader.rows((q, &t)).await?;
-            let (q, t) = per_db(DB_ROLE_MEMBERS);
-            let role_members = reader.rows((q, &t)).await?;
-            let (q, t) = per_db(DB_PERMISSIONS);
-            let permissions = reader.rows((q, &t)).await?;
+        for r in in_scope {
+            let mut next = || answers.next().expect("three results per database");
             databases.push(DatabaseRows {
-                owner: opt(&r, 1).map(str::to_owned),
-                principals,
-                role_members,
-                permissions,
-                name,
+                owner: opt(r, 1).map(str::to_owned),
+                principals: next(),
+                role_members: next(),
+                permissions: next(),
+                name: cell(r, 0).to_owned(),
             });
         }
         if let Some(wanted) = target.databases.iter().find(|w| !databases.iter().any(|d| &d.name == *w)) {

@@ -1,5 +1,7 @@
 //! A minimal TDS 7.4 server for tests: PRELOGIN (declining encryption), LOGIN7 with SQL
-//! authentication, and SQL batches answered from canned replies as NVARCHAR columns.
+//! authentication, and SQL batches answered from canned replies as NVARCHAR columns, one result
+//! set per statement of a batch (statements separated by a line holding `;`, as the collector
+//! joins them), each batch counted.
 //!
 //! It proves the collector's **client path** through tiberius — connecting, logging in,
 //! negotiating encryption, sending queries, decoding rows, mapping server errors — and nothing
@@ -22,6 +24,8 @@ pub type Responder = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
 
 pub struct TdsDouble {
     pub port: u16,
+    /// SQL batches received: round trips.
+    pub batches: Arc<std::sync::atomic::AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -43,16 +47,19 @@ impl TdsDouble {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the TDS double");
         let port = listener.local_addr().expect("local address").port();
         let (user, password) = (user.to_owned(), password.to_owned());
+        let batches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = batches.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (user, password, responder) = (user.clone(), password.clone(), responder.clone());
+                let counted = counted.clone();
                 tokio::spawn(async move {
                     // A client hanging up mid-conversation is not a test failure of the double.
-                    let _ = serve(stream, &user, &password, responder).await;
+                    let _ = serve(stream, &user, &password, responder, counted).await;
                 });
             }
         });
-        TdsDouble { port, task }
+        TdsDouble { port, batches, task }
     }
 }
 
@@ -170,7 +177,8 @@ fn login_ack() -> Vec<u8> {
     out
 }
 
-fn rows_reply(rows: &[Vec<Option<String>>]) -> Vec<u8> {
+/// One statement's answer; `more` when others of the batch follow (DONE_MORE).
+fn rows_reply(rows: &[Vec<Option<String>>], more: bool) -> Vec<u8> {
     let columns = rows.first().map_or(1, Vec::len);
     let mut out = vec![0x81];
     out.extend((columns as u16).to_le_bytes());
@@ -195,11 +203,17 @@ fn rows_reply(rows: &[Vec<Option<String>>]) -> Vec<u8> {
             }
         }
     }
-    out.extend(done(0x0010, rows.len() as u64));
+    out.extend(done(0x0010 | u16::from(more), rows.len() as u64));
     out
 }
 
-async fn serve(mut s: TcpStream, user: &str, password: &str, responder: Responder) -> std::io::Result<()> {
+async fn serve(
+    mut s: TcpStream,
+    user: &str,
+    password: &str,
+    responder: Responder,
+    batches: Arc<std::sync::atomic::AtomicUsize>,
+) -> std::io::Result<()> {
     let (kind, _) = read_message(&mut s).await?;
     assert_eq!(kind, TYPE_PRELOGIN, "the client starts with PRELOGIN");
     write_message(&mut s, TYPE_REPLY, &prelogin_reply()).await?;
@@ -225,16 +239,23 @@ async fn serve(mut s: TcpStream, user: &str, password: &str, responder: Responde
         if kind != TYPE_SQL_BATCH {
             continue;
         }
+        batches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let headers = u32::from_le_bytes([body[0], body[1], body[2], body[3]]) as usize;
         let sql = from_ucs2(&body[headers..]);
-        let reply = match responder(&sql) {
-            Reply::Rows(rows) => rows_reply(&rows),
-            Reply::Error(number, message) => {
-                let mut r = error_token(number, &message);
-                r.extend(done(0x0002, 0));
-                r
-            }
-        };
+        let statements: Vec<&str> = sql.split("\n;\n").collect();
+        let mut reply = Vec::new();
+        for (i, statement) in statements.iter().enumerate() {
+            let more = i + 1 < statements.len();
+            // Like SQL Server, a failing statement does not stop the batch.
+            reply.extend(match responder(statement) {
+                Reply::Rows(rows) => rows_reply(&rows, more),
+                Reply::Error(number, message) => {
+                    let mut r = error_token(number, &message);
+                    r.extend(done(0x0002 | u16::from(more), 0));
+                    r
+                }
+            });
+        }
         write_message(&mut s, TYPE_REPLY, &reply).await?;
     }
 }
