@@ -79,7 +79,7 @@ async fn bench(c: &Clients, o: &serde_json::Value, n: usize, log_path: &str) -> 
         "publish_handler_ms": log_field(&log, id, "Published collection jobs.", "publish_ms").first(),
         "request_to_last_result_ms": to_last,
         "last_result_to_report_ms": ms(reported) - to_last,
-        "finalize_handler_ms": log_field(&log, id, "Report written.", "finalize_ms").first(),
+        "finalize_handler_ms": log_field(&log, id, "Report written and signed.", "finalize_ms").first(),
         "end_to_end_ms": ms(reported),
         "databases_per_second": if to_last > 0 { n as f64 * 1000.0 / to_last as f64 } else { 0.0 },
         "collector_jobs_logged": db.len(),
