@@ -195,10 +195,10 @@ def aws_table(data):
 
 
 def replace(text, name, table):
-    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(\n<!-- end:{name} -->)", re.S)
+    pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- end:{name} -->)", re.S)
     if not pattern.search(text):
         raise SystemExit(f"README has no generated:{name} block")
-    return pattern.sub(lambda m: m.group(1) + table + m.group(2), text)
+    return pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
 
 
 def main():
