@@ -15,8 +15,10 @@ use std::time::{Duration, Instant, SystemTime};
 pub const SECRET_TTL: Duration = Duration::from_secs(300);
 const ROLE_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
-/// `(role, region, secret name)` → the login read and when.
-type SecretCache = HashMap<(Option<String>, String, String), (DbCredentials, Instant)>;
+/// `(role, region, secret name)`: a secret as one target reaches it.
+type SecretKey = (Option<String>, String, String);
+/// The login read for each secret, and when.
+type SecretCache = HashMap<SecretKey, (DbCredentials, Instant)>;
 
 pub struct AwsCredentials {
     sdk: aws_config::SdkConfig,
@@ -29,7 +31,7 @@ pub struct AwsCredentials {
     secrets: Mutex<SecretCache>,
     /// One read of a secret at a time: jobs of a batch that share a secret wait for the first
     /// one's read instead of each calling Secrets Manager.
-    reading: Mutex<HashMap<(Option<String>, String, String), Arc<tokio::sync::Mutex<()>>>>,
+    reading: Mutex<HashMap<SecretKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AwsCredentials {

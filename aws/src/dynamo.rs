@@ -91,7 +91,7 @@ pub struct DynamoRunStore {
 /// What one counting transaction did.
 enum Counting {
     Counted,
-    Cancelled(Cancelled, TransactError),
+    Cancelled(Cancelled, Box<TransactError>),
 }
 
 impl DynamoRunStore {
@@ -130,7 +130,7 @@ impl DynamoRunStore {
                 Cancelled::Conflict | Cancelled::Other => {
                     return Err(port_error("DynamoDB TransactWriteItems (count)", e))
                 }
-                reason => return Ok(Counting::Cancelled(reason, e)),
+                reason => return Ok(Counting::Cancelled(reason, Box::new(e))),
             }
         }
     }
@@ -435,7 +435,7 @@ impl RunStore for DynamoRunStore {
                     None => PortError::NotFound { what: format!("run {report_id}") },
                 })
             }
-            Counting::Cancelled(_, e) => return Err(port_error("DynamoDB TransactWriteItems (count)", e)),
+            Counting::Cancelled(_, e) => return Err(port_error("DynamoDB TransactWriteItems (count)", *e)),
         };
         let run =
             self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
