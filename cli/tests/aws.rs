@@ -577,6 +577,23 @@ async fn concurrent_completions_count_exactly_once() {
     assert_eq!(record.failed, s.runs.counted(id).await.unwrap().values().filter(|c| c.failed).count() as u64);
 }
 
+/// A PostgreSQL target in `region` whose login is the secret `secret`.
+fn secret_target(id: &str, region: &str, secret: &str) -> dbadmin_contracts::Target {
+    dbadmin_contracts::Target {
+        id: id.into(),
+        account_id: "123456789012".into(),
+        region: region.into(),
+        engine: dbadmin_contracts::Engine::Postgres,
+        host: "127.0.0.1".into(),
+        port: 5432,
+        databases: vec![],
+        secret: secret.into(),
+        role_arn: None,
+        tls: dbadmin_contracts::TlsMode::VerifyFull,
+        tags: Default::default(),
+    }
+}
+
 /// A target's secret lives in the target's region, not the collector's: the collector's credential
 /// source reads it there (on the emulator, which keeps secrets per region).
 #[tokio::test]
@@ -599,19 +616,7 @@ async fn secrets_are_read_in_the_target_region() {
         .await
         .expect("create the secret in the other region");
     let creds = dbadmin_aws::credentials::AwsCredentials::new(&s.c, None, None);
-    let target = dbadmin_contracts::Target {
-        id: "far".into(),
-        account_id: "123456789012".into(),
-        region: other.into(),
-        engine: dbadmin_contracts::Engine::Postgres,
-        host: "127.0.0.1".into(),
-        port: 5432,
-        databases: vec![],
-        secret: name.clone(),
-        role_arn: None,
-        tls: dbadmin_contracts::TlsMode::VerifyFull,
-        tags: Default::default(),
-    };
+    let target = secret_target("far", other, &name);
     let login = creds.credentials(&target).await.expect("the secret is read in the target's region");
     assert_eq!(login.username, "dbadmin_collector");
     let home = dbadmin_contracts::Target { region: s.c.sdk.region().unwrap().to_string(), ..target };
@@ -660,20 +665,8 @@ async fn concurrent_jobs_sharing_a_secret_read_it_once() {
         aws_sdk_secretsmanager::config::SharedInterceptor::new(reads.clone()),
     );
     let creds = dbadmin_aws::credentials::AwsCredentials::new(&clients, None, None);
-    let target = |i: usize| dbadmin_contracts::Target {
-        id: format!("t{i}"),
-        account_id: "123456789012".into(),
-        region: s.c.sdk.region().unwrap().to_string(),
-        engine: dbadmin_contracts::Engine::Postgres,
-        host: "127.0.0.1".into(),
-        port: 5432,
-        databases: vec![],
-        secret: name.clone(),
-        role_arn: None,
-        tls: dbadmin_contracts::TlsMode::VerifyFull,
-        tags: Default::default(),
-    };
-    let targets: Vec<_> = (0..10).map(target).collect();
+    let region = s.c.sdk.region().unwrap().to_string();
+    let targets: Vec<_> = (0..10).map(|i| secret_target(&format!("t{i}"), &region, &name)).collect();
     let logins = futures::future::join_all(targets.iter().map(|t| creds.credentials(t))).await;
     assert!(logins.iter().all(|l| l.as_ref().is_ok_and(|l| l.username == "dbadmin_collector")), "{logins:?}");
     assert_eq!(reads.0.load(std::sync::atomic::Ordering::SeqCst), 1, "ten jobs, one read");
