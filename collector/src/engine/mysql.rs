@@ -89,8 +89,6 @@ pub struct Server {
     pub flavor: Flavor,
     pub lower_case_table_names: u32,
     pub default_password_lifetime: i64,
-    pub partial_revokes: bool,
-    pub mandatory_roles: Vec<Ident>,
     /// When the catalog was read (password lifetimes are measured from it).
     pub now: time::OffsetDateTime,
 }
@@ -232,9 +230,8 @@ impl Driver for MysqlDriver {
         Ok((server, rows))
     }
 
-    /// MySQL 8+'s `@@partial_revokes` and `@@mandatory_roles` arrive with the catalog rows.
     fn catalog(server: &Server, rows: Rows) -> Catalog {
-        MysqlDriver::catalog_of(server, rows)
+        from_rows(server, rows)
     }
 
     fn describe(server: &Server) -> String {
@@ -275,8 +272,6 @@ impl MysqlDriver {
             default_password_lifetime: cell(row, 3).parse().unwrap_or(0),
             version,
             flavor,
-            partial_revokes: false,
-            mandatory_roles: Vec::new(),
             now: time::OffsetDateTime::now_utc(),
         })
     }
@@ -318,22 +313,6 @@ impl MysqlDriver {
             (rows.db_grants, rows.table_grants, rows.column_grants) = (db, table, column);
         }
         Ok(rows)
-    }
-
-    fn catalog_of(server: &Server, rows: Rows) -> Catalog {
-        match &rows.mysql8_settings {
-            Some(r) => {
-                let server = Server {
-                    partial_revokes: flag(r, 0),
-                    mandatory_roles: parse_role_list(cell(r, 1)),
-                    version: server.version.clone(),
-                    priv_columns: server.priv_columns.clone(),
-                    ..*server
-                };
-                from_rows(&server, rows)
-            }
-            None => from_rows(server, rows),
-        }
     }
 }
 
@@ -459,8 +438,9 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             .collect(),
         role_edges: rows.role_edges.iter().map(ident_pair).collect(),
         default_roles,
-        mandatory_roles: server.mandatory_roles.clone(),
-        partial_revokes: server.partial_revokes,
+        // MySQL 8+'s `@@mandatory_roles` and `@@partial_revokes` arrive with the catalog rows.
+        mandatory_roles: rows.mysql8_settings.as_ref().map(|r| parse_role_list(cell(r, 1))).unwrap_or_default(),
+        partial_revokes: rows.mysql8_settings.as_ref().is_some_and(|r| flag(r, 0)),
         lower_case_table_names: server.lower_case_table_names,
         default_password_lifetime: server.default_password_lifetime,
         now: server.now,
