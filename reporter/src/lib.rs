@@ -227,9 +227,10 @@ async fn render_results(
             Err((_, e)) => return Err(e),
             Ok(r) => r,
         };
-        let rows = render::target_rows(target, result.as_ref(), report_timestamp, baseline);
+        let signals = review::signals(result.as_ref());
+        let rows = render::target_rows_with(target, result.as_ref(), report_timestamp, baseline, &signals);
         renderer.write(&rows).map_err(stage_err)?;
-        page.target(&rows, &review::signals(result.as_ref()));
+        page.target(&rows, &signals);
         for r in rows.iter().filter(|r| !r.review_status.is_empty()) {
             *tallies.review_counts.entry(r.review_status.clone()).or_default() += 1;
         }
@@ -269,7 +270,7 @@ async fn previous_report(deps: &ReporterDeps<'_>, report_id: &str, version: u32)
         Err(e) => return unreadable_previous(label, &e),
     };
     if let Some(size) = size.filter(|s| *s > PREVIOUS_COMPARE_LIMIT) {
-        return html::Previous::Unreadable {
+        return html::Previous::NotCompared {
             label,
             reason: format!(
                 "its report.json is {} MB, more than this page compares ({} MB); `db-admin-report diff` compares reports of any size",
@@ -281,16 +282,16 @@ async fn previous_report(deps: &ReporterDeps<'_>, report_id: &str, version: u32)
     match deps.store.get(&key).await {
         Ok(Some(bytes)) => match render::from_json(&bytes) {
             Ok(rows) => html::Previous::Report { label, sides: diff::sides(&rows) },
-            Err(e) => html::Previous::Unreadable { label, reason: format!("{key} cannot be read: {e}") },
+            Err(e) => html::Previous::NotCompared { label, reason: format!("{key} cannot be read: {e}") },
         },
-        Ok(None) => html::Previous::Unreadable { label, reason: format!("{key} is missing") },
+        Ok(None) => html::Previous::NotCompared { label, reason: format!("{key} is missing") },
         Err(e) => unreadable_previous(label, &e),
     }
 }
 
 fn unreadable_previous(label: String, error: &PortError) -> html::Previous {
     warn!(%label, error = %dbadmin_ports::error_chain(error), "The previous report cannot be read; report.html says so.");
-    html::Previous::Unreadable { label, reason: format!("it cannot be read: {}", dbadmin_ports::error_chain(error)) }
+    html::Previous::NotCompared { label, reason: format!("it cannot be read: {}", dbadmin_ports::error_chain(error)) }
 }
 
 /// The manifest's sentence about targets read without verifying the server, if any were.
@@ -342,10 +343,16 @@ impl Body {
     }
 }
 
-/// Writes `body` at `key` once. An object already there is fine when it holds the same bytes (an
-/// earlier attempt of this finalize); other bytes are a [`ReporterError::Conflict`].
-async fn write_once(store: &dyn ObjectStore, key: &str, body: Body, content_type: &str) -> Result<(), ReporterError> {
-    let (sha, _) = body.sha256_and_size();
+/// Writes `body` at `key` once and returns its SHA-256 and size. An object already there is fine
+/// when it holds the same bytes (an earlier attempt of this finalize); other bytes are a
+/// [`ReporterError::Conflict`].
+async fn write_once(
+    store: &dyn ObjectStore,
+    key: &str,
+    body: Body,
+    content_type: &str,
+) -> Result<(String, u64), ReporterError> {
+    let (sha, size) = body.sha256_and_size();
     let stored = match body {
         Body::Bytes(bytes) => store.put(key, bytes, content_type).await,
         // The staging file is removed when `file` drops, after the store has linked or read it.
@@ -363,7 +370,7 @@ async fn write_once(store: &dyn ObjectStore, key: &str, body: Body, content_type
         }
         info!(%key, "An earlier attempt wrote the same bytes already.");
     }
-    Ok(())
+    Ok((sha, size))
 }
 
 /// Writes each `(name, body, content type)` under `dir` once and describes it for the manifest.
@@ -374,9 +381,8 @@ async fn write_artifacts(
 ) -> Result<Vec<Artifact>, ReporterError> {
     let mut artifacts = Vec::new();
     for (name, body, content_type) in files {
-        let (sha256, size) = body.sha256_and_size();
+        let (sha256, size) = write_once(store, &format!("{dir}/{name}"), body, content_type).await?;
         artifacts.push(Artifact { name: name.to_owned(), sha256, size, content_type: content_type.to_owned() });
-        write_once(store, &format!("{dir}/{name}"), body, content_type).await?;
     }
     Ok(artifacts)
 }

@@ -29,12 +29,8 @@ impl Staged {
 
     pub fn finish(self) -> std::io::Result<StagedFile> {
         let file = self.file.into_inner().map_err(|e| e.into_error())?;
-        Ok(StagedFile { path: file.into_temp_path(), sha256: hex(&self.hasher.finalize()), size: self.size })
+        Ok(StagedFile { path: file.into_temp_path(), sha256: hex::encode(self.hasher.finalize()), size: self.size })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Write for Staged {
