@@ -108,8 +108,19 @@ pub fn target_rows(
     report_timestamp: &str,
     baseline: Option<&Baseline>,
 ) -> Vec<Row> {
+    target_rows_with(target, result, report_timestamp, baseline, &crate::review::signals(result))
+}
+
+/// [`target_rows`] with the target's signals worked out already (the reporter shows them in
+/// `report.html` too).
+pub fn target_rows_with(
+    target: &Target,
+    result: Option<&TargetResult>,
+    report_timestamp: &str,
+    baseline: Option<&Baseline>,
+    signals: &crate::review::Signals,
+) -> Vec<Row> {
     let mut out = collected_rows(target, result, report_timestamp);
-    let signals = crate::review::signals(result);
     let (admins, cell) = (signals.admins.map(|n| n.to_string()).unwrap_or_default(), signals.cell());
     for row in &mut out {
         row.database_admins.clone_from(&admins);

@@ -33,10 +33,11 @@ fn main() {
     let mut counts = std::collections::BTreeMap::new();
     for t in render::target_order(&population) {
         let result = synthetic::result(t, index[t.id.as_str()], principals);
-        let rows = render::target_rows(t, Some(&result), "2026-11-22T10:00:00Z", None);
+        let signals = review::signals(Some(&result));
+        let rows = render::target_rows_with(t, Some(&result), "2026-11-22T10:00:00Z", None, &signals);
         renderer.write(&rows).expect("write");
         let html_started = Instant::now();
-        page.target(&rows, &review::signals(Some(&result)));
+        page.target(&rows, &signals);
         html_time += html_started.elapsed();
         render::count_status(&mut counts, Some(&result));
     }
