@@ -59,8 +59,9 @@ pub struct PageFacts<'a> {
 pub enum Previous {
     /// No report was signed before this one.
     None,
-    /// That report (`label`: id and version) could not be read: the page says why.
-    Unreadable { label: String, reason: String },
+    /// That report (`label`: id and version) is not compared, for `reason` (it cannot be read, or
+    /// it is too large to compare in memory); the page says why.
+    NotCompared { label: String, reason: String },
     /// That report's databases.
     Report { label: String, sides: BTreeMap<TargetKey, TargetSide> },
 }
@@ -151,7 +152,7 @@ impl Html {
     pub fn compare_with(&mut self, previous: Previous) {
         self.comparison = match previous {
             Previous::None => Ok(None),
-            Previous::Unreadable { label, reason } => Err((label, reason)),
+            Previous::NotCompared { label, reason } => Err((label, reason)),
             Previous::Report { label, sides } => Ok(Some(Comparison {
                 label,
                 before: sides,
