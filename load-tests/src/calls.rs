@@ -52,6 +52,6 @@ pub fn since(before: &Calls, after: &Calls) -> Calls {
 }
 
 /// Whether AWS bills the call per request (STS is free; everything else this tool calls is billed).
-pub fn billed(service: &str, _operation: &str) -> bool {
+pub fn billed(service: &str) -> bool {
     !service.eq_ignore_ascii_case("sts")
 }

@@ -9,19 +9,8 @@ use dbadmin_reporter::render::target_rows;
 use dbadmin_reporter::review::{self, signals};
 
 fn target() -> Target {
-    Target {
-        id: "orders".into(),
-        account_id: "111111111111".into(),
-        region: "eu-west-1".into(),
-        engine: Engine::Mysql,
-        host: "orders.internal".into(),
-        port: 3306,
-        databases: vec![],
-        secret: "s".into(),
-        role_arn: None,
-        tls: TlsMode::VerifyFull,
-        tags: Default::default(),
-    }
+    let orders = dbadmin_ports::fixtures::target("orders");
+    Target { account_id: "111111111111".into(), engine: Engine::Mysql, port: 3306, ..orders }
 }
 
 fn finding(level: Level, path: &[&str]) -> Finding {

@@ -98,7 +98,7 @@ fn call_rows(calls: &dbadmin_load_tests::calls::Calls, n: usize) -> Vec<serde_js
             serde_json::json!({
                 "service": service, "operation": operation, "calls": count,
                 "per_database": *count as f64 / n as f64,
-                "billed": dbadmin_load_tests::calls::billed(service, operation),
+                "billed": dbadmin_load_tests::calls::billed(service),
             })
         })
         .collect()
@@ -211,7 +211,7 @@ async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Va
     let collect = since(&after_publish, &after_collect);
     let per_db_billed: f64 = collect
         .iter()
-        .filter(|((s, op), _)| dbadmin_load_tests::calls::billed(s, op))
+        .filter(|((service, _), _)| dbadmin_load_tests::calls::billed(service))
         .map(|(_, c)| *c as f64)
         .sum::<f64>()
         / n as f64;
