@@ -276,7 +276,9 @@ mariadb_new_up() {
     || die "loading MariaDB 11 fixtures failed"
 }
 
-# The newest PostgreSQL from the sid chroot, beside Debian stable's.
+# The newest PostgreSQL from the sid chroot, beside Debian stable's. It archives WAL (archive_mode on,
+# a command that keeps nothing), so ALTER SYSTEM on archive_command works there: the definition's
+# parameter rule is tested both ways (off on the stable PostgreSQL).
 postgres_new_up() {
   local c=$PG_NEW_DIR_IN_CHROOT bin
   local host_dir="$CHROOT$c"
@@ -300,7 +302,7 @@ postgres_new_up() {
     as_root chroot "$CHROOT" sh -c "chown postgres: $c/data/server.key $c/data/server.crt && chmod 600 $c/data/server.key"
     log "starting the newest PostgreSQL on 127.0.0.1:$PG_NEW_PORT"
     as_root chroot --userspec=postgres:postgres "$CHROOT" "$bin/pg_ctl" -D "$c/data" -l "$c/server.log" -w -t 60 \
-      -o "-p $PG_NEW_PORT -c listen_addresses=127.0.0.1 -k $c -c ssl=on" start >/dev/null \
+      -o "-p $PG_NEW_PORT -c listen_addresses=127.0.0.1 -k $c -c ssl=on -c archive_mode=on -c archive_command=/bin/true" start >/dev/null \
       || { tail -n 20 "$host_dir/server.log" >&2; die "the newest PostgreSQL did not start"; }
     head -n 1 "$host_dir/data/postmaster.pid" | as_root tee "$host_dir/postmaster.pid.copy" >/dev/null
   fi

@@ -28,6 +28,51 @@ fn own(p: &dbadmin_contracts::Principal) -> &dbadmin_contracts::Finding {
 fn common_rules(c: &Collected, role_host: &str) {
     admin_rules(c, role_host);
     elevated_status_and_negative_rules(c, role_host);
+    definition_2026_12_2(c, role_host);
+}
+
+/// Definition 2026.12-2 (ADMIN-MODEL.md, "Role options and special privileges", "Definer routines"),
+/// on scripts/fixtures/mysql-family.sql.
+fn definition_2026_12_2(c: &Collected, role_host: &str) {
+    let role = |r: &str| format!("'{r}'@'{role_host}'");
+    // A role held WITH ADMIN OPTION counts like the role; the option says so.
+    let option = expect(
+        c,
+        "fx_admin_option",
+        ANY,
+        Level::Admin,
+        "SUPER",
+        &["'fx_admin_option'@'%'", &role("fx_dba_role"), "SUPER"],
+    );
+    assert!(option.findings.iter().any(|f| f.reason.contains("WITH ADMIN OPTION")), "{:#?}", option.findings);
+    absent(c, "fx_admin_option_harmless", ANY);
+    // PROXY on an admin where the server maps no proxy users: dormant, a note on a listed account.
+    absent(c, "fx_proxy", ANY);
+    let listed = expect(c, "fx_proxy_listed", ANY, Level::Elevated, "PROCESS", &["'fx_proxy_listed'@'%'", "PROCESS"]);
+    assert!(listed.findings.iter().all(|f| !f.privilege.starts_with("PROXY")), "{:#?}", listed.findings);
+    assert!(
+        listed.notes.iter().any(|n| n.starts_with("dormant: PROXY ON 'fx_super'@'%'")),
+        "the dormant PROXY is named in the notes: {:?}",
+        listed.notes
+    );
+    // Definer routines of an admin: dynamic SQL from an argument is admin to call, fixed SQL elevated;
+    // EXECUTE on the routine, on its schema, or through a role.
+    let run = "EXECUTE ON PROCEDURE app.fx_run_sql";
+    expect(c, "fx_definer_dynamic", ANY, Level::Admin, run, &["'fx_definer_dynamic'@'%'", run]);
+    expect(c, "fx_definer_schema", ANY, Level::Admin, run, &["'fx_definer_schema'@'%'", run]);
+    expect(
+        c,
+        "fx_definer_via_role",
+        ANY,
+        Level::Admin,
+        run,
+        &["'fx_definer_via_role'@'%'", &role("fx_exec_role"), run],
+    );
+    let fixed = "EXECUTE ON PROCEDURE app.fx_fixed";
+    let f = expect(c, "fx_definer_fixed", ANY, Level::Elevated, fixed, &["'fx_definer_fixed'@'%'", fixed]);
+    assert!(f.findings[0].reason.contains("'root'@'localhost'"), "names the definer: {}", f.findings[0].reason);
+    absent(c, "fx_invoker_caller", ANY);
+    absent(c, "fx_definer_nonadmin", ANY);
 }
 
 /// The admin rules: they hold whatever else every account receives (MariaDB 11's PUBLIC fixture).
@@ -249,6 +294,21 @@ async fn mysql_admin_definition() {
     assert!(login_role.status.flags.is_empty(), "an unlocked role is ACTIVE: {:?}", login_role.status);
     assert_eq!(login_role.password_set, Some(true));
     assert!(login_role.notes.iter().any(|n| n.contains("can log in")), "{:?}", login_role.notes);
+    // Definition 2026.12-2: SYSTEM_USER alone is neither; CONNECTION_ADMIN is elevated; CLONE_ADMIN
+    // without the clone plugin is dormant (a note beside PROCESS).
+    absent(&c, "fx_system_user", ANY);
+    expect(
+        &c,
+        "fx_mysql_connection_admin",
+        ANY,
+        Level::Elevated,
+        "CONNECTION_ADMIN",
+        &["'fx_mysql_connection_admin'@'%'", "CONNECTION_ADMIN"],
+    );
+    absent(&c, "fx_clone_admin", ANY);
+    let clone = expect(&c, "fx_clone_listed", ANY, Level::Elevated, "PROCESS", &["'fx_clone_listed'@'%'", "PROCESS"]);
+    assert!(clone.notes.iter().any(|n| n.starts_with("dormant: CLONE_ADMIN")), "{:?}", clone.notes);
+    assert!(c.catalog_warnings.is_empty(), "no warning on a stock server: {:?}", c.catalog_warnings);
 }
 
 /// MariaDB 11 (Debian unstable's), with a column write on a grant table granted TO PUBLIC.

@@ -128,6 +128,52 @@ async fn postgres_admin_definition() {
         absent(&c, role, None);
     }
     assert!(c.principals.iter().all(|p| !p.name.starts_with("pg_")));
+    // archive_mode is off on this server: ALTER SYSTEM on archive_command is dormant.
+    definition_2026_12_2(&c, false);
+}
+
+/// Definition 2026.12-2 (ADMIN-MODEL.md, "Privileges beyond roles and attributes", "Definer
+/// routines") on scripts/fixtures/postgres.sql. `archiving`: the server runs with archive_mode on.
+fn definition_2026_12_2(c: &dbadmin_contracts::Collected, archiving: bool) {
+    let archive = "ALTER SYSTEM ON PARAMETER archive_command";
+    if archiving {
+        let p = expect(c, "fx_param_archive", None, Level::Admin, archive, &["fx_param_archive", archive]);
+        assert!(p.findings[0].reason.contains("archive_mode is on"), "{}", p.findings[0].reason);
+    } else {
+        absent(c, "fx_param_archive", None);
+    }
+    let preload = "ALTER SYSTEM ON PARAMETER shared_preload_libraries";
+    expect(c, "fx_param_preload", None, Level::Admin, preload, &["fx_param_preload", preload]);
+    let session = "ALTER SYSTEM ON PARAMETER session_preload_libraries";
+    expect(c, "fx_param_member", None, Level::Admin, session, &["fx_param_member", "fx_param_group", session]);
+    let lo = "SET ON PARAMETER lo_compat_privileges";
+    expect(c, "fx_param_lo_compat", None, Level::Elevated, lo, &["fx_param_lo_compat", lo]);
+    let work_mem = "ALTER SYSTEM ON PARAMETER work_mem";
+    expect(c, "fx_param_work_mem", None, Level::Elevated, work_mem, &["fx_param_work_mem", work_mem]);
+    // EXECUTE on functions revoked from PUBLIC by default.
+    for (role, function, level) in [
+        ("fx_lo_export", "pg_catalog.lo_export(oid, text)", Level::Admin),
+        ("fx_lo_import", "pg_catalog.lo_import(text)", Level::Admin),
+        ("fx_read_file", "pg_catalog.pg_read_file(text)", Level::Elevated),
+        ("fx_reload_conf", "pg_catalog.pg_reload_conf()", Level::Elevated),
+    ] {
+        let privilege = format!("EXECUTE ON FUNCTION {function}");
+        expect(c, role, None, level, &privilege, &[role, &privilege]);
+    }
+    // SECURITY DEFINER functions of a superuser, in this database and in another one.
+    let run = "EXECUTE ON SECURITY DEFINER FUNCTION public.fx_run_sql(q text)";
+    let dynamic = expect(c, "fx_definer_dynamic", None, Level::Admin, run, &["fx_definer_dynamic", run]);
+    assert!(dynamic.findings[0].reason.contains("runs as its owner postgres"), "{}", dynamic.findings[0].reason);
+    expect(c, "fx_definer_via_role", None, Level::Admin, run, &["fx_definer_via_role", "fx_exec_group", run]);
+    let fixed = "EXECUTE ON SECURITY DEFINER FUNCTION public.fx_fixed()";
+    expect(c, "fx_definer_fixed", None, Level::Elevated, fixed, &["fx_definer_fixed", fixed]);
+    let other = "EXECUTE ON SECURITY DEFINER FUNCTION public.fx_app_sql(q text)";
+    let p = expect(c, "fx_definer_other_db", None, Level::Admin, other, &["fx_definer_other_db", other]);
+    assert_eq!(p.findings[0].scope, "database fx_app", "functions are read in every database");
+    for role in ["fx_definer_nonadmin", "fx_definer_no_usage"] {
+        absent(c, role, None);
+    }
+    assert!(c.catalog_warnings.is_empty(), "no warning on a stock server: {:?}", c.catalog_warnings);
 }
 
 /// PostgreSQL 16+ grant options and predefined roles, on the newest PostgreSQL the scripts run
@@ -191,6 +237,66 @@ async fn postgres_newest_grant_options() {
     );
     for role in ["fx_reader", "fx_readonly_role", "fx_analyst", "fx_monitor", "dbadmin_collector"] {
         absent(&c, role, None);
+    }
+    // archive_mode is on here: ALTER SYSTEM on archive_command runs a command as the server.
+    definition_2026_12_2(&c, true);
+    // Paths on 16+: one option on every edge.
+    let su = ["fx_su_group", "SUPERUSER"];
+    expect(&c, "fx_chain_set_set", None, Level::Admin, "SUPERUSER", &["fx_chain_set_set", "fx_mid_set", su[0], su[1]]);
+    expect(
+        &c,
+        "fx_chain_inh_inh",
+        None,
+        Level::Admin,
+        "SUPERUSER",
+        &["fx_chain_inh_inh", "fx_mid_inherit", su[0], su[1]],
+    );
+    absent(&c, "fx_chain_inh_set", None);
+    absent(&c, "fx_chain_set_inh", None);
+    if version >= 18 {
+        let p = "MEMBER OF pg_signal_autovacuum_worker";
+        expect(
+            &c,
+            "fx_signal_autovacuum",
+            None,
+            Level::Elevated,
+            p,
+            &["fx_signal_autovacuum", "pg_signal_autovacuum_worker"],
+        );
+    }
+    server_agrees_on_membership_paths(port, &c).await;
+}
+
+/// The server's own answer, `pg_has_role(member, role, 'SET' | 'USAGE')`, for every fixture role and
+/// the superuser role of the fixtures: the report lists a role as reaching it exactly when the server
+/// says it can (SET ROLE to it, or hold its privileges), ADMIN-only self-grants aside (the server
+/// answers for what is granted now; the report for what the member can grant itself).
+async fn server_agrees_on_membership_paths(port: u16, c: &dbadmin_contracts::Collected) {
+    let (client, connection) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=dbadmin_collector password=collector-pw dbname=postgres"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("connect as the collector");
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT r.rolname::text, pg_catalog.pg_has_role(r.oid, s.oid, 'SET') OR pg_catalog.pg_has_role(r.oid, s.oid, 'USAGE') \
+             FROM pg_catalog.pg_roles r, pg_catalog.pg_roles s \
+             WHERE r.rolname LIKE 'fx\\_%' AND s.rolname = 'fx_su_group' AND r.oid <> s.oid AND NOT r.rolsuper",
+            &[],
+        )
+        .await
+        .expect("pg_has_role");
+    assert!(rows.len() > 20, "fixture roles: {}", rows.len());
+    for row in rows {
+        let (role, server_says): (String, bool) = (row.get(0), row.get(1));
+        let ours = find(c, &role, None).is_some_and(|p| {
+            p.findings
+                .iter()
+                .any(|f| f.path.iter().any(|step| step == "fx_su_group") && !f.reason.contains("ADMIN OPTION"))
+        });
+        assert_eq!(ours, server_says, "{role}: the report and pg_has_role disagree on reaching fx_su_group");
     }
 }
 

@@ -207,9 +207,18 @@ fn shown(account: &Account, privilege: &str) -> bool {
                     .iter()
                     .all(|p| g.privileges.iter().any(|q| q == p)))
     };
+    // `EXECUTE ON PROCEDURE db.name` (a definer routine): EXECUTE on the routine, its schema or `*.*`.
+    let execute_on = |g: &Grant, routine: &str| {
+        let object = g.object.as_deref().unwrap_or("");
+        let schema = routine.rsplit(' ').next().unwrap_or("").split('.').next().unwrap_or("");
+        g.privileges.iter().any(|q| q == "EXECUTE")
+            && (object == "*.*" || object == format!("{schema}.*") || object == routine)
+    };
     account.grants.iter().any(|g| match privilege {
         "ALL PRIVILEGES" => all_like(g),
         "GRANT OPTION" => g.with_grant_option,
+        p if p.starts_with("EXECUTE ON ") => execute_on(g, &p["EXECUTE ON ".len()..]),
+        p if p.starts_with("PROXY ON ") => g.privileges.iter().any(|q| q == "PROXY"),
         p => g.privileges.iter().any(|q| q == p),
     })
 }

@@ -7,7 +7,7 @@ use std::fmt;
 
 /// The version of the admin definition (ADMIN-MODEL.md) the collectors implement.
 /// Bump it whenever a classification rule changes; every manifest records it.
-pub const ADMIN_DEFINITION_VERSION: &str = "2026.12-1";
+pub const ADMIN_DEFINITION_VERSION: &str = "2026.12-2";
 
 /// The target a result belongs to, copied so a result stands on its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +77,12 @@ pub struct Collected {
     pub queries: Vec<QueryRecord>,
     /// How many principals (accounts and roles) the server holds in all.
     pub principals_examined: u32,
+    /// What the collector could not read, or what the server's catalogs said that disagrees with
+    /// itself or with what the server enforces (a catalog object that is not the engine's own, grant
+    /// tables that differ from the privileges in force). Each is a sentence naming both sides; the
+    /// report marks the database `CATALOG_MISMATCH`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub catalog_warnings: Vec<String>,
     /// The principals holding admin or elevated privileges, with every finding.
     pub principals: Vec<Principal>,
 }

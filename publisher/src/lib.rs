@@ -755,6 +755,7 @@ mod tests {
                     admin_definition_version: "x".into(),
                     queries: vec![],
                     principals_examined: 0,
+                    catalog_warnings: Vec::new(),
                     principals: vec![],
                 })
             };

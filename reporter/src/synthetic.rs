@@ -61,6 +61,7 @@ pub fn result(t: &Target, i: usize, principals: usize) -> TargetResult {
                     admin_definition_version: "bench".into(),
                     queries: vec![],
                     principals_examined: principals as u32 * 3,
+                    catalog_warnings: Vec::new(),
                     principals: (0..principals).map(|p| principal(p, i)).collect(),
                 })
             };

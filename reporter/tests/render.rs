@@ -82,6 +82,7 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
             admin_definition_version: "v".into(),
             queries: vec![QueryRecord { name: "mysql/q".into(), sha256: "ab".into() }],
             principals_examined: 7,
+            catalog_warnings: Vec::new(),
             principals,
         })
     };

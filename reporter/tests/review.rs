@@ -58,6 +58,7 @@ fn result(principals: Vec<Principal>) -> TargetResult {
             admin_definition_version: "v".into(),
             queries: vec![],
             principals_examined: 9,
+            catalog_warnings: Vec::new(),
             principals,
         }),
     }

@@ -37,10 +37,19 @@ pub fn queries() -> Vec<(&'static str, &'static str)> {
         mysql::ROLE_EDGES_MYSQL,
         mysql::DEFAULT_ROLES_MYSQL,
         mysql::ROLE_EDGES_MARIADB,
+        mysql::PROXIES,
+        mysql::PROXY_SETTINGS,
+        mysql::PLUGINS,
+        mysql::PROCS_GRANTS,
+        mysql::DEFINER_ROUTINES_MYSQL,
+        mysql::DEFINER_ROUTINES_MARIADB,
         postgres::SERVER,
         postgres::ROLES,
         postgres::MEMBERSHIPS,
         postgres::DATABASES,
+        postgres::PARAMETER_ACL,
+        postgres::FUNCTIONS,
+        postgres::DEFINER_FUNCTIONS,
         sqlserver::SERVER,
         sqlserver::LOGINS,
         sqlserver::SERVER_ROLE_MEMBERS,
@@ -173,6 +182,9 @@ pub(crate) struct Reader<'a> {
     log: QueryLog,
     limit: Duration,
     step: &'a Step,
+    /// For a driver that reads more than one database of the server, each on a connection of its own.
+    pub(crate) creds: &'a DbCredentials,
+    pub(crate) opts: &'a ConnectOptions,
 }
 
 impl Reader<'_> {
@@ -202,6 +214,16 @@ impl Reader<'_> {
         within(limit, &what, async { Ok(session.batch_each(queries).await) }).await
     }
 
+    /// [`Reader::batch`] on another session of the same server (another database's).
+    pub(crate) async fn batch_on(
+        &mut self,
+        session: &mut dyn Session,
+        queries: &[(&str, &str)],
+    ) -> Result<Vec<Vec<TextRow>>, EngineError> {
+        let (what, limit) = self.start(queries);
+        within(limit, &what, session.batch(queries)).await
+    }
+
     /// Records the texts and says what is in progress; the time limit is the query limit per query.
     fn start(&mut self, queries: &[(&str, &str)]) -> (String, Duration) {
         let names: Vec<&str> = queries.iter().map(|(name, _)| *name).collect();
@@ -219,6 +241,10 @@ pub(crate) trait Classify {
     fn classify(&self) -> Vec<Principal>;
     /// Principals looked at (reported or not).
     fn principals_examined(&self) -> u32;
+    /// What could not be read, or what the catalogs said that disagrees with itself.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One engine: the steps [`collect_with`] runs in the same order for every engine —
@@ -253,7 +279,7 @@ async fn collect_with<D: Driver>(
 ) -> Result<Collected, EngineError> {
     step.set(format!("connecting to {}:{}", target.host, target.port));
     let session = D::connect(target, creds, opts).await?;
-    let mut reader = Reader { session, log: QueryLog::default(), limit: opts.query_timeout, step };
+    let mut reader = Reader { session, log: QueryLog::default(), limit: opts.query_timeout, step, creds, opts };
     let read = D::read(&mut reader, target).await;
     let Reader { session, log, .. } = reader;
     let server_certificate_sha256 = session.server_certificate_sha256();
@@ -268,6 +294,7 @@ async fn collect_with<D: Driver>(
         admin_definition_version: ADMIN_DEFINITION_VERSION.to_owned(),
         queries: log.queries,
         principals_examined: catalog.principals_examined(),
+        catalog_warnings: catalog.warnings(),
         principals: catalog.classify(),
     })
 }

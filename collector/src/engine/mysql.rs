@@ -2,7 +2,8 @@
 
 use super::{cell, flag, opt, within, Classify, ConnectOptions, Driver, EngineError, Reader, Session, TextRow};
 use crate::model::mysql::{
-    Account, Catalog, ColumnGrant, DbGrant, DynamicGrant, Flavor, Ident, TableGrant, MARIADB_SPLIT_SUPER,
+    routine_runs_sql, Account, Catalog, ColumnGrant, DbGrant, DefinerRoutine, DynamicGrant, Flavor, Ident, ProxyGrant,
+    RoutineGrant, ServerSettings, TableGrant, MARIADB_PRIV_BITS, MARIADB_SPLIT_SUPER,
 };
 use async_trait::async_trait;
 use dbadmin_contracts::{ErrorKind, Target, TlsMode};
@@ -24,9 +25,15 @@ pub(crate) const DYNAMIC_GRANTS: (&str, &str) = query_file!("mysql", "dynamic_gr
 pub(crate) const ROLE_EDGES_MYSQL: (&str, &str) = query_file!("mysql", "role_edges_mysql");
 pub(crate) const DEFAULT_ROLES_MYSQL: (&str, &str) = query_file!("mysql", "default_roles_mysql");
 pub(crate) const ROLE_EDGES_MARIADB: (&str, &str) = query_file!("mysql", "role_edges_mariadb");
+pub(crate) const PROXIES: (&str, &str) = query_file!("mysql", "proxies");
+pub(crate) const PROXY_SETTINGS: (&str, &str) = query_file!("mysql", "proxy_settings");
+pub(crate) const PLUGINS: (&str, &str) = query_file!("mysql", "plugins");
+pub(crate) const PROCS_GRANTS: (&str, &str) = query_file!("mysql", "procs_grants");
+pub(crate) const DEFINER_ROUTINES_MYSQL: (&str, &str) = query_file!("mysql", "definer_routines_mysql");
+pub(crate) const DEFINER_ROUTINES_MARIADB: (&str, &str) = query_file!("mysql", "definer_routines_mariadb");
 
 /// Every query file, for static checks.
-pub const ALL_QUERIES: [(&str, &str); 13] = [
+pub const ALL_QUERIES: [(&str, &str); 19] = [
     SERVER,
     SERVER_MYSQL8,
     PRIV_COLUMNS,
@@ -40,6 +47,12 @@ pub const ALL_QUERIES: [(&str, &str); 13] = [
     ROLE_EDGES_MYSQL,
     DEFAULT_ROLES_MYSQL,
     ROLE_EDGES_MARIADB,
+    PROXIES,
+    PROXY_SETTINGS,
+    PLUGINS,
+    PROCS_GRANTS,
+    DEFINER_ROUTINES_MYSQL,
+    DEFINER_ROUTINES_MARIADB,
 ];
 
 fn map_err(context: &str, e: mysql_async::Error) -> EngineError {
@@ -91,6 +104,8 @@ pub struct Server {
     pub default_password_lifetime: i64,
     /// When the catalog was read (password lifetimes are measured from it).
     pub now: time::OffsetDateTime,
+    /// `CURRENT_USER()`: the collector's own account.
+    pub current_user: Ident,
 }
 
 /// The catalog rows, as the query files return them.
@@ -107,6 +122,11 @@ pub struct Rows {
     pub table_grants: Vec<TextRow>,
     pub column_grants: Vec<TextRow>,
     pub dynamic_grants: Vec<TextRow>,
+    pub proxies: Vec<TextRow>,
+    pub proxy_settings: Vec<TextRow>,
+    pub plugins: Vec<TextRow>,
+    pub procs_grants: Vec<TextRow>,
+    pub definer_routines: Vec<TextRow>,
 }
 
 /// MySQL 8+/9 and MariaDB 10.4+ for [`super::collect_with`].
@@ -179,6 +199,10 @@ impl Classify for Catalog {
 
     fn principals_examined(&self) -> u32 {
         self.accounts.len() as u32
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 }
 
@@ -259,7 +283,12 @@ impl MysqlDriver {
                 format!("server version {version} is not supported (MySQL 8.0+ or MariaDB 10.4+ required)"),
             ));
         }
-        let priv_columns: Vec<String> = columns.iter().map(|r| cell(r, 0).to_owned()).collect();
+        // MariaDB's mysql.user is a view an admin can redefine: its privileges are read from the
+        // bits of mysql.global_priv, named as the view's columns.
+        let priv_columns: Vec<String> = match flavor {
+            Flavor::Mysql => columns.iter().map(|r| cell(r, 0).to_owned()).collect(),
+            Flavor::Mariadb => MARIADB_PRIV_BITS.iter().map(|c| (*c).to_owned()).collect(),
+        };
         if priv_columns.is_empty() {
             return Err(EngineError::new(
                 ErrorKind::InsufficientPrivilege,
@@ -270,6 +299,7 @@ impl MysqlDriver {
             priv_columns,
             lower_case_table_names: cell(row, 2).parse().unwrap_or(0),
             default_password_lifetime: cell(row, 3).parse().unwrap_or(0),
+            current_user: split_account(cell(row, 4)),
             version,
             flavor,
             now: time::OffsetDateTime::now_utc(),
@@ -278,13 +308,13 @@ impl MysqlDriver {
 
     /// One round trip: every catalog query of the flavour, as one multi-statement text.
     async fn rows(reader: &mut Reader<'_>, server: &Server, _target: &Target) -> Result<Rows, EngineError> {
-        let column_list = server.priv_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
-        let user_privs_text = USER_PRIVS.1.replace("{priv_columns}", &column_list);
-        let user_privs = (USER_PRIVS.0, user_privs_text.as_str());
         let mut rows = Rows { priv_columns: server.priv_columns.clone(), ..Rows::default() };
         if server.flavor == Flavor::Mysql {
-            let [settings, user_privs, accounts, role_edges, default_roles, db, table, column, dynamic]: [Vec<TextRow>;
-                9] = reader
+            // Every identifier spliced into SQL is quoted, backticks doubled.
+            let column_list = server.priv_columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+            let user_privs_text = USER_PRIVS.1.replace("{priv_columns}", &column_list);
+            let user_privs = (USER_PRIVS.0, user_privs_text.as_str());
+            let [settings, user_privs, accounts, role_edges, default_roles, db, table, column, dynamic, proxies, proxy_settings, plugins, procs, routines]: [Vec<TextRow>; 14] = reader
                 .batch(&[
                     SERVER_MYSQL8,
                     user_privs,
@@ -295,6 +325,11 @@ impl MysqlDriver {
                     TABLE_GRANTS,
                     COLUMN_GRANTS,
                     DYNAMIC_GRANTS,
+                    PROXIES,
+                    PROXY_SETTINGS,
+                    PLUGINS,
+                    PROCS_GRANTS,
+                    DEFINER_ROUTINES_MYSQL,
                 ])
                 .await?
                 .try_into()
@@ -303,16 +338,47 @@ impl MysqlDriver {
             (rows.user_privs, rows.accounts, rows.role_edges, rows.default_roles) =
                 (user_privs, accounts, role_edges, default_roles);
             (rows.db_grants, rows.table_grants, rows.column_grants, rows.dynamic_grants) = (db, table, column, dynamic);
+            (rows.proxies, rows.proxy_settings, rows.plugins, rows.procs_grants, rows.definer_routines) =
+                (proxies, proxy_settings, plugins, procs, routines);
         } else {
-            let [user_privs, accounts, role_edges, db, table, column]: [Vec<TextRow>; 6] = reader
-                .batch(&[user_privs, ACCOUNTS_MARIADB, ROLE_EDGES_MARIADB, DB_GRANTS, TABLE_GRANTS, COLUMN_GRANTS])
+            let [accounts, role_edges, db, table, column, proxies, proxy_settings, plugins, procs, routines]: [Vec<
+                TextRow,
+            >;
+                10] = reader
+                .batch(&[
+                    ACCOUNTS_MARIADB,
+                    ROLE_EDGES_MARIADB,
+                    DB_GRANTS,
+                    TABLE_GRANTS,
+                    COLUMN_GRANTS,
+                    PROXIES,
+                    PROXY_SETTINGS,
+                    PLUGINS,
+                    PROCS_GRANTS,
+                    DEFINER_ROUTINES_MARIADB,
+                ])
                 .await?
                 .try_into()
                 .expect("one result per query");
-            (rows.user_privs, rows.accounts, rows.role_edges) = (user_privs, accounts, role_edges);
+            (rows.accounts, rows.role_edges) = (accounts, role_edges);
             (rows.db_grants, rows.table_grants, rows.column_grants) = (db, table, column);
+            (rows.proxies, rows.proxy_settings, rows.plugins, rows.procs_grants, rows.definer_routines) =
+                (proxies, proxy_settings, plugins, procs, routines);
         }
         Ok(rows)
+    }
+}
+
+/// A MySQL identifier in backticks, any backtick in it doubled.
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// `user@host` (as `CURRENT_USER()` and routine definers are written; a MariaDB role has no host).
+pub fn split_account(s: &str) -> Ident {
+    match s.rsplit_once('@') {
+        Some((u, h)) => (u.trim_matches('`').to_owned(), h.trim_matches('`').to_owned()),
+        None => (s.to_owned(), String::new()),
     }
 }
 
@@ -381,17 +447,71 @@ fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
 
 /// Maps the rows of the query files to the model's catalog. Pure: tested on recorded rows.
 pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
-    let mut accounts = global_privileges(&rows.priv_columns, &rows.user_privs);
     let mut default_roles = Vec::new();
-    match server.flavor {
+    let accounts = match server.flavor {
         Flavor::Mysql => {
+            let mut accounts = global_privileges(&rows.priv_columns, &rows.user_privs);
             account_state_mysql(&mut accounts, &rows.accounts);
             default_roles.extend(rows.default_roles.iter().map(ident_pair));
+            accounts
         }
-        Flavor::Mariadb => default_roles.extend(account_state_mariadb(&mut accounts, &rows.accounts)),
-    }
-    const DB_PRIVS: [&str; 8] = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "GRANT OPTION"];
+        Flavor::Mariadb => {
+            let mut accounts = BTreeMap::new();
+            default_roles.extend(account_state_mariadb(&mut accounts, &rows.accounts));
+            accounts
+        }
+    };
+    let warnings = routine_visibility(server, &rows);
+    let definer_routines = rows
+        .definer_routines
+        .iter()
+        .map(|r| DefinerRoutine {
+            db: cell(r, 0).into(),
+            name: cell(r, 1).into(),
+            kind: cell(r, 2).to_uppercase(),
+            definer: split_account(cell(r, 3)),
+            runs_sql_from_arguments: opt(r, 5).map(|body| routine_runs_sql(cell(r, 4) != "0", body)),
+        })
+        .collect();
+    let settings = ServerSettings {
+        variables: rows
+            .proxy_settings
+            .iter()
+            .map(|r| (cell(r, 0).to_ascii_lowercase(), cell(r, 1).to_owned()))
+            .collect(),
+        active_plugins: rows
+            .plugins
+            .iter()
+            .filter(|r| cell(r, 1).eq_ignore_ascii_case("active"))
+            .map(|r| cell(r, 0).to_ascii_lowercase())
+            .collect(),
+    };
+    const DB_PRIVS: [&str; 9] =
+        ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "GRANT OPTION", "EXECUTE"];
     Catalog {
+        admin_option_edges: rows.role_edges.iter().filter(|r| flag(r, 4)).map(ident_pair).collect(),
+        proxies: rows
+            .proxies
+            .iter()
+            .map(|r| ProxyGrant {
+                grantee: (cell(r, 0).into(), cell(r, 1).into()),
+                proxied: (cell(r, 2).into(), cell(r, 3).into()),
+            })
+            .collect(),
+        routine_grants: rows
+            .procs_grants
+            .iter()
+            .map(|r| RoutineGrant {
+                grantee: (cell(r, 0).into(), cell(r, 1).into()),
+                db: cell(r, 2).into(),
+                name: cell(r, 3).into(),
+                kind: cell(r, 4).into(),
+                execute: cell(r, 5).split(',').any(|p| p.trim().eq_ignore_ascii_case("execute")),
+            })
+            .collect(),
+        definer_routines,
+        settings,
+        warnings,
         flavor: server.flavor,
         priv_columns: rows.priv_columns.into_iter().collect(),
         accounts: accounts.into_values().collect(),
@@ -479,7 +599,19 @@ fn account_state_mariadb(accounts: &mut BTreeMap<Ident, Account>, rows: &[TextRo
     let mut default_roles = Vec::new();
     for r in rows {
         let ident = (cell(r, 0).to_owned(), cell(r, 1).to_owned());
-        let Some(a) = accounts.get_mut(&ident) else { continue };
+        let access: Option<u64> = opt(r, 9).and_then(|a| a.parse().ok());
+        let global_privs = MARIADB_PRIV_BITS
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| access.is_some_and(|a| a & (1u64 << bit) != 0))
+            .map(|(_, c)| (*c).to_owned())
+            .collect();
+        let a = accounts.entry(ident.clone()).or_insert_with(|| Account {
+            user: ident.0.clone(),
+            host: ident.1.clone(),
+            global_privs,
+            ..Default::default()
+        });
         a.is_role = flag(r, 2);
         a.locked = flag(r, 3);
         // MariaDB: password_last_changed is a Unix time; 0 means "expired by ALTER USER … PASSWORD EXPIRE".
@@ -497,6 +629,26 @@ fn account_state_mariadb(accounts: &mut BTreeMap<Ident, Account>, rows: &[TextRo
         a.extra_privs = split_super_privs(opt(r, 9));
     }
     default_roles
+}
+
+/// MySQL keeps routines where only SHOW_ROUTINE (or global SELECT) shows them: say so when the
+/// collector's own account holds neither (a routine it cannot see is not judged).
+fn routine_visibility(server: &Server, rows: &Rows) -> Vec<String> {
+    if server.flavor != Flavor::Mysql {
+        return Vec::new();
+    }
+    let me = &server.current_user;
+    let own = |r: &&TextRow| cell(r, 0) == me.0 && cell(r, 1) == me.1;
+    let show_routine = rows.dynamic_grants.iter().filter(own).any(|r| cell(r, 2).eq_ignore_ascii_case("SHOW_ROUTINE"));
+    let select_column = rows.priv_columns.iter().position(|c| c == "Select_priv");
+    let global_select = select_column.is_some_and(|i| rows.user_privs.iter().filter(own).any(|r| flag(r, 2 + i)));
+    if show_routine || global_select {
+        return Vec::new();
+    }
+    vec![format!(
+        "the collector's login {} holds neither SHOW_ROUTINE nor global SELECT: MySQL shows it no stored routine, so SQL SECURITY DEFINER routines were not judged",
+        crate::model::mysql::display(me)
+    )]
 }
 
 /// MariaDB 10.5+: the privileges split from SUPER, from `mysql.global_priv`'s `access` bit mask.

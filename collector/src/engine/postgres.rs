@@ -1,11 +1,14 @@
 //! PostgreSQL 12+ through `tokio-postgres`, TLS by rustls.
 
 use super::{cell, flag, opt, tls, within, Classify, ConnectOptions, Driver, EngineError, Reader, Session, TextRow};
-use crate::model::postgres::{Catalog, Membership, Role};
+use crate::model::postgres::{
+    runs_sql_from_arguments, Catalog, DefinerFunction, FunctionGrant, Membership, ParameterGrant, Role, Settings,
+};
 use async_trait::async_trait;
 use dbadmin_contracts::{ErrorKind, Target};
 use dbadmin_ports::error_chain as chain;
 use dbadmin_ports::DbCredentials;
+use std::collections::BTreeMap;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
@@ -13,8 +16,16 @@ pub(crate) const SERVER: (&str, &str) = query_file!("postgres", "server");
 pub(crate) const ROLES: (&str, &str) = query_file!("postgres", "roles");
 pub(crate) const MEMBERSHIPS: (&str, &str) = query_file!("postgres", "memberships");
 pub(crate) const DATABASES: (&str, &str) = query_file!("postgres", "databases");
+pub(crate) const PARAMETER_ACL: (&str, &str) = query_file!("postgres", "parameter_acl");
+pub(crate) const FUNCTIONS: (&str, &str) = query_file!("postgres", "functions");
+pub(crate) const DEFINER_FUNCTIONS: (&str, &str) = query_file!("postgres", "definer_functions");
 
-pub const ALL_QUERIES: [(&str, &str); 4] = [SERVER, ROLES, MEMBERSHIPS, DATABASES];
+pub const ALL_QUERIES: [(&str, &str); 7] =
+    [SERVER, ROLES, MEMBERSHIPS, DATABASES, PARAMETER_ACL, FUNCTIONS, DEFINER_FUNCTIONS];
+
+/// The session's search_path, fixed in the startup packet: it outranks a login-level
+/// `ALTER ROLE … SET search_path`, so no object of the audited's can stand in for a catalog.
+pub const PINNED_SEARCH_PATH: &str = "pg_catalog";
 
 fn map_err(context: &str, e: tokio_postgres::Error) -> EngineError {
     let kind = match e.code() {
@@ -47,6 +58,7 @@ pub struct Server {
     pub version: String,
     /// `server_version_num`, e.g. 180001.
     pub version_num: u32,
+    pub settings: Settings,
 }
 
 /// The catalog rows, as the query files return them.
@@ -54,8 +66,16 @@ pub struct Server {
 pub struct Rows {
     pub roles: Vec<TextRow>,
     pub memberships: Vec<TextRow>,
-    /// `(database, owner oid)` rows, already narrowed to the databases in scope.
+    /// `(database, owner oid, is template)` rows of every database that accepts connections.
     pub databases: Vec<TextRow>,
+    /// The databases whose ownership is reported (the inventory's list, templates aside).
+    pub in_scope: Vec<String>,
+    pub parameter_acl: Vec<TextRow>,
+    /// Per database: `functions.sql` and `definer_functions.sql` rows.
+    pub functions: Vec<(String, Vec<TextRow>)>,
+    pub definer_functions: Vec<(String, Vec<TextRow>)>,
+    /// What could not be read, or disagreed with itself.
+    pub warnings: Vec<String>,
 }
 
 /// PostgreSQL 12+ for [`super::collect_with`].
@@ -111,6 +131,10 @@ impl Classify for Catalog {
     fn principals_examined(&self) -> u32 {
         self.roles.iter().filter(|r| !r.name.starts_with("pg_")).count() as u32
     }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
 }
 
 #[async_trait]
@@ -132,6 +156,7 @@ impl Driver for PostgresDriver {
             .password(&creds.password)
             .dbname(target.databases.first().map(String::as_str).unwrap_or("postgres"))
             .application_name("db-admin-report")
+            .options(format!("-c search_path={PINNED_SEARCH_PATH}"))
             .connect_timeout(opts.connect_timeout);
         let context = format!("connecting to {}:{}", target.host, target.port);
         let (client, presented) = match tls::client_config(target.tls, opts.ca_file.as_deref())? {
@@ -159,28 +184,68 @@ impl Driver for PostgresDriver {
     }
 
     /// One round trip: the version and the three catalog queries, pipelined (no query depends on
-    /// the version). An unsupported version is refused before any other answer is looked at.
+    /// the version), an unsupported version refused before any other answer is looked at; then one
+    /// more for the parameter and function grants of the database connected to, and one connection
+    /// and round trip for each other database (functions live per database).
     async fn read(reader: &mut Reader<'_>, target: &Target) -> Result<(Server, Rows), EngineError> {
         let [server, roles, memberships, databases]: [Result<Vec<TextRow>, EngineError>; 4] =
             reader.batch_each(&[SERVER, ROLES, MEMBERSHIPS, DATABASES]).await?.try_into().expect("one per query");
         let rows = server?;
-        let version = rows.first().map(|r| cell(r, 0).to_owned()).unwrap_or_default();
-        let version_num: u32 = rows.first().and_then(|r| cell(r, 1).parse().ok()).unwrap_or(0);
+        let row = rows.first().cloned().unwrap_or_default();
+        let version_num: u32 = cell(&row, 1).parse().unwrap_or(0);
         if version_num < 120000 {
             return Err(EngineError::new(
                 ErrorKind::UnsupportedVersion,
                 format!("server version {version_num} is not supported (PostgreSQL 12+ required)"),
             ));
         }
-        let rows = Rows {
-            roles: roles?,
-            memberships: memberships?,
-            databases: databases?
-                .into_iter()
-                .filter(|r| target.databases.is_empty() || target.databases.iter().any(|d| d == cell(r, 0)))
-                .collect(),
+        let server = Server {
+            version: cell(&row, 0).to_owned(),
+            version_num,
+            settings: Settings {
+                archive_mode: cell(&row, 2).to_owned(),
+                ssl: flag(&row, 3),
+                in_recovery: flag(&row, 4),
+            },
         };
-        Ok((Server { version, version_num }, rows))
+        let mut warnings = Vec::new();
+        let search_path = cell(&row, 6);
+        if search_path != PINNED_SEARCH_PATH {
+            warnings.push(format!(
+                "the session's search_path is {search_path:?}, not the {PINNED_SEARCH_PATH:?} the collector pinned at connect"
+            ));
+        }
+        let connected_to = cell(&row, 5).to_owned();
+        let databases = databases?;
+        let in_scope = databases
+            .iter()
+            .filter(|r| !flag(r, 2))
+            .map(|r| cell(r, 0).to_owned())
+            .filter(|d| target.databases.is_empty() || target.databases.contains(d))
+            .collect();
+        let mut rows = Rows { roles: roles?, memberships: memberships?, in_scope, warnings, ..Rows::default() };
+        // The grants on objects: the parameters (15+, server-wide) and this database's functions.
+        let mut queries = vec![FUNCTIONS, DEFINER_FUNCTIONS];
+        if version_num >= 150000 {
+            queries.push(PARAMETER_ACL);
+        }
+        let mut answers = reader.batch(&queries).await?.into_iter();
+        rows.functions.push((connected_to.clone(), answers.next().unwrap_or_default()));
+        rows.definer_functions.push((connected_to.clone(), answers.next().unwrap_or_default()));
+        rows.parameter_acl = answers.next().unwrap_or_default();
+        for database in databases.iter().map(|r| cell(r, 0)).filter(|d| *d != connected_to) {
+            match Self::read_database(reader, target, database).await {
+                Ok((functions, definer)) => {
+                    rows.functions.push((database.to_owned(), functions));
+                    rows.definer_functions.push((database.to_owned(), definer));
+                }
+                Err(e) => rows.warnings.push(format!(
+                    "database {database} could not be read ({e}): its functions' grants are not in this result"
+                )),
+            }
+        }
+        rows.databases = databases;
+        Ok((server, rows))
     }
 
     fn catalog(server: &Server, rows: Rows) -> Catalog {
@@ -189,6 +254,22 @@ impl Driver for PostgresDriver {
 
     fn describe(server: &Server) -> String {
         server.version.clone()
+    }
+}
+
+impl PostgresDriver {
+    /// The function grants of one more database, on a connection of its own.
+    async fn read_database(
+        reader: &mut Reader<'_>,
+        target: &Target,
+        database: &str,
+    ) -> Result<(Vec<TextRow>, Vec<TextRow>), EngineError> {
+        let there = Target { databases: vec![database.to_owned()], ..target.clone() };
+        let mut session = Self::connect(&there, reader.creds, reader.opts).await?;
+        let answers = reader.batch_on(session.as_mut(), &[FUNCTIONS, DEFINER_FUNCTIONS]).await;
+        session.close().await;
+        let [functions, definer]: [Vec<TextRow>; 2] = answers?.try_into().expect("one per query");
+        Ok((functions, definer))
     }
 }
 
@@ -223,8 +304,56 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             admin_option: flag(r, 4),
         })
         .collect();
-    let database_owners = rows.databases.iter().map(|r| (cell(r, 0).to_owned(), oid(r, 1))).collect();
-    Catalog { server_version_num: server.version_num, roles, memberships, database_owners }
+    let owner_of: BTreeMap<String, u32> = rows.databases.iter().map(|r| (cell(r, 0).to_owned(), oid(r, 1))).collect();
+    let database_owners = rows.in_scope.iter().filter_map(|d| owner_of.get(d).map(|o| (d.clone(), *o))).collect();
+    let grantees =
+        |r: &TextRow, i| -> Vec<u32> { cell(r, i).split(',').filter_map(|g| g.trim().parse().ok()).collect() };
+    let function = |r: &TextRow| format!("{}.{}({})", cell(r, 1), cell(r, 2), cell(r, 3));
+    let function_grants = rows
+        .functions
+        .iter()
+        .flat_map(|(db, rs)| rs.iter().map(move |r| (db, r)))
+        .map(|(db, r)| FunctionGrant { database: db.clone(), function: function(r), grantee: oid(r, 4) })
+        .collect();
+    let definer_functions = rows
+        .definer_functions
+        .iter()
+        .flat_map(|(db, rs)| rs.iter().map(move |r| (db, r)))
+        .map(|(db, r)| {
+            let language = cell(r, 5).to_owned();
+            let nargs = cell(r, 7).parse().unwrap_or(0);
+            DefinerFunction {
+                database: db.clone(),
+                function: function(r),
+                owner: oid(r, 4),
+                runs_sql_from_arguments: runs_sql_from_arguments(&language, flag(r, 6), nargs, cell(r, 8)),
+                language,
+                executors: grantees(r, 9),
+                schema_usage: grantees(r, 10),
+            }
+        })
+        .collect();
+    let parameter_grants = rows
+        .parameter_acl
+        .iter()
+        .map(|r| ParameterGrant {
+            parameter: cell(r, 0).to_owned(),
+            grantee: oid(r, 1),
+            privilege: cell(r, 2).to_owned(),
+        })
+        .collect();
+    Catalog {
+        server_version_num: server.version_num,
+        roles,
+        memberships,
+        database_owners,
+        owner_of,
+        settings: server.settings.clone(),
+        parameter_grants,
+        function_grants,
+        definer_functions,
+        warnings: rows.warnings,
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@ pub struct Direct {
     /// The privilege *is* membership of a role (PostgreSQL's predefined and cloud admin roles):
     /// its path ends at the role, not at a privilege name after it.
     pub membership: bool,
+    /// A grant that would work only after an admin changes a security setting first (ADMIN-MODEL.md,
+    /// "Does a grant work?"): not a finding, but a note on the principal that names it and why.
+    pub dormant: bool,
 }
 
 impl Direct {
@@ -31,6 +34,7 @@ impl Direct {
             scope: scope.into(),
             reason: reason.into(),
             membership: false,
+            dormant: false,
         }
     }
 
@@ -41,7 +45,13 @@ impl Direct {
             scope: scope.into(),
             reason: reason.into(),
             membership: false,
+            dormant: false,
         }
+    }
+
+    /// A grant that does not work on the server as configured: `reason` says why.
+    pub fn dormant(privilege: impl Into<String>, scope: impl Into<String>, reason: impl Into<String>) -> Self {
+        Direct { dormant: true, ..Direct::elevated(privilege, scope, reason) }
     }
 
     /// Marks the privilege as membership of the role that holds it.
@@ -72,6 +82,35 @@ impl Direct {
             path,
             via_role: roles.last().cloned(),
             to_everyone: false,
+        }
+    }
+}
+
+/// What a principal holds, split: working grants are findings, dormant ones are notes.
+#[derive(Debug, Default)]
+pub struct Held {
+    pub findings: Vec<Finding>,
+    pub notes: Vec<String>,
+}
+
+impl Held {
+    /// Adds `direct` as reached by `principal` through `roles`.
+    pub fn add(
+        &mut self,
+        direct: &Direct,
+        principal: &str,
+        roles: &[String],
+        role_note: Option<&str>,
+        to_everyone: bool,
+    ) {
+        let finding = Finding { to_everyone, ..direct.reached(principal, roles, role_note) };
+        if direct.dormant {
+            let note = format!("dormant: {} ({}): {}", finding.privilege, finding.path.join(" → "), finding.reason);
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        } else {
+            self.findings.push(finding);
         }
     }
 }

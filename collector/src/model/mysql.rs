@@ -1,8 +1,8 @@
 //! Who is admin on MySQL 8+/9 and MariaDB 10.4+, from the grant tables.
 
 use super::graph::reachable;
-use super::{level_of, tidy, Direct};
-use dbadmin_contracts::{AccountStatus, Finding, LastLogin, Principal, PrincipalKind};
+use super::{level_of, tidy, Direct, Held};
+use dbadmin_contracts::{AccountStatus, LastLogin, Principal, PrincipalKind};
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
@@ -76,6 +76,51 @@ pub struct DynamicGrant {
     pub with_grant_option: bool,
 }
 
+/// A `mysql.proxies_priv` row: `grantee` may log in as `proxied` where the server maps proxies.
+#[derive(Debug, Clone)]
+pub struct ProxyGrant {
+    pub grantee: Ident,
+    pub proxied: Ident,
+}
+
+/// A `mysql.procs_priv` row: privileges on one stored routine.
+#[derive(Debug, Clone)]
+pub struct RoutineGrant {
+    pub grantee: Ident,
+    pub db: String,
+    pub name: String,
+    /// `PROCEDURE` or `FUNCTION`.
+    pub kind: String,
+    pub execute: bool,
+}
+
+/// A `SQL SECURITY DEFINER` routine: it runs with its definer's rights.
+#[derive(Debug, Clone)]
+pub struct DefinerRoutine {
+    pub db: String,
+    pub name: String,
+    pub kind: String,
+    pub definer: Ident,
+    /// `Some(true)`: PREPAREs SQL built at run time and takes arguments; `None`: the body could not be
+    /// read (judged as if it did).
+    pub runs_sql_from_arguments: Option<bool>,
+}
+
+/// The server settings that decide whether `PROXY` and `CLONE_ADMIN` work.
+#[derive(Debug, Clone, Default)]
+pub struct ServerSettings {
+    /// Global variables by lower-case name (`check_proxy_users`, `skip_name_resolve`, …).
+    pub variables: BTreeMap<String, String>,
+    /// Plugins whose status is ACTIVE (lower-case names).
+    pub active_plugins: BTreeSet<String>,
+}
+
+impl ServerSettings {
+    fn on(&self, variable: &str) -> bool {
+        self.variables.get(variable).is_some_and(|v| v.eq_ignore_ascii_case("on") || v == "1")
+    }
+}
+
 /// Everything the classification needs, as read from one server.
 #[derive(Debug, Clone)]
 pub struct Catalog {
@@ -89,6 +134,14 @@ pub struct Catalog {
     pub dynamic_grants: Vec<DynamicGrant>,
     /// grantee → role.
     pub role_edges: Vec<(Ident, Ident)>,
+    /// The role edges held WITH ADMIN OPTION.
+    pub admin_option_edges: BTreeSet<(Ident, Ident)>,
+    pub proxies: Vec<ProxyGrant>,
+    pub routine_grants: Vec<RoutineGrant>,
+    pub definer_routines: Vec<DefinerRoutine>,
+    pub settings: ServerSettings,
+    /// What could not be read, or disagreed with itself (reported with the result).
+    pub warnings: Vec<String>,
     /// user → its default roles.
     pub default_roles: Vec<(Ident, Ident)>,
     /// MySQL `@@mandatory_roles`: granted to every account.
@@ -128,7 +181,7 @@ const ELEVATED_GLOBAL: [(&str, &str, &str); 7] = [
 ];
 
 /// MySQL 8+ dynamic privileges that amount to admin.
-const ADMIN_DYNAMIC: [&str; 13] = [
+const ADMIN_DYNAMIC: [&str; 12] = [
     "ROLE_ADMIN",
     "SYSTEM_VARIABLES_ADMIN",
     "SET_USER_ID",
@@ -139,9 +192,60 @@ const ADMIN_DYNAMIC: [&str; 13] = [
     "ENCRYPTION_KEY_ADMIN",
     "PERSIST_RO_VARIABLES_ADMIN",
     "FIREWALL_ADMIN",
-    "SYSTEM_USER",
     "TABLE_ENCRYPTION_ADMIN",
     "APPLICATION_PASSWORD_ADMIN",
+];
+
+/// MySQL dynamic privileges that are neither admin nor elevated: `SYSTEM_USER` shields its holder
+/// and grants nothing (ADMIN-MODEL.md); `SHOW_ROUTINE` only reads routine definitions (the collector's
+/// own login needs it).
+const NOT_REPORTED_DYNAMIC: [&str; 2] = ["SYSTEM_USER", "SHOW_ROUTINE"];
+
+/// Authentication plugins that map proxy users by themselves (PAM, LDAP, Kerberos, Windows).
+const SELF_MAPPING_PLUGINS: [&str; 8] = [
+    "authentication_pam",
+    "authentication_ldap_sasl",
+    "authentication_ldap_simple",
+    "authentication_kerberos",
+    "authentication_windows",
+    "auth_pam",
+    "auth_pam_v1",
+    "pam",
+];
+
+/// The global privileges MariaDB keeps as bits of `mysql.global_priv`'s `access`, bit 0 first, named
+/// as the `mysql.user` view's columns (the view derives them from these bits).
+pub const MARIADB_PRIV_BITS: [&str; 30] = [
+    "Select_priv",
+    "Insert_priv",
+    "Update_priv",
+    "Delete_priv",
+    "Create_priv",
+    "Drop_priv",
+    "Reload_priv",
+    "Shutdown_priv",
+    "Process_priv",
+    "File_priv",
+    "Grant_priv",
+    "References_priv",
+    "Index_priv",
+    "Alter_priv",
+    "Show_db_priv",
+    "Super_priv",
+    "Create_tmp_table_priv",
+    "Lock_tables_priv",
+    "Execute_priv",
+    "Repl_slave_priv",
+    "Repl_client_priv",
+    "Create_view_priv",
+    "Show_view_priv",
+    "Create_routine_priv",
+    "Alter_routine_priv",
+    "Create_user_priv",
+    "Event_priv",
+    "Trigger_priv",
+    "Create_tablespace_priv",
+    "Delete_history_priv",
 ];
 
 /// MariaDB 10.5+ privileges split from SUPER: `(bit of global_priv.access, name, admin?, why)`.
@@ -235,6 +339,39 @@ fn vendor_admin_role(account: &Account) -> Option<Direct> {
         .iter()
         .find(|(name, _)| *name == account.user)
         .map(|(_, why)| Direct::admin("VENDOR ADMIN ROLE", "server", *why))
+}
+
+/// `EXECUTE` on a definer routine whose definer is admin (ADMIN-MODEL.md, "Definer routines").
+fn definer_direct(r: &DefinerRoutine) -> Direct {
+    let routine = format!("{} {}.{}", r.kind.to_uppercase(), r.db, r.name);
+    let privilege = format!("EXECUTE ON {routine}");
+    let scope = format!("routine {}.{}", r.db, r.name);
+    let definer = display(&r.definer);
+    match r.runs_sql_from_arguments {
+        Some(true) => Direct::admin(
+            privilege,
+            scope,
+            format!("{routine} runs as its definer {definer}, an admin, and PREPAREs SQL built at run time from its arguments: the caller runs any SQL as {definer}"),
+        ),
+        None => Direct::admin(
+            privilege,
+            scope,
+            format!("{routine} runs as its definer {definer}, an admin, and its body cannot be read (the collector's login lacks SHOW_ROUTINE): judged as if it ran any SQL"),
+        ),
+        Some(false) => Direct::elevated(
+            privilege,
+            scope,
+            format!("{routine} runs as its definer {definer}, an admin: its body decides what the caller gets"),
+        ),
+    }
+}
+
+/// Does a routine body PREPARE (or EXECUTE IMMEDIATE) SQL built at run time, with arguments to
+/// build it from? Errs towards yes.
+pub fn routine_runs_sql(has_arguments: bool, body: &str) -> bool {
+    let lower = body.to_ascii_lowercase();
+    has_arguments
+        && lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|w| w == "prepare" || w == "immediate")
 }
 
 /// Does a column of a `mysql` table hold password hashes?
@@ -412,7 +549,26 @@ impl Catalog {
         for grant in self.dynamic_grants.iter().filter(|d| d.user == account.user && d.host == account.host) {
             let p = grant.privilege.to_uppercase();
             let option = if grant.with_grant_option { " WITH GRANT OPTION" } else { "" };
-            if ADMIN_DYNAMIC.contains(&p.as_str()) {
+            if NOT_REPORTED_DYNAMIC.contains(&p.as_str()) {
+                continue;
+            }
+            if p == "CLONE_ADMIN" {
+                out.push(if self.settings.active_plugins.contains("clone") {
+                    Direct::admin(
+                        &p,
+                        "server",
+                        "CLONE_ADMIN with the clone plugin active: CLONE INSTANCE replaces every account and row from a donor of its choosing",
+                    )
+                } else {
+                    Direct::dormant(&p, "server", "CLONE_ADMIN works only once the clone plugin is installed (it is not active)")
+                });
+            } else if p == "CONNECTION_ADMIN" && self.flavor == Flavor::Mysql {
+                out.push(Direct::elevated(
+                    &p,
+                    "server",
+                    format!("CONNECTION_ADMIN{option} can kill other accounts' sessions and connect past max_connections (it cannot set init_connect)"),
+                ));
+            } else if ADMIN_DYNAMIC.contains(&p.as_str()) {
                 out.push(Direct::admin(&p, "server", format!("dynamic privilege {p}{option} amounts to admin")));
             } else {
                 out.push(Direct::elevated(
@@ -426,7 +582,33 @@ impl Catalog {
     }
 
     /// Classifies every account and role; returns those holding admin or elevated privileges.
+    /// `PROXY` and definer routines count only where the proxied account or the definer is admin,
+    /// which they can change themselves: the classification repeats until it is stable.
     pub fn classify(&self) -> Vec<Principal> {
+        let admins_of = |ps: &[Principal]| -> BTreeSet<Ident> {
+            ps.iter()
+                .filter(|p| p.level == dbadmin_contracts::Level::Admin)
+                .map(|p| (p.name.clone(), p.host.clone().unwrap_or_default()))
+                .collect()
+        };
+        let mut extra = BTreeMap::new();
+        let mut out = self.classify_with(&extra);
+        // Holders admin by their own grants gain nothing from these; the rest may, round by round.
+        let already = admins_of(&out);
+        let mut admins = already.clone();
+        for _ in 0..8 {
+            let next = self.through_admins(&admins, &already);
+            if next == extra {
+                break;
+            }
+            extra = next;
+            out = self.classify_with(&extra);
+            admins = admins_of(&out);
+        }
+        out
+    }
+
+    fn classify_with(&self, extra: &BTreeMap<Ident, Vec<Direct>>) -> Vec<Principal> {
         let mut edges: BTreeMap<Ident, BTreeSet<Ident>> = BTreeMap::new();
         let mut roles: BTreeSet<Ident> = BTreeSet::new();
         for (grantee, role) in &self.role_edges {
@@ -434,33 +616,158 @@ impl Catalog {
             roles.insert(role.clone());
         }
         roles.extend(self.mandatory_roles.iter().cloned());
-        let direct: BTreeMap<Ident, Vec<Direct>> =
-            self.accounts.iter().map(|a| ((a.user.clone(), a.host.clone()), self.direct(a))).collect();
-        let graph = Grants { edges, defaults: self.default_roles.iter().cloned().collect(), direct };
+        let direct: BTreeMap<Ident, Vec<Direct>> = self
+            .accounts
+            .iter()
+            .map(|a| {
+                let ident = (a.user.clone(), a.host.clone());
+                let mut d = self.direct(a);
+                d.extend(extra.get(&ident).into_iter().flatten().cloned());
+                (ident, d)
+            })
+            .collect();
+        let graph = Grants {
+            edges,
+            defaults: self.default_roles.iter().cloned().collect(),
+            admin_option: self.admin_option_edges.clone(),
+            direct,
+        };
 
         let mut out = Vec::new();
         for account in &self.accounts {
             let ident = (account.user.clone(), account.host.clone());
             let is_role = account.is_role || roles.contains(&ident);
             let name = display(&ident);
-            let mut findings: Vec<_> = graph.direct[&ident].iter().map(|d| d.reached(&name, &[], None)).collect();
+            // What PUBLIC holds, every account holds.
+            let public = self.is_mariadb_public(account);
+            let mut held = Held::default();
+            for d in &graph.direct[&ident] {
+                held.add(d, &name, &[], None, public);
+            }
             let implicit = self.implicit_roles(account, is_role);
             let everyone: BTreeSet<Ident> = implicit.iter().map(|(root, _)| root.clone()).collect();
             for (role, path, note) in graph.paths(&ident, is_role, implicit) {
-                let Some(held) = graph.direct.get(&role) else { continue };
+                let Some(direct) = graph.direct.get(&role) else { continue };
                 let chain: Vec<String> = path.iter().map(display).collect();
                 // Through PUBLIC or a mandatory role: what every account that logs in receives.
-                let to_everyone = everyone.contains(&path[0]);
-                findings.extend(held.iter().map(|d| Finding { to_everyone, ..d.reached(&name, &chain, note) }));
+                let to_everyone = public || everyone.contains(&path[0]);
+                for d in direct {
+                    held.add(d, &name, &chain, note, to_everyone);
+                }
             }
-            if self.is_mariadb_public(account) {
-                // What PUBLIC holds, every account holds.
-                findings.iter_mut().for_each(|f| f.to_everyone = true);
-            }
-            let Some(level) = level_of(&findings) else { continue };
-            out.push(self.principal(account, is_role, level, findings));
+            let Some(level) = level_of(&held.findings) else { continue };
+            out.push(self.principal(account, is_role, level, held));
         }
         tidy(out)
+    }
+
+    /// The privileges that count only through an admin: `PROXY` on an admin account, and `EXECUTE`
+    /// on a definer routine whose definer is admin, each attached to the account that holds it (so
+    /// roles carry it like any privilege). Holders admin by their own grants (`already`) are left out:
+    /// it adds nothing to them.
+    fn through_admins(&self, admins: &BTreeSet<Ident>, already: &BTreeSet<Ident>) -> BTreeMap<Ident, Vec<Direct>> {
+        let mut out: BTreeMap<Ident, Vec<Direct>> = BTreeMap::new();
+        let accounts: BTreeMap<Ident, &Account> =
+            self.accounts.iter().map(|a| ((a.user.clone(), a.host.clone()), a)).collect();
+        for p in self.proxies.iter().filter(|p| admins.contains(&p.proxied) && p.grantee != p.proxied) {
+            if already.contains(&p.grantee) {
+                continue;
+            }
+            let Some(grantee) = accounts.get(&p.grantee) else { continue };
+            out.entry(p.grantee.clone()).or_default().push(self.proxy(grantee, &p.proxied));
+        }
+        for r in self.definer_routines.iter().filter(|r| admins.contains(&r.definer)) {
+            let direct = definer_direct(r);
+            for holder in self.executors(r) {
+                if holder != r.definer && !already.contains(&holder) && accounts.contains_key(&holder) {
+                    out.entry(holder).or_default().push(direct.clone());
+                }
+            }
+        }
+        for v in out.values_mut() {
+            v.sort_by(|a, b| (&a.privilege, &a.scope).cmp(&(&b.privilege, &b.scope)));
+            v.dedup();
+        }
+        out
+    }
+
+    /// `PROXY ON proxied` held by `grantee`, judged by whether the server maps proxies for it now.
+    fn proxy(&self, grantee: &Account, proxied: &Ident) -> Direct {
+        let privilege = format!("PROXY ON {}", display(proxied));
+        let works = self.proxy_mapping(grantee).and_then(|why| {
+            let host = &proxied.1;
+            let host_name =
+                host != "localhost" && !host.contains(['%', '_', ':']) && host.chars().any(|c| c.is_ascii_alphabetic());
+            if host_name && self.settings.on("skip_name_resolve") {
+                Err(format!("skip_name_resolve is ON, so the proxied account's host name '{host}' never matches"))
+            } else {
+                Ok(why)
+            }
+        });
+        match works {
+            Ok(why) => Direct::admin(
+                privilege,
+                "server",
+                format!("PROXY lets it log in as {}, an admin ({why})", display(proxied)),
+            ),
+            Err(why) => Direct::dormant(
+                privilege,
+                "server",
+                format!("PROXY on {}, an admin, works only once the server maps proxy users: {why}", display(proxied)),
+            ),
+        }
+    }
+
+    /// Does the server map proxy users for accounts of `grantee`'s authentication plugin?
+    fn proxy_mapping(&self, grantee: &Account) -> Result<String, String> {
+        let plugin = grantee.plugin.clone().unwrap_or_default().to_ascii_lowercase();
+        if SELF_MAPPING_PLUGINS.contains(&plugin.as_str()) {
+            return Ok(format!("its {plugin} plugin maps proxy users itself"));
+        }
+        if self.flavor == Flavor::Mariadb {
+            return Err(format!("MariaDB maps proxy users only through plugins such as pam; it uses {plugin}"));
+        }
+        let variable = match plugin.as_str() {
+            "mysql_native_password" => "mysql_native_password_proxy_users",
+            "sha256_password" | "caching_sha2_password" => "sha256_password_proxy_users",
+            _ => return Err(format!("its {plugin} plugin does not map proxy users")),
+        };
+        match (self.settings.on("check_proxy_users"), self.settings.on(variable)) {
+            (true, true) => Ok(format!("check_proxy_users and {variable} are ON")),
+            (false, _) => Err("check_proxy_users is OFF".to_owned()),
+            (true, false) => Err(format!("{variable} is OFF")),
+        }
+    }
+
+    /// Who may EXECUTE a routine: global, schema-level (patterns matched as the server does) and
+    /// routine-level grants.
+    fn executors(&self, r: &DefinerRoutine) -> BTreeSet<Ident> {
+        let wildcards = !(self.flavor == Flavor::Mysql && self.partial_revokes);
+        let ci = self.lower_case_table_names != 0;
+        let mut out: BTreeSet<Ident> = self
+            .accounts
+            .iter()
+            .filter(|a| a.global_privs.contains("Execute_priv"))
+            .map(|a| (a.user.clone(), a.host.clone()))
+            .collect();
+        out.extend(
+            self.db_grants
+                .iter()
+                .filter(|g| g.privs.contains("EXECUTE") && db_pattern_matches(&g.db, &r.db, wildcards, ci))
+                .map(|g| (g.user.clone(), g.host.clone())),
+        );
+        out.extend(
+            self.routine_grants
+                .iter()
+                .filter(|g| {
+                    g.execute
+                        && g.db == r.db
+                        && g.name.eq_ignore_ascii_case(&r.name)
+                        && g.kind.eq_ignore_ascii_case(&r.kind)
+                })
+                .map(|g| g.grantee.clone()),
+        );
+        out
     }
 
     /// Can this account log in? MariaDB roles never can; a MySQL role is an account like any other.
@@ -490,14 +797,8 @@ impl Catalog {
         self.flavor == Flavor::Mariadb && account.user == "PUBLIC" && account.host.is_empty()
     }
 
-    fn principal(
-        &self,
-        account: &Account,
-        is_role: bool,
-        level: dbadmin_contracts::Level,
-        findings: Vec<dbadmin_contracts::Finding>,
-    ) -> Principal {
-        let mut notes = Vec::new();
+    fn principal(&self, account: &Account, is_role: bool, level: dbadmin_contracts::Level, held: Held) -> Principal {
+        let Held { findings, mut notes } = held;
         if is_role && self.can_log_in(account) {
             notes.push("role that can log in: its account is unlocked, so it uses its privileges directly".to_owned());
         }
@@ -542,6 +843,7 @@ struct Grants {
     /// grantee → roles granted to it.
     edges: BTreeMap<Ident, BTreeSet<Ident>>,
     defaults: BTreeSet<(Ident, Ident)>,
+    admin_option: BTreeSet<(Ident, Ident)>,
     direct: BTreeMap<Ident, Vec<Direct>>,
 }
 
@@ -557,8 +859,17 @@ impl Grants {
         let mut out: Vec<(Ident, Vec<Ident>, Option<&'static str>)> = reachable(ident, &self.edges)
             .into_iter()
             .map(|(role, path)| {
-                let default = is_role || self.defaults.contains(&(ident.clone(), path[0].clone()));
-                (role, path, (!default).then_some("not a default role: usable after SET ROLE"))
+                let first = (ident.clone(), path[0].clone());
+                let default = is_role || self.defaults.contains(&first);
+                let note = match (default, self.admin_option.contains(&first)) {
+                    (true, false) => None,
+                    (true, true) => Some("held WITH ADMIN OPTION: it can also grant the role to others"),
+                    (false, false) => Some("not a default role: usable after SET ROLE"),
+                    (false, true) => Some(
+                        "not a default role: usable after SET ROLE; held WITH ADMIN OPTION: it can also grant the role to others",
+                    ),
+                };
+                (role, path, note)
             })
             .collect();
         for (root, note) in implicit.into_iter().filter(|(root, _)| root != ident) {
@@ -611,6 +922,12 @@ mod tests {
             dynamic_grants: vec![],
             column_grants: vec![],
             role_edges: vec![],
+            admin_option_edges: Default::default(),
+            proxies: vec![],
+            routine_grants: vec![],
+            definer_routines: vec![],
+            settings: Default::default(),
+            warnings: vec![],
             default_roles: vec![],
             mandatory_roles: vec![],
             partial_revokes: false,
@@ -786,5 +1103,52 @@ mod tests {
         assert_eq!(find(&ps, "w").unwrap().findings[0].scope, "column mysql.user.authentication_string");
         assert_eq!(find(&ps, "r").unwrap().level, dbadmin_contracts::Level::Elevated);
         assert!(find(&ps, "h").is_none(), "a read of a column without hashes is not reported");
+    }
+
+    /// PROXY on an admin works where the server maps proxy users for the grantee's plugin.
+    #[test]
+    fn proxy_is_admin_only_where_proxies_are_mapped() {
+        let mut c = catalog(vec![acct("dba", "%", &["Super_priv"]), acct("p", "%", &[]), acct("named", "%", &[])]);
+        c.accounts.push(acct("dba2", "db.example.com", &["Super_priv"]));
+        c.proxies = vec![
+            ProxyGrant { grantee: id("p", "%"), proxied: id("dba", "%") },
+            ProxyGrant { grantee: id("named", "%"), proxied: id("dba2", "db.example.com") },
+        ];
+        assert!(find(&c.classify(), "p").is_none(), "check_proxy_users OFF: dormant");
+        for v in ["check_proxy_users", "sha256_password_proxy_users"] {
+            c.settings.variables.insert(v.into(), "ON".into());
+        }
+        let ps = c.classify();
+        let p = find(&ps, "p").expect("mapped: admin");
+        assert_eq!(p.findings[0].privilege, "PROXY ON 'dba'@'%'");
+        assert_eq!(p.level, dbadmin_contracts::Level::Admin);
+        assert!(find(&ps, "named").is_some());
+        c.settings.variables.insert("skip_name_resolve".into(), "ON".into());
+        assert!(find(&c.classify(), "named").is_none(), "a host name never matches under skip_name_resolve");
+    }
+
+    #[test]
+    fn clone_admin_follows_the_plugin_and_system_user_is_nothing() {
+        let mut c = catalog(vec![acct("c", "%", &[]), acct("s", "%", &[])]);
+        let dynamic = |u: &str, p: &str| DynamicGrant {
+            user: u.into(),
+            host: "%".into(),
+            privilege: p.into(),
+            with_grant_option: false,
+        };
+        c.dynamic_grants = vec![dynamic("c", "CLONE_ADMIN"), dynamic("s", "SYSTEM_USER")];
+        assert!(c.classify().is_empty(), "CLONE_ADMIN without the plugin is dormant; SYSTEM_USER grants nothing");
+        c.settings.active_plugins.insert("clone".into());
+        let ps = c.classify();
+        assert_eq!(find(&ps, "c").unwrap().level, dbadmin_contracts::Level::Admin);
+        assert!(find(&ps, "s").is_none());
+    }
+
+    #[test]
+    fn routine_bodies_that_prepare_sql() {
+        assert!(routine_runs_sql(true, "BEGIN SET @s = q; PREPARE st FROM @s; EXECUTE st; END"));
+        assert!(routine_runs_sql(true, "BEGIN EXECUTE IMMEDIATE q; END"));
+        assert!(!routine_runs_sql(false, "BEGIN PREPARE st FROM @global_sql; END"), "no argument to build from");
+        assert!(!routine_runs_sql(true, "BEGIN SELECT prepared_at FROM t; END"));
     }
 }

@@ -1,8 +1,8 @@
 //! Who is admin on PostgreSQL (12+), from `pg_roles`, `pg_auth_members` and `pg_database`.
 
 use super::graph::reachable;
-use super::{level_of, tidy, Direct};
-use dbadmin_contracts::{AccountStatus, LastLogin, Principal, PrincipalKind};
+use super::{level_of, tidy, Direct, Held};
+use dbadmin_contracts::{AccountStatus, Finding, LastLogin, Level, Principal, PrincipalKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A `pg_roles` row (never `pg_authid`: its `rolpassword` is a password hash).
@@ -34,14 +34,72 @@ pub struct Membership {
     pub admin_option: bool,
 }
 
+/// The server's live settings that decide whether a parameter privilege works.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `archive_mode`: `off`, `on` or `always`.
+    pub archive_mode: String,
+    pub ssl: bool,
+    /// `pg_is_in_recovery()`: a standby runs `restore_command` and the recovery commands.
+    pub in_recovery: bool,
+}
+
+/// A `pg_parameter_acl` grant (15+): `privilege` is `SET` or `ALTER SYSTEM`; grantee 0 is PUBLIC.
 #[derive(Debug, Clone)]
+pub struct ParameterGrant {
+    pub parameter: String,
+    pub grantee: u32,
+    pub privilege: String,
+}
+
+/// `EXECUTE` on a function the server revokes from PUBLIC by default, granted beyond its initial
+/// privileges; grantee 0 is PUBLIC.
+#[derive(Debug, Clone)]
+pub struct FunctionGrant {
+    pub database: String,
+    /// `schema.name(argument types)`.
+    pub function: String,
+    pub grantee: u32,
+}
+
+/// A `SECURITY DEFINER` function: it runs with its owner's rights.
+#[derive(Debug, Clone)]
+pub struct DefinerFunction {
+    pub database: String,
+    /// `schema.name(argument types)`.
+    pub function: String,
+    pub owner: u32,
+    pub language: String,
+    /// Runs SQL built from its arguments (dynamic `EXECUTE` with arguments), or is written in an
+    /// untrusted language that can run anything.
+    pub runs_sql_from_arguments: bool,
+    /// Grantees of `EXECUTE` (0: PUBLIC, the default).
+    pub executors: Vec<u32>,
+    /// Grantees of `USAGE` on its schema (0: PUBLIC).
+    pub schema_usage: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub server_version_num: u32,
     pub roles: Vec<Role>,
     pub memberships: Vec<Membership>,
     /// `(database, owner oid)` for databases in scope.
     pub database_owners: Vec<(String, u32)>,
+    /// Every connectable database's owner (`pg_database_owner` stands for it in that database).
+    pub owner_of: BTreeMap<String, u32>,
+    pub settings: Settings,
+    pub parameter_grants: Vec<ParameterGrant>,
+    pub function_grants: Vec<FunctionGrant>,
+    pub definer_functions: Vec<DefinerFunction>,
+    /// What could not be read, or disagreed with itself (reported with the result).
+    pub warnings: Vec<String>,
 }
+
+/// PUBLIC in an ACL.
+pub const PUBLIC: u32 = 0;
+/// `pg_database_owner` (14+): in a database's ACLs, it stands for that database's owner.
+pub const PG_DATABASE_OWNER: u32 = 6171;
 
 /// Predefined and cloud roles whose membership is admin.
 const ADMIN_ROLES: [(&str, &str); 7] = [
@@ -56,7 +114,7 @@ const ADMIN_ROLES: [(&str, &str); 7] = [
 
 /// Predefined roles whose membership is elevated.
 /// (`pg_monitor` and `pg_read_all_settings`/`pg_read_all_stats` are monitoring roles, deliberately not listed.)
-const ELEVATED_ROLES: [(&str, &str); 7] = [
+const ELEVATED_ROLES: [(&str, &str); 8] = [
     ("pg_read_all_data", "can read every table, view and sequence"),
     ("pg_write_all_data", "can write every table, view and sequence"),
     ("pg_signal_backend", "can cancel or terminate other sessions"),
@@ -64,6 +122,7 @@ const ELEVATED_ROLES: [(&str, &str); 7] = [
     ("pg_maintain", "can VACUUM, ANALYZE, REINDEX, CLUSTER and REFRESH every relation"),
     ("pg_create_subscription", "can create logical replication subscriptions"),
     ("pg_use_reserved_connections", "can use reserved connection slots"),
+    ("pg_signal_autovacuum_worker", "can cancel or terminate autovacuum workers"),
 ];
 
 const VENDOR_ROLES: [&str; 13] = [
@@ -147,56 +206,407 @@ impl Catalog {
         ))
     }
 
-    /// How a membership lets its member use the role: `None` when it does not, else whether only
-    /// the ADMIN option does (PostgreSQL 16+).
-    fn usable(&self, m: &Membership, by_oid: &BTreeMap<u32, &Role>) -> Option<bool> {
-        // Before 16 the options are NULL and every membership allows SET ROLE.
-        if m.set_option.unwrap_or(true) || m.inherit_option.unwrap_or(true) {
-            return Some(false);
+    /// What a role holds through parameter and function grants of its own (PUBLIC's: oid 0).
+    fn granted(&self, oid: u32) -> Vec<Direct> {
+        let mut out: Vec<Direct> =
+            self.parameter_grants.iter().filter(|g| g.grantee == oid).map(|g| self.parameter(g)).collect();
+        out.extend(self.function_grants.iter().filter(|g| g.grantee == oid).map(function_grant));
+        out
+    }
+
+    /// A parameter privilege, judged with the server's live settings (ADMIN-MODEL.md, "Privileges
+    /// beyond roles and attributes").
+    fn parameter(&self, g: &ParameterGrant) -> Direct {
+        let name = g.parameter.to_ascii_lowercase();
+        let privilege = format!("{} ON PARAMETER {}", g.privilege, g.parameter);
+        let scope = "server";
+        let alter_system = g.privilege.eq_ignore_ascii_case("ALTER SYSTEM");
+        if let Some((_, what)) = LIBRARY_PARAMETERS.iter().find(|(p, _)| *p == name) {
+            if alter_system {
+                return Direct::admin(
+                    privilege,
+                    scope,
+                    format!("ALTER SYSTEM on {name} {what}: code of its choosing runs as the server's OS account after the next reload or restart"),
+                );
+            }
+            return Direct::elevated(privilege, scope, format!("SET on {name}, which {what}"));
         }
-        // ADMIN alone: the member can grant the role to itself, except a SUPERUSER role, which only
-        // a superuser may grant (the server refuses).
+        if let Some((_, what, in_use)) = self.command_parameter(&name) {
+            if !alter_system {
+                return Direct::elevated(privilege, scope, format!("SET on {name}, {what}"));
+            }
+            return match in_use {
+                Ok(why) => Direct::admin(
+                    privilege,
+                    scope,
+                    format!("ALTER SYSTEM on {name}, {what}: a command of its choosing runs as the server's OS account ({why})"),
+                ),
+                Err(why) => Direct::dormant(
+                    privilege,
+                    scope,
+                    format!("ALTER SYSTEM on {name}, {what}, works only once {why}"),
+                ),
+            };
+        }
+        if name == "lo_compat_privileges" {
+            return Direct::elevated(
+                privilege,
+                scope,
+                "lo_compat_privileges on: every large object can be read and written, regardless of grants",
+            );
+        }
+        if alter_system {
+            Direct::elevated(privilege, scope, format!("can change the server-wide setting {name} for every session"))
+        } else {
+            Direct::elevated(privilege, scope, format!("can set {name}, a setting only a superuser may set by default"))
+        }
+    }
+
+    /// A parameter naming a command the server runs: what it is, and whether it is in use now
+    /// (`Ok(why)`) or not (`Err(what would have to change)`).
+    fn command_parameter(&self, name: &str) -> Option<(&'static str, &'static str, Result<String, String>)> {
+        let archiving = || {
+            if self.settings.archive_mode.is_empty() || self.settings.archive_mode == "off" {
+                Err("archive_mode is turned on (it is off)".to_owned())
+            } else {
+                Ok(format!("archive_mode is {}", self.settings.archive_mode))
+            }
+        };
+        let recovery = || {
+            if self.settings.in_recovery {
+                Ok("the server is in recovery".to_owned())
+            } else {
+                Err("the server is put in recovery (it is a primary)".to_owned())
+            }
+        };
+        let (what, in_use) = match name {
+            "archive_command" => ("the command that archives each WAL segment", archiving()),
+            "archive_library" => ("the library that archives each WAL segment", archiving()),
+            "restore_command" => ("the command a standby runs to fetch WAL", recovery()),
+            "archive_cleanup_command" => ("a command a standby runs at every restart point", recovery()),
+            "recovery_end_command" => ("a command run at the end of recovery", recovery()),
+            "ssl_passphrase_command" => (
+                "the command that unlocks the TLS key",
+                if self.settings.ssl {
+                    Ok("ssl is on".to_owned())
+                } else {
+                    Err("ssl is turned on (it is off)".to_owned())
+                },
+            ),
+            _ => return None,
+        };
+        Some((name_static(name), what, in_use))
+    }
+
+    /// How a membership lets its member use the role (PostgreSQL 16+ options; before 16 every
+    /// membership allows SET ROLE): `(set, inherit, only through the ADMIN option)`.
+    fn options(&self, m: &Membership, by_oid: &BTreeMap<u32, &Role>) -> (bool, bool, bool) {
+        let set = m.set_option.unwrap_or(true);
+        let inherit = m.inherit_option.unwrap_or(true);
+        if set || inherit {
+            return (set, inherit, false);
+        }
+        // ADMIN alone: the member can grant the role to itself (with either option), except a
+        // SUPERUSER role, which only a superuser may grant (the server refuses).
         let superuser = by_oid.get(&m.role).is_some_and(|r| r.superuser);
-        (m.admin_option && !superuser).then_some(true)
+        let self_grant = m.admin_option && !superuser;
+        (self_grant, self_grant, self_grant)
+    }
+
+    /// The membership graph: a chain counts only when one option holds on every edge (ADMIN-MODEL.md,
+    /// "Paths on PostgreSQL 16+"), so SET edges and INHERIT edges are two graphs.
+    fn graph(&self, by_oid: &BTreeMap<u32, &Role>) -> Graph {
+        let mut g = Graph::default();
+        for m in &self.memberships {
+            let (set, inherit, admin_only) = self.options(m, by_oid);
+            if set {
+                g.set.entry(m.member).or_default().insert(m.role);
+            }
+            if inherit {
+                g.inherit.entry(m.member).or_default().insert(m.role);
+            }
+            if admin_only {
+                g.admin_only.insert((m.member, m.role));
+            }
+        }
+        g
     }
 
     pub fn classify(&self) -> Vec<Principal> {
         let by_oid: BTreeMap<u32, &Role> = self.roles.iter().map(|r| (r.oid, r)).collect();
-        let mut edges: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
-        let mut admin_only: BTreeSet<(u32, u32)> = BTreeSet::new();
-        for m in &self.memberships {
-            let Some(only_admin) = self.usable(m, &by_oid) else { continue };
-            edges.entry(m.member).or_default().insert(m.role);
-            if only_admin {
-                admin_only.insert((m.member, m.role));
+        let graph = self.graph(&by_oid);
+        let direct: BTreeMap<u32, Vec<Direct>> = self
+            .roles
+            .iter()
+            .map(|r| {
+                let mut d = self.direct(r);
+                d.extend(self.granted(r.oid));
+                (r.oid, d)
+            })
+            .collect();
+        let public = self.granted(PUBLIC);
+        let mut held = self.hold(&by_oid, &graph, &direct, &public);
+        // A definer function's reach depends on who is admin, which it can change: repeat until stable.
+        let admins_with = |definer: &BTreeMap<u32, Vec<Finding>>| -> BTreeSet<u32> {
+            held.iter()
+                .filter(|(oid, h)| {
+                    let extra = definer.get(oid).map(Vec::as_slice).unwrap_or_default();
+                    level_of(&h.findings) == Some(Level::Admin) || level_of(extra) == Some(Level::Admin)
+                })
+                .map(|(oid, _)| *oid)
+                .collect()
+        };
+        let mut definer = BTreeMap::new();
+        let mut admins = admins_with(&definer);
+        for _ in 0..8 {
+            definer = self.definer_findings(&by_oid, &graph, &admins);
+            let next = admins_with(&definer);
+            if next == admins {
+                break;
+            }
+            admins = next;
+        }
+        for (oid, found) in definer {
+            if let Some(h) = held.get_mut(&oid) {
+                h.findings.extend(found);
             }
         }
-        let direct: BTreeMap<u32, Vec<Direct>> = self.roles.iter().map(|r| (r.oid, self.direct(r))).collect();
-
         let mut out = Vec::new();
         for role in self.roles.iter().filter(|r| !is_predefined(&r.name)) {
-            let mut findings: Vec<_> = direct[&role.oid]
-                .iter()
-                // A predefined/cloud role's own "membership" finding describes the role, not a grant to it.
-                .filter(|d| !d.membership)
-                .chain(Self::vendor_admin_role(role).as_ref())
-                .map(|d| d.reached(&role.name, &[], None))
-                .collect();
-            for (reached, path) in reachable(&role.oid, &edges) {
-                let Some(held) = direct.get(&reached) else { continue };
-                let chain: Vec<String> = path.iter().filter_map(|o| by_oid.get(o).map(|r| r.name.clone())).collect();
-                let hops = std::iter::once(role.oid).chain(path.iter().copied()).collect::<Vec<_>>();
-                let note = hops.windows(2).any(|w| admin_only.contains(&(w[0], w[1]))).then_some(ADMIN_ONLY_NOTE);
-                findings.extend(held.iter().map(|d| d.reached(&role.name, &chain, note)));
-            }
-            let Some(level) = level_of(&findings) else { continue };
-            out.push(principal(role, level, findings));
+            let Some(h) = held.remove(&role.oid) else { continue };
+            let Some(level) = level_of(&h.findings) else { continue };
+            out.push(principal(role, level, h));
         }
         tidy(out)
     }
+
+    /// What every role holds: its own privileges, those of every role it reaches, and PUBLIC's.
+    fn hold(
+        &self,
+        by_oid: &BTreeMap<u32, &Role>,
+        graph: &Graph,
+        direct: &BTreeMap<u32, Vec<Direct>>,
+        public: &[Direct],
+    ) -> BTreeMap<u32, Held> {
+        let mut out = BTreeMap::new();
+        for role in self.roles.iter().filter(|r| !is_predefined(&r.name)) {
+            let mut h = Held::default();
+            // A predefined/cloud role's own "membership" finding describes the role, not a grant to it.
+            for d in direct[&role.oid].iter().filter(|d| !d.membership).chain(Self::vendor_admin_role(role).as_ref()) {
+                h.add(d, &role.name, &[], None, false);
+            }
+            for (reached, path) in graph.reachable(role.oid) {
+                let Some(held) = direct.get(&reached) else { continue };
+                let chain: Vec<String> = path.iter().filter_map(|o| by_oid.get(o).map(|r| r.name.clone())).collect();
+                let note = graph.admin_only_on(role.oid, &path).then_some(ADMIN_ONLY_NOTE);
+                for d in held {
+                    h.add(d, &role.name, &chain, note, false);
+                }
+            }
+            if role.canlogin {
+                let chain = ["PUBLIC".to_owned()];
+                for d in public {
+                    h.add(d, &role.name, &chain, Some(PUBLIC_NOTE), true);
+                }
+            }
+            out.insert(role.oid, h);
+        }
+        out
+    }
+
+    /// EXECUTE on SECURITY DEFINER functions whose owner is admin, for every role that may call one
+    /// (EXECUTE and USAGE on its schema, its own, through a role it reaches, or PUBLIC's).
+    fn definer_findings(
+        &self,
+        by_oid: &BTreeMap<u32, &Role>,
+        graph: &Graph,
+        admins: &BTreeSet<u32>,
+    ) -> BTreeMap<u32, Vec<Finding>> {
+        let mut out: BTreeMap<u32, Vec<Finding>> = BTreeMap::new();
+        for f in self.definer_functions.iter().filter(|f| admins.contains(&f.owner)) {
+            let owner = by_oid.get(&f.owner).map(|r| r.name.as_str()).unwrap_or("?");
+            let direct = definer_direct(f, owner);
+            let resolve = |g: &u32| {
+                if *g == PG_DATABASE_OWNER {
+                    self.owner_of.get(&f.database).copied().unwrap_or(*g)
+                } else {
+                    *g
+                }
+            };
+            let executors: BTreeSet<u32> = f.executors.iter().map(resolve).collect();
+            let usage: BTreeSet<u32> = f.schema_usage.iter().map(resolve).collect();
+            for role in self.roles.iter().filter(|r| !is_predefined(&r.name) && r.oid != f.owner && !r.superuser) {
+                let reached = graph.reachable(role.oid);
+                let path_to = |grantees: &BTreeSet<u32>| -> Option<Vec<u32>> {
+                    if grantees.contains(&role.oid) {
+                        return Some(Vec::new());
+                    }
+                    if let Some((_, p)) = reached.iter().find(|(r, _)| grantees.contains(r)) {
+                        return Some(p.clone());
+                    }
+                    (role.canlogin && grantees.contains(&PUBLIC)).then(|| vec![PUBLIC])
+                };
+                let (Some(path), Some(_)) = (path_to(&executors), path_to(&usage)) else { continue };
+                let chain: Vec<String> = path
+                    .iter()
+                    .map(|o| {
+                        if *o == PUBLIC {
+                            "PUBLIC".to_owned()
+                        } else {
+                            by_oid.get(o).map(|r| r.name.clone()).unwrap_or_default()
+                        }
+                    })
+                    .collect();
+                let to_everyone = path == [PUBLIC];
+                let note = to_everyone.then_some(PUBLIC_NOTE);
+                let mut h = Held::default();
+                h.add(&direct, &role.name, &chain, note, to_everyone);
+                out.entry(role.oid).or_default().extend(h.findings);
+            }
+        }
+        out
+    }
 }
 
-fn principal(role: &Role, level: dbadmin_contracts::Level, findings: Vec<dbadmin_contracts::Finding>) -> Principal {
+/// `EXECUTE` on a function the server revokes from PUBLIC by default (ADMIN-MODEL.md).
+fn function_grant(g: &FunctionGrant) -> Direct {
+    let privilege = format!("EXECUTE ON FUNCTION {}", g.function);
+    let scope = format!("database {}", g.database);
+    let bare = g.function.strip_prefix("pg_catalog.").unwrap_or(&g.function);
+    let name = bare.split('(').next().unwrap_or(bare);
+    match (name, bare) {
+        ("lo_export", _) => Direct::admin(
+            privilege,
+            scope,
+            "lo_export writes any file the server's OS account can (as pg_write_server_files): it can overwrite pg_hba.conf",
+        ),
+        ("lo_import", _) => Direct::admin(
+            privilege,
+            scope,
+            "server-side lo_import reads any file the server's OS account can (as pg_read_server_files)",
+        ),
+        ("pg_read_file" | "pg_read_binary_file" | "pg_stat_file" | "pg_ls_dir", _) => Direct::elevated(
+            privilege,
+            scope,
+            format!("{name} reads the data directory: every table's files and the password verifiers"),
+        ),
+        _ => Direct::elevated(
+            privilege,
+            scope,
+            format!("EXECUTE on {bare}, which the server revokes from PUBLIC by default (an administrative function)"),
+        ),
+    }
+}
+
+/// `EXECUTE` on a SECURITY DEFINER function whose owner (`owner`) is admin (ADMIN-MODEL.md,
+/// "Definer routines").
+fn definer_direct(f: &DefinerFunction, owner: &str) -> Direct {
+    let privilege = format!("EXECUTE ON SECURITY DEFINER FUNCTION {}", f.function);
+    let scope = format!("database {}", f.database);
+    if f.runs_sql_from_arguments {
+        Direct::admin(
+            privilege,
+            scope,
+            format!(
+                "{} runs as its owner {owner}, an admin, and runs SQL built from its arguments (language {}): the caller runs any SQL as {owner}",
+                f.function, f.language
+            ),
+        )
+    } else {
+        Direct::elevated(
+            privilege,
+            scope,
+            format!(
+                "{} runs as its owner {owner}, an admin: its body decides what the caller gets (language {})",
+                f.function, f.language
+            ),
+        )
+    }
+}
+
+/// Does a function body run SQL built at run time (PL/pgSQL `EXECUTE`, or a function that runs a
+/// query text), or is it written in an untrusted language that can run anything? Errs towards yes.
+pub fn runs_sql_from_arguments(language: &str, trusted: bool, nargs: u32, body: &str) -> bool {
+    if !trusted && !matches!(language, "c" | "internal") {
+        return true;
+    }
+    if nargs == 0 {
+        return false;
+    }
+    let lower = body.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).collect();
+    words.iter().any(|w| DYNAMIC_SQL_WORDS.contains(w))
+}
+
+/// Words that make a body run a query text: PL/pgSQL's dynamic `EXECUTE`, and functions that run one.
+const DYNAMIC_SQL_WORDS: [&str; 7] = [
+    "execute",
+    "query_to_xml",
+    "query_to_xml_and_xmlschema",
+    "query_to_xmlschema",
+    "dblink",
+    "dblink_exec",
+    "dblink_open",
+];
+
+/// Parameters that load a library into the server: ALTER SYSTEM on one is admin whenever it is set.
+const LIBRARY_PARAMETERS: [(&str, &str); 5] = [
+    ("shared_preload_libraries", "names libraries the server loads at start"),
+    ("session_preload_libraries", "names libraries every session loads"),
+    ("local_preload_libraries", "names libraries every session loads"),
+    ("dynamic_library_path", "decides where the server loads libraries from"),
+    ("jit_provider", "names the library the server loads for JIT compilation"),
+];
+
+fn name_static(name: &str) -> &'static str {
+    match name {
+        "archive_command" => "archive_command",
+        "archive_library" => "archive_library",
+        "restore_command" => "restore_command",
+        "archive_cleanup_command" => "archive_cleanup_command",
+        "recovery_end_command" => "recovery_end_command",
+        _ => "ssl_passphrase_command",
+    }
+}
+
+const PUBLIC_NOTE: &str = "granted to PUBLIC, i.e. every role";
+
+/// The membership graph of one server: SET edges and INHERIT edges (a chain is one or the other).
+#[derive(Debug, Default)]
+struct Graph {
+    set: BTreeMap<u32, BTreeSet<u32>>,
+    inherit: BTreeMap<u32, BTreeSet<u32>>,
+    /// `(member, role)` edges usable only because the member can grant the role to itself.
+    admin_only: BTreeSet<(u32, u32)>,
+}
+
+impl Graph {
+    /// Every role `start` reaches by SET on every edge or by INHERIT on every edge, each with its
+    /// shortest such chain.
+    fn reachable(&self, start: u32) -> Vec<(u32, Vec<u32>)> {
+        let mut best: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for (role, path) in reachable(&start, &self.set).into_iter().chain(reachable(&start, &self.inherit)) {
+            let shorter = best.get(&role).is_none_or(|p| path.len() < p.len());
+            if shorter {
+                best.insert(role, path);
+            }
+        }
+        let mut out: Vec<(u32, Vec<u32>)> = best.into_iter().collect();
+        out.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    fn admin_only_on(&self, start: u32, path: &[u32]) -> bool {
+        std::iter::once(start)
+            .chain(path.iter().copied())
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| self.admin_only.contains(&(w[0], w[1])))
+    }
+}
+
+fn principal(role: &Role, level: dbadmin_contracts::Level, held: Held) -> Principal {
+    let Held { findings, notes } = held;
     let mut flags = Vec::new();
     if !role.canlogin {
         flags.push("NOLOGIN".to_owned());
@@ -219,7 +629,7 @@ fn principal(role: &Role, level: dbadmin_contracts::Level, findings: Vec<dbadmin
         last_login: LastLogin::NotRecorded,
         auth_plugin: None,
         vendor_managed: VENDOR_ROLES.contains(&role.name.as_str()),
-        notes: Vec::new(),
+        notes,
     }
 }
 
@@ -264,6 +674,7 @@ mod tests {
                 },
             ],
             database_owners: vec![],
+            ..Default::default()
         };
         let ps = cat.classify();
         let alice = ps.iter().find(|p| p.name == "alice").unwrap();
@@ -272,5 +683,67 @@ mod tests {
         assert!(ps.iter().all(|p| p.name != "bob"), "neither SET nor INHERIT: no use of the role");
         assert!(ps.iter().all(|p| !p.name.starts_with("pg_")), "predefined roles are privileges, not principals");
         assert_eq!(ps.iter().find(|p| p.name == "dba").unwrap().status.flags, vec!["NOLOGIN"]);
+    }
+
+    /// A SECURITY DEFINER function of a superuser that runs SQL from its argument, executable by
+    /// PUBLIC (the default): every role that can log in is admin through it, marked as such.
+    #[test]
+    fn a_definer_function_executable_by_public_reaches_every_login() {
+        let mut su = role(10, "postgres");
+        su.superuser = true;
+        let mut group = role(3, "nologin_group");
+        group.canlogin = false;
+        let cat = Catalog {
+            server_version_num: 180000,
+            roles: vec![su, role(2, "alice"), group],
+            definer_functions: vec![DefinerFunction {
+                database: "app".into(),
+                function: "public.run(q text)".into(),
+                owner: 10,
+                language: "plpgsql".into(),
+                runs_sql_from_arguments: runs_sql_from_arguments("plpgsql", true, 1, "BEGIN EXECUTE q; END"),
+                executors: vec![PUBLIC, 10],
+                schema_usage: vec![PG_DATABASE_OWNER, PUBLIC],
+            }],
+            ..Default::default()
+        };
+        let ps = cat.classify();
+        let alice = ps.iter().find(|p| p.name == "alice").expect("alice may call it");
+        assert_eq!(alice.level, Level::Admin);
+        assert_eq!(
+            alice.findings[0].path,
+            vec!["alice", "PUBLIC", "EXECUTE ON SECURITY DEFINER FUNCTION public.run(q text)"]
+        );
+        assert!(alice.findings[0].to_everyone);
+        assert!(ps.iter().all(|p| p.name != "nologin_group"), "PUBLIC reaches roles that log in");
+    }
+
+    #[test]
+    fn dynamic_sql_and_untrusted_languages_are_told_apart() {
+        assert!(runs_sql_from_arguments("plpgsql", true, 1, "BEGIN EXECUTE format('SELECT %s', q); END"));
+        assert!(runs_sql_from_arguments("sql", true, 1, "SELECT query_to_xml($1, true, false, '')"));
+        assert!(!runs_sql_from_arguments("plpgsql", true, 1, "BEGIN PERFORM 1; END"));
+        assert!(
+            !runs_sql_from_arguments("plpgsql", true, 0, "BEGIN EXECUTE 'SELECT 1'; END"),
+            "no argument to build from"
+        );
+        assert!(runs_sql_from_arguments("plpython3u", false, 0, "return 1"), "an untrusted language runs anything");
+        assert!(!runs_sql_from_arguments("c", false, 1, "my_symbol"));
+    }
+
+    /// Parameter privileges follow the live settings: archive_command is dormant with archiving off.
+    #[test]
+    fn archive_command_is_dormant_without_archiving() {
+        let grant =
+            ParameterGrant { parameter: "archive_command".into(), grantee: 2, privilege: "ALTER SYSTEM".into() };
+        let mut cat = Catalog {
+            roles: vec![role(2, "ops")],
+            parameter_grants: vec![grant],
+            settings: Settings { archive_mode: "off".into(), ..Default::default() },
+            ..Default::default()
+        };
+        assert!(cat.classify().is_empty(), "dormant alone: not listed");
+        cat.settings.archive_mode = "always".into();
+        assert_eq!(cat.classify()[0].level, Level::Admin);
     }
 }
