@@ -300,6 +300,29 @@ async fn server_agrees_on_membership_paths(port: u16, c: &dbadmin_contracts::Col
     }
 }
 
+/// An admin set the collector login's search_path to a schema of their own whose views hide a
+/// superuser and every membership (scripts/fixtures/postgres.sql): the report still lists them all,
+/// and says the session's search_path was the pinned one.
+#[tokio::test]
+async fn a_login_search_path_cannot_redirect_the_catalog_reads() {
+    if !server_available("PostgreSQL", pg_port()) {
+        return;
+    }
+    let login = DbCredentials { username: "fx_redirected_collector".into(), password: "collector-pw".into() };
+    let (r, _) = engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::VerifyFull), &login, &options()).await;
+    let c = r.expect("collects");
+    expect(&c, "fx_super", None, Level::Admin, "SUPERUSER", &["fx_super", "SUPERUSER"]);
+    expect(
+        &c,
+        "fx_nested",
+        None,
+        Level::Admin,
+        "SUPERUSER",
+        &["fx_nested", "fx_team_lead", "fx_dba_group", "SUPERUSER"],
+    );
+    assert!(c.catalog_warnings.is_empty(), "{:?}", c.catalog_warnings);
+}
+
 #[tokio::test]
 async fn postgres_failures_are_typed() {
     if !server_available("PostgreSQL", pg_port()) {

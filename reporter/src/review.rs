@@ -4,6 +4,7 @@
 //! | signal | when |
 //! |---|---|
 //! | `ERROR` | the database could not be read: nothing is known about its admins |
+//! | `CATALOG_MISMATCH` | the catalogs were not all the engine's own, disagreed with themselves, or a part could not be read: the collector says which source said what |
 //! | `ZERO_ADMINS` | no admin that can log in, vendor accounts aside: who administers it? |
 //! | `SINGLE_ADMIN` | exactly one such admin: no separation of duties |
 //! | `NOLOGIN_ADMIN_HELD` | an admin role that cannot log in itself is held by a principal that can |
@@ -17,6 +18,7 @@ use dbadmin_contracts::{Collected, Level, Outcome, Principal, TargetResult};
 use std::collections::BTreeSet;
 
 pub const ERROR: &str = "ERROR";
+pub const CATALOG_MISMATCH: &str = "CATALOG_MISMATCH";
 pub const ZERO_ADMINS: &str = "ZERO_ADMINS";
 pub const SINGLE_ADMIN: &str = "SINGLE_ADMIN";
 pub const NOLOGIN_ADMIN_HELD: &str = "NOLOGIN_ADMIN_HELD";
@@ -72,6 +74,10 @@ fn collected(c: &Collected) -> Signals {
     let people: Vec<&Principal> =
         c.principals.iter().filter(admin).filter(|p| !p.vendor_managed && can_log_in(p)).collect();
     let mut s = Signals { admins: Some(people.len()), ..Signals::default() };
+    if !c.catalog_warnings.is_empty() {
+        s.codes.push(CATALOG_MISMATCH);
+        s.details.push(format!("the catalogs cannot all be believed: {}", c.catalog_warnings.join("; ")));
+    }
     match people.len() {
         0 => {
             s.codes.push(ZERO_ADMINS);

@@ -64,6 +64,14 @@ fn result(principals: Vec<Principal>) -> TargetResult {
     }
 }
 
+fn alice_again() -> Principal {
+    principal("alice", false, vec![finding(Level::Admin, &["'alice'@'%'", "SUPER"])])
+}
+
+fn bob_again() -> Principal {
+    principal("bob", false, vec![finding(Level::Admin, &["'bob'@'%'", "SUPER"])])
+}
+
 #[test]
 fn each_signal_fires_on_its_case_and_not_without_it() {
     // Two admins who log in: no signal.
@@ -104,6 +112,15 @@ fn each_signal_fires_on_its_case_and_not_without_it() {
     let s = signals(Some(&result(vec![alice, bob, dave])));
     assert_eq!(s.codes, vec![review::ADMIN_VIA_PUBLIC], "{s:?}");
     assert!(s.details[0].contains("'dave'@'%'"), "{:?}", s.details);
+
+    // Catalogs that are not the engine's own, or disagree with themselves: named, first.
+    let mut tampered = result(vec![alice_again(), bob_again()]);
+    if let Outcome::Collected(c) = &mut tampered.outcome {
+        c.catalog_warnings = vec!["mysql.user is not MariaDB's stock view".into()];
+    }
+    let s = signals(Some(&tampered));
+    assert_eq!(s.codes, vec![review::CATALOG_MISMATCH], "{s:?}");
+    assert!(s.details[0].contains("mysql.user is not MariaDB's stock view"), "{:?}", s.details);
 
     // Not read: ERROR, and no count.
     let s = signals(None);

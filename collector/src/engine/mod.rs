@@ -43,6 +43,7 @@ pub fn queries() -> Vec<(&'static str, &'static str)> {
         mysql::PROCS_GRANTS,
         mysql::DEFINER_ROUTINES_MYSQL,
         mysql::DEFINER_ROUTINES_MARIADB,
+        mysql::CATALOG_OBJECTS,
         postgres::SERVER,
         postgres::ROLES,
         postgres::MEMBERSHIPS,

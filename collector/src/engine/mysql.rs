@@ -31,9 +31,10 @@ pub(crate) const PLUGINS: (&str, &str) = query_file!("mysql", "plugins");
 pub(crate) const PROCS_GRANTS: (&str, &str) = query_file!("mysql", "procs_grants");
 pub(crate) const DEFINER_ROUTINES_MYSQL: (&str, &str) = query_file!("mysql", "definer_routines_mysql");
 pub(crate) const DEFINER_ROUTINES_MARIADB: (&str, &str) = query_file!("mysql", "definer_routines_mariadb");
+pub(crate) const CATALOG_OBJECTS: (&str, &str) = query_file!("mysql", "catalog_objects");
 
 /// Every query file, for static checks.
-pub const ALL_QUERIES: [(&str, &str); 19] = [
+pub const ALL_QUERIES: [(&str, &str); 20] = [
     SERVER,
     SERVER_MYSQL8,
     PRIV_COLUMNS,
@@ -53,6 +54,7 @@ pub const ALL_QUERIES: [(&str, &str); 19] = [
     PROCS_GRANTS,
     DEFINER_ROUTINES_MYSQL,
     DEFINER_ROUTINES_MARIADB,
+    CATALOG_OBJECTS,
 ];
 
 fn map_err(context: &str, e: mysql_async::Error) -> EngineError {
@@ -127,6 +129,7 @@ pub struct Rows {
     pub plugins: Vec<TextRow>,
     pub procs_grants: Vec<TextRow>,
     pub definer_routines: Vec<TextRow>,
+    pub catalog_objects: Vec<TextRow>,
 }
 
 /// MySQL 8+/9 and MariaDB 10.4+ for [`super::collect_with`].
@@ -309,62 +312,38 @@ impl MysqlDriver {
     /// One round trip: every catalog query of the flavour, as one multi-statement text.
     async fn rows(reader: &mut Reader<'_>, server: &Server, _target: &Target) -> Result<Rows, EngineError> {
         let mut rows = Rows { priv_columns: server.priv_columns.clone(), ..Rows::default() };
+        // Every identifier spliced into SQL is quoted, backticks doubled.
+        let column_list = server.priv_columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+        let user_privs_text = USER_PRIVS.1.replace("{priv_columns}", &column_list);
+        let user_privs = (USER_PRIVS.0, user_privs_text.as_str());
+        let queries: Vec<(&str, &str)> = match server.flavor {
+            Flavor::Mysql => vec![
+                SERVER_MYSQL8,
+                user_privs,
+                ACCOUNTS_MYSQL,
+                ROLE_EDGES_MYSQL,
+                DEFAULT_ROLES_MYSQL,
+                DYNAMIC_GRANTS,
+                DEFINER_ROUTINES_MYSQL,
+            ],
+            // MariaDB: accounts and privileges from mysql.global_priv, never the mysql.user view.
+            Flavor::Mariadb => vec![ACCOUNTS_MARIADB, ROLE_EDGES_MARIADB, DEFINER_ROUTINES_MARIADB],
+        };
+        let shared =
+            [DB_GRANTS, TABLE_GRANTS, COLUMN_GRANTS, PROXIES, PROXY_SETTINGS, PLUGINS, PROCS_GRANTS, CATALOG_OBJECTS];
+        let all: Vec<(&str, &str)> = queries.into_iter().chain(shared).collect();
+        let mut answers = reader.batch(&all).await?.into_iter();
+        let mut next = || answers.next().unwrap_or_default();
         if server.flavor == Flavor::Mysql {
-            // Every identifier spliced into SQL is quoted, backticks doubled.
-            let column_list = server.priv_columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
-            let user_privs_text = USER_PRIVS.1.replace("{priv_columns}", &column_list);
-            let user_privs = (USER_PRIVS.0, user_privs_text.as_str());
-            let [settings, user_privs, accounts, role_edges, default_roles, db, table, column, dynamic, proxies, proxy_settings, plugins, procs, routines]: [Vec<TextRow>; 14] = reader
-                .batch(&[
-                    SERVER_MYSQL8,
-                    user_privs,
-                    ACCOUNTS_MYSQL,
-                    ROLE_EDGES_MYSQL,
-                    DEFAULT_ROLES_MYSQL,
-                    DB_GRANTS,
-                    TABLE_GRANTS,
-                    COLUMN_GRANTS,
-                    DYNAMIC_GRANTS,
-                    PROXIES,
-                    PROXY_SETTINGS,
-                    PLUGINS,
-                    PROCS_GRANTS,
-                    DEFINER_ROUTINES_MYSQL,
-                ])
-                .await?
-                .try_into()
-                .expect("one result per query");
-            rows.mysql8_settings = settings.into_iter().next();
-            (rows.user_privs, rows.accounts, rows.role_edges, rows.default_roles) =
-                (user_privs, accounts, role_edges, default_roles);
-            (rows.db_grants, rows.table_grants, rows.column_grants, rows.dynamic_grants) = (db, table, column, dynamic);
-            (rows.proxies, rows.proxy_settings, rows.plugins, rows.procs_grants, rows.definer_routines) =
-                (proxies, proxy_settings, plugins, procs, routines);
+            rows.mysql8_settings = next().into_iter().next();
+            (rows.user_privs, rows.accounts, rows.role_edges, rows.default_roles) = (next(), next(), next(), next());
+            (rows.dynamic_grants, rows.definer_routines) = (next(), next());
         } else {
-            let [accounts, role_edges, db, table, column, proxies, proxy_settings, plugins, procs, routines]: [Vec<
-                TextRow,
-            >;
-                10] = reader
-                .batch(&[
-                    ACCOUNTS_MARIADB,
-                    ROLE_EDGES_MARIADB,
-                    DB_GRANTS,
-                    TABLE_GRANTS,
-                    COLUMN_GRANTS,
-                    PROXIES,
-                    PROXY_SETTINGS,
-                    PLUGINS,
-                    PROCS_GRANTS,
-                    DEFINER_ROUTINES_MARIADB,
-                ])
-                .await?
-                .try_into()
-                .expect("one result per query");
-            (rows.accounts, rows.role_edges) = (accounts, role_edges);
-            (rows.db_grants, rows.table_grants, rows.column_grants) = (db, table, column);
-            (rows.proxies, rows.proxy_settings, rows.plugins, rows.procs_grants, rows.definer_routines) =
-                (proxies, proxy_settings, plugins, procs, routines);
+            (rows.accounts, rows.role_edges, rows.definer_routines) = (next(), next(), next());
         }
+        (rows.db_grants, rows.table_grants, rows.column_grants) = (next(), next(), next());
+        (rows.proxies, rows.proxy_settings, rows.plugins, rows.procs_grants) = (next(), next(), next(), next());
+        rows.catalog_objects = next();
         Ok(rows)
     }
 }
@@ -461,7 +440,8 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             accounts
         }
     };
-    let warnings = routine_visibility(server, &rows);
+    let mut warnings = routine_visibility(server, &rows);
+    warnings.extend(catalog_objects(server.flavor, &rows.catalog_objects));
     let definer_routines = rows
         .definer_routines
         .iter()
@@ -629,6 +609,47 @@ fn account_state_mariadb(accounts: &mut BTreeMap<Ident, Account>, rows: &[TextRo
         a.extra_privs = split_super_privs(opt(r, 9));
     }
     default_roles
+}
+
+/// Tamper evidence: every grant table read is a base table, and MariaDB's `mysql.user` is the stock
+/// view over `mysql.global_priv` (no filter of its own). What is not the engine's own is named.
+pub fn catalog_objects(flavor: Flavor, rows: &[TextRow]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rows {
+        let (table, kind) = (cell(r, 0).to_ascii_lowercase(), cell(r, 1));
+        if flavor == Flavor::Mariadb && table == "user" {
+            let definition = cell(r, 3).to_ascii_lowercase();
+            let definer = cell(r, 2);
+            if kind != "VIEW" {
+                out.push(format!("mysql.user is a {kind}, not MariaDB's view over mysql.global_priv"));
+            } else if definition.is_empty() {
+                out.push(
+                    "mysql.user's view definition could not be read (the collector's login needs SHOW VIEW on the mysql \
+                     schema): whether it is MariaDB's own view is not verified"
+                        .to_owned(),
+                );
+            } else if !definition.trim_end().ends_with("from `mysql`.`global_priv`")
+                || definer != "mariadb.sys@localhost"
+            {
+                out.push(format!(
+                    "mysql.user is not MariaDB's stock view (defined by {definer}, its definition ends \"…{}\"): an admin \
+                     redefined it; the report reads mysql.global_priv, so its rows are not filtered by it",
+                    tail(&definition, 80)
+                ));
+            }
+        } else if kind != "BASE TABLE" {
+            out.push(format!(
+                "mysql.{table} is a {kind}, not the engine's base table: what it returns may be filtered, so the grants \
+                 read from it are not the server's"
+            ));
+        }
+    }
+    out
+}
+
+fn tail(s: &str, n: usize) -> &str {
+    let start = s.char_indices().rev().nth(n.saturating_sub(1)).map_or(0, |(i, _)| i);
+    &s[start..]
 }
 
 /// MySQL keeps routines where only SHOW_ROUTINE (or global SELECT) shows them: say so when the
