@@ -97,8 +97,8 @@ impl LocalSigner {
                 let pkcs8 = pair.to_pkcs8v1().map_err(|e| fail("encode the signing key", e.to_string()))?;
                 let pem = pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, pkcs8.as_ref())
                     .map_err(|e| fail("encode the signing key", e.to_string()))?;
-                write_private(path, pem.as_bytes()).map_err(|e| fail("write the signing key to", e.to_string()))?;
-                true
+                // Another run may make one at the same moment: the first complete key wins, and is used.
+                write_private(path, pem.as_bytes()).map_err(|e| fail("write the signing key to", e.to_string()))?
             }
             Err(e) => return Err(fail("read the signing key", e.to_string())),
         };
@@ -126,17 +126,27 @@ impl LocalSigner {
     }
 }
 
-/// Creates `path` readable by its owner only (0600), and its folder if needed.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Creates `path` readable by its owner only (0600), and its folder if needed, whole or not at all:
+/// the bytes go to a file of this process's own first, which is then linked into place (a link
+/// fails if the name exists). Returns false when another process put a key there first.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    let staged = path.with_extension(format!("new-{}-{:?}", std::process::id(), std::thread::current().id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
+    let written = options.open(&staged).and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
+    let linked = written.and_then(|()| std::fs::hard_link(&staged, path));
+    let _ = std::fs::remove_file(&staged);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[async_trait]
@@ -159,6 +169,30 @@ impl Signer for LocalSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two first runs at once (two reports on a fresh machine) both get a key, and the same one:
+    /// neither fails on the other's half-written file.
+    #[test]
+    fn runs_making_the_first_key_at_once_share_one() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("signing-key.pem");
+            let keys: Vec<(Vec<u8>, bool)> = std::thread::scope(|s| {
+                let runs: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            let (signer, created) = LocalSigner::load_or_create(&path).expect("a key");
+                            (signer.public_key_der_now(), created)
+                        })
+                    })
+                    .collect();
+                runs.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            assert!(keys.iter().all(|(k, _)| *k == keys[0].0), "one key for all");
+            assert_eq!(keys.iter().filter(|(_, created)| *created).count(), 1, "made once");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no staged file left");
+        }
+    }
 
     #[tokio::test]
     async fn a_local_key_signs_what_its_public_key_verifies_and_nothing_else() {

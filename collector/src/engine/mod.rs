@@ -51,6 +51,7 @@ pub fn queries() -> Vec<(&'static str, &'static str)> {
         postgres::PARAMETER_ACL,
         postgres::FUNCTIONS,
         postgres::DEFINER_FUNCTIONS,
+        postgres::ROLE_CHECK,
         sqlserver::SERVER,
         sqlserver::LOGINS,
         sqlserver::SERVER_ROLE_MEMBERS,
@@ -417,7 +418,13 @@ mod tests {
             super::queries().into_iter().filter(|(_, t)| super::is_template(t)).map(|(n, _)| n).collect();
         assert_eq!(
             templates,
-            ["mysql/user_privs", "sqlserver/db_principals", "sqlserver/db_role_members", "sqlserver/db_permissions"],
+            [
+                "mysql/user_privs",
+                "postgres/role_check",
+                "sqlserver/db_principals",
+                "sqlserver/db_role_members",
+                "sqlserver/db_permissions"
+            ],
             "the privilege columns (MySQL) and the database name (SQL Server) are filled in at run time"
         );
         assert!(!super::is_template("SELECT '{' || name || '}' FROM t") && !super::is_template("a {} b"));

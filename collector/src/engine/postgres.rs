@@ -19,9 +19,10 @@ pub(crate) const DATABASES: (&str, &str) = query_file!("postgres", "databases");
 pub(crate) const PARAMETER_ACL: (&str, &str) = query_file!("postgres", "parameter_acl");
 pub(crate) const FUNCTIONS: (&str, &str) = query_file!("postgres", "functions");
 pub(crate) const DEFINER_FUNCTIONS: (&str, &str) = query_file!("postgres", "definer_functions");
+pub(crate) const ROLE_CHECK: (&str, &str) = query_file!("postgres", "role_check");
 
-pub const ALL_QUERIES: [(&str, &str); 7] =
-    [SERVER, ROLES, MEMBERSHIPS, DATABASES, PARAMETER_ACL, FUNCTIONS, DEFINER_FUNCTIONS];
+pub const ALL_QUERIES: [(&str, &str); 8] =
+    [SERVER, ROLES, MEMBERSHIPS, DATABASES, PARAMETER_ACL, FUNCTIONS, DEFINER_FUNCTIONS, ROLE_CHECK];
 
 /// The session's search_path, fixed in the startup packet: it outranks a login-level
 /// `ALTER ROLE … SET search_path`, so no object of the audited's can stand in for a catalog.
@@ -71,6 +72,8 @@ pub struct Rows {
     /// The databases whose ownership is reported (the inventory's list, templates aside).
     pub in_scope: Vec<String>,
     pub parameter_acl: Vec<TextRow>,
+    /// `role_check.sql`: the server's `pg_has_role` answers, for the cross-check with the graph.
+    pub role_check: Vec<TextRow>,
     /// Per database: `functions.sql` and `definer_functions.sql` rows.
     pub functions: Vec<(String, Vec<TextRow>)>,
     pub definer_functions: Vec<(String, Vec<TextRow>)>,
@@ -133,7 +136,9 @@ impl Classify for Catalog {
     }
 
     fn warnings(&self) -> Vec<String> {
-        self.warnings.clone()
+        let mut out = self.warnings.clone();
+        out.extend(self.membership_disagreements());
+        out
     }
 }
 
@@ -225,13 +230,16 @@ impl Driver for PostgresDriver {
             .collect();
         let mut rows = Rows { roles: roles?, memberships: memberships?, in_scope, warnings, ..Rows::default() };
         // The grants on objects: the parameters (15+, server-wide) and this database's functions.
-        let mut queries = vec![FUNCTIONS, DEFINER_FUNCTIONS];
+        let set_privilege = if version_num >= 160000 { "SET" } else { "MEMBER" };
+        let role_check = ROLE_CHECK.1.replace("{set_privilege}", set_privilege);
+        let mut queries = vec![FUNCTIONS, DEFINER_FUNCTIONS, (ROLE_CHECK.0, role_check.as_str())];
         if version_num >= 150000 {
             queries.push(PARAMETER_ACL);
         }
         let mut answers = reader.batch(&queries).await?.into_iter();
         rows.functions.push((connected_to.clone(), answers.next().unwrap_or_default()));
         rows.definer_functions.push((connected_to.clone(), answers.next().unwrap_or_default()));
+        rows.role_check = answers.next().unwrap_or_default();
         rows.parameter_acl = answers.next().unwrap_or_default();
         for database in databases.iter().map(|r| cell(r, 0)).filter(|d| *d != connected_to) {
             match Self::read_database(reader, target, database).await {
@@ -342,8 +350,13 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             privilege: cell(r, 2).to_owned(),
         })
         .collect();
+    let server_reaches =
+        rows.role_check.iter().filter(|r| flag(r, 2) || flag(r, 3)).map(|r| (oid(r, 0), oid(r, 1))).collect();
+    let role_check_pairs = rows.role_check.iter().map(|r| (oid(r, 0), oid(r, 1))).collect();
     Catalog {
         server_version_num: server.version_num,
+        server_reaches,
+        role_check_pairs,
         roles,
         memberships,
         database_owners,

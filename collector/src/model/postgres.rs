@@ -94,6 +94,10 @@ pub struct Catalog {
     pub definer_functions: Vec<DefinerFunction>,
     /// What could not be read, or disagreed with itself (reported with the result).
     pub warnings: Vec<String>,
+    /// `(role, admin role)` pairs the server was asked about (`pg_has_role`), and those it says the
+    /// first reaches (SET ROLE, or holds its privileges): checked against the membership graph.
+    pub role_check_pairs: Vec<(u32, u32)>,
+    pub server_reaches: BTreeSet<(u32, u32)>,
 }
 
 /// PUBLIC in an ACL.
@@ -330,6 +334,38 @@ impl Catalog {
             }
         }
         g
+    }
+
+    /// Where the membership graph read from `pg_auth_members` and the server's own `pg_has_role`
+    /// disagree on who reaches an admin role (ADMIN-only self-grants aside: the server answers for
+    /// what is granted now). Each is a sentence naming both sources.
+    pub fn membership_disagreements(&self) -> Vec<String> {
+        let by_oid: BTreeMap<u32, &Role> = self.roles.iter().map(|r| (r.oid, r)).collect();
+        let mut graph = self.graph(&by_oid);
+        let admin_only = std::mem::take(&mut graph.admin_only);
+        for (member, role) in &admin_only {
+            for edges in [&mut graph.set, &mut graph.inherit] {
+                if let Some(to) = edges.get_mut(member) {
+                    to.remove(role);
+                }
+            }
+        }
+        let name = |o: &u32| by_oid.get(o).map(|r| r.name.clone()).unwrap_or_else(|| format!("oid {o}"));
+        let mut out = Vec::new();
+        for (role, admin) in &self.role_check_pairs {
+            let graph_says = graph.reachable(*role).iter().any(|(r, _)| r == admin);
+            let server_says = self.server_reaches.contains(&(*role, *admin));
+            if graph_says != server_says {
+                out.push(format!(
+                    "role {} {} {} by the memberships read from pg_auth_members, but the server's pg_has_role says it {}",
+                    name(role),
+                    if graph_says { "reaches" } else { "does not reach" },
+                    name(admin),
+                    if server_says { "does" } else { "does not" }
+                ));
+            }
+        }
+        out
     }
 
     pub fn classify(&self) -> Vec<Principal> {
@@ -745,5 +781,32 @@ mod tests {
         assert!(cat.classify().is_empty(), "dormant alone: not listed");
         cat.settings.archive_mode = "always".into();
         assert_eq!(cat.classify()[0].level, Level::Admin);
+    }
+
+    /// The graph read from pg_auth_members and the server's pg_has_role must agree; where they do
+    /// not (a membership the catalog read did not show), it is said, naming both sources.
+    #[test]
+    fn membership_read_and_server_answer_are_cross_checked() {
+        let mut su = role(1, "dba");
+        su.superuser = true;
+        let mut cat = Catalog {
+            server_version_num: 160000,
+            roles: vec![su, role(2, "alice"), role(3, "bob")],
+            memberships: vec![Membership {
+                role: 1,
+                member: 2,
+                inherit_option: Some(true),
+                set_option: Some(true),
+                admin_option: false,
+            }],
+            role_check_pairs: vec![(2, 1), (3, 1)],
+            server_reaches: [(2, 1)].into(),
+            ..Default::default()
+        };
+        assert!(cat.membership_disagreements().is_empty());
+        cat.server_reaches.insert((3, 1));
+        let d = cat.membership_disagreements();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("role bob does not reach dba") && d[0].contains("pg_has_role says it does"), "{}", d[0]);
     }
 }
