@@ -329,12 +329,11 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
         .flat_map(|(db, rs)| rs.iter().map(move |r| (db, r)))
         .map(|(db, r)| {
             let language = cell(r, 5).to_owned();
-            let nargs = cell(r, 7).parse().unwrap_or(0);
             DefinerFunction {
                 database: db.clone(),
                 function: function(r),
                 owner: oid(r, 4),
-                runs_sql_from_arguments: runs_sql_from_arguments(&language, flag(r, 6), nargs, cell(r, 8)),
+                runs_sql_from_arguments: runs_sql_from_arguments(&language, flag(r, 6), cell(r, 8)),
                 language,
                 executors: grantees(r, 9),
                 schema_usage: grantees(r, 10),

@@ -351,7 +351,7 @@ fn definer_direct(r: &DefinerRoutine) -> Direct {
         Some(true) => Direct::admin(
             privilege,
             scope,
-            format!("{routine} runs as its definer {definer}, an admin, and PREPAREs SQL built at run time from its arguments: the caller runs any SQL as {definer}"),
+            format!("{routine} runs as its definer {definer}, an admin, and PREPAREs SQL built at run time (from its arguments or the caller's session): the caller runs any SQL as {definer}"),
         ),
         None => Direct::admin(
             privilege,
@@ -366,12 +366,11 @@ fn definer_direct(r: &DefinerRoutine) -> Direct {
     }
 }
 
-/// Does a routine body PREPARE (or EXECUTE IMMEDIATE) SQL built at run time, with arguments to
-/// build it from? Errs towards yes.
-pub fn routine_runs_sql(has_arguments: bool, body: &str) -> bool {
+/// Does a routine body PREPARE (or EXECUTE IMMEDIATE) SQL built at run time? Arguments or not
+/// (`PREPARE s FROM @q` runs the caller's session variable). Errs towards yes.
+pub fn routine_runs_sql(body: &str) -> bool {
     let lower = body.to_ascii_lowercase();
-    has_arguments
-        && lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|w| w == "prepare" || w == "immediate")
+    lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|w| w == "prepare" || w == "immediate")
 }
 
 /// Does a column of a `mysql` table hold password hashes?
@@ -596,7 +595,8 @@ impl Catalog {
         // Holders admin by their own grants gain nothing from these; the rest may, round by round.
         let already = admins_of(&out);
         let mut admins = already.clone();
-        for _ in 0..8 {
+        // Admins only ever grow, so this ends; at most once per account.
+        for _ in 0..=self.accounts.len() {
             let next = self.through_admins(&admins, &already);
             if next == extra {
                 break;
@@ -1146,9 +1146,9 @@ mod tests {
 
     #[test]
     fn routine_bodies_that_prepare_sql() {
-        assert!(routine_runs_sql(true, "BEGIN SET @s = q; PREPARE st FROM @s; EXECUTE st; END"));
-        assert!(routine_runs_sql(true, "BEGIN EXECUTE IMMEDIATE q; END"));
-        assert!(!routine_runs_sql(false, "BEGIN PREPARE st FROM @global_sql; END"), "no argument to build from");
-        assert!(!routine_runs_sql(true, "BEGIN SELECT prepared_at FROM t; END"));
+        assert!(routine_runs_sql("BEGIN SET @s = q; PREPARE st FROM @s; EXECUTE st; END"));
+        assert!(routine_runs_sql("BEGIN EXECUTE IMMEDIATE q; END"));
+        assert!(routine_runs_sql("BEGIN PREPARE st FROM @q; END"), "the caller's session variable is its SQL");
+        assert!(!routine_runs_sql("BEGIN SELECT prepared_at FROM t; END"));
     }
 }

@@ -70,7 +70,8 @@ pub struct DefinerFunction {
     pub function: String,
     pub owner: u32,
     pub language: String,
-    /// Runs SQL built from its arguments (dynamic `EXECUTE` with arguments), or is written in an
+    /// Runs SQL built at run time (dynamic `EXECUTE`, from its arguments or anything the caller
+    /// controls), or is written in an
     /// untrusted language that can run anything.
     pub runs_sql_from_arguments: bool,
     /// Grantees of `EXECUTE` (0: PUBLIC, the default).
@@ -394,7 +395,8 @@ impl Catalog {
         };
         let mut definer = BTreeMap::new();
         let mut admins = admins_with(&definer);
-        for _ in 0..8 {
+        // Admins only ever grow, so this ends; at most once per role.
+        for _ in 0..=self.roles.len() {
             definer = self.definer_findings(&by_oid, &graph, &admins);
             let next = admins_with(&definer);
             if next == admins {
@@ -544,7 +546,7 @@ fn definer_direct(f: &DefinerFunction, owner: &str) -> Direct {
             privilege,
             scope,
             format!(
-                "{} runs as its owner {owner}, an admin, and runs SQL built from its arguments (language {}): the caller runs any SQL as {owner}",
+                "{} runs as its owner {owner}, an admin, and runs SQL built at run time (language {}): the caller runs any SQL as {owner}",
                 f.function, f.language
             ),
         )
@@ -562,13 +564,11 @@ fn definer_direct(f: &DefinerFunction, owner: &str) -> Direct {
 
 /// Does a function body run SQL built at run time (PL/pgSQL `EXECUTE`, or a function that runs a
 /// query text), or is it written in an untrusted language that can run anything? Errs towards yes.
-pub fn runs_sql_from_arguments(language: &str, trusted: bool, nargs: u32, body: &str) -> bool {
+pub fn runs_sql_from_arguments(language: &str, trusted: bool, body: &str) -> bool {
     if !trusted && !matches!(language, "c" | "internal") {
         return true;
     }
-    if nargs == 0 {
-        return false;
-    }
+    // Arguments or not: dynamic SQL can come from a setting or a table the caller writes.
     let lower = body.to_ascii_lowercase();
     let words: Vec<&str> = lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).collect();
     words.iter().any(|w| DYNAMIC_SQL_WORDS.contains(w))
@@ -737,7 +737,7 @@ mod tests {
                 function: "public.run(q text)".into(),
                 owner: 10,
                 language: "plpgsql".into(),
-                runs_sql_from_arguments: runs_sql_from_arguments("plpgsql", true, 1, "BEGIN EXECUTE q; END"),
+                runs_sql_from_arguments: runs_sql_from_arguments("plpgsql", true, "BEGIN EXECUTE q; END"),
                 executors: vec![PUBLIC, 10],
                 schema_usage: vec![PG_DATABASE_OWNER, PUBLIC],
             }],
@@ -756,15 +756,15 @@ mod tests {
 
     #[test]
     fn dynamic_sql_and_untrusted_languages_are_told_apart() {
-        assert!(runs_sql_from_arguments("plpgsql", true, 1, "BEGIN EXECUTE format('SELECT %s', q); END"));
-        assert!(runs_sql_from_arguments("sql", true, 1, "SELECT query_to_xml($1, true, false, '')"));
-        assert!(!runs_sql_from_arguments("plpgsql", true, 1, "BEGIN PERFORM 1; END"));
+        assert!(runs_sql_from_arguments("plpgsql", true, "BEGIN EXECUTE format('SELECT %s', q); END"));
+        assert!(runs_sql_from_arguments("sql", true, "SELECT query_to_xml($1, true, false, '')"));
+        assert!(!runs_sql_from_arguments("plpgsql", true, "BEGIN PERFORM 1; END"));
         assert!(
-            !runs_sql_from_arguments("plpgsql", true, 0, "BEGIN EXECUTE 'SELECT 1'; END"),
-            "no argument to build from"
+            runs_sql_from_arguments("plpgsql", true, "BEGIN EXECUTE current_setting('x.q'); END"),
+            "SQL from a setting the caller sets: judged as running the caller's SQL"
         );
-        assert!(runs_sql_from_arguments("plpython3u", false, 0, "return 1"), "an untrusted language runs anything");
-        assert!(!runs_sql_from_arguments("c", false, 1, "my_symbol"));
+        assert!(runs_sql_from_arguments("plpython3u", false, "return 1"), "an untrusted language runs anything");
+        assert!(!runs_sql_from_arguments("c", false, "my_symbol"));
     }
 
     /// Parameter privileges follow the live settings: archive_command is dormant with archiving off.
