@@ -1,8 +1,8 @@
 -- EXECUTE granted on a function that the server revokes from PUBLIC by default (its initial
 -- privileges, pg_init_privs, hold no EXECUTE for PUBLIC: lo_export, lo_import, pg_read_file, …),
 -- to a grantee the initial privileges do not name. Grantee 0 is PUBLIC. Per database.
-SELECT p.oid::int8, n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
-       g.grantee::int8
+SELECT p.oid::pg_catalog.int8, n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
+       g.grantee::pg_catalog.int8
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_init_privs i

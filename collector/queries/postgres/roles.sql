@@ -1,5 +1,5 @@
 -- pg_roles, never pg_authid: rolpassword holds the password hash.
-SELECT oid::int8, rolname, rolsuper, rolcreaterole, rolcreatedb, rolcanlogin,
+SELECT oid::pg_catalog.int8, rolname, rolsuper, rolcreaterole, rolcreatedb, rolcanlogin,
        rolreplication, rolbypassrls, rolconnlimit,
        CASE WHEN pg_catalog.isfinite(rolvaliduntil)
             THEN pg_catalog.to_char(rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') END,

@@ -215,7 +215,10 @@ impl Catalog {
     fn granted(&self, oid: u32) -> Vec<Direct> {
         let mut out: Vec<Direct> =
             self.parameter_grants.iter().filter(|g| g.grantee == oid).map(|g| self.parameter(g)).collect();
-        out.extend(self.function_grants.iter().filter(|g| g.grantee == oid).map(function_grant));
+        // pg_database_owner in a function's ACL stands for the owner of the function's database.
+        let owner_there =
+            |g: &FunctionGrant| g.grantee == PG_DATABASE_OWNER && self.owner_of.get(&g.database) == Some(&oid);
+        out.extend(self.function_grants.iter().filter(|g| g.grantee == oid || owner_there(g)).map(function_grant));
         out
     }
 
@@ -354,7 +357,7 @@ impl Catalog {
         let name = |o: &u32| by_oid.get(o).map(|r| r.name.clone()).unwrap_or_else(|| format!("oid {o}"));
         let mut out = Vec::new();
         for (role, admin) in &self.role_check_pairs {
-            let graph_says = graph.reachable(*role).iter().any(|(r, _)| r == admin);
+            let graph_says = graph.pure_reachable(*role).iter().any(|(r, _)| r == admin);
             let server_says = self.server_reaches.contains(&(*role, *admin));
             if graph_says != server_says {
                 out.push(format!(
@@ -433,10 +436,14 @@ impl Catalog {
             for d in direct[&role.oid].iter().filter(|d| !d.membership).chain(Self::vendor_admin_role(role).as_ref()) {
                 h.add(d, &role.name, &[], None, false);
             }
-            for (reached, path) in graph.reachable(role.oid) {
+            for (reached, path, mixed) in graph.reachable_marked(role.oid) {
                 let Some(held) = direct.get(&reached) else { continue };
                 let chain: Vec<String> = path.iter().filter_map(|o| by_oid.get(o).map(|r| r.name.clone())).collect();
-                let note = graph.admin_only_on(role.oid, &path).then_some(ADMIN_ONLY_NOTE);
+                let note = match (graph.admin_only_on(role.oid, &path), mixed) {
+                    (true, _) => Some(ADMIN_ONLY_NOTE),
+                    (false, true) => Some(MIXED_NOTE),
+                    (false, false) => None,
+                };
                 for d in held {
                     h.add(d, &role.name, &chain, note, false);
                 }
@@ -606,6 +613,8 @@ fn name_static(name: &str) -> &'static str {
 }
 
 const PUBLIC_NOTE: &str = "granted to PUBLIC, i.e. every role";
+const MIXED_NOTE: &str =
+    "SET ROLE along the chain's SET grants, then the privileges and ownerships its INHERIT grants pass on";
 
 /// The membership graph of one server: SET edges and INHERIT edges (a chain is one or the other).
 #[derive(Debug, Default)]
@@ -617,9 +626,50 @@ struct Graph {
 }
 
 impl Graph {
+    /// Every role `start` can use, with its chain: by SET on every edge or INHERIT on every edge
+    /// (what `pg_has_role` answers), and else by SET edges then INHERIT edges (SET ROLE to a role,
+    /// which holds the privileges and ownerships of what it inherits; `mixed` marks such a chain).
+    /// INHERIT then SET is no path: the server refuses the SET ROLE.
+    fn reachable(&self, start: u32) -> Vec<(u32, Vec<u32>)> {
+        self.reachable_marked(start).into_iter().map(|(r, p, _)| (r, p)).collect()
+    }
+
+    fn reachable_marked(&self, start: u32) -> Vec<(u32, Vec<u32>, bool)> {
+        let mut out: Vec<(u32, Vec<u32>, bool)> =
+            self.pure_reachable(start).into_iter().map(|(r, p)| (r, p, false)).collect();
+        let known: BTreeSet<u32> = out.iter().map(|(r, _, _)| *r).collect();
+        // Breadth first over (role, whether an INHERIT edge was taken yet).
+        let mut seen = BTreeSet::from([(start, false)]);
+        let mut queue = std::collections::VecDeque::from([(start, false, Vec::new())]);
+        let mut mixed: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        while let Some((node, inheriting, path)) = queue.pop_front() {
+            let set_edges = if inheriting { None } else { self.set.get(&node) };
+            let next = set_edges
+                .into_iter()
+                .flatten()
+                .map(|r| (*r, false))
+                .chain(self.inherit.get(&node).into_iter().flatten().map(|r| (*r, true)));
+            for (role, by_inherit) in next {
+                let state = (role, inheriting || by_inherit);
+                if role == start || !seen.insert(state) {
+                    continue;
+                }
+                let mut p = path.clone();
+                p.push(role);
+                if state.1 && !known.contains(&role) {
+                    mixed.entry(role).or_insert_with(|| p.clone());
+                }
+                queue.push_back((role, state.1, p));
+            }
+        }
+        out.extend(mixed.into_iter().map(|(r, p)| (r, p, true)));
+        out.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then(a.0.cmp(&b.0)));
+        out
+    }
+
     /// Every role `start` reaches by SET on every edge or by INHERIT on every edge, each with its
     /// shortest such chain.
-    fn reachable(&self, start: u32) -> Vec<(u32, Vec<u32>)> {
+    fn pure_reachable(&self, start: u32) -> Vec<(u32, Vec<u32>)> {
         let mut best: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         for (role, path) in reachable(&start, &self.set).into_iter().chain(reachable(&start, &self.inherit)) {
             let shorter = best.get(&role).is_none_or(|p| path.len() < p.len());
@@ -808,5 +858,23 @@ mod tests {
         let d = cat.membership_disagreements();
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].contains("role bob does not reach dba") && d[0].contains("pg_has_role says it does"), "{}", d[0]);
+    }
+
+    /// `pg_database_owner` in a function's ACL is the owner of that function's database.
+    #[test]
+    fn a_function_grant_to_pg_database_owner_reaches_the_databases_owner() {
+        let cat = Catalog {
+            roles: vec![role(2, "app_owner"), role(3, "other")],
+            owner_of: [("app".to_owned(), 2)].into(),
+            function_grants: vec![FunctionGrant {
+                database: "app".into(),
+                function: "pg_catalog.lo_export(oid, text)".into(),
+                grantee: PG_DATABASE_OWNER,
+            }],
+            ..Default::default()
+        };
+        let ps = cat.classify();
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!((ps[0].name.as_str(), ps[0].level), ("app_owner", Level::Admin));
     }
 }
