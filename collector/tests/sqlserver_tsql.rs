@@ -19,8 +19,11 @@ use std::ops::ControlFlow;
 /// SQL Server major versions: 11 = 2012, 12 = 2014, 13 = 2016, 14 = 2017, 15 = 2019, 16 = 2022.
 type Major = u32;
 
-/// `(view, [(column, first major version with it)], documentation page)`. 9 = SQL Server 2005.
-const CATALOG: &[(&str, &[(&str, Major)], &str)] = &[
+/// `(column, first major version with it)`.
+type Columns = &'static [(&'static str, Major)];
+
+/// `(view, columns, documentation page)`. 9 = SQL Server 2005.
+const CATALOG: &[(&str, Columns, &str)] = &[
     (
         "sys.server_principals",
         &[
