@@ -216,18 +216,9 @@ impl Reader<'_> {
         within(limit, &what, async { Ok(session.batch_each(queries).await) }).await
     }
 
-    /// [`Reader::batch`] on another session of the same server (another database's).
-    pub(crate) async fn batch_on(
-        &mut self,
-        session: &mut dyn Session,
-        queries: &[(&str, &str)],
-    ) -> Result<Vec<Vec<TextRow>>, EngineError> {
-        let (what, limit) = self.start(queries);
-        within(limit, &what, session.batch(queries)).await
-    }
-
     /// Records the texts and says what is in progress; the time limit is the query limit per query.
-    fn start(&mut self, queries: &[(&str, &str)]) -> (String, Duration) {
+    /// A driver that runs the texts on sessions of its own (other databases) calls it first.
+    pub(crate) fn start(&mut self, queries: &[(&str, &str)]) -> (String, Duration) {
         let names: Vec<&str> = queries.iter().map(|(name, _)| *name).collect();
         let what = format!("queries {}", names.join(", "));
         self.step.set(what.clone());

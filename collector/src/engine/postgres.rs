@@ -241,11 +241,13 @@ impl Driver for PostgresDriver {
         rows.definer_functions.push((connected_to.clone(), answers.next().unwrap_or_default()));
         rows.role_check = answers.next().unwrap_or_default();
         rows.parameter_acl = answers.next().unwrap_or_default();
-        for database in databases.iter().map(|r| cell(r, 0)).filter(|d| *d != connected_to) {
-            match Self::read_database(reader, target, database).await {
+        let others: Vec<String> =
+            databases.iter().map(|r| cell(r, 0).to_owned()).filter(|d| *d != connected_to).collect();
+        for (database, read) in Self::read_databases(reader, target, others).await {
+            match read {
                 Ok((functions, definer)) => {
-                    rows.functions.push((database.to_owned(), functions));
-                    rows.definer_functions.push((database.to_owned(), definer));
+                    rows.functions.push((database.clone(), functions));
+                    rows.definer_functions.push((database, definer));
                 }
                 Err(e) => rows.warnings.push(format!(
                     "database {database} could not be read ({e}): its functions' grants are not in this result"
@@ -266,20 +268,40 @@ impl Driver for PostgresDriver {
 }
 
 impl PostgresDriver {
-    /// The function grants of one more database, on a connection of its own.
-    async fn read_database(
+    /// The function grants of the other databases, each on a connection of its own, a few at a time
+    /// (each costs a connection and one round trip). In the order given.
+    async fn read_databases(
         reader: &mut Reader<'_>,
         target: &Target,
-        database: &str,
-    ) -> Result<(Vec<TextRow>, Vec<TextRow>), EngineError> {
-        let there = Target { databases: vec![database.to_owned()], ..target.clone() };
-        let mut session = Self::connect(&there, reader.creds, reader.opts).await?;
-        let answers = reader.batch_on(session.as_mut(), &[FUNCTIONS, DEFINER_FUNCTIONS]).await;
-        session.close().await;
-        let [functions, definer]: [Vec<TextRow>; 2] = answers?.try_into().expect("one per query");
-        Ok((functions, definer))
+        databases: Vec<String>,
+    ) -> Vec<(String, Result<(Vec<TextRow>, Vec<TextRow>), EngineError>)> {
+        use futures::StreamExt;
+        const QUERIES: [(&str, &str); 2] = [FUNCTIONS, DEFINER_FUNCTIONS];
+        let (what, limit) = reader.start(&QUERIES);
+        let (creds, opts) = (reader.creds, reader.opts);
+        let reads = databases.iter().cloned().map(|database| {
+            let there = Target { databases: vec![database.clone()], ..target.clone() };
+            let what = format!("{what} in database {database}");
+            async move {
+                let read = within(limit, &what, async {
+                    let mut session = Self::connect(&there, creds, opts).await?;
+                    let answers = session.batch(&QUERIES).await;
+                    session.close().await;
+                    let [functions, definer]: [Vec<TextRow>; 2] = answers?.try_into().expect("one per query");
+                    Ok((functions, definer))
+                })
+                .await;
+                (database, read)
+            }
+        });
+        let mut out: Vec<_> = futures::stream::iter(reads).buffer_unordered(DATABASES_AT_ONCE).collect().await;
+        out.sort_by_key(|(database, _)| databases.iter().position(|d| d == database));
+        out
     }
 }
+
+/// Databases of one server read at once (connections a collection opens beside its first).
+const DATABASES_AT_ONCE: usize = 4;
 
 /// Maps the rows of the query files to the model's catalog. Pure: tested on recorded rows.
 pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
