@@ -7,7 +7,7 @@ use crate::error::{code, is_transient};
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::config::Credentials;
 use dbadmin_contracts::Target;
-use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, SecretBinding};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -18,7 +18,7 @@ const ROLE_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// `(role, region, secret name)`: a secret as one target reaches it.
 type SecretKey = (Option<String>, String, String);
 /// The login read for each secret, and when.
-type SecretCache = HashMap<SecretKey, (DbCredentials, Instant)>;
+type SecretCache = HashMap<SecretKey, (DbCredentials, Option<SecretBinding>, Instant)>;
 
 pub struct AwsCredentials {
     sdk: aws_config::SdkConfig,
@@ -125,16 +125,21 @@ impl CredentialSource for AwsCredentials {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&key)
-                .filter(|(_, at)| at.elapsed() < SECRET_TTL)
-                .map(|(creds, _)| creds.clone())
+                .filter(|(_, _, at)| at.elapsed() < SECRET_TTL)
+                .map(|(creds, binding, _)| (creds.clone(), binding.clone()))
         };
-        if let Some(creds) = cached() {
-            return Ok(creds);
+        // A secret is checked against every target it is used for, cached or not: a shared secret
+        // read for one target is never sent to another database.
+        let bound = |(creds, binding): (DbCredentials, Option<SecretBinding>)| {
+            SecretBinding::check(binding.as_ref(), &target.secret, target).map(|()| creds)
+        };
+        if let Some(read) = cached() {
+            return bound(read);
         }
         let gate = self.reading.lock().unwrap_or_else(|p| p.into_inner()).entry(key.clone()).or_default().clone();
         let _reading = gate.lock().await;
-        if let Some(creds) = cached() {
-            return Ok(creds); // read by the job this one waited for
+        if let Some(read) = cached() {
+            return bound(read); // read by the job this one waited for
         }
         let client = self.secrets_client(role.as_deref(), &target.region).await?;
         let secret = &target.secret;
@@ -153,7 +158,11 @@ impl CredentialSource for AwsCredentials {
             problem: "holds no string value".into(),
         })?;
         let creds = DbCredentials::from_secret_json(secret, text)?;
-        self.secrets.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (creds.clone(), Instant::now()));
-        Ok(creds)
+        let binding = SecretBinding::from_secret_json(text);
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (creds.clone(), binding.clone(), Instant::now()));
+        bound((creds, binding))
     }
 }

@@ -361,6 +361,9 @@ async fn collect(
             ),
             0,
         ),
+        Err(e @ CredentialError::BoundElsewhere { .. }) => {
+            (failed(ErrorKind::CredentialHostMismatch, e.to_string()), 0)
+        }
         Err(e) => (failed(ErrorKind::Credentials, e.to_string()), 0),
         Ok(creds) => {
             let started = std::time::Instant::now();

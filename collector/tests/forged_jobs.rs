@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use common::harness::{Harness, REPORT};
 use dbadmin_collector::{handle_job, CollectorError};
 use dbadmin_contracts::{CollectionJob, Engine, Target, TlsMode};
-use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, RunStore};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunStore};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -88,4 +88,39 @@ async fn a_forged_job_never_reaches_the_forgers_listener() {
     }
     assert_eq!(creds.0.load(Ordering::SeqCst), 1, "the login was fetched once, for the genuine target");
     assert!(h.runs.attempt_errors(REPORT).await.unwrap().is_empty(), "a forged job records nothing on the run");
+}
+
+/// Whoever writes the inventory can pair any secret with any host. A secret that says where its
+/// database is (the RDS fields) goes only there: a target pointing it at another host is an error
+/// row `credential_host_mismatch`, and nothing connects to that host. Through the real local
+/// secrets adapter, reading the same secret for the genuine target first (as a cache would).
+#[tokio::test]
+async fn a_secret_bound_to_its_host_is_never_sent_to_another() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let thief_port = listener.local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets.json");
+    let secret = serde_json::json!({"prod/db": {"username": "admin", "password": "the-real-password",
+        "engine": "mysql", "host": "127.0.0.1", "port": closed, "dbInstanceIdentifier": "prod-db"}});
+    std::fs::write(&secrets, secret.to_string()).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&secrets, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let creds = dbadmin_ports::local::LocalCredentials::from_file(&secrets).unwrap();
+
+    let h = Harness::new(vec![target("genuine", "127.0.0.1", closed), target("thief", "127.0.0.1", thief_port)]).await;
+    let deps = h.deps(&creds);
+    let genuine = handle_job(&common::harness::job("genuine"), &deps).await.unwrap();
+    assert_eq!(genuine.error, Some(dbadmin_contracts::ErrorKind::Unreachable), "the genuine target is tried");
+    let thief = handle_job(&common::harness::job("thief"), &deps).await.unwrap();
+    assert_eq!(thief.error, Some(dbadmin_contracts::ErrorKind::CredentialHostMismatch));
+    match listener.accept() {
+        Ok((_, from)) => panic!("the secret was sent to another host's listener (from {from})"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}"),
+    }
+    let stored = h.store.get(&dbadmin_contracts::keys::result(REPORT, 1, "thief")).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&stored);
+    assert!(text.contains(&format!("the secret is for port {closed}")), "the row says why: {text}");
+    assert!(!text.contains("the-real-password"));
 }

@@ -106,6 +106,9 @@ pub enum ErrorKind {
     UnsupportedVersion,
     /// The login's secret is missing or malformed.
     Credentials,
+    /// The login's secret names another database (its host, port, engine or RDS identifier): it was
+    /// not sent to this one, and no connection was opened.
+    CredentialHostMismatch,
     /// The target cannot be collected as configured (an engine this build lacks, say).
     Configuration,
     /// A catalog query failed for another reason.
@@ -126,6 +129,7 @@ impl ErrorKind {
             ErrorKind::InsufficientPrivilege => "insufficient_privilege",
             ErrorKind::UnsupportedVersion => "unsupported_version",
             ErrorKind::Credentials => "credentials",
+            ErrorKind::CredentialHostMismatch => "credential_host_mismatch",
             ErrorKind::Configuration => "configuration",
             ErrorKind::Query => "query",
             ErrorKind::MissingResult => "missing_result",

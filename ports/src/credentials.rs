@@ -1,5 +1,6 @@
 //! Database logins and where they come from.
 
+use dbadmin_contracts::{Engine, Target};
 use serde::Deserialize;
 use std::fmt;
 
@@ -31,6 +32,88 @@ impl DbCredentials {
     }
 }
 
+/// Where a secret says its database is: the standard fields of an RDS-managed database secret
+/// (`host`, `port`, `engine`, `dbInstanceIdentifier`). A secret that carries them is sent only to
+/// a target that matches them, so whoever writes the inventory cannot point it at a listener of
+/// their own. A secret with none of them goes where the inventory says (the inventory is then its
+/// root of trust; README, "Trust boundaries").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretBinding {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub engine: Option<String>,
+    pub instance: Option<String>,
+}
+
+impl SecretBinding {
+    /// The binding fields of a secret's JSON, or `None` when it has none. Never quotes the secret.
+    pub fn from_secret_json(text: &str) -> Option<SecretBinding> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let text_of = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned).filter(|s| !s.is_empty());
+        let port = value.get("port").and_then(|p| match p {
+            serde_json::Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        });
+        let binding = SecretBinding {
+            host: text_of("host"),
+            port,
+            engine: text_of("engine"),
+            instance: text_of("dbInstanceIdentifier").or_else(|| text_of("dbClusterIdentifier")),
+        };
+        (binding != SecretBinding::default()).then_some(binding)
+    }
+
+    /// Does `target` match what the secret says of its database? `Err` names the first field that
+    /// differs, with both values (host names and ports are not secret).
+    pub fn admits(&self, target: &Target) -> Result<(), String> {
+        let fold = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(host) = &self.host {
+            if fold(host) != fold(&target.host) {
+                return Err(format!("the secret is for host {host}, the target is {}", target.host));
+            }
+        }
+        if let Some(port) = self.port {
+            if port != target.port {
+                return Err(format!("the secret is for port {port}, the target's is {}", target.port));
+            }
+        }
+        if let Some(engine) = self.engine.as_deref() {
+            let e = engine.to_ascii_lowercase();
+            let family = if e.contains("postgres") {
+                Some(vec![Engine::Postgres])
+            } else if e.contains("mysql") || e.contains("mariadb") || e == "aurora" {
+                Some(vec![Engine::Mysql, Engine::Mariadb])
+            } else if e.starts_with("sqlserver") {
+                Some(vec![Engine::Sqlserver])
+            } else {
+                None
+            };
+            if family.is_some_and(|f| !f.contains(&target.engine)) {
+                return Err(format!("the secret is for a {engine} database, the target is {}", target.engine));
+            }
+        }
+        if let (None, Some(instance)) = (&self.host, &self.instance) {
+            let endpoint_of = fold(&target.host).starts_with(&format!("{}.", fold(instance)));
+            if !endpoint_of && fold(&target.id) != fold(instance) {
+                return Err(format!(
+                    "the secret is for RDS database {instance}, the target is {} at {}",
+                    target.id, target.host
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`SecretBinding::admits`] as the error a credential source returns.
+    pub fn check(binding: Option<&SecretBinding>, secret: &str, target: &Target) -> Result<(), CredentialError> {
+        match binding.map(|b| b.admits(target)) {
+            Some(Err(why)) => Err(CredentialError::BoundElsewhere { secret: secret.to_owned(), why }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Why a login could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
@@ -40,6 +123,9 @@ pub enum CredentialError {
     /// The secret exists but cannot be used as a login.
     #[error("secret '{secret}' {problem}")]
     Malformed { secret: String, problem: String },
+    /// The secret names another database than the target: it is not sent there.
+    #[error("secret '{secret}' belongs to another database ({why}): no connection was opened")]
+    BoundElsewhere { secret: String, why: String },
     /// Access to the secret or the target's role was refused.
     #[error("access to secret '{secret}' was denied")]
     AccessDenied {
@@ -66,5 +152,47 @@ pub enum CredentialError {
 impl CredentialError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, CredentialError::Transient { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(engine: Engine, host: &str, port: u16) -> Target {
+        Target {
+            id: "orders".into(),
+            account_id: "123456789012".into(),
+            region: "eu-west-1".into(),
+            engine,
+            host: host.into(),
+            port,
+            databases: vec![],
+            secret: "s".into(),
+            role_arn: None,
+            tls: dbadmin_contracts::TlsMode::VerifyFull,
+            tags: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_secret_is_admitted_only_by_the_database_it_names() {
+        let rds = r#"{"username":"u","password":"p","engine":"postgres","host":"orders.abc.eu-west-1.rds.amazonaws.com","port":5432,"dbInstanceIdentifier":"orders"}"#;
+        let b = SecretBinding::from_secret_json(rds).expect("RDS fields");
+        assert_eq!(b.admits(&target(Engine::Postgres, "Orders.abc.eu-west-1.rds.amazonaws.com.", 5432)), Ok(()));
+        let other_host = b.admits(&target(Engine::Postgres, "evil.example.com", 5432)).unwrap_err();
+        assert!(other_host.contains("evil.example.com"), "{other_host}");
+        assert!(b.admits(&target(Engine::Postgres, "orders.abc.eu-west-1.rds.amazonaws.com", 6543)).is_err());
+        assert!(b.admits(&target(Engine::Mysql, "orders.abc.eu-west-1.rds.amazonaws.com", 5432)).is_err());
+        // A port written as a string, an engine name of the MySQL family, an identifier alone.
+        let s =
+            SecretBinding::from_secret_json(r#"{"engine":"aurora-mysql","port":"3306","dbClusterIdentifier":"c1"}"#)
+                .unwrap();
+        assert_eq!(s.admits(&target(Engine::Mariadb, "c1.cluster-xyz.eu-west-1.rds.amazonaws.com", 3306)), Ok(()));
+        assert!(s.admits(&target(Engine::Mysql, "c2.cluster-xyz.eu-west-1.rds.amazonaws.com", 3306)).is_err());
+        // No binding field: the inventory decides (and is the secret's root of trust).
+        assert_eq!(SecretBinding::from_secret_json(r#"{"username":"u","password":"p"}"#), None);
+        let err = SecretBinding::check(Some(&b), "prod/orders", &target(Engine::Postgres, "evil", 5432)).unwrap_err();
+        assert!(matches!(err, CredentialError::BoundElsewhere { .. }) && !err.to_string().contains("\"p\""), "{err}");
     }
 }

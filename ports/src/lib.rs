@@ -26,7 +26,7 @@ use dbadmin_contracts::{CollectionJob, FinalizeMessage, ReportRequest, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use credentials::{CredentialError, DbCredentials};
+pub use credentials::{CredentialError, DbCredentials, SecretBinding};
 
 /// An error and its causes on one line (`what failed: why: the cause`), for logs and records.
 /// A cause whose text is already in the line (drivers often repeat their source) is left out.

@@ -3,7 +3,7 @@
 use crate::{
     plan_version, AttemptError, Completion, Counted, CredentialError, CredentialSource, DbCredentials, DeadLetter,
     DeadLetterQueue, FinalizeClaim, FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError,
-    RequestQueue, RunRecord, RunStore, Seal, SealedManifest, Stored, MAX_BATCH,
+    RequestQueue, RunRecord, RunStore, Seal, SealedManifest, SecretBinding, Stored, MAX_BATCH,
 };
 use async_trait::async_trait;
 use dbadmin_contracts::manifest::ChainLink;
@@ -551,14 +551,18 @@ impl LocalCredentials {
 impl CredentialSource for LocalCredentials {
     async fn credentials(&self, target: &Target) -> Result<DbCredentials, CredentialError> {
         let secret = &target.secret;
+        let bound = |text: &str| {
+            SecretBinding::check(SecretBinding::from_secret_json(text).as_ref(), secret, target)?;
+            DbCredentials::from_secret_json(secret, text)
+        };
         if let Some((_, map)) = &self.file {
             if let Some(value) = map.get(secret) {
-                return DbCredentials::from_secret_json(secret, &value.to_string());
+                return bound(&value.to_string());
             }
         }
         let var = Self::env_var_for(secret);
         match std::env::var(&var) {
-            Ok(text) => DbCredentials::from_secret_json(secret, &text),
+            Ok(text) => bound(&text),
             Err(_) => Err(CredentialError::NotFound {
                 secret: secret.clone(),
                 hint: match &self.file {
