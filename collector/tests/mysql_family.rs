@@ -335,6 +335,22 @@ async fn mariadb_11_public_reaches_every_account() {
     absent(&c, "fx_readonly_role", Some(""));
     let public = find(&c, "PUBLIC", Some("")).expect("PUBLIC carries admin: listed as a role");
     assert!(public.vendor_managed);
+    // Definition 2026.12-2 on MariaDB 11.8: every account is admin through PUBLIC here, so each
+    // finding's own level is what is checked.
+    let finding_level = |user: &str, privilege: &str| {
+        let p = find(&c, user, ANY).unwrap_or_else(|| panic!("{user} is listed"));
+        p.findings.iter().find(|f| f.privilege == privilege).map(|f| f.level)
+    };
+    assert_eq!(finding_level("fx_definer_dynamic", "EXECUTE ON PROCEDURE app.fx_run_sql"), Some(Level::Admin));
+    assert_eq!(finding_level("fx_definer_schema", "EXECUTE ON PROCEDURE app.fx_run_sql"), Some(Level::Admin));
+    assert_eq!(finding_level("fx_definer_fixed", "EXECUTE ON PROCEDURE app.fx_fixed"), Some(Level::Elevated));
+    assert_eq!(finding_level("fx_invoker_caller", "EXECUTE ON PROCEDURE app.fx_invoker_sql"), None);
+    // fx_reader, elsewhere no admin, is one here through PUBLIC: so is its definer routine's caller.
+    assert_eq!(finding_level("fx_definer_nonadmin", "EXECUTE ON PROCEDURE app.fx_reader_sql"), Some(Level::Admin));
+    assert_eq!(finding_level("fx_admin_option", "SUPER"), Some(Level::Admin));
+    let proxy = find(&c, "fx_proxy_listed", ANY).unwrap();
+    assert!(proxy.notes.iter().any(|n| n.starts_with("dormant: PROXY ON 'fx_super'@'%'")), "{:?}", proxy.notes);
+    assert!(proxy.findings.iter().all(|f| !f.privilege.starts_with("PROXY")));
     // Root redefined the mysql.user view to hide fx_hidden (scripts/fixtures/mariadb-public.sql): the
     // report lists it all the same, read from mysql.global_priv, and says the view is not the stock one.
     expect(&c, "fx_hidden", ANY, Level::Admin, "ALL PRIVILEGES", &["'fx_hidden'@'%'", "ALL PRIVILEGES"]);

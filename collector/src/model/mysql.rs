@@ -592,12 +592,10 @@ impl Catalog {
         };
         let mut extra = BTreeMap::new();
         let mut out = self.classify_with(&extra);
-        // Holders admin by their own grants gain nothing from these; the rest may, round by round.
-        let already = admins_of(&out);
-        let mut admins = already.clone();
+        let mut admins = admins_of(&out);
         // Admins only ever grow, so this ends; at most once per account.
         for _ in 0..=self.accounts.len() {
-            let next = self.through_admins(&admins, &already);
+            let next = self.through_admins(&admins);
             if next == extra {
                 break;
             }
@@ -663,23 +661,19 @@ impl Catalog {
 
     /// The privileges that count only through an admin: `PROXY` on an admin account, and `EXECUTE`
     /// on a definer routine whose definer is admin, each attached to the account that holds it (so
-    /// roles carry it like any privilege). Holders admin by their own grants (`already`) are left out:
-    /// it adds nothing to them.
-    fn through_admins(&self, admins: &BTreeSet<Ident>, already: &BTreeSet<Ident>) -> BTreeMap<Ident, Vec<Direct>> {
+    /// roles carry it like any privilege). Every path is listed, for holders admin otherwise too.
+    fn through_admins(&self, admins: &BTreeSet<Ident>) -> BTreeMap<Ident, Vec<Direct>> {
         let mut out: BTreeMap<Ident, Vec<Direct>> = BTreeMap::new();
         let accounts: BTreeMap<Ident, &Account> =
             self.accounts.iter().map(|a| ((a.user.clone(), a.host.clone()), a)).collect();
         for p in self.proxies.iter().filter(|p| admins.contains(&p.proxied) && p.grantee != p.proxied) {
-            if already.contains(&p.grantee) {
-                continue;
-            }
             let Some(grantee) = accounts.get(&p.grantee) else { continue };
             out.entry(p.grantee.clone()).or_default().push(self.proxy(grantee, &p.proxied));
         }
         for r in self.definer_routines.iter().filter(|r| admins.contains(&r.definer)) {
             let direct = definer_direct(r);
             for holder in self.executors(r) {
-                if holder != r.definer && !already.contains(&holder) && accounts.contains_key(&holder) {
+                if holder != r.definer && accounts.contains_key(&holder) {
                     out.entry(holder).or_default().push(direct.clone());
                 }
             }
@@ -747,7 +741,8 @@ impl Catalog {
         let mut out: BTreeSet<Ident> = self
             .accounts
             .iter()
-            .filter(|a| a.global_privs.contains("Execute_priv"))
+            // Under ALL PRIVILEGES ON *.* every routine is part of the one finding.
+            .filter(|a| a.global_privs.contains("Execute_priv") && !self.holds_all_privileges(a))
             .map(|a| (a.user.clone(), a.host.clone()))
             .collect();
         out.extend(
