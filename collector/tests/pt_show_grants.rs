@@ -317,7 +317,7 @@ async fn pt_show_grants_agrees_with_the_report() {
             engine: Engine::Mysql,
             patterns: true,
             implicit: &["'fx_mandatory_role'@'%'"],
-            hidden: &[],
+            hidden: &["'fx_unflushed_ghost'@'%'"],
         },
         Server {
             name: "MariaDB 11",

@@ -44,6 +44,7 @@ pub fn queries() -> Vec<(&'static str, &'static str)> {
         mysql::DEFINER_ROUTINES_MYSQL,
         mysql::DEFINER_ROUTINES_MARIADB,
         mysql::CATALOG_OBJECTS,
+        mysql::ENFORCED_PRIVILEGES,
         postgres::SERVER,
         postgres::ROLES,
         postgres::MEMBERSHIPS,

@@ -32,9 +32,10 @@ pub(crate) const PROCS_GRANTS: (&str, &str) = query_file!("mysql", "procs_grants
 pub(crate) const DEFINER_ROUTINES_MYSQL: (&str, &str) = query_file!("mysql", "definer_routines_mysql");
 pub(crate) const DEFINER_ROUTINES_MARIADB: (&str, &str) = query_file!("mysql", "definer_routines_mariadb");
 pub(crate) const CATALOG_OBJECTS: (&str, &str) = query_file!("mysql", "catalog_objects");
+pub(crate) const ENFORCED_PRIVILEGES: (&str, &str) = query_file!("mysql", "enforced_privileges");
 
 /// Every query file, for static checks.
-pub const ALL_QUERIES: [(&str, &str); 20] = [
+pub const ALL_QUERIES: [(&str, &str); 21] = [
     SERVER,
     SERVER_MYSQL8,
     PRIV_COLUMNS,
@@ -55,6 +56,7 @@ pub const ALL_QUERIES: [(&str, &str); 20] = [
     DEFINER_ROUTINES_MYSQL,
     DEFINER_ROUTINES_MARIADB,
     CATALOG_OBJECTS,
+    ENFORCED_PRIVILEGES,
 ];
 
 fn map_err(context: &str, e: mysql_async::Error) -> EngineError {
@@ -130,6 +132,7 @@ pub struct Rows {
     pub procs_grants: Vec<TextRow>,
     pub definer_routines: Vec<TextRow>,
     pub catalog_objects: Vec<TextRow>,
+    pub enforced: Vec<TextRow>,
 }
 
 /// MySQL 8+/9 and MariaDB 10.4+ for [`super::collect_with`].
@@ -329,8 +332,17 @@ impl MysqlDriver {
             // MariaDB: accounts and privileges from mysql.global_priv, never the mysql.user view.
             Flavor::Mariadb => vec![ACCOUNTS_MARIADB, ROLE_EDGES_MARIADB, DEFINER_ROUTINES_MARIADB],
         };
-        let shared =
-            [DB_GRANTS, TABLE_GRANTS, COLUMN_GRANTS, PROXIES, PROXY_SETTINGS, PLUGINS, PROCS_GRANTS, CATALOG_OBJECTS];
+        let shared = [
+            DB_GRANTS,
+            TABLE_GRANTS,
+            COLUMN_GRANTS,
+            PROXIES,
+            PROXY_SETTINGS,
+            PLUGINS,
+            PROCS_GRANTS,
+            CATALOG_OBJECTS,
+            ENFORCED_PRIVILEGES,
+        ];
         let all: Vec<(&str, &str)> = queries.into_iter().chain(shared).collect();
         let mut answers = reader.batch(&all).await?.into_iter();
         let mut next = || answers.next().unwrap_or_default();
@@ -344,6 +356,7 @@ impl MysqlDriver {
         (rows.db_grants, rows.table_grants, rows.column_grants) = (next(), next(), next());
         (rows.proxies, rows.proxy_settings, rows.plugins, rows.procs_grants) = (next(), next(), next(), next());
         rows.catalog_objects = next();
+        rows.enforced = next();
         Ok(rows)
     }
 }
@@ -440,7 +453,10 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             accounts
         }
     };
-    let mut warnings = routine_visibility(server, &rows);
+    let mut accounts = accounts;
+    let mut dynamic_rows = rows.dynamic_grants.clone();
+    let mut warnings = enforced_state(server.flavor, &mut accounts, &mut dynamic_rows, &rows.enforced);
+    warnings.extend(routine_visibility(server, &rows));
     warnings.extend(catalog_objects(server.flavor, &rows.catalog_objects));
     let definer_routines = rows
         .definer_routines
@@ -526,8 +542,7 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
                 privs: table_privs(cell(r, 4)),
             })
             .collect(),
-        dynamic_grants: rows
-            .dynamic_grants
+        dynamic_grants: dynamic_rows
             .iter()
             .map(|r| DynamicGrant {
                 user: cell(r, 0).into(),
@@ -609,6 +624,136 @@ fn account_state_mariadb(accounts: &mut BTreeMap<Ident, Account>, rows: &[TextRo
         a.extra_privs = split_super_privs(opt(r, 9));
     }
     default_roles
+}
+
+/// Global privileges compared between the grant tables and what the server enforces: those that
+/// decide admin or elevated, by `mysql.user` column and by the name `USER_PRIVILEGES` gives them.
+const ENFORCED_COMPARED: [(&str, &str); 14] = [
+    ("Super_priv", "SUPER"),
+    ("Create_user_priv", "CREATE USER"),
+    ("Insert_priv", "INSERT"),
+    ("Update_priv", "UPDATE"),
+    ("Delete_priv", "DELETE"),
+    ("Create_priv", "CREATE"),
+    ("Drop_priv", "DROP"),
+    ("Alter_priv", "ALTER"),
+    ("File_priv", "FILE"),
+    ("Process_priv", "PROCESS"),
+    ("Shutdown_priv", "SHUTDOWN"),
+    ("Reload_priv", "RELOAD"),
+    ("Select_priv", "SELECT"),
+    ("Execute_priv", "EXECUTE"),
+];
+
+/// Cross-checks the grant tables with the privileges in force (`USER_PRIVILEGES`, from the server's
+/// memory). Where they differ, the report holds both: a privilege in force that the tables lost
+/// (removed without `FLUSH PRIVILEGES`) is added to the account, noted, because the server still
+/// grants it; one the tables gained is kept, noted pending (it takes effect at the next flush or
+/// restart). Each difference is also a catalog warning naming both sources. MariaDB roles are not in
+/// `USER_PRIVILEGES` and are not compared.
+fn enforced_state(
+    flavor: Flavor,
+    accounts: &mut BTreeMap<Ident, Account>,
+    dynamic: &mut Vec<TextRow>,
+    enforced_rows: &[TextRow],
+) -> Vec<String> {
+    if enforced_rows.is_empty() {
+        return vec!["information_schema.USER_PRIVILEGES returned nothing: the grant tables could not be checked against the privileges in force".to_owned()];
+    }
+    let mut enforced: BTreeMap<Ident, BTreeSet<String>> = BTreeMap::new();
+    for r in enforced_rows {
+        let grantee = cell(r, 0);
+        let ident =
+            match grantee.strip_prefix('\'').and_then(|g| g.strip_suffix('\'')).and_then(|g| g.rsplit_once("'@'")) {
+                Some((u, h)) => (u.replace("''", "'"), h.replace("''", "'")),
+                None => continue,
+            };
+        let privileges = enforced.entry(ident).or_default();
+        privileges.insert(cell(r, 1).to_ascii_uppercase());
+        if flag(r, 2) {
+            privileges.insert("GRANT OPTION".to_owned());
+        }
+    }
+    let compared = |name: &str| {
+        ENFORCED_COMPARED.iter().any(|(_, n)| *n == name)
+            || name == "GRANT OPTION"
+            || (flavor == Flavor::Mysql && crate::model::mysql::is_admin_dynamic(name))
+    };
+    let mut out = Vec::new();
+    let stored_of = |a: &Account, dynamic: &[TextRow]| -> BTreeSet<String> {
+        let mut s: BTreeSet<String> = ENFORCED_COMPARED
+            .iter()
+            .filter(|(col, _)| a.global_privs.contains(*col))
+            .map(|(_, n)| (*n).to_owned())
+            .collect();
+        if a.global_privs.contains("Grant_priv") {
+            s.insert("GRANT OPTION".to_owned());
+        }
+        s.extend(
+            dynamic
+                .iter()
+                .filter(|r| cell(r, 0) == a.user && cell(r, 1) == a.host)
+                .map(|r| cell(r, 2).to_ascii_uppercase())
+                .filter(|p| flavor == Flavor::Mysql && crate::model::mysql::is_admin_dynamic(p)),
+        );
+        s
+    };
+    for (ident, account) in accounts.iter_mut().filter(|(_, a)| !(flavor == Flavor::Mariadb && a.is_role)) {
+        let who = crate::model::mysql::display(ident);
+        let stored = stored_of(account, dynamic);
+        let Some(in_force) = enforced.get(ident) else {
+            out.push(format!("{who} is in the grant tables but not among the accounts in force: reported as it will be after the next FLUSH PRIVILEGES or restart"));
+            account.notes.push(
+                "pending: in the grant tables, not yet in force (no FLUSH PRIVILEGES since it was written)".to_owned(),
+            );
+            continue;
+        };
+        let in_force: BTreeSet<String> = in_force.iter().filter(|p| compared(p)).cloned().collect();
+        let pending: Vec<&String> = stored.difference(&in_force).collect();
+        let lost: Vec<String> = in_force.difference(&stored).cloned().collect();
+        if !pending.is_empty() {
+            out.push(format!("{who}: the grant tables hold {pending:?}, which the server does not enforce yet (pending the next FLUSH PRIVILEGES or restart)"));
+            account.notes.push(format!("pending: {pending:?} written to the grant tables, not yet in force"));
+        }
+        if !lost.is_empty() {
+            out.push(format!("{who}: the server enforces {lost:?}, which the grant tables no longer hold (removed without FLUSH PRIVILEGES): in force until then, and reported"));
+            account
+                .notes
+                .push(format!("in force but not in the grant tables: {lost:?} (removed without FLUSH PRIVILEGES)"));
+            grant(account, dynamic, &lost);
+        }
+    }
+    for (ident, in_force) in &enforced {
+        if accounts.contains_key(ident) {
+            continue;
+        }
+        let who = crate::model::mysql::display(ident);
+        let privileges: Vec<String> = in_force.iter().filter(|p| compared(p)).cloned().collect();
+        out.push(format!("{who} is in force on the server but not in the grant tables (removed without FLUSH PRIVILEGES): it can still log in, and is reported with the privileges in force"));
+        let mut account = Account { user: ident.0.clone(), host: ident.1.clone(), ..Default::default() };
+        account.notes.push("in force but not in the grant tables (removed without FLUSH PRIVILEGES): can still log in until the next flush or restart".to_owned());
+        grant(&mut account, dynamic, &privileges);
+        accounts.insert(ident.clone(), account);
+    }
+    out
+}
+
+/// Gives `account` the named privileges (as `USER_PRIVILEGES` names them).
+fn grant(account: &mut Account, dynamic: &mut Vec<TextRow>, privileges: &[String]) {
+    for p in privileges {
+        if let Some((col, _)) = ENFORCED_COMPARED.iter().find(|(_, n)| n == p) {
+            account.global_privs.insert((*col).to_owned());
+        } else if p == "GRANT OPTION" {
+            account.global_privs.insert("Grant_priv".to_owned());
+        } else {
+            dynamic.push(vec![
+                Some(account.user.clone()),
+                Some(account.host.clone()),
+                Some(p.clone()),
+                Some("N".into()),
+            ]);
+        }
+    }
 }
 
 /// Tamper evidence: every grant table read is a base table, and MariaDB's `mysql.user` is the stock
@@ -722,6 +867,25 @@ mod tests {
             BTreeSet::from(["SET USER".to_owned(), "CONNECTION ADMIN".to_owned(), "READ_ONLY ADMIN".to_owned()])
         );
         assert!(split_super_privs(Some("1")).is_empty());
+    }
+
+    /// A grant-table edit not yet flushed is reported as what it will be, marked pending.
+    #[test]
+    fn an_unflushed_grant_is_pending_and_a_removed_one_still_in_force() {
+        let row = |g: &str, p: &str| vec![Some(g.to_owned()), Some(p.to_owned()), Some("NO".to_owned())];
+        let mut accounts = BTreeMap::new();
+        let mut a = Account { user: "ops".into(), host: "%".into(), ..Default::default() };
+        a.global_privs.insert("Super_priv".into());
+        accounts.insert(("ops".to_owned(), "%".to_owned()), a);
+        let enforced = vec![row("'ops'@'%'", "USAGE"), row("'gone'@'%'", "CREATE USER")];
+        let mut dynamic = Vec::new();
+        let w = enforced_state(Flavor::Mysql, &mut accounts, &mut dynamic, &enforced);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("does not enforce yet") && w[0].contains("SUPER"), "{}", w[0]);
+        assert!(accounts[&("ops".to_owned(), "%".to_owned())].notes[0].starts_with("pending"));
+        let gone = &accounts[&("gone".to_owned(), "%".to_owned())];
+        assert!(gone.global_privs.contains("Create_user_priv"), "reported with the privileges in force");
+        assert!(w[1].contains("in force on the server but not in the grant tables"), "{}", w[1]);
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct Account {
     pub restrictions: BTreeMap<String, BTreeSet<String>>,
     /// MariaDB 10.5+ global privileges the `mysql.user` view has no column for (`SET USER`, …).
     pub extra_privs: BTreeSet<String>,
+    /// What the reviewer must know of how the account was read (pending or lost grant-table edits).
+    pub notes: Vec<String>,
 }
 
 /// A `mysql.db` row: privileges on schemas matching a pattern.
@@ -195,6 +197,11 @@ const ADMIN_DYNAMIC: [&str; 12] = [
     "TABLE_ENCRYPTION_ADMIN",
     "APPLICATION_PASSWORD_ADMIN",
 ];
+
+/// Is this MySQL dynamic privilege admin by itself?
+pub fn is_admin_dynamic(privilege: &str) -> bool {
+    ADMIN_DYNAMIC.contains(&privilege)
+}
 
 /// MySQL dynamic privileges that are neither admin nor elevated: `SYSTEM_USER` shields its holder
 /// and grants nothing (ADMIN-MODEL.md); `SHOW_ROUTINE` only reads routine definitions (the collector's
@@ -794,6 +801,7 @@ impl Catalog {
 
     fn principal(&self, account: &Account, is_role: bool, level: dbadmin_contracts::Level, held: Held) -> Principal {
         let Held { findings, mut notes } = held;
+        notes.extend(account.notes.iter().cloned());
         if is_role && self.can_log_in(account) {
             notes.push("role that can log in: its account is unlocked, so it uses its privileges directly".to_owned());
         }
