@@ -2,8 +2,5 @@
 -- data dictionary, readable only through information_schema, which shows them to a login holding
 -- SHOW_ROUTINE (or global SELECT). The body is classified by the collector, never exported.
 SELECT r.ROUTINE_SCHEMA, r.ROUTINE_NAME, r.ROUTINE_TYPE, r.DEFINER,
-       (SELECT COUNT(*) FROM information_schema.PARAMETERS p
-         WHERE p.SPECIFIC_SCHEMA = r.ROUTINE_SCHEMA AND p.SPECIFIC_NAME = r.SPECIFIC_NAME
-           AND p.ORDINAL_POSITION > 0),
        r.ROUTINE_DEFINITION
 FROM information_schema.ROUTINES r WHERE r.SECURITY_TYPE = 'DEFINER'

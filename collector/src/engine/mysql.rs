@@ -466,7 +466,7 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             name: cell(r, 1).into(),
             kind: cell(r, 2).to_uppercase(),
             definer: split_account(cell(r, 3)),
-            runs_sql_from_arguments: opt(r, 5).map(routine_runs_sql),
+            runs_sql_from_arguments: opt(r, 4).map(routine_runs_sql),
         })
         .collect();
     let settings = ServerSettings {

@@ -355,10 +355,10 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
                 database: db.clone(),
                 function: function(r),
                 owner: oid(r, 4),
-                runs_sql_from_arguments: runs_sql_from_arguments(&language, flag(r, 6), cell(r, 8)),
+                runs_sql_from_arguments: runs_sql_from_arguments(&language, flag(r, 6), cell(r, 7)),
                 language,
-                executors: grantees(r, 9),
-                schema_usage: grantees(r, 10),
+                executors: grantees(r, 8),
+                schema_usage: grantees(r, 9),
             }
         })
         .collect();

@@ -239,7 +239,7 @@ impl Catalog {
             }
             return Direct::elevated(privilege, scope, format!("SET on {name}, which {what}"));
         }
-        if let Some((_, what, in_use)) = self.command_parameter(&name) {
+        if let Some((what, in_use)) = self.command_parameter(&name) {
             if !alter_system {
                 return Direct::elevated(privilege, scope, format!("SET on {name}, {what}"));
             }
@@ -272,7 +272,7 @@ impl Catalog {
 
     /// A parameter naming a command the server runs: what it is, and whether it is in use now
     /// (`Ok(why)`) or not (`Err(what would have to change)`).
-    fn command_parameter(&self, name: &str) -> Option<(&'static str, &'static str, Result<String, String>)> {
+    fn command_parameter(&self, name: &str) -> Option<(&'static str, Result<String, String>)> {
         let archiving = || {
             if self.settings.archive_mode.is_empty() || self.settings.archive_mode == "off" {
                 Err("archive_mode is turned on (it is off)".to_owned())
@@ -303,7 +303,7 @@ impl Catalog {
             ),
             _ => return None,
         };
-        Some((name_static(name), what, in_use))
+        Some((what, in_use))
     }
 
     /// How a membership lets its member use the role (PostgreSQL 16+ options; before 16 every
@@ -600,17 +600,6 @@ const LIBRARY_PARAMETERS: [(&str, &str); 5] = [
     ("dynamic_library_path", "decides where the server loads libraries from"),
     ("jit_provider", "names the library the server loads for JIT compilation"),
 ];
-
-fn name_static(name: &str) -> &'static str {
-    match name {
-        "archive_command" => "archive_command",
-        "archive_library" => "archive_library",
-        "restore_command" => "restore_command",
-        "archive_cleanup_command" => "archive_cleanup_command",
-        "recovery_end_command" => "recovery_end_command",
-        _ => "ssl_passphrase_command",
-    }
-}
 
 const PUBLIC_NOTE: &str = "granted to PUBLIC, i.e. every role";
 const MIXED_NOTE: &str =
