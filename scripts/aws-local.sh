@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The AWS deployment on a local emulator: MiniStack (PyPI) on loopback, running our Lambda
-# binaries as local processes behind real SQS event source mappings.
+# binaries as local processes behind real SQS event source mappings. IAM is enforced (AUTH=true):
+# each function runs as its own role, people as the operator or auditor user, with the policies of
+# terraform/policies/.
 #
 #   scripts/aws-local.sh up       install MiniStack if needed, start it, build and deploy everything
 #   scripts/aws-local.sh deploy   (re)deploy onto a running MiniStack
 #   scripts/aws-local.sh down     stop the MiniStack this script started
-#   scripts/aws-local.sh env      print the variables tests and the CLI use
+#   scripts/aws-local.sh env      print the variables tests and the CLI use: the operator's
+#                                 credentials as AWS_*, the auditor's and the account root's
+#                                 (for test set-up) under DBADMIN_AWS_AUDITOR_* / DBADMIN_AWS_ADMIN_*
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${DBADMIN_STATE_DIR:-$ROOT/.state}
@@ -52,7 +56,7 @@ start() {
   log "starting MiniStack on 127.0.0.1:$PORT"
   mkdir -p "$STATE"
   # exec: the recorded pid is MiniStack itself, so `down` stops exactly what `up` started.
-  (cd "$STATE" && exec env GATEWAY_PORT="$PORT" BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" \
+  (cd "$STATE" && exec env GATEWAY_PORT="$PORT" BIND_HOST=127.0.0.1 AUTH=true AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" \
      "$VENV/bin/ministack" >"$STATE/ministack.log" 2>&1) &
   echo $! >"$STATE/ministack.pid"
   local i
@@ -65,6 +69,8 @@ start() {
 }
 
 build() {
+  # scripts/test.sh builds them with the rest of the workspace (one feature resolution).
+  if [ "${DBADMIN_LAMBDAS_BUILT:-0}" = 1 ] && [ "$PROFILE" = debug ]; then return 0; fi
   log "building the Lambda functions ($PROFILE)"
   local flag=""
   [ "$PROFILE" = release ] && flag=--release
@@ -103,9 +109,18 @@ case "${1:-}" in
       rm -f "$STATE/ministack.pid"
     fi ;;
   env)
-    echo "export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT"
-    echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1"
+    [ -f "$STATE/aws/outputs.json" ] || die "nothing deployed yet: run $0 up"
+    echo "export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_REGION=us-east-1"
+    echo "unset AWS_SESSION_TOKEN AWS_PROFILE"
     echo "export DBADMIN_AWS_OUTPUTS=$STATE/aws/outputs.json"
+    # The root key "test" acts as the account itself, which IAM does not restrict.
+    echo "export DBADMIN_AWS_ADMIN_ACCESS_KEY_ID=test DBADMIN_AWS_ADMIN_SECRET_ACCESS_KEY=test"
+    python3 - "$STATE/aws/outputs.json" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+print(f"export AWS_ACCESS_KEY_ID={o['operator']['access_key_id']} AWS_SECRET_ACCESS_KEY={o['operator']['secret_access_key']}")
+print(f"export DBADMIN_AWS_AUDITOR_ACCESS_KEY_ID={o['auditor']['access_key_id']} DBADMIN_AWS_AUDITOR_SECRET_ACCESS_KEY={o['auditor']['secret_access_key']}")
+PY
     # For tests that start their own instance (e.g. with IAM enforcement on).
     echo "export DBADMIN_MINISTACK_VENV=$VENV" ;;
   *) echo "usage: $0 up|deploy|down|env" >&2; exit 2 ;;

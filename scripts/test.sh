@@ -15,10 +15,17 @@ if [ "${DBADMIN_KEEP_SERVERS:-0}" != 1 ]; then
 fi
 # terraform/: formatting, checkov and policy tests (no terraform binary can be had here).
 terraform/check.sh
+# One build for everything below: the tests, the emulator's Lambda binaries and the clippy-clean
+# feature set are the same feature resolution (--all-features --all-targets), so no crate is
+# compiled twice with different features. It runs while the servers start.
+echo "[test] building the workspace (all targets, all features)" >&2
+cargo build --quiet --workspace --all-targets --all-features &
+build=$!
 scripts/test-servers.sh up
+wait "$build"
 eval "$(scripts/test-servers.sh env)"
-# The AWS deployment on MiniStack (Lambda binaries built and deployed by the script).
-scripts/aws-local.sh up
+# The AWS deployment on MiniStack (Lambda binaries already built above).
+DBADMIN_LAMBDAS_BUILT=1 scripts/aws-local.sh up
 eval "$(scripts/aws-local.sh env)"
 # report.html is checked in a real browser (Debian's Chromium, headless).
 if ! command -v chromium >/dev/null 2>&1; then
@@ -31,7 +38,7 @@ fi
 export DBADMIN_REQUIRE_SERVERS=1 DBADMIN_REQUIRE_AWS=1 DBADMIN_REQUIRE_CHROMIUM=1
 
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast "$@"
+  cargo nextest run --workspace --all-features --no-fail-fast "$@"
 else
-  cargo test --workspace --no-fail-fast "$@"
+  cargo test --workspace --all-features --no-fail-fast "$@"
 fi
