@@ -356,9 +356,10 @@ pub async fn collect_until(
     let mut attempt = 1;
     loop {
         let step = Step::default();
+        let once = without_panics(collect_once(target, creds, opts, &step));
         let result = match deadline {
-            None => collect_once(target, creds, opts, &step).await,
-            Some(d) => match tokio::time::timeout_at(d, collect_once(target, creds, opts, &step)).await {
+            None => once.await,
+            Some(d) => match tokio::time::timeout_at(d, once).await {
                 Ok(result) => result,
                 Err(_) => Err(out_of_time(&step)),
             },
@@ -377,6 +378,25 @@ pub async fn collect_until(
             _ => return (result, attempt),
         }
     }
+}
+
+/// A panic while reading or judging a server (data a driver or a rule did not expect: a defect of
+/// ours) is this target's error row, not a failed delivery: a redelivery would panic the same way
+/// and the job would end in the dead-letter queue with no row, the report short of a database.
+async fn without_panics(collection: impl Future<Output = Result<Collected, EngineError>>) -> Result<Collected, EngineError> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(collection).catch_unwind().await.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(EngineError {
+            kind: ErrorKind::Query,
+            reason: format!("the collector failed on what this server returned (a defect of the tool, please report it): {what}"),
+            transient: false,
+        })
+    })
 }
 
 /// A query file's SQL without its `--` comment lines, for static checks of what actually runs.
@@ -420,6 +440,20 @@ mod tests {
             "the privilege columns (MySQL) and the database name (SQL Server) are filled in at run time"
         );
         assert!(!super::is_template("SELECT '{' || name || '}' FROM t") && !super::is_template("a {} b"));
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_judging_a_server_is_an_error_row_not_a_failed_delivery() {
+        // A rule that indexes a row the server did not send (an empty catalog answer).
+        let judged = super::without_panics(async {
+            let rows: Vec<super::TextRow> = Vec::new();
+            Err(super::EngineError { kind: dbadmin_contracts::ErrorKind::Timeout, reason: super::cell(&rows[0], 0).into(), transient: true })
+        })
+        .await;
+        let e = judged.expect_err("the panic is an error");
+        assert_eq!(e.kind, dbadmin_contracts::ErrorKind::Query);
+        assert!(!e.transient, "a redelivery would panic the same way");
+        assert!(e.reason.contains("index out of bounds"), "the panic's message is kept: {}", e.reason);
     }
 
     /// `queries()` names every file under collector/queries/ once, so `queries show` hides none.
