@@ -6,8 +6,12 @@
 //! The file is a CSV with the columns `account_id, database, principal, approved_by, ticket,
 //! expires` (headers are matched without regard to case, spaces or hyphens; `account` is accepted
 //! for `account_id`). `database` is the inventory id of a database, or `*` for every database of
-//! the account. `principal` is the report's `Username`, or `Username@User Host` for MySQL-style
-//! accounts. `expires` is a date (`YYYY-MM-DD`, the last day the approval holds) or empty.
+//! the account. `principal` is the report's `Username`; the optional `user_host` column is its
+//! `User Host` (MySQL-style accounts), empty for engines without one. Without that column,
+//! `principal` may be written `Username@User Host` (split at its last `@`, as host names hold
+//! none): such a line approves only a MySQL-style account, never a role whose name merely holds
+//! an `@` (a PostgreSQL role named `svc@%` is approved only by a line with a `user_host` column
+//! left empty). `expires` is a date (`YYYY-MM-DD`, the last day the approval holds) or empty.
 
 use crate::inventory::InventoryIssue;
 use serde::{Deserialize, Serialize};
@@ -29,8 +33,12 @@ pub struct Approval {
     pub account_id: String,
     /// An inventory id, or `*` for every database of the account.
     pub database: String,
-    /// `name` or `name@host`.
+    /// The principal's name (the report's `Username`).
     pub principal: String,
+    /// Its `User Host` for MySQL-style accounts; `None` for a principal without one. The two are
+    /// matched as a pair: an approval never matches by a name that only looks like `name@host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_host: Option<String>,
     pub approved_by: String,
     #[serde(default)]
     pub ticket: String,
@@ -82,7 +90,7 @@ impl fmt::Display for BaselineError {
     }
 }
 
-const COLUMNS: [&str; 6] = ["account_id", "database", "principal", "approved_by", "ticket", "expires"];
+const COLUMNS: [&str; 7] = ["account_id", "database", "principal", "user_host", "approved_by", "ticket", "expires"];
 const REQUIRED: [&str; 4] = ["account_id", "database", "principal", "approved_by"];
 
 /// `Approved By`, `approved-by`, `APPROVED_BY` → `approved_by`; `account` → `account_id`.
@@ -93,6 +101,15 @@ fn column_name(header: &str) -> String {
         "account_id".to_owned()
     } else {
         name
+    }
+}
+
+/// `name@host` → (`name`, `host`) at the last `@` (MySQL host names and patterns hold none);
+/// a name without `@` has no host.
+fn split_qualified(principal: String) -> (String, Option<String>) {
+    match principal.rsplit_once('@') {
+        Some((name, host)) => (name.to_owned(), Some(host.to_owned())),
+        None => (principal, None),
     }
 }
 
@@ -164,10 +181,16 @@ impl Baseline {
             };
             let line = record.position().map_or(0, |p| p.line());
             let get = |column: &str| index.get(column).and_then(|i| record.get(*i)).unwrap_or("").to_owned();
+            let (principal, user_host) = if index.contains_key("user_host") {
+                (get("principal"), Some(get("user_host")).filter(|h| !h.is_empty()))
+            } else {
+                split_qualified(get("principal"))
+            };
             let approval = Approval {
                 account_id: get("account_id"),
                 database: get("database"),
-                principal: get("principal"),
+                principal,
+                user_host,
                 approved_by: get("approved_by"),
                 ticket: get("ticket"),
                 expires: Some(get("expires")).filter(|e| !e.is_empty()),
@@ -220,12 +243,12 @@ impl Baseline {
         report_timestamp: &str,
     ) -> ReviewStatus<'_> {
         let day = report_timestamp.get(..10).unwrap_or(report_timestamp);
-        let qualified = format!("{username}@{host}");
         let mut expired: Option<&Approval> = None;
         for a in self.approvals.iter().filter(|a| {
             a.account_id == account_id
                 && (a.database == database || a.database == "*")
-                && (a.principal == username && host.is_empty() || a.principal == qualified)
+                && a.principal == username
+                && a.user_host.as_deref().unwrap_or("") == host
         }) {
             match &a.expires {
                 Some(e) if e.as_str() < day => {
@@ -264,9 +287,28 @@ mod tests {
         // A MySQL account is approved by its qualified name only.
         assert_eq!(b.status("111111111111", "db-a", "app", "localhost", day).as_str(), "UNAPPROVED");
         assert_eq!(b.status("111111111111", "db-a", "alice", "%", day).as_str(), "UNAPPROVED");
+        // The pair is matched, not a string that looks like it: a role whose name holds `@` (a
+        // PostgreSQL role named `app@%`, no host) is not the MySQL account 'app'@'%'.
+        assert_eq!(b.status("111111111111", "db-a", "app@%", "", day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-a", "app@", "%", day).as_str(), "UNAPPROVED");
         // `*` covers every database of that account, and of no other.
         assert_eq!(b.status("111111111111", "db-z", "rdsadmin", "", day).as_str(), "APPROVED");
         assert_eq!(b.status("222222222222", "db-z", "rdsadmin", "", day).as_str(), "UNAPPROVED");
+    }
+
+    #[test]
+    fn a_user_host_column_names_the_pair_exactly() {
+        let csv = "Account,Database,Principal,User Host,Approved By\n\
+            111111111111,db-pg,svc@%,,Carol\n\
+            111111111111,db-my,svc,10.0.0.%,Carol\n";
+        let b = Baseline::parse("b.csv", csv.as_bytes()).unwrap();
+        let day = "2026-06-01T00:00:00Z";
+        // A PostgreSQL role whose name holds `@`: approved by name, with no host.
+        assert_eq!(b.status("111111111111", "db-pg", "svc@%", "", day).as_str(), "APPROVED");
+        assert_eq!(b.status("111111111111", "db-pg", "svc", "%", day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-my", "svc", "10.0.0.%", day).as_str(), "APPROVED");
+        assert_eq!(b.status("111111111111", "db-my", "svc", "%", day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-my", "svc@10.0.0.%", "", day).as_str(), "UNAPPROVED");
     }
 
     #[test]

@@ -116,10 +116,17 @@ pub struct Html {
 }
 
 fn who(r: &Row) -> String {
-    if r.user_host.is_empty() {
-        r.username.clone()
+    account_name(&r.username, &r.user_host)
+}
+
+/// A principal as its engine writes it: a MySQL-style account quoted, `'svc'@'%'` (quotes
+/// doubled inside), a role without a host by its bare name. The two cannot be confused: a
+/// PostgreSQL role named `svc@%` shows as `svc@%`, the MySQL account as `'svc'@'%'`.
+fn account_name(username: &str, host: &str) -> String {
+    if host.is_empty() {
+        username.to_owned()
     } else {
-        format!("{}@{}", r.username, r.user_host)
+        format!("'{}'@'{}'", username.replace('\'', "''"), host.replace('\'', "''"))
     }
 }
 
@@ -415,11 +422,7 @@ impl Html {
                 Change::Changed { key, before, after } => (key, access(before), access(after), String::new()),
                 Change::NotComparable { .. } => continue,
             };
-            let name = if key.user_host.is_empty() {
-                key.username.clone()
-            } else {
-                format!("{}@{}", key.username, key.user_host)
-            };
+            let name = account_name(&key.username, &key.user_host);
             let _ = write!(
                 page,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
