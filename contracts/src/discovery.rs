@@ -141,6 +141,10 @@ pub enum ReconciliationStatus {
     Excluded,
     /// Its account × region could not be listed (the reason has the error).
     DiscoveryFailed,
+    /// An inventory entry names a discovered database (its id, `arn` or `identifier` tag) but
+    /// connects to an address that is not one of that database's: what it collected may be
+    /// another server, so it proves nothing about the database it names.
+    EndpointMismatch,
 }
 
 impl fmt::Display for ReconciliationStatus {
@@ -151,6 +155,7 @@ impl fmt::Display for ReconciliationStatus {
             ReconciliationStatus::NotFound => "NOT_FOUND",
             ReconciliationStatus::Excluded => "EXCLUDED",
             ReconciliationStatus::DiscoveryFailed => "DISCOVERY_FAILED",
+            ReconciliationStatus::EndpointMismatch => "ENDPOINT_MISMATCH",
         })
     }
 }
@@ -178,18 +183,36 @@ fn self_managed(t: &Target) -> bool {
     t.tags.get(SELF_MANAGED_TAG).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1"))
 }
 
-/// Whether inventory entry `t` is discovered database `d`: same account, and the entry's host is
-/// one of the database's addresses, or its `arn`/`identifier` tag or its id names it.
-fn matches(t: &Target, d: &DiscoveredDatabase) -> bool {
+/// How inventory entry `t` relates to discovered database `d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    /// Another database, or another account.
+    No,
+    /// The entry connects to one of the database's addresses: what it collected is this database.
+    Endpoint,
+    /// The entry names the database (its `arn`/`identifier` tag, or its id in the same region) but
+    /// connects elsewhere. The inventory's author chose both: a name proves nothing about the
+    /// server that was read.
+    NameOnly,
+}
+
+fn matches(t: &Target, d: &DiscoveredDatabase) -> Match {
     if t.account_id != d.account_id {
-        return false;
+        return Match::No;
     }
     let host = t.host.trim_end_matches('.').to_ascii_lowercase();
     let addresses = d.endpoint.iter().chain(&d.aliases);
-    addresses.map(|a| a.trim_end_matches('.').to_ascii_lowercase()).any(|a| a == host)
-        || t.tags.get("arn").is_some_and(|arn| *arn == d.arn)
+    if addresses.map(|a| a.trim_end_matches('.').to_ascii_lowercase()).any(|a| a == host) {
+        return Match::Endpoint;
+    }
+    let named = t.tags.get("arn").is_some_and(|arn| *arn == d.arn)
         || t.tags.get("identifier").is_some_and(|id| *id == d.identifier)
-        || (t.region == d.region && t.id == d.identifier)
+        || (t.region == d.region && t.id == d.identifier);
+    if named {
+        Match::NameOnly
+    } else {
+        Match::No
+    }
 }
 
 /// Reconciles the population (the inventory entries the request selected) with what discovery
@@ -224,11 +247,19 @@ pub fn reconcile(targets: &[Target], filters: &Filters, discovery: &Discovery) -
             if !in_filters {
                 continue;
             }
-            let entries: Vec<&Target> = targets.iter().filter(|t| matches(t, d)).collect();
-            matched.extend(entries.iter().map(|t| t.id.as_str()));
+            let entries: Vec<&Target> = targets.iter().filter(|t| matches(t, d) == Match::Endpoint).collect();
+            let elsewhere: Vec<&Target> = targets.iter().filter(|t| matches(t, d) == Match::NameOnly).collect();
+            matched.extend(entries.iter().chain(&elsewhere).map(|t| t.id.as_str()));
+            for t in &elsewhere {
+                rows.push(endpoint_mismatch(t, d));
+            }
             let (status, reason) = match (&d.engine, entries.is_empty()) {
                 (None, _) => (ReconciliationStatus::Excluded, engine_of(&d.rds_engine).err().unwrap_or_default()),
                 (Some(_), false) => (ReconciliationStatus::InBoth, String::new()),
+                (Some(_), true) if !elsewhere.is_empty() => (
+                    ReconciliationStatus::NotInInventory,
+                    "the inventory names it but connects elsewhere (ENDPOINT_MISMATCH): it was not reviewed".into(),
+                ),
                 (Some(_), true) => (
                     ReconciliationStatus::NotInInventory,
                     "exists in AWS but is not in the inventory: it was not reviewed".into(),
@@ -277,6 +308,27 @@ pub fn reconcile(targets: &[Target], filters: &Filters, discovery: &Discovery) -
     }
     rows.sort();
     rows
+}
+
+/// The row of an entry that names `d` but connects to an address `d` does not have.
+fn endpoint_mismatch(t: &Target, d: &DiscoveredDatabase) -> ReconciliationRow {
+    ReconciliationRow {
+        status: ReconciliationStatus::EndpointMismatch,
+        account_id: t.account_id.clone(),
+        region: t.region.clone(),
+        inventory_id: t.id.clone(),
+        identifier: d.identifier.clone(),
+        arn: d.arn.clone(),
+        engine: d.rds_engine.clone(),
+        endpoint: format!("{}:{}", t.host, t.port),
+        reason: format!(
+            "names {} but connects to {}, which is not one of its addresses ({}): what was collected may be \
+             another server; address the database by its RDS endpoint",
+            d.identifier,
+            t.host,
+            d.endpoint.iter().chain(&d.aliases).cloned().collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 /// Rows per status, for the manifest and the summaries.
@@ -464,6 +516,43 @@ mod tests {
         let rows = reconcile(&[], &mysql, &discovery);
         assert!(rows.iter().all(|r| r.identifier != "orders"));
         assert!(rows.iter().any(|r| r.identifier == "shadow" && r.status == ReconciliationStatus::NotInInventory));
+    }
+
+    #[test]
+    fn an_entry_that_names_a_database_but_connects_elsewhere_does_not_reconcile_it() {
+        let a = "111111111111";
+        // Whoever writes the inventory names the production database by id and by tag, and points
+        // the rows at a server of their own.
+        let mut by_tag = target("copy", a, "eu-west-1", "10.9.9.9");
+        by_tag.tags.insert("arn".into(), "arn:aws:rds:eu-west-1:111111111111:db:prod".into());
+        let targets = vec![target("prod", a, "eu-west-1", "attacker.example.com"), by_tag];
+        let mut prod = db("prod", a, "eu-west-1", "postgres", "prod.x.rds.amazonaws.com");
+        prod.arn = "arn:aws:rds:eu-west-1:111111111111:db:prod".into();
+        let discovery = Discovery {
+            schema_version: 1,
+            report_id: "R".into(),
+            scope: DiscoveryScope::default(),
+            scopes: vec![ScopeDiscovery {
+                account_id: a.into(),
+                region: "eu-west-1".into(),
+                databases: vec![prod],
+                error: None,
+            }],
+            discovered_at: "2026-12-02T00:00:00Z".into(),
+        };
+        let rows = reconcile(&targets, &Filters::default(), &discovery);
+        let got: Vec<(String, &str, &str)> =
+            rows.iter().map(|r| (r.status.to_string(), r.inventory_id.as_str(), r.identifier.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("NOT_IN_INVENTORY".into(), "", "prod"),
+                ("ENDPOINT_MISMATCH".into(), "copy", "prod"),
+                ("ENDPOINT_MISMATCH".into(), "prod", "prod"),
+            ]
+        );
+        assert!(rows[0].reason.contains("connects elsewhere"), "{}", rows[0].reason);
+        assert!(rows[2].reason.contains("attacker.example.com") && rows[2].reason.contains("prod.x.rds"), "{}", rows[2].reason);
     }
 
     #[test]

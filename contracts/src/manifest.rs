@@ -74,7 +74,8 @@ pub struct BaselineSummary {
 pub struct ReconciliationSummary {
     pub scope: crate::discovery::DiscoveryScope,
     pub discovered_at: String,
-    /// Rows per status (`IN_BOTH`, `NOT_IN_INVENTORY`, `NOT_FOUND`, `EXCLUDED`, `DISCOVERY_FAILED`).
+    /// Rows per status (`IN_BOTH`, `NOT_IN_INVENTORY`, `NOT_FOUND`, `EXCLUDED`, `DISCOVERY_FAILED`,
+    /// `ENDPOINT_MISMATCH`).
     pub counts: BTreeMap<String, usize>,
     /// Set when databases exist that the inventory does not list: the report is not complete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +95,13 @@ impl ReconciliationSummary {
         }
         if failed > 0 {
             finding.push(format!("{failed} reconciliation row(s) could not be checked (DISCOVERY_FAILED)"));
+        }
+        let elsewhere = counts.get("ENDPOINT_MISMATCH").copied().unwrap_or(0);
+        if elsewhere > 0 {
+            finding.push(format!(
+                "{elsewhere} inventory entr(ies) name a database but connect to another address: what they collected \
+                 is not evidence about it (reconciliation.csv, ENDPOINT_MISMATCH)"
+            ));
         }
         if let Some(e) = &discovery.scope.organization_error {
             finding.push(format!(
