@@ -433,6 +433,11 @@ fn check_id(id: &str, seen_ids: &BTreeMap<String, u64>) -> Result<String, String
         Err("is empty".into())
     } else if !valid_id(id) {
         Err(format!("'{id}' may only hold letters, digits, '.', '_' and '-', start with a letter or digit, and be at most 128 characters"))
+    } else if crate::keys::is_reserved_target_id(id) {
+        Err(format!(
+            "'{id}' is reserved: its result would be named like the run's own {id}.json, which the evidence \
+             bucket's policy protects"
+        ))
     } else if let Some(first) = seen_ids.get(id) {
         Err(format!("duplicate id '{id}' (first used on line {first})"))
     } else {
@@ -608,6 +613,8 @@ mod tests {
             ("db1,123456789012,eu-west-1,mysql,h,3306,,s,role/x,,\n", "inv.csv:2: field 'role_arn'"),
             ("db1,123456789012,eu-west-1,mysql,h,3306,,s,,,owner\n", "inv.csv:2: field 'tags'"),
             ("db1,123456789012,eu-west-1,mysql,,3306,,s,,,\n", "inv.csv:2: field 'host'"),
+            ("population,123456789012,eu-west-1,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'id': 'population' is reserved"),
+            ("retry-v2,123456789012,eu-west-1,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'id': 'retry-v2' is reserved"),
         ];
         for (row, expected) in cases {
             let msgs = messages(row);

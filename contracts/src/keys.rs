@@ -34,6 +34,14 @@ pub fn result(report_id: &str, version: u32, target_id: &str) -> String {
     format!("runs/{report_id}/results/v{version}/{target_id}.json")
 }
 
+/// Whether `target_id` would give its result the same file name as a run's own object
+/// (`request.json`, `population.json`, `discovery.json`, `retry-v{n}.json`). The keys differ
+/// (results live under `results/v{n}/`), but a bucket policy's `runs/*/population.json` matches
+/// across `/`, so such a target's result would be refused as if it were the population.
+pub fn is_reserved_target_id(target_id: &str) -> bool {
+    matches!(target_id, "request" | "population" | "discovery") || target_id.starts_with("retry-v")
+}
+
 /// The folder holding version `version` of a report requested at `requested_at` (RFC 3339).
 pub fn report_dir(report_id: &str, requested_at: &str, version: u32) -> String {
     let date = requested_at.get(..10).unwrap_or("0000-00-00");
@@ -53,6 +61,14 @@ pub const SIGNATURE_NAME: &str = "manifest.sig.json";
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn run_object_names_are_reserved() {
+        for id in ["request", "population", "discovery", "retry-v2"] {
+            assert!(super::is_reserved_target_id(id), "{id}");
+        }
+        assert!(!super::is_reserved_target_id("population-eu") && !super::is_reserved_target_id("orders"));
+    }
+
     #[test]
     fn report_dir_uses_request_date() {
         assert_eq!(super::report_dir("01J", "2026-11-22T07:44:10Z", 2), "reports/2026/11/22/01J/v2");
