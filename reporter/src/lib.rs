@@ -294,9 +294,12 @@ fn unreadable_previous(label: String, error: &PortError) -> html::Previous {
     html::Previous::NotCompared { label, reason: format!("it cannot be read: {}", dbadmin_ports::error_chain(error)) }
 }
 
-/// The manifest's sentence about targets read without verifying the server, if any were.
+/// The manifest's sentence about targets read without proving which server answered, if any
+/// were: `require` and `disable` check no certificate, and `verify-ca` checks the chain but not
+/// the name, so any server holding a certificate from the same authority (every RDS database in
+/// every account, for the RDS CA) could have answered.
 fn tls_warning(tls_modes: &BTreeMap<String, u64>) -> Option<String> {
-    let weak: Vec<(TlsMode, u64)> = [TlsMode::Require, TlsMode::Disable]
+    let weak: Vec<(TlsMode, u64)> = [TlsMode::VerifyCa, TlsMode::Require, TlsMode::Disable]
         .into_iter()
         .filter_map(|m| tls_modes.get(m.as_str()).map(|n| (m, *n)))
         .collect();
@@ -304,10 +307,16 @@ fn tls_warning(tls_modes: &BTreeMap<String, u64>) -> Option<String> {
         return None;
     }
     let total: u64 = weak.iter().map(|(_, n)| n).sum();
-    let modes: Vec<String> = weak.iter().map(|(m, n)| format!("{n} with tls={m}")).collect();
+    let modes: Vec<String> = weak
+        .iter()
+        .map(|(m, n)| match m {
+            TlsMode::VerifyCa => format!("{n} with tls={m}: the certificate's chain checked, not its name"),
+            _ => format!("{n} with tls={m}: no certificate checked"),
+        })
+        .collect();
     Some(format!(
-        "{total} target(s) were read without verifying the server's certificate ({}): their rows could come from another server",
-        modes.join(", ")
+        "{total} target(s) were read without verifying which server answered ({}): their rows could come from another server",
+        modes.join("; ")
     ))
 }
 
@@ -589,4 +598,16 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         reconciliation,
         baseline,
     })
+}
+
+#[cfg(test)]
+mod tls_tests {
+    #[test]
+    fn verify_ca_is_named_weak_like_require() {
+        assert_eq!(super::tls_warning(&[("verify-full".to_owned(), 3)].into()), None);
+        let w = super::tls_warning(&[("verify-ca".to_owned(), 2), ("require".to_owned(), 1)].into()).unwrap();
+        assert!(w.starts_with("3 target(s) were read without verifying which server answered"), "{w}");
+        assert!(w.contains("2 with tls=verify-ca: the certificate's chain checked, not its name"), "{w}");
+        assert!(w.contains("1 with tls=require: no certificate checked"), "{w}");
+    }
 }
