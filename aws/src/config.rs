@@ -50,6 +50,9 @@ pub struct Settings {
     pub external_id: Option<String>,
     /// `DBADMIN_TLS_CA_FILE`: extra CA certificates for database TLS (e.g. the RDS bundle shipped in the zip).
     pub tls_ca_file: Option<String>,
+    /// `DBADMIN_MIN_TLS_MODE`: the weakest TLS mode the collector connects with (`verify-full`,
+    /// `verify-ca`, `require`, `disable`); an inventory row asking for less becomes an error row.
+    pub min_tls: dbadmin_contracts::TlsMode,
     /// `DBADMIN_CONNECT_TIMEOUT_SECS` / `DBADMIN_QUERY_TIMEOUT_SECS`.
     pub connect_timeout: Duration,
     pub query_timeout: Duration,
@@ -87,6 +90,10 @@ impl Settings {
                 Ok(root) if !f.starts_with('/') => format!("{root}/{f}"),
                 _ => f,
             }),
+            min_tls: match optional("DBADMIN_MIN_TLS_MODE") {
+                None => dbadmin_contracts::TlsMode::Disable,
+                Some(v) => v.parse().map_err(|problem| ConfigError { name: "DBADMIN_MIN_TLS_MODE", problem })?,
+            },
             connect_timeout: Duration::from_secs(number("DBADMIN_CONNECT_TIMEOUT_SECS", 10)?),
             query_timeout: Duration::from_secs(number("DBADMIN_QUERY_TIMEOUT_SECS", 30)?),
             batch_concurrency: number("DBADMIN_BATCH_CONCURRENCY", 10)?,

@@ -356,6 +356,12 @@ pub struct Generate {
     #[arg(long, env = "DBADMIN_TLS_CA_FILE")]
     pub tls_ca_file: Option<PathBuf>,
 
+    /// The weakest TLS mode a local run connects with (verify-full, verify-ca, require, disable):
+    /// an inventory row asking for less becomes an error row, and nothing is sent to it. On AWS,
+    /// the deployment's `min_tls_mode`.
+    #[arg(long, default_value = "disable", env = "DBADMIN_MIN_TLS_MODE")]
+    pub min_tls_mode: dbadmin_contracts::TlsMode,
+
     /// The key a local run signs its manifest with (made on first use, mode 0600). Default:
     /// signing-key.pem in the configuration folder (~/.config/db-admin-report/).
     #[arg(long, env = "DBADMIN_SIGNING_KEY_FILE")]

@@ -20,6 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         connect_timeout: settings.connect_timeout,
         query_timeout: settings.query_timeout,
         ca_file: settings.tls_ca_file.clone().map(Into::into),
+        min_tls: settings.min_tls,
         ..ConnectOptions::default()
     };
     // Kept across invocations: the targets of the reports this instance has seen.

@@ -354,3 +354,20 @@ async fn postgres_failures_are_typed() {
         engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::Require), &collector_login(), &no_ca).await;
     assert!(r.is_ok(), "require encrypts without verifying: {r:?}");
 }
+
+#[tokio::test]
+async fn the_deployment_tls_floor_holds_on_postgres() {
+    if !server_available("PostgreSQL", pg_port()) {
+        return;
+    }
+    // An inventory row below the deployment's floor: refused before any connection is opened.
+    let floor = engine::ConnectOptions { min_tls: TlsMode::VerifyFull, ..options() };
+    let (r, attempts) =
+        engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::Require), &collector_login(), &floor).await;
+    let e = r.unwrap_err();
+    assert_eq!((e.kind, attempts), (ErrorKind::Configuration, 0), "{}", e.reason);
+    assert!(e.reason.contains("tls=require, below this deployment's minimum (verify-full)"), "{}", e.reason);
+    let (r, _) =
+        engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::VerifyFull), &collector_login(), &floor).await;
+    assert!(r.is_ok(), "at the floor: {r:?}");
+}

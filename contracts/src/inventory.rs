@@ -85,6 +85,18 @@ impl std::fmt::Display for TlsMode {
 }
 
 impl TlsMode {
+    /// Whether this mode protects at least as much as `floor` (`verify-full` > `verify-ca` >
+    /// `require` > `disable`).
+    pub fn at_least(self, floor: TlsMode) -> bool {
+        let rank = |m: TlsMode| match m {
+            TlsMode::Disable => 0,
+            TlsMode::Require => 1,
+            TlsMode::VerifyCa => 2,
+            TlsMode::VerifyFull => 3,
+        };
+        rank(self) >= rank(floor)
+    }
+
     /// Whether the mode checks who the server is (its certificate chain at least).
     pub fn verifies_server(self) -> bool {
         matches!(self, TlsMode::VerifyFull | TlsMode::VerifyCa)

@@ -26,6 +26,7 @@ pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
             connect_timeout: Duration::from_secs(g.connect_timeout),
             query_timeout: Duration::from_secs(g.query_timeout),
             ca_file: g.tls_ca_file,
+            min_tls: g.min_tls_mode,
             ..ConnectOptions::default()
         },
         requested_by: local::local_identity(),

@@ -71,7 +71,7 @@ mod tls_probe;
 
 use async_trait::async_trait;
 use dbadmin_contracts::result::ADMIN_DEFINITION_VERSION;
-use dbadmin_contracts::{Collected, Engine, ErrorKind, Principal, QueryRecord, Target};
+use dbadmin_contracts::{Collected, Engine, ErrorKind, Principal, QueryRecord, Target, TlsMode};
 use dbadmin_ports::DbCredentials;
 use std::future::Future;
 use std::path::PathBuf;
@@ -88,6 +88,10 @@ pub struct ConnectOptions {
     pub backoff: Duration,
     /// Extra trusted CA certificates (PEM), e.g. the RDS bundle or a private CA.
     pub ca_file: Option<PathBuf>,
+    /// The weakest TLS mode this deployment connects with: a target whose inventory row asks
+    /// for less is an error row and no connection is opened (the inventory's author cannot
+    /// downgrade the deployment's transport).
+    pub min_tls: TlsMode,
 }
 
 impl Default for ConnectOptions {
@@ -98,6 +102,7 @@ impl Default for ConnectOptions {
             max_attempts: 3,
             backoff: Duration::from_millis(250),
             ca_file: None,
+            min_tls: TlsMode::Disable,
         }
     }
 }
@@ -340,6 +345,13 @@ pub async fn collect_until(
     opts: &ConnectOptions,
     deadline: Option<tokio::time::Instant>,
 ) -> (Result<Collected, EngineError>, u32) {
+    if !target.tls.at_least(opts.min_tls) {
+        let reason = format!(
+            "the inventory asks for tls={}, below this deployment's minimum ({}): not connected",
+            target.tls, opts.min_tls
+        );
+        return (Err(EngineError { kind: ErrorKind::Configuration, reason, transient: false }), 0);
+    }
     let started = tokio::time::Instant::now();
     let out_of_time = |step: &Step| {
         let budget = deadline.map(|d| d.saturating_duration_since(started).as_secs_f32()).unwrap_or_default();
