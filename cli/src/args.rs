@@ -146,8 +146,13 @@ pub enum Command {
         #[arg(long, env = "DBADMIN_PUBLIC_KEY")]
         public_key: Option<PathBuf>,
         /// The report the manifest names as the one before it (a folder or its manifest.json).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "chain")]
         previous: Option<PathBuf>,
+        /// PATH is a folder of many reports (as `download` writes them): check every signature and
+        /// walk the chain from the lowest sequence to the highest, naming gaps and forks (two
+        /// signed reports at one place of the chain).
+        #[arg(long)]
+        chain: bool,
     },
     /// The public key that verifies report signatures.
     #[command(subcommand)]

@@ -64,8 +64,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status { report_id } => cmd::reports::status(&ctx, &report_id),
         Command::List { limit } => cmd::reports::list(&ctx, limit),
         Command::Download { report_id, version, out } => cmd::reports::download(&ctx, &report_id, version, &out),
-        Command::Verify { path, public_key, previous } => {
+        Command::Verify { path, public_key, previous, chain: false } => {
             cmd::reports::verify(&ctx, &path, public_key.as_deref(), previous.as_deref())
+        }
+        Command::Verify { path, public_key, chain: true, .. } => {
+            cmd::reports::walk_chain(&ctx, &path, public_key.as_deref())
         }
         Command::Key(KeyCommand::Export { local, signing_key, out }) => {
             cmd::reports::key_export(&ctx, local, signing_key, out.as_deref())

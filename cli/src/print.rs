@@ -405,7 +405,20 @@ pub fn verification(v: &verify::Verification, output: Output) -> anyhow::Result<
                 Some(p) => println!("FAILED   signature: {p}"),
             }
             let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-            println!("         signed by {} ({}) at {}", dash(&s.key_id), dash(&s.algorithm), dash(&s.signed_at));
+            // Facts only from the signed manifest, and only once its signature holds; the signature
+            // file's key name and time are its own claims.
+            let f = &v.signed;
+            let trust = if s.ok { "signed" } else { "UNSIGNED: not to be relied on" };
+            println!(
+                "         requested by {} at {}, finished at {} ({trust})",
+                f.requested_by, f.requested_at, f.finished_at
+            );
+            println!(
+                "         the signature file names key {} ({}) and the time {} (not signed)",
+                dash(&s.key_id),
+                dash(&s.algorithm),
+                dash(&s.signed_at)
+            );
             if let Some(source) = &s.public_key_source {
                 println!("         checked with {source} (SHA-256 {})", dash(&s.public_key_sha256));
             }
@@ -429,6 +442,31 @@ pub fn verification(v: &verify::Verification, output: Output) -> anyhow::Result<
         }
     }
     Ok(if v.ok() { exit::OK } else { exit::FAILURE })
+}
+
+pub fn chain_walk(w: &verify::ChainWalk, output: Output) -> anyhow::Result<u8> {
+    match output {
+        Output::Json => json(w)?,
+        Output::Text => {
+            for r in &w.reports {
+                println!("#{:<6} {} v{}  {}", r.sequence, r.report_id, r.version, r.manifest.display());
+            }
+            for p in &w.problems {
+                println!("FAILED   {p}");
+            }
+            match (w.reports.first(), w.reports.last()) {
+                (Some(first), Some(last)) if w.ok() => println!(
+                    "chain #{}..#{}: ok ({} signed reports, each naming the one before it)",
+                    first.sequence,
+                    last.sequence,
+                    w.reports.len()
+                ),
+                (None, _) | (_, None) => println!("no signed report found: FAILED"),
+                _ => println!("chain: FAILED"),
+            }
+        }
+    }
+    Ok(if w.ok() { exit::OK } else { exit::FAILURE })
 }
 
 pub fn public_key(

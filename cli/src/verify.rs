@@ -3,7 +3,7 @@
 //! chain between the two. Needs no AWS access.
 
 use anyhow::Context;
-use dbadmin_contracts::manifest::{ChainLink, Manifest, ManifestSignature};
+use dbadmin_contracts::manifest::{Artifact, ChainLink, Manifest, ManifestSignature};
 use dbadmin_contracts::{keys, sha256_hex};
 use dbadmin_ports::signing;
 use std::path::{Path, PathBuf};
@@ -38,12 +38,23 @@ pub struct ChainCheck {
     pub previous: PathBuf,
 }
 
+/// What the signed manifest itself says about the run: facts once the signature holds (the
+/// signature file's `key_id` and `signed_at` are not signed, so they are not among them).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignedFacts {
+    /// Who requested the report (the queue's record of the sender, or the local user).
+    pub requested_by: String,
+    pub requested_at: String,
+    pub finished_at: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Verification {
     pub manifest: PathBuf,
     pub report_id: String,
     pub version: u32,
     pub sequence: u64,
+    pub signed: SignedFacts,
     /// What the manifest names as the report before it in the chain.
     pub previous: Option<ChainLink>,
     pub artifacts: Vec<ArtifactCheck>,
@@ -185,36 +196,57 @@ fn check_chain(manifest: &Manifest, previous: &Path, key: Option<&PublicKey>) ->
     Ok(ChainCheck { ok: problem.is_none(), problem, previous: prev_path })
 }
 
+/// One artifact's problem, if any: read only when the signature holds and its name is a plain
+/// file name beside the manifest.
+fn check_artifact(dir: &Path, a: &Artifact, signature_ok: bool) -> Option<String> {
+    let mut parts = Path::new(&a.name).components();
+    let plain = matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None));
+    if !plain {
+        return Some("is not a plain file name beside the manifest: not read".into());
+    }
+    if !signature_ok {
+        return Some("not read: the manifest's signature does not hold".into());
+    }
+    match std::fs::read(dir.join(&a.name)) {
+        Err(e) => Some(format!("cannot be read: {e}")),
+        Ok(body) if body.len() as u64 != a.size => {
+            Some(format!("size {} differs from the manifest's {}", body.len(), a.size))
+        }
+        Ok(body) => {
+            let sha = sha256_hex(&body);
+            (sha != a.sha256).then(|| format!("SHA-256 {sha} differs from the manifest's {}", a.sha256))
+        }
+    }
+}
+
 /// Checks every artifact a manifest names (present, same size, same SHA-256), the manifest's
 /// signature with `key`, and the chain to `previous` when given. `path` is a report folder or its
 /// `manifest.json`.
 pub fn verify(path: &Path, key: Option<&PublicKey>, previous: Option<&Path>) -> anyhow::Result<Verification> {
     let (manifest_path, bytes, manifest) = read_manifest(path)?;
     let dir = folder(&manifest_path);
+    // The manifest names the files to read: nothing is read before its signature holds, and only
+    // plain file names beside it (a forged `../` or absolute name reads nothing).
+    let signature = check_signature(&manifest_path, &bytes, key);
     let artifacts: Vec<ArtifactCheck> = manifest
         .artifacts
         .iter()
         .map(|a| {
-            let problem = match std::fs::read(dir.join(&a.name)) {
-                Err(e) => Some(format!("cannot be read: {e}")),
-                Ok(body) if body.len() as u64 != a.size => {
-                    Some(format!("size {} differs from the manifest's {}", body.len(), a.size))
-                }
-                Ok(body) => {
-                    let sha = sha256_hex(&body);
-                    (sha != a.sha256).then(|| format!("SHA-256 {sha} differs from the manifest's {}", a.sha256))
-                }
-            };
+            let problem = check_artifact(dir, a, signature.ok);
             ArtifactCheck { name: a.name.clone(), ok: problem.is_none(), problem }
         })
         .collect();
     let problem = artifacts.is_empty().then(|| "the manifest lists no artifacts: there is nothing to verify".into());
-    let signature = check_signature(&manifest_path, &bytes, key);
     let chain = previous.map(|p| check_chain(&manifest, p, key)).transpose()?;
     Ok(Verification {
         report_id: manifest.report_id,
         version: manifest.version,
         sequence: manifest.sequence,
+        signed: SignedFacts {
+            requested_by: manifest.requested_by,
+            requested_at: manifest.requested_at,
+            finished_at: manifest.finished_at,
+        },
         previous: manifest.previous,
         manifest: manifest_path,
         artifacts,
@@ -223,4 +255,118 @@ pub fn verify(path: &Path, key: Option<&PublicKey>, previous: Option<&Path>) -> 
         chain,
         tls_warning: manifest.tls_warning,
     })
+}
+
+/// One report met on a chain walk.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainEntry {
+    pub sequence: u64,
+    pub report_id: String,
+    pub version: u32,
+    pub manifest: PathBuf,
+}
+
+/// Every report of a folder, in chain order, and what breaks the chain between them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainWalk {
+    pub reports: Vec<ChainEntry>,
+    /// Unsigned or altered reports, gaps, links that name another report, and forks (two signed
+    /// reports in one place of the chain: a chain head rolled back or a second signer).
+    pub problems: Vec<String>,
+}
+
+impl ChainWalk {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty() && !self.reports.is_empty()
+    }
+}
+
+/// Every `manifest.json` under `root` (as `download` lays reports out), recursively.
+fn manifests_under(root: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(root).with_context(|| format!("reading {}", root.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            manifests_under(&path, out)?;
+        } else if path.file_name().is_some_and(|n| n == keys::MANIFEST_NAME) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Walks the chain of every report under `root`: each signature checked with `key`, then from the
+/// lowest sequence to the highest each report must name the one just before it (by the SHA-256
+/// of its manifest). The lowest may name a report that is not in the folder (the walk starts
+/// there); any other missing link is a gap, and two reports at one place are a fork.
+pub fn walk_chain(root: &Path, key: Option<&PublicKey>) -> anyhow::Result<ChainWalk> {
+    let mut paths = Vec::new();
+    manifests_under(root, &mut paths)?;
+    let mut problems = Vec::new();
+    // sequence → (manifest SHA-256, manifest)
+    let mut signed: Vec<(u64, String, PathBuf, Manifest)> = Vec::new();
+    for path in paths {
+        let (path, bytes, manifest) = read_manifest(&path)?;
+        let signature = check_signature(&path, &bytes, key);
+        match signature.problem {
+            Some(p) => {
+                problems.push(format!("{}: not part of the chain, its signature does not hold: {p}", path.display()))
+            }
+            None => signed.push((manifest.sequence, sha256_hex(&bytes), path, manifest)),
+        }
+    }
+    signed.sort_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
+    for pair in signed.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            problems.push(format!(
+                "fork: #{} is claimed by both {} and {}",
+                pair[0].0,
+                pair[0].2.display(),
+                pair[1].2.display()
+            ));
+        }
+    }
+    let by_sha: std::collections::BTreeMap<&str, u64> = signed.iter().map(|(n, sha, ..)| (sha.as_str(), *n)).collect();
+    let mut named: std::collections::BTreeMap<&str, &Path> = std::collections::BTreeMap::new();
+    let lowest = signed.first().map(|s| s.0);
+    for (sequence, _, path, manifest) in &signed {
+        let Some(link) = &manifest.previous else {
+            if *sequence != 1 {
+                problems.push(format!("{}: #{sequence} names no report before it", path.display()));
+            }
+            continue;
+        };
+        if let Some(other) = named.insert(&link.manifest_sha256, path) {
+            problems.push(format!(
+                "fork: {} and {} both name #{} ({} v{}) as the report before them",
+                other.display(),
+                path.display(),
+                link.sequence,
+                link.report_id,
+                link.version
+            ));
+        }
+        match by_sha.get(link.manifest_sha256.as_str()) {
+            Some(n) if *n + 1 == *sequence => {}
+            Some(n) => problems.push(format!("{}: #{sequence} names #{n} as the report before it", path.display())),
+            None if Some(*sequence) == lowest => {}
+            None => problems.push(format!(
+                "gap: #{sequence} ({}) names #{} ({} v{}), which is not in {}",
+                path.display(),
+                link.sequence,
+                link.report_id,
+                link.version,
+                root.display()
+            )),
+        }
+    }
+    let reports = signed
+        .into_iter()
+        .map(|(sequence, _, manifest_path, m)| ChainEntry {
+            sequence,
+            report_id: m.report_id,
+            version: m.version,
+            manifest: manifest_path,
+        })
+        .collect();
+    Ok(ChainWalk { reports, problems })
 }

@@ -53,3 +53,72 @@ async fn a_report_verifies_against_the_one_it_names_and_no_other() {
     let problem = broken.chain.unwrap().problem.unwrap();
     assert!(problem.contains("signature does not hold"), "{problem}");
 }
+
+/// `verify --chain`: every report of a folder in order; a deleted report is a gap, a chain head
+/// rolled back (a second chain from #1 in the same folder) is a fork, and an altered manifest
+/// leaves the chain.
+#[tokio::test]
+async fn a_folder_of_reports_is_walked_and_gaps_and_forks_are_named() {
+    use db_admin_report::verify::walk_chain;
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path().join("out"));
+    let runs = MemoryRunStore::new();
+    let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
+    let key = PublicKey { der: signer.public_key_der().await.unwrap(), source: "test key".into() };
+    let first = report(&store, &runs, &signer, "01WALKA0000000000000000000").await;
+    let second = report(&store, &runs, &signer, "01WALKB0000000000000000000").await;
+    let third = report(&store, &runs, &signer, "01WALKC0000000000000000000").await;
+    let root = dir.path().join("out");
+
+    let walk = walk_chain(&root, Some(&key)).unwrap();
+    assert!(walk.ok(), "{walk:#?}");
+    assert_eq!(walk.reports.iter().map(|r| r.sequence).collect::<Vec<_>>(), vec![1, 2, 3]);
+
+    // The report in the middle deleted: the third names a report that is not there.
+    let kept = dir.path().join("kept");
+    std::fs::rename(&second, &kept).unwrap();
+    let walk = walk_chain(&root, Some(&key)).unwrap();
+    assert!(!walk.ok());
+    assert!(walk.problems.iter().any(|p| p.starts_with("gap: #3")), "{:?}", walk.problems);
+    std::fs::rename(&kept, &second).unwrap();
+
+    // The chain head rolled back (a new run store): another report signed as #1, beside the first.
+    let rolled_back = MemoryRunStore::new();
+    report(&store, &rolled_back, &signer, "01WALKD0000000000000000000").await;
+    let walk = walk_chain(&root, Some(&key)).unwrap();
+    assert!(walk.problems.iter().any(|p| p.starts_with("fork: #1 is claimed by both")), "{:?}", walk.problems);
+
+    // An altered manifest is named and left out of the chain.
+    let manifest = third.join(keys::MANIFEST_NAME);
+    let bytes = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, bytes.replace("\"population\": 1", "\"population\": 0")).unwrap();
+    let walk = walk_chain(&root, Some(&key)).unwrap();
+    assert!(walk.problems.iter().any(|p| p.contains("its signature does not hold")), "{:?}", walk.problems);
+    assert!(walk.reports.iter().all(|r| r.report_id != "01WALKC0000000000000000000"));
+    let _ = first;
+}
+
+/// A manifest's artifact names are read only when its signature holds, and only beside it.
+#[tokio::test]
+async fn artifact_names_outside_the_report_are_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path().join("out"));
+    let runs = MemoryRunStore::new();
+    let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
+    let key = PublicKey { der: signer.public_key_der().await.unwrap(), source: "test key".into() };
+    let folder = report(&store, &runs, &signer, "01PATHS0000000000000000000").await;
+    let manifest = folder.join(keys::MANIFEST_NAME);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let forged = text.replacen("\"name\": \"report.csv\"", "\"name\": \"../../key.pem\"", 1);
+    assert_ne!(forged, text, "the manifest names report.csv");
+    std::fs::write(&manifest, forged).unwrap();
+    let v = verify(&folder, Some(&key), None).unwrap();
+    assert!(!v.ok() && !v.signature.ok);
+    let named = v.artifacts.iter().find(|a| a.name == "../../key.pem").unwrap();
+    assert!(named.problem.as_deref().unwrap().contains("not a plain file name"), "{named:?}");
+    assert!(v.artifacts.iter().filter(|a| a.name != named.name).all(|a| a
+        .problem
+        .as_deref()
+        .unwrap()
+        .contains("signature does not hold")));
+}

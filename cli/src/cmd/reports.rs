@@ -32,13 +32,22 @@ pub fn download(ctx: &Ctx, report_id: &str, version: Option<u32>, out: &Path) ->
     })
 }
 
+/// The key given, or else the key a local run signs with, if this machine has one.
+fn checking_key(public_key: Option<&Path>) -> anyhow::Result<Option<verify::PublicKey>> {
+    match public_key {
+        Some(path) => Ok(Some(verify::PublicKey::from_file(path)?)),
+        None => local_public_key(None),
+    }
+}
+
 pub fn verify(ctx: &Ctx, path: &Path, public_key: Option<&Path>, previous: Option<&Path>) -> anyhow::Result<u8> {
-    let key = match public_key {
-        Some(path) => Some(verify::PublicKey::from_file(path)?),
-        // Without one, the key a local run signs with, if this machine has one.
-        None => local_public_key(None)?,
-    };
+    let key = checking_key(public_key)?;
     print::verification(&verify::verify(path, key.as_ref(), previous)?, ctx.output)
+}
+
+pub fn walk_chain(ctx: &Ctx, root: &Path, public_key: Option<&Path>) -> anyhow::Result<u8> {
+    let key = checking_key(public_key)?;
+    print::chain_walk(&verify::walk_chain(root, key.as_ref())?, ctx.output)
 }
 
 /// The public half of the local signing key, if the key file exists.
