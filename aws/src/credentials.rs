@@ -131,7 +131,8 @@ impl CredentialSource for AwsCredentials {
         // A secret is checked against every target it is used for, cached or not: a shared secret
         // read for one target is never sent to another database.
         let bound = |(creds, binding): (DbCredentials, Option<SecretBinding>)| {
-            SecretBinding::check(binding.as_ref(), &target.secret, target).map(|()| creds)
+            SecretBinding::check(binding.as_ref(), &target.secret, target)
+                .map(|binding| DbCredentials { binding, ..creds })
         };
         if let Some(read) = cached() {
             return bound(read);

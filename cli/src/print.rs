@@ -438,6 +438,14 @@ pub fn verification(v: &verify::Verification, output: Output) -> anyhow::Result<
             if let Some(w) = &v.tls_warning {
                 println!("WARNING  {w}");
             }
+            if !v.unbound_secrets.is_empty() {
+                println!(
+                    "WARNING  {} target(s) used a secret that names no database (no RDS fields, no \
+                     db-admin-report:hosts): the inventory alone decided where the password went: {}",
+                    v.unbound_secrets.len(),
+                    v.unbound_secrets.join(", ")
+                );
+            }
             println!("{} v{}: {}", v.report_id, v.version, if v.ok() { "ok" } else { "FAILED" });
         }
     }

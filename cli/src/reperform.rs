@@ -135,6 +135,7 @@ pub async fn reperform(
         collected_at: dbadmin_contracts::now_rfc3339(),
         attempts,
         duration_ms: 0,
+        credential_binding: None,
         outcome,
     };
     let now = render::target_rows(target, Some(&result), &manifest.requested_at, None);

@@ -64,6 +64,8 @@ pub struct Verification {
     /// Present when the previous report was given.
     pub chain: Option<ChainCheck>,
     pub tls_warning: Option<String>,
+    /// Targets whose login's secret names no database (the manifest's `unbound_secrets`).
+    pub unbound_secrets: Vec<String>,
 }
 
 impl Verification {
@@ -254,6 +256,7 @@ pub fn verify(path: &Path, key: Option<&PublicKey>, previous: Option<&Path>) -> 
         signature,
         chain,
         tls_warning: manifest.tls_warning,
+        unbound_secrets: manifest.unbound_secrets,
     })
 }
 

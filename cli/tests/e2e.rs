@@ -375,8 +375,14 @@ fn a_report_read_against_a_baseline_and_compared_with_the_one_before() {
     assert_eq!(manifest["baseline"]["approvals"], 3);
     let unapproved = rows.iter().filter(|r| r.review_status == "UNAPPROVED").count() as u64;
     assert_eq!(manifest["baseline"]["review_counts"]["UNAPPROVED"], unapproved, "{}", manifest["baseline"]);
+    // The demo's logins name no database (no RDS fields, no allow-list): the manifest lists every
+    // target whose password went where the inventory alone said, and verify repeats it.
+    let unbound: Vec<&str> =
+        manifest["unbound_secrets"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(unbound.contains(&"demo-mariadb") && unbound.contains(&"demo-postgres"), "{unbound:?}");
     let ok = bin().arg("verify").arg(csv.parent().unwrap()).output().unwrap();
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains("used a secret that names no database"), "{}", text(&ok.stdout));
 
     // report.html compares with the first report: the same servers, so nothing changed.
     let html = std::fs::read_to_string(csv.with_file_name("report.html")).unwrap();

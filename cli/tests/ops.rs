@@ -73,6 +73,7 @@ async fn fixture() -> Fixture {
         collected_at: dbadmin_contracts::now_rfc3339(),
         attempts: 3,
         duration_ms: 10,
+        credential_binding: None,
         outcome: Outcome::Failed(Failure { kind: ErrorKind::Unreachable, reason: "b.example:5432 refused".into() }),
     };
     let _ = store.put(&keys::result(ID, 1, "b"), dbadmin_contracts::encode(&failed), "application/json").await.unwrap();

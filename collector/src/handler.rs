@@ -350,6 +350,7 @@ async fn collect(
 ) -> Result<TargetResult, CollectorError> {
     let failed = |kind, reason: String| Outcome::Failed(Failure { kind, reason });
     let mut db_ms = 0;
+    let mut binding = None;
     let (outcome, attempts) = match deps.credentials.credentials(target).await {
         Err(e) if e.is_retryable() && !delivery.last => {
             return Err(CollectorError::Credentials { target_id: target.id.clone(), source: e });
@@ -366,6 +367,7 @@ async fn collect(
         }
         Err(e) => (failed(ErrorKind::Credentials, e.to_string()), 0),
         Ok(creds) => {
+            binding = Some(creds.binding);
             let started = std::time::Instant::now();
             let collected = engine::collect_until(target, &creds, deps.connect, delivery.deadline).await;
             db_ms = started.elapsed().as_millis() as u64;
@@ -382,6 +384,7 @@ async fn collect(
         collected_at: dbadmin_contracts::now_rfc3339(),
         attempts,
         duration_ms: db_ms,
+        credential_binding: binding,
         outcome,
     })
 }

@@ -20,7 +20,7 @@ struct RealSecret(AtomicU32);
 impl CredentialSource for RealSecret {
     async fn credentials(&self, _: &Target) -> Result<DbCredentials, CredentialError> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(DbCredentials { username: "admin".into(), password: "the-real-password".into() })
+        Ok(DbCredentials { username: "admin".into(), password: "the-real-password".into(), ..Default::default() })
     }
 }
 

@@ -404,7 +404,7 @@ async fn error_kind(engine: Engine, port: u16, tls: TlsMode, creds: DbCredential
 }
 
 fn login(user: &str, pw: &str) -> DbCredentials {
-    DbCredentials { username: user.into(), password: pw.into() }
+    DbCredentials { username: user.into(), password: pw.into(), ..Default::default() }
 }
 
 #[tokio::test]

@@ -321,7 +321,11 @@ async fn a_login_search_path_cannot_redirect_the_catalog_reads() {
     if !server_available("PostgreSQL", pg_port()) {
         return;
     }
-    let login = DbCredentials { username: "fx_redirected_collector".into(), password: "collector-pw".into() };
+    let login = DbCredentials {
+        username: "fx_redirected_collector".into(),
+        password: "collector-pw".into(),
+        ..Default::default()
+    };
     let (r, _) = engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::VerifyFull), &login, &options()).await;
     let c = r.expect("collects");
     expect(&c, "fx_super", None, Level::Admin, "SUPERUSER", &["fx_super", "SUPERUSER"]);
@@ -341,7 +345,7 @@ async fn postgres_failures_are_typed() {
     if !server_available("PostgreSQL", pg_port()) {
         return;
     }
-    let bad = DbCredentials { username: "dbadmin_collector".into(), password: "wrong".into() };
+    let bad = DbCredentials { username: "dbadmin_collector".into(), password: "wrong".into(), ..Default::default() };
     let (r, attempts) =
         engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::VerifyFull), &bad, &options()).await;
     assert_eq!(r.unwrap_err().kind, ErrorKind::AuthenticationFailed);

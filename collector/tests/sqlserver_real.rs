@@ -61,7 +61,11 @@ async fn real_sql_server_admin_definition() {
     load_fixtures(&url).await;
     let mut target = common::target(Engine::Sqlserver, url.port, url.tls);
     target.host = url.host.clone();
-    let creds = DbCredentials { username: "dbadmin_collector".into(), password: "Collector-Passw0rd!".into() };
+    let creds = DbCredentials {
+        username: "dbadmin_collector".into(),
+        password: "Collector-Passw0rd!".into(),
+        ..Default::default()
+    };
     let (result, _) = engine::collect(&target, &creds, &ConnectOptions::default()).await;
     let c = result.expect("collect as dbadmin_collector");
     let get = |n: &str| c.principals.iter().find(|p| p.name == n).unwrap_or_else(|| panic!("{n} not reported"));

@@ -69,7 +69,7 @@ fn estate_server(version: &'static str, deny: Option<&'static str>) -> Responder
 }
 
 fn login() -> DbCredentials {
-    DbCredentials { username: "dbadmin_collector".into(), password: "s3cret!Pa55".into() }
+    DbCredentials { username: "dbadmin_collector".into(), password: "s3cret!Pa55".into(), ..Default::default() }
 }
 
 fn opts() -> ConnectOptions {
@@ -146,7 +146,7 @@ async fn the_inventory_narrows_databases() {
 #[tokio::test]
 async fn errors_are_typed() {
     let double = TdsDouble::start("dbadmin_collector", "s3cret!Pa55", estate_server(estate::VERSION, None)).await;
-    let bad = DbCredentials { username: "dbadmin_collector".into(), password: "wrong".into() };
+    let bad = DbCredentials { username: "dbadmin_collector".into(), password: "wrong".into(), ..Default::default() };
     let err = run(&double, TlsMode::Disable, &[], bad).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::AuthenticationFailed, "{}", err.reason);
     assert!(!err.reason.contains("wrong"), "the password never appears in a reason");

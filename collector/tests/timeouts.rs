@@ -19,7 +19,7 @@ async fn a_silent_server_is_a_timeout_for_every_engine() {
         backoff: Duration::from_millis(10),
         ..ConnectOptions::default()
     };
-    let creds = DbCredentials { username: "u".into(), password: "p".into() };
+    let creds = DbCredentials { username: "u".into(), password: "p".into(), ..Default::default() };
     for engine in [Engine::Mysql, Engine::Mariadb, Engine::Postgres, Engine::Sqlserver] {
         let target = common::target(engine, port, TlsMode::Disable);
         let (result, attempts) = engine::collect(&target, &creds, &opts).await;

@@ -19,8 +19,8 @@ pub use message::{
     CollectionJob, Filters, FinalizeMessage, OutputFormat, Provenance, ReceivedRequest, ReportRequest, Retry,
 };
 pub use result::{
-    AccountStatus, Collected, ErrorKind, Failure, Finding, LastLogin, Level, Outcome, Principal, PrincipalKind,
-    QueryRecord, TargetResult,
+    AccountStatus, Collected, CredentialBinding, ErrorKind, Failure, Finding, LastLogin, Level, Outcome, Principal,
+    PrincipalKind, QueryRecord, TargetResult,
 };
 pub use version::{decode, encode, DecodeError, Versioned};
 

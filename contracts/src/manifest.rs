@@ -33,10 +33,14 @@ pub struct Manifest {
     /// How each target's connection was protected: targets per TLS mode (`verify-full`, …).
     #[serde(default)]
     pub tls_modes: BTreeMap<String, u64>,
-    /// Set when any target was read over a connection that did not verify the server
-    /// (`require`, `disable`): a sentence saying so, for the auditor and the CLI's summary.
+    /// Set when any target was read over a connection that did not prove which server answered
+    /// (`verify-ca`, `require`, `disable`): a sentence saying so, for the auditor and the CLI's summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_warning: Option<String>,
+    /// The targets whose login's secret names no database (no RDS fields, no
+    /// `db-admin-report:hosts`): the inventory alone decided where their passwords were sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unbound_secrets: Vec<String>,
     /// Versions given up before this one because an earlier, interrupted attempt left other bytes
     /// under their keys (never complete reports: they have no manifest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

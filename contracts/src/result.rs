@@ -46,7 +46,23 @@ pub struct TargetResult {
     /// Time spent on the database itself (connecting, retries and catalog queries), in milliseconds.
     #[serde(default)]
     pub duration_ms: u64,
+    /// What tied the login's secret to this database, when a login was read ([`CredentialBinding`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_binding: Option<CredentialBinding>,
     pub outcome: Outcome,
+}
+
+/// What made the collector send a secret's password to a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialBinding {
+    /// The secret's own RDS fields (`host`, `port`, `engine`, `dbInstanceIdentifier`) name it.
+    RdsFields,
+    /// The secret's `db-admin-report:hosts` list names it.
+    AllowList,
+    /// Nothing in the secret names a database: the inventory alone decided where the password went.
+    #[default]
+    Unbound,
 }
 
 impl Versioned for TargetResult {

@@ -1,14 +1,17 @@
 //! Database logins and where they come from.
 
-use dbadmin_contracts::{Engine, Target};
+use dbadmin_contracts::{CredentialBinding, Engine, Target};
 use serde::Deserialize;
 use std::fmt;
 
 /// A database login. `Debug` never shows the password.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct DbCredentials {
     pub username: String,
     pub password: String,
+    /// What tied the secret to the target it is used for (set by the credential source).
+    #[serde(skip)]
+    pub binding: CredentialBinding,
 }
 
 impl fmt::Debug for DbCredentials {
@@ -43,7 +46,13 @@ pub struct SecretBinding {
     pub port: Option<u16>,
     pub engine: Option<String>,
     pub instance: Option<String>,
+    /// `db-admin-report:hosts`: the addresses (`host` or `host:port`) a secret without RDS fields
+    /// may be sent to, written by whoever owns the secret.
+    pub hosts: Vec<String>,
 }
+
+/// The secret key holding an allow-list of addresses: a JSON array, or one string separated by `;`.
+pub const HOSTS_KEY: &str = "db-admin-report:hosts";
 
 impl SecretBinding {
     /// The binding fields of a secret's JSON, or `None` when it has none. Never quotes the secret.
@@ -55,11 +64,20 @@ impl SecretBinding {
             serde_json::Value::String(s) => s.trim().parse().ok(),
             _ => None,
         });
+        let hosts = match value.get(HOSTS_KEY) {
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|i| i.as_str()).map(str::to_owned).collect()
+            }
+            Some(serde_json::Value::String(list)) => list.split(';').map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        let hosts: Vec<String> = hosts.into_iter().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect();
         let binding = SecretBinding {
             host: text_of("host"),
             port,
             engine: text_of("engine"),
             instance: text_of("dbInstanceIdentifier").or_else(|| text_of("dbClusterIdentifier")),
+            hosts,
         };
         (binding != SecretBinding::default()).then_some(binding)
     }
@@ -105,12 +123,49 @@ impl SecretBinding {
         Ok(())
     }
 
-    /// [`SecretBinding::admits`] as the error a credential source returns.
-    pub fn check(binding: Option<&SecretBinding>, secret: &str, target: &Target) -> Result<(), CredentialError> {
-        match binding.map(|b| b.admits(target)) {
-            Some(Err(why)) => Err(CredentialError::BoundElsewhere { secret: secret.to_owned(), why }),
-            _ => Ok(()),
+    /// Whether the allow-list, when there is one, names the target (`host` or `host:port`).
+    fn allow_list_admits(&self, target: &Target) -> Result<(), String> {
+        let fold = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
+        let named = self.hosts.iter().any(|entry| match entry.rsplit_once(':') {
+            Some((host, port)) if port.parse::<u16>().is_ok() => {
+                fold(host) == fold(&target.host) && port.parse() == Ok(target.port)
+            }
+            _ => fold(entry) == fold(&target.host),
+        });
+        if self.hosts.is_empty() || named {
+            Ok(())
+        } else {
+            Err(format!(
+                "the secret's {HOSTS_KEY} ({}) does not name {}:{}",
+                self.hosts.join(";"),
+                target.host,
+                target.port
+            ))
         }
+    }
+
+    fn names_a_database(&self) -> bool {
+        self.host.is_some() || self.port.is_some() || self.engine.is_some() || self.instance.is_some()
+    }
+
+    /// [`SecretBinding::admits`] and the allow-list as the error a credential source returns, or
+    /// what tied the secret to the target when both hold.
+    pub fn check(
+        binding: Option<&SecretBinding>,
+        secret: &str,
+        target: &Target,
+    ) -> Result<CredentialBinding, CredentialError> {
+        let Some(b) = binding else { return Ok(CredentialBinding::Unbound) };
+        let elsewhere = |why| CredentialError::BoundElsewhere { secret: secret.to_owned(), why };
+        if b.names_a_database() {
+            b.admits(target).map_err(elsewhere)?;
+        }
+        b.allow_list_admits(target).map_err(elsewhere)?;
+        Ok(match (b.names_a_database(), b.hosts.is_empty()) {
+            (true, _) => CredentialBinding::RdsFields,
+            (false, false) => CredentialBinding::AllowList,
+            (false, true) => CredentialBinding::Unbound,
+        })
     }
 }
 
@@ -194,5 +249,25 @@ mod tests {
         assert_eq!(SecretBinding::from_secret_json(r#"{"username":"u","password":"p"}"#), None);
         let err = SecretBinding::check(Some(&b), "prod/orders", &target(Engine::Postgres, "evil", 5432)).unwrap_err();
         assert!(matches!(err, CredentialError::BoundElsewhere { .. }) && !err.to_string().contains("\"p\""), "{err}");
+    }
+
+    #[test]
+    fn an_allow_list_binds_a_secret_without_rds_fields_and_every_use_says_what_bound_it() {
+        let check = |json: &str, host: &str, port: u16| {
+            SecretBinding::check(
+                SecretBinding::from_secret_json(json).as_ref(),
+                "s",
+                &target(Engine::Postgres, host, port),
+            )
+        };
+        let listed = r#"{"username":"u","password":"p","db-admin-report:hosts":["db1.internal","10.0.0.5:6432"]}"#;
+        assert_eq!(check(listed, "DB1.internal.", 5432).unwrap(), CredentialBinding::AllowList);
+        assert_eq!(check(listed, "10.0.0.5", 6432).unwrap(), CredentialBinding::AllowList);
+        let refused = check(listed, "10.0.0.5", 5432).unwrap_err().to_string();
+        assert!(refused.contains("does not name 10.0.0.5:5432") && !refused.contains("\"p\""), "{refused}");
+        assert!(check(r#"{"db-admin-report:hosts":"a.internal;b.internal"}"#, "b.internal", 1).is_ok());
+        let rds = r#"{"host":"orders.x","port":5432,"db-admin-report:hosts":["orders.x"]}"#;
+        assert_eq!(check(rds, "orders.x", 5432).unwrap(), CredentialBinding::RdsFields);
+        assert_eq!(check(r#"{"username":"u","password":"p"}"#, "anywhere", 1).unwrap(), CredentialBinding::Unbound);
     }
 }

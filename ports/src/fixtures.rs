@@ -35,6 +35,7 @@ pub fn error_result(report_id: &str, target: &Target) -> TargetResult {
         collected_at: "2026-12-02T04:00:01Z".into(),
         attempts: 1,
         duration_ms: 5,
+        credential_binding: None,
         outcome: Outcome::Failed(Failure { kind: ErrorKind::Unreachable, reason: "refused".into() }),
     }
 }

@@ -552,8 +552,8 @@ impl CredentialSource for LocalCredentials {
     async fn credentials(&self, target: &Target) -> Result<DbCredentials, CredentialError> {
         let secret = &target.secret;
         let bound = |text: &str| {
-            SecretBinding::check(SecretBinding::from_secret_json(text).as_ref(), secret, target)?;
-            DbCredentials::from_secret_json(secret, text)
+            let binding = SecretBinding::check(SecretBinding::from_secret_json(text).as_ref(), secret, target)?;
+            Ok(DbCredentials { binding, ..DbCredentials::from_secret_json(secret, text)? })
         };
         if let Some((_, map)) = &self.file {
             if let Some(value) = map.get(secret) {

@@ -766,6 +766,7 @@ mod tests {
                 collected_at: "2026-11-22T00:00:00Z".into(),
                 attempts: 1,
                 duration_ms: 1,
+                credential_binding: None,
                 outcome,
             };
             let _ = store

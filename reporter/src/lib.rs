@@ -22,8 +22,8 @@ use dbadmin_contracts::manifest::{
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Failure, TargetRef};
 use dbadmin_contracts::{
-    keys, DecodeError, ErrorKind, FinalizeMessage, Outcome, OutputFormat, QueryRecord, ReceivedRequest, Target,
-    TargetResult, TlsMode, Versioned,
+    keys, CredentialBinding, DecodeError, ErrorKind, FinalizeMessage, Outcome, OutputFormat, QueryRecord,
+    ReceivedRequest, Target, TargetResult, TlsMode, Versioned,
 };
 use dbadmin_ports::signing::{self, Signer};
 use dbadmin_ports::{Counted, ObjectStore, PortError, RunStore, Seal, SealedManifest, Stored};
@@ -168,6 +168,8 @@ struct Tallies {
     tls_modes: BTreeMap<String, u64>,
     /// Principal rows per review status, when read against a baseline.
     review_counts: BTreeMap<String, u64>,
+    /// Targets whose secret was bound to no database ([`CredentialBinding::Unbound`]).
+    unbound_secrets: Vec<String>,
 }
 
 /// What rendering wrote: the CSV and JSON staged in files, their rows.
@@ -236,6 +238,9 @@ async fn render_results(
         }
         render::count_status(&mut tallies.status_counts, result.as_ref());
         *tallies.tls_modes.entry(target.tls.to_string()).or_default() += 1;
+        if result.as_ref().is_some_and(|r| r.credential_binding == Some(CredentialBinding::Unbound)) {
+            tallies.unbound_secrets.push(target.id.clone());
+        }
         if let Some(TargetResult { outcome: Outcome::Collected(c), .. }) = &result {
             tallies.queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
         }
@@ -330,6 +335,7 @@ fn unreadable(report_id: &str, target: &Target, key: &str, error: &DecodeError) 
         collected_at: String::new(),
         attempts: 0,
         duration_ms: 0,
+        credential_binding: None,
         outcome: Outcome::Failed(Failure {
             kind: ErrorKind::UnreadableResult,
             reason: format!("the stored result {key} cannot be read: {}", dbadmin_ports::error_chain(error)),
@@ -559,6 +565,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         requested_by_claimed: (request.requested_by != received.received.sender).then(|| request.requested_by.clone()),
         tls_modes: tallies.tls_modes.clone(),
         tls_warning: tls_warning.clone(),
+        unbound_secrets: tallies.unbound_secrets.clone(),
         abandoned: abandoned.clone(),
         sequence,
         previous,

@@ -72,6 +72,7 @@ pub fn result(t: &Target, i: usize, principals: usize) -> TargetResult {
                 collected_at: "2026-11-22T10:00:00Z".into(),
                 attempts: 1,
                 duration_ms: 40,
+                credential_binding: None,
                 outcome,
             }
         }

@@ -64,6 +64,7 @@ fn result(t: &Target, outcome: Outcome) -> TargetResult {
         collected_at: "2026-11-22T10:00:00Z".into(),
         attempts: 1,
         duration_ms: 12,
+        credential_binding: None,
         outcome,
     }
 }

@@ -51,6 +51,7 @@ fn result(principals: Vec<Principal>) -> TargetResult {
         collected_at: "2026-12-02T10:00:00Z".into(),
         attempts: 1,
         duration_ms: 1,
+        credential_binding: None,
         outcome: Outcome::Collected(Collected {
             server_version: "8.4".into(),
             tls: TlsMode::VerifyFull,

@@ -395,7 +395,9 @@ pub async fn collect_until(
 /// A panic while reading or judging a server (data a driver or a rule did not expect: a defect of
 /// ours) is this target's error row, not a failed delivery: a redelivery would panic the same way
 /// and the job would end in the dead-letter queue with no row, the report short of a database.
-async fn without_panics(collection: impl Future<Output = Result<Collected, EngineError>>) -> Result<Collected, EngineError> {
+async fn without_panics(
+    collection: impl Future<Output = Result<Collected, EngineError>>,
+) -> Result<Collected, EngineError> {
     use futures::FutureExt;
     std::panic::AssertUnwindSafe(collection).catch_unwind().await.unwrap_or_else(|panic| {
         let what = panic
@@ -405,7 +407,9 @@ async fn without_panics(collection: impl Future<Output = Result<Collected, Engin
             .unwrap_or_else(|| "no message".into());
         Err(EngineError {
             kind: ErrorKind::Query,
-            reason: format!("the collector failed on what this server returned (a defect of the tool, please report it): {what}"),
+            reason: format!(
+                "the collector failed on what this server returned (a defect of the tool, please report it): {what}"
+            ),
             transient: false,
         })
     })
@@ -459,7 +463,11 @@ mod tests {
         // A rule that indexes a row the server did not send (an empty catalog answer).
         let judged = super::without_panics(async {
             let rows: Vec<super::TextRow> = Vec::new();
-            Err(super::EngineError { kind: dbadmin_contracts::ErrorKind::Timeout, reason: super::cell(&rows[0], 0).into(), transient: true })
+            Err(super::EngineError {
+                kind: dbadmin_contracts::ErrorKind::Timeout,
+                reason: super::cell(&rows[0], 0).into(),
+                transient: true,
+            })
         })
         .await;
         let e = judged.expect_err("the panic is an error");
@@ -548,7 +556,11 @@ mod batches {
 
     #[tokio::test]
     async fn mysql_family_answers_a_batch_in_order_and_names_the_failing_query() {
-        let creds = DbCredentials { username: "dbadmin_collector".into(), password: "collector-pw".into() };
+        let creds = DbCredentials {
+            username: "dbadmin_collector".into(),
+            password: "collector-pw".into(),
+            ..Default::default()
+        };
         for (engine, var, default) in
             [(Engine::Mariadb, "DBADMIN_TEST_MARIADB_PORT", 13306), (Engine::Mysql, "DBADMIN_TEST_MYSQL_PORT", 13307)]
         {
@@ -561,7 +573,11 @@ mod batches {
     #[tokio::test]
     async fn postgres_answers_a_pipeline_in_order_and_names_the_failing_query() {
         let Some(port) = server("DBADMIN_TEST_PG_PORT", 15432) else { return };
-        let creds = DbCredentials { username: "dbadmin_collector".into(), password: "collector-pw".into() };
+        let creds = DbCredentials {
+            username: "dbadmin_collector".into(),
+            password: "collector-pw".into(),
+            ..Default::default()
+        };
         let session = PostgresDriver::connect(&target(Engine::Postgres, port), &creds, &opts()).await.unwrap();
         check(session, "SELECT no_such_column FROM pg_roles").await;
     }

@@ -57,7 +57,7 @@ pub fn options() -> ConnectOptions {
 }
 
 pub fn collector_login() -> DbCredentials {
-    DbCredentials { username: "dbadmin_collector".into(), password: "collector-pw".into() }
+    DbCredentials { username: "dbadmin_collector".into(), password: "collector-pw".into(), ..Default::default() }
 }
 
 pub async fn collect(engine: Engine, port: u16) -> Collected {

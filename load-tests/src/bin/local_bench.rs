@@ -301,7 +301,7 @@ async fn floor(servers: &Servers, n: usize) -> anyhow::Result<Duration> {
 async fn engine_only(servers: &Servers, inventory_csv: &str, n: usize) -> anyhow::Result<Duration> {
     let inventory = dbadmin_contracts::Inventory::parse("bench", inventory_csv.as_bytes())?;
     let opts = dbadmin_collector::ConnectOptions { ca_file: Some(servers.ca.clone()), ..Default::default() };
-    let creds = dbadmin_ports::DbCredentials { username: USER.into(), password: PASSWORD.into() };
+    let creds = dbadmin_ports::DbCredentials { username: USER.into(), password: PASSWORD.into(), ..Default::default() };
     let started = Instant::now();
     let failures = futures::stream::iter(inventory.targets.iter().take(n))
         .map(|t| dbadmin_collector::engine::collect(t, &creds, &opts))
