@@ -552,7 +552,11 @@ mod tests {
             ]
         );
         assert!(rows[0].reason.contains("connects elsewhere"), "{}", rows[0].reason);
-        assert!(rows[2].reason.contains("attacker.example.com") && rows[2].reason.contains("prod.x.rds"), "{}", rows[2].reason);
+        assert!(
+            rows[2].reason.contains("attacker.example.com") && rows[2].reason.contains("prod.x.rds"),
+            "{}",
+            rows[2].reason
+        );
     }
 
     #[test]

@@ -625,7 +625,10 @@ mod tests {
             ("db1,123456789012,eu-west-1,mysql,h,3306,,s,role/x,,\n", "inv.csv:2: field 'role_arn'"),
             ("db1,123456789012,eu-west-1,mysql,h,3306,,s,,,owner\n", "inv.csv:2: field 'tags'"),
             ("db1,123456789012,eu-west-1,mysql,,3306,,s,,,\n", "inv.csv:2: field 'host'"),
-            ("population,123456789012,eu-west-1,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'id': 'population' is reserved"),
+            (
+                "population,123456789012,eu-west-1,mysql,h,3306,,s,,,\n",
+                "inv.csv:2: field 'id': 'population' is reserved",
+            ),
             ("retry-v2,123456789012,eu-west-1,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'id': 'retry-v2' is reserved"),
         ];
         for (row, expected) in cases {

@@ -138,8 +138,7 @@ fn the_browser_shows_escaped_names_errors_first_and_a_chart() {
     // Review signals and the baseline come before the tables too.
     let text = visible_text(&dom);
     let signal = text.find("billing SINGLE_ADMIN <img src=x onerror=alert(1)>@% is the only admin").expect(&text);
-    let unapproved =
-        text.find("orders '<script>document.title=''pwned''</script>'@'%' ADMIN UNAPPROVED").expect(&text);
+    let unapproved = text.find("orders '<script>document.title=''pwned''</script>'@'%' ADMIN UNAPPROVED").expect(&text);
     let every = text.find("Every database").unwrap();
     assert!(signal < every && unapproved < every, "{text}");
     assert!(text.contains("APPROVED by Carol <CISO> (SEC-42)"), "{text}");
