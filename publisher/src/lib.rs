@@ -77,6 +77,8 @@ pub enum PublisherError {
         #[source]
         source: PortError,
     },
+    #[error("{key} names report {found}, not this one: it is not reused")]
+    ForeignEvidence { key: String, found: String },
     #[error("stored {key} cannot be read")]
     Decode {
         key: String,
@@ -111,6 +113,7 @@ impl PublisherError {
             PublisherError::InvalidRequest(_)
             | PublisherError::InvalidInventory(_)
             | PublisherError::InvalidBaseline(_)
+            | PublisherError::ForeignEvidence { .. }
             | PublisherError::Decode { .. } => false,
             PublisherError::InventoryRead { source, .. } | PublisherError::BaselineRead { source, .. } => {
                 source.is_retryable()
@@ -372,7 +375,15 @@ async fn discover(
     deps: &PublisherDeps<'_>,
 ) -> Result<(), PublisherError> {
     let key = keys::discovery(report_id);
-    if deps.store.get(&key).await.map_err(|source| PublisherError::Store { key: key.clone(), source })?.is_some() {
+    if let Some(bytes) =
+        deps.store.get(&key).await.map_err(|source| PublisherError::Store { key: key.clone(), source })?
+    {
+        // A redelivery reuses the first listing, once it is known to be this report's.
+        let stored: Discovery =
+            dbadmin_contracts::decode(&bytes).map_err(|source| PublisherError::Decode { key: key.clone(), source })?;
+        if stored.report_id != report_id {
+            return Err(PublisherError::ForeignEvidence { key, found: stored.report_id });
+        }
         return Ok(());
     }
     let Some(discovery) = deps.discovery else {
@@ -946,7 +957,17 @@ mod tests {
         let found: Discovery =
             dbadmin_contracts::decode(&w2.store.get(&keys::discovery(id())).await.unwrap().unwrap()).unwrap();
         assert_eq!(found.scope.accounts, vec!["111111111111", "222222222222"]);
-        assert!(found.scope.organization_error.unwrap().contains("NotInUse"));
+        assert!(found.scope.organization_error.as_deref().unwrap().contains("NotInUse"));
+
+        // A discovery already under this report's key that is another report's is not reused.
+        let (w4, mut jobs4, _) = world();
+        let mut foreign = found.clone();
+        foreign.report_id = "01OTHERREPORT0000000000000".into();
+        w4.store.put(&keys::discovery(id()), dbadmin_contracts::encode(&foreign), "application/json").await.unwrap();
+        let deps = PublisherDeps { discovery: Some(&no_org), ..w4.deps(&StaticInventory(INVENTORY)) };
+        let err = handle_request(&asked, &sent("m1"), &deps).await.unwrap_err();
+        assert!(err.to_string().contains("names report 01OTHERREPORT") && !err.is_retryable(), "{err}");
+        assert!(drain(&mut jobs4).is_empty(), "nothing published on a foreign discovery");
 
         let (w3, mut job_rx, _) = world();
         let err = handle_request(&asked, &sent("m1"), &w3.deps(&StaticInventory(INVENTORY))).await.unwrap_err();

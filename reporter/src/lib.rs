@@ -472,7 +472,15 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let request = &received.request;
     // What AWS says exists, when the request asked: reconciled with the population.
     let discovery: Option<Discovery> = match &request.discovery {
-        Some(_) => Some(read_required(deps.store, &keys::discovery(report_id)).await?),
+        Some(_) => {
+            let key = keys::discovery(report_id);
+            let found: Discovery = read_required(deps.store, &key).await?;
+            // Only this report's listing is reconciled with its population.
+            if found.report_id != *report_id {
+                return Err(ReporterError::Conflict { key });
+            }
+            Some(found)
+        }
         None => None,
     };
     let reconciliation =
