@@ -963,7 +963,11 @@ mod tests {
         let (w4, mut jobs4, _) = world();
         let mut foreign = found.clone();
         foreign.report_id = "01OTHERREPORT0000000000000".into();
-        w4.store.put(&keys::discovery(id()), dbadmin_contracts::encode(&foreign), "application/json").await.unwrap();
+        let _new = w4
+            .store
+            .put(&keys::discovery(id()), dbadmin_contracts::encode(&foreign), "application/json")
+            .await
+            .unwrap();
         let deps = PublisherDeps { discovery: Some(&no_org), ..w4.deps(&StaticInventory(INVENTORY)) };
         let err = handle_request(&asked, &sent("m1"), &deps).await.unwrap_err();
         assert!(err.to_string().contains("names report 01OTHERREPORT") && !err.is_retryable(), "{err}");
