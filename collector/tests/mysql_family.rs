@@ -1,6 +1,6 @@
 //! The admin definition for MariaDB and Oracle MySQL, asserted on the fixture accounts of
 //! scripts/fixtures/{mariadb,mysql}.sql, read from real servers over verified TLS.
-//! Each rule of ADMIN-MODEL.md has a fixture here, so removing a rule fails a test.
+//! Each rule of docs/admin-definition.md has a fixture here, so removing a rule fails a test.
 
 mod common;
 
@@ -31,7 +31,7 @@ fn common_rules(c: &Collected, role_host: &str) {
     definition_2026_12_2(c, role_host);
 }
 
-/// Definition 2026.12-2 (ADMIN-MODEL.md, "Role options and special privileges", "Definer routines"),
+/// Definition 2026.12-2 (docs/admin-definition.md),
 /// on scripts/fixtures/mysql-family.sql.
 fn definition_2026_12_2(c: &Collected, role_host: &str) {
     let role = |r: &str| format!("'{r}'@'{role_host}'");

@@ -1,5 +1,5 @@
 //! The admin definition for PostgreSQL, asserted on scripts/fixtures/postgres.sql, read from a real
-//! server over verified TLS. Each rule of ADMIN-MODEL.md has a fixture here.
+//! server over verified TLS. Each rule of docs/admin-definition.md has a fixture here.
 
 mod common;
 
@@ -132,8 +132,7 @@ async fn postgres_admin_definition() {
     definition_2026_12_2(&c, false);
 }
 
-/// Definition 2026.12-2 (ADMIN-MODEL.md, "Privileges beyond roles and attributes", "Definer
-/// routines") on scripts/fixtures/postgres.sql. `archiving`: the server runs with archive_mode on.
+/// Definition 2026.12-2 (docs/admin-definition.md) on scripts/fixtures/postgres.sql. `archiving`: the server runs with archive_mode on.
 fn definition_2026_12_2(c: &dbadmin_contracts::Collected, archiving: bool) {
     let archive = "ALTER SYSTEM ON PARAMETER archive_command";
     if archiving {

@@ -1,6 +1,6 @@
 //! An independent cross-check of the MySQL/MariaDB admin definition: Percona's `pt-show-grants`
 //! (Debian's `percona-toolkit`) prints every account's grants as the server states them; a small
-//! classifier here, written from ADMIN-MODEL.md and not sharing code with the collector, says which
+//! classifier here, written from docs/admin-definition.md and not sharing code with the collector, says which
 //! of those grants are admin-class. For every fixture server:
 //! - every admin-class grant pt-show-grants shows is an admin finding of ours, held directly;
 //! - every finding of ours held directly is backed by a grant it shows;
@@ -20,7 +20,7 @@ use dbadmin_contracts::{Collected, Engine, Level, Principal};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-/// Admin by themselves on `*.*` (ADMIN-MODEL.md, MySQL and MariaDB).
+/// Admin by themselves on `*.*` (docs/admin-definition.md, MySQL and MariaDB).
 const GLOBAL_ADMIN: &[&str] = &[
     "SUPER",
     "CREATE USER",

@@ -1,4 +1,4 @@
-//! The admin definition (ADMIN-MODEL.md) as pure functions over catalog rows.
+//! The admin definition (docs/admin-definition.md) as pure functions over catalog rows.
 //!
 //! Drivers fetch rows into plain structs; these modules decide who is admin,
 //! why, and through which grant path. Nothing here does I/O, so every rule is
@@ -21,8 +21,8 @@ pub struct Direct {
     /// The privilege *is* membership of a role (PostgreSQL's predefined and cloud admin roles):
     /// its path ends at the role, not at a privilege name after it.
     pub membership: bool,
-    /// A grant that would work only after an admin changes a security setting first (ADMIN-MODEL.md,
-    /// "Does a grant work?"): not a finding, but a note on the principal that names it and why.
+    /// A grant that would work only after an admin changes a security setting first
+    /// (docs/admin-definition.md): not a finding, but a note on the principal that names it and why.
     pub dormant: bool,
 }
 

@@ -204,7 +204,7 @@ pub fn is_admin_dynamic(privilege: &str) -> bool {
 }
 
 /// MySQL dynamic privileges that are neither admin nor elevated: `SYSTEM_USER` shields its holder
-/// and grants nothing (ADMIN-MODEL.md); `SHOW_ROUTINE` only reads routine definitions (the collector's
+/// and grants nothing (docs/admin-definition.md); `SHOW_ROUTINE` only reads routine definitions (the collector's
 /// own login needs it).
 const NOT_REPORTED_DYNAMIC: [&str; 2] = ["SYSTEM_USER", "SHOW_ROUTINE"];
 
@@ -394,7 +394,7 @@ fn vendor_admin_role(account: &Account) -> Option<Direct> {
         .map(|(_, why)| Direct::admin("VENDOR ADMIN ROLE", "server", *why))
 }
 
-/// `EXECUTE` on a definer routine whose definer is admin (ADMIN-MODEL.md, "Definer routines").
+/// `EXECUTE` on a definer routine whose definer is admin (docs/admin-definition.md).
 fn definer_direct(r: &DefinerRoutine) -> Direct {
     let routine = format!("{} {}.{}", r.kind.to_uppercase(), r.db, r.name);
     let privilege = format!("EXECUTE ON {routine}");
@@ -438,7 +438,7 @@ fn is_hash_column(table: &str, column: &str) -> bool {
 }
 
 impl Catalog {
-    /// Everything an account holds itself, rule family by rule family (ADMIN-MODEL.md's order).
+    /// Everything an account holds itself, rule family by rule family (docs/admin-definition.md's order).
     fn direct(&self, account: &Account) -> Vec<Direct> {
         let all = self.holds_all_privileges(account);
         let mut out = self.global_privileges(account, all);

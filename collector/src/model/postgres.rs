@@ -222,8 +222,7 @@ impl Catalog {
         out
     }
 
-    /// A parameter privilege, judged with the server's live settings (ADMIN-MODEL.md, "Privileges
-    /// beyond roles and attributes").
+    /// A parameter privilege, judged with the server's live settings (docs/admin-definition.md).
     fn parameter(&self, g: &ParameterGrant) -> Direct {
         let name = g.parameter.to_ascii_lowercase();
         let privilege = format!("{} ON PARAMETER {}", g.privilege, g.parameter);
@@ -321,8 +320,8 @@ impl Catalog {
         (self_grant, self_grant, self_grant)
     }
 
-    /// The membership graph: a chain counts only when one option holds on every edge (ADMIN-MODEL.md,
-    /// "Paths on PostgreSQL 16+"), so SET edges and INHERIT edges are two graphs.
+    /// The membership graph: a chain counts only when one option holds on every edge (docs/admin-definition.md),
+    /// so SET edges and INHERIT edges are two graphs.
     fn graph(&self, by_oid: &BTreeMap<u32, &Role>) -> Graph {
         let mut g = Graph::default();
         for m in &self.memberships {
@@ -513,7 +512,7 @@ impl Catalog {
     }
 }
 
-/// `EXECUTE` on a function the server revokes from PUBLIC by default (ADMIN-MODEL.md).
+/// `EXECUTE` on a function the server revokes from PUBLIC by default (docs/admin-definition.md).
 fn function_grant(g: &FunctionGrant) -> Direct {
     let privilege = format!("EXECUTE ON FUNCTION {}", g.function);
     let scope = format!("database {}", g.database);
@@ -543,8 +542,7 @@ fn function_grant(g: &FunctionGrant) -> Direct {
     }
 }
 
-/// `EXECUTE` on a SECURITY DEFINER function whose owner (`owner`) is admin (ADMIN-MODEL.md,
-/// "Definer routines").
+/// `EXECUTE` on a SECURITY DEFINER function whose owner (`owner`) is admin (docs/admin-definition.md).
 fn definer_direct(f: &DefinerFunction, owner: &str) -> Direct {
     let privilege = format!("EXECUTE ON SECURITY DEFINER FUNCTION {}", f.function);
     let scope = format!("database {}", f.database);

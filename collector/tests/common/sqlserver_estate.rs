@@ -1,5 +1,5 @@
 //! A recorded SQL Server estate, as the query files' rows come back (every column cast to text):
-//! one principal per rule of ADMIN-MODEL.md, an RDS master user, a Windows group, orphaned and
+//! one principal per rule of docs/admin-definition.md, an RDS master user, a Windows group, orphaned and
 //! contained database users, and negative cases. Used by the row-mapping tests and served by the
 //! TDS test double.
 #![allow(dead_code)]
