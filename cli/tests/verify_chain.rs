@@ -31,6 +31,9 @@ async fn a_report_verifies_against_the_one_it_names_and_no_other() {
 
     let v = verify(&second, Some(&key), Some(&first)).unwrap();
     assert!(v.ok(), "{v:#?}");
+    // A local key is named by its fingerprint, never by a path of the machine that made it.
+    let fingerprint = &dbadmin_contracts::sha256_hex(&key.der)[..16];
+    assert_eq!(v.signature.key_id.as_deref(), Some(format!("local:sha256:{fingerprint}").as_str()));
     assert_eq!((v.sequence, v.previous.as_ref().map(|p| p.sequence)), (2, Some(1)));
     assert!(v.tls_warning.as_deref().is_some_and(|w| w.contains("tls=require")), "{v:#?}");
 

@@ -148,7 +148,7 @@ pub struct ManifestSignature {
     pub manifest_sha256: String,
     /// `ECDSA_SHA_256` over the manifest bytes, with a NIST P-256 key (KMS `ECC_NIST_P256`).
     pub algorithm: String,
-    /// The signing key: a KMS key ARN, or `local:` and the key file's path.
+    /// The signing key: a KMS key ARN, or `local:sha256:` and the public key's fingerprint.
     pub key_id: String,
     /// SHA-256 of the key's public key (DER SubjectPublicKeyInfo): what `key export` prints.
     pub public_key_sha256: String,

@@ -17,7 +17,8 @@ pub const ALGORITHM: &str = "ECDSA_SHA_256";
 /// P-256 key whose DER SubjectPublicKeyInfo `public_key_der` returns, so [`verify`] accepts it.
 #[async_trait]
 pub trait Signer: Send + Sync {
-    /// The key's name in the signature file: a KMS key ARN, or `local:` and a path.
+    /// The key's name in the signature file: a KMS key ARN, or `local:sha256:` and the first 16
+    /// hex digits of the public key's SHA-256 (a fingerprint, not a path of the machine that made it).
     fn key_id(&self) -> String;
     async fn public_key_der(&self) -> Result<Vec<u8>, PortError>;
     async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PortError>;
@@ -47,6 +48,12 @@ fn spki_point(der: &[u8]) -> Result<Vec<u8>, SignatureError> {
     let key = signature::ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, der)
         .map_err(|e| SignatureError::Key(e.to_string()))?;
     Ok(key.as_ref().to_vec())
+}
+
+/// A local key's name: its public key's fingerprint.
+pub fn local_key_id(public_key_der: &[u8]) -> String {
+    let sha = dbadmin_contracts::sha256_hex(public_key_der);
+    format!("local:sha256:{}", &sha[..16])
 }
 
 /// A public key in PEM (`-----BEGIN PUBLIC KEY-----`), as `key export` writes it.
@@ -152,7 +159,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
 #[async_trait]
 impl Signer for LocalSigner {
     fn key_id(&self) -> String {
-        format!("local:{}", self.path.display())
+        local_key_id(&self.spki())
     }
 
     async fn public_key_der(&self) -> Result<Vec<u8>, PortError> {

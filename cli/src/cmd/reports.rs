@@ -68,7 +68,8 @@ pub fn key_export(ctx: &Ctx, local: bool, signing_key: Option<PathBuf>, out: Opt
         if created {
             eprintln!("Made a new local signing key at {} (mode 0600).", path.display());
         }
-        (format!("local:{}", path.display()), signer.public_key_der_now())
+        let der = signer.public_key_der_now();
+        (dbadmin_ports::signing::local_key_id(&der), der)
     } else {
         ctx.remote(|remote| async move { remote.public_key().await })?
     };
