@@ -3,7 +3,8 @@
 # machines this project is built on:
 #   1. formatting and syntax with hclfmt, built from Debian's HCL v2 sources;
 #   2. checkov (PyPI) with --skip-download, every skip justified in place;
-#   3. policy tests over the parsed HCL (python-hcl2 + pytest), names included.
+#   3. policy tests over the parsed HCL (python-hcl2 + pytest), names included, and over the policy
+#      templates of terraform/policies/ rendered, with parliament (PyPI's IAM policy linter).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${DBADMIN_CACHE:-/var/cache/db-admin-report}
@@ -30,9 +31,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
   }
 fi
-if ! "$VENV/bin/python" -c 'import hcl2, pytest' 2>/dev/null || [ ! -x "$VENV/bin/checkov" ]; then
-  log "installing python-hcl2, pytest and checkov into $VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check python-hcl2 pytest checkov
+if ! "$VENV/bin/python" -c 'import hcl2, pytest, parliament' 2>/dev/null || [ ! -x "$VENV/bin/checkov" ]; then
+  log "installing python-hcl2, pytest, checkov and parliament into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check python-hcl2 pytest checkov parliament
 fi
 
 status=0

@@ -1,7 +1,8 @@
 //! Objects and inventories in S3.
 
-use crate::error::port_error;
+use crate::error::{port_error, ServiceError};
 use async_trait::async_trait;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
 use dbadmin_contracts::InventoryDocument;
@@ -28,8 +29,39 @@ async fn get(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Opt
             Ok(Some(bytes.into_bytes().to_vec()))
         }
         Err(e) if e.as_service_error().is_some_and(|se| se.is_no_such_key()) => Ok(None),
+        // Never "absent": without s3:ListBucket on the key's prefix S3 answers 403 for a missing key
+        // too, so the refusal says both.
+        Err(e) if status(&e) == Some(403) => Err(denied(
+            "s3:GetObject",
+            bucket,
+            key,
+            " (S3 also answers 403 for a key that does not exist when s3:ListBucket is not granted on its prefix)",
+            e,
+        )),
         Err(e) => Err(port_error(format!("get s3://{bucket}/{key}"), e)),
     }
+}
+
+/// S3 refused `action` on `s3://bucket/key`: an AccessDenied naming the action and the object.
+fn denied<E>(
+    action: &str,
+    bucket: &str,
+    key: &str,
+    note: &str,
+    err: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let said = err.as_service_error().and_then(|se| se.message()).map(|m| format!(": {m}")).unwrap_or_default();
+    PortError::permanent(
+        format!("{action} s3://{bucket}/{key}"),
+        ServiceError {
+            code: "AccessDenied".to_owned(),
+            message: format!("access denied{note}{said}"),
+            inner: Box::new(err),
+        },
+    )
 }
 
 fn status<E>(e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
@@ -60,6 +92,7 @@ impl ObjectStore for S3Store {
             Err(e) if status(&e) == Some(409) => {
                 Err(PortError::transient(format!("put s3://{}/{key}", self.bucket), e))
             }
+            Err(e) if status(&e) == Some(403) => Err(denied("s3:PutObject", &self.bucket, key, "", e)),
             Err(e) => Err(port_error(format!("put s3://{}/{key}", self.bucket), e)),
         }
     }

@@ -31,7 +31,8 @@ struct Stack {
 /// The deployed stack, or `None` (with the reason printed) when it is not running.
 async fn stack() -> Option<Stack> {
     let o: Outputs = serde_json::from_value(support::aws_outputs()?).unwrap();
-    let c = Clients::load().await;
+    // The tests submit and read back as the account's root; the functions run as their roles.
+    let c = support::admin_clients().await;
     let runs = DynamoRunStore::new(c.dynamodb.clone(), &o.table);
     Some(Stack { o, c, runs })
 }
@@ -276,7 +277,9 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
     dbadmin_publisher::handle_request(&request, &received, &publisher).await.expect("publish");
     let (a, b) = (job_rx.recv().await.unwrap(), job_rx.recv().await.unwrap());
 
-    let credentials = AwsCredentials::new(&s.c, None, None);
+    // The logins live in the target account; the test reads them as its root (the deployed
+    // collector reaches them through the target role).
+    let credentials = AwsCredentials::new(&support::account_clients(&s.c, "111122223333"), None, None);
     let ca = std::env::var("DBADMIN_TEST_CA_FILE")
         .map(Into::into)
         .unwrap_or_else(|_| support::repo().join(".state/tls/ca.pem"));

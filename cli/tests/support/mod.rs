@@ -123,3 +123,76 @@ pub fn cli(outputs: &serde_json::Value, args: &[&str], extra_env: &[(&str, &str)
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// A credential pair from `DBADMIN_AWS_{who}_ACCESS_KEY_ID` / `…_SECRET_ACCESS_KEY`
+/// (scripts/aws-local.sh env), else `fallback`.
+fn keys(who: &str, fallback: (&str, &str)) -> (String, String) {
+    let var = |name: &str, default: &str| std::env::var(format!("DBADMIN_AWS_{who}_{name}")).unwrap_or(default.into());
+    (var("ACCESS_KEY_ID", fallback.0), var("SECRET_ACCESS_KEY", fallback.1))
+}
+
+/// Clients acting as the emulated account's root (`DBADMIN_AWS_ADMIN_*`, MiniStack's root key
+/// `test` by default), which IAM does not restrict: test set-up, and the tests that play a
+/// function's part themselves. The CLI runs as the operator (the environment's credentials).
+pub async fn admin_clients() -> dbadmin_aws::Clients {
+    let loaded = dbadmin_aws::Clients::load().await;
+    let (id, secret) = keys("ADMIN", ("test", "test"));
+    let creds = aws_sdk_sts::config::Credentials::new(id, secret, None, None, "dbadmin-test-admin");
+    let sdk = loaded
+        .sdk
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
+        .build();
+    dbadmin_aws::Clients::from_sdk(sdk)
+}
+
+/// Clients acting as the root of emulated `account` (MiniStack takes a 12-digit access key as the
+/// account), e.g. a target account whose secrets a test reads without the deployed roles.
+pub fn account_clients(clients: &dbadmin_aws::Clients, account: &str) -> dbadmin_aws::Clients {
+    let creds = aws_sdk_sts::config::Credentials::new(account, "test", None, None, "dbadmin-test-account");
+    let sdk = clients
+        .sdk
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
+        .build();
+    dbadmin_aws::Clients::from_sdk(sdk)
+}
+
+/// Runs the CLI as the deployment's auditor (read-only policy, terraform/policies/auditor.json).
+pub fn cli_as_auditor(outputs: &serde_json::Value, args: &[&str]) -> Run {
+    let s = |k: &str| outputs["auditor"][k].as_str().unwrap().to_owned();
+    let (id, secret) = keys("AUDITOR", (&s("access_key_id"), &s("secret_access_key")));
+    cli(outputs, args, &[("AWS_ACCESS_KEY_ID", &id), ("AWS_SECRET_ACCESS_KEY", &secret), ("AWS_SESSION_TOKEN", "")])
+}
+
+/// Runs `code` with the emulator's Python (boto3) as the account's root, printing what it prints.
+pub fn admin_python(outputs: &serde_json::Value, code: &str) -> String {
+    let venv =
+        std::env::var("DBADMIN_MINISTACK_VENV").expect("DBADMIN_MINISTACK_VENV (export scripts/aws-local.sh env)");
+    let (id, secret) = keys("ADMIN", ("test", "test"));
+    let out = std::process::Command::new(format!("{venv}/bin/python"))
+        .args(["-c", code])
+        .env("AWS_ENDPOINT_URL", outputs["endpoint"].as_str().unwrap())
+        .env("AWS_ACCESS_KEY_ID", id)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_DEFAULT_REGION", outputs["region"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The target-account roles (collector and discovery) in one more account of the deployment.
+pub fn add_target_account(outputs: &serde_json::Value, account: &str) {
+    let venv =
+        std::env::var("DBADMIN_MINISTACK_VENV").expect("DBADMIN_MINISTACK_VENV (export scripts/aws-local.sh env)");
+    let state = std::path::Path::new(&std::env::var("DBADMIN_AWS_OUTPUTS").unwrap()).parent().unwrap().to_owned();
+    let out = std::process::Command::new(format!("{venv}/bin/python"))
+        .arg(repo().join("scripts/aws_local_deploy.py"))
+        .args(["--endpoint", outputs["endpoint"].as_str().unwrap(), "--state", state.to_str().unwrap()])
+        .args(["--add-target-account", account])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "adding account {account}: {}", String::from_utf8_lossy(&out.stderr));
+}

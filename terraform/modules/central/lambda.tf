@@ -15,8 +15,8 @@ locals {
       DBADMIN_COLLECT_TOPIC_ARN  = aws_sns_topic.collect.arn
       DBADMIN_FINALIZE_QUEUE_URL = aws_sqs_queue.main["finalize"].id
       DBADMIN_DLQ_URL            = aws_sqs_queue.dlq["requests"].id
-      # Discovery lists each account's RDS databases through the target role.
-      DBADMIN_TARGET_ROLE_NAME = var.target_role_name
+      # Discovery lists each account's RDS databases through its discovery role (no secrets).
+      DBADMIN_TARGET_ROLE_NAME = var.discovery_role_name
       DBADMIN_EXTERNAL_ID      = var.external_id
     })
     collector = merge(local.common_env, {
@@ -24,6 +24,7 @@ locals {
       DBADMIN_TARGET_ROLE_NAME   = var.target_role_name
       DBADMIN_EXTERNAL_ID        = var.external_id
       DBADMIN_TLS_CA_FILE        = "rds-global-bundle.pem"
+      DBADMIN_MIN_TLS_MODE       = var.min_tls_mode
       DBADMIN_DLQ_URL            = aws_sqs_queue.dlq["collect"].id
     })
     reporter = merge(local.common_env, {

@@ -24,6 +24,13 @@ locals {
   target_role_arns = [
     for id in var.target_account_ids : "arn:${local.partition}:iam::${id}:role/${var.target_role_name}"
   ]
+  discovery_role_arns = [
+    for id in var.target_account_ids : "arn:${local.partition}:iam::${id}:role/${var.discovery_role_name}"
+  ]
+  account_root_arn = "arn:${local.partition}:iam::${local.account}:root"
+  # aws:PrincipalArn of a role's session is the role's ARN on AWS; some evaluators (MiniStack) give
+  # the session's ARN instead, which these patterns match. Only that role's sessions have that form.
+  session_arns       = { for f in local.functions : f => "arn:${local.partition}:sts::${local.account}:assumed-role/${var.name_prefix}-${f}/*" }
   visibility_timeout = var.function_timeout_seconds * 6
   # A reporter's claim outlasts its own invocation and expires before a redelivered finalize message
   # comes back, so a reporter that died is replaced and a live one is never doubled.
@@ -37,45 +44,18 @@ locals {
 resource "aws_kms_key" "main" {
   description         = "${var.name_prefix} evidence, queues and logs"
   enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.kms.json
-  tags                = var.tags
+  # The account root administers the key, as AWS's default key policy does; the services that
+  # encrypt with it (logs, SNS, SQS, and CloudWatch for alarms publishing to the alerts topic) may use it.
+  policy = templatefile("${local.policies}/kms-key.json", {
+    account_root_arn = local.account_root_arn
+    region           = local.region
+  })
+  tags = var.tags
 }
 
 resource "aws_kms_alias" "main" {
   name          = "alias/${var.name_prefix}"
   target_key_id = aws_kms_key.main.key_id
-}
-
-# The account root administers each key, as AWS's default key policy does; both key policies start here.
-data "aws_iam_policy_document" "key_admin" {
-  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only.
-  #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
-  #checkov:skip=CKV_AWS_109:The account root administers its own key, as AWS's default key policy does.
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" means this key only.
-  #checkov:skip=CKV_AWS_356:A key policy's Resource "*" means this key only.
-  source_policy_documents = [data.aws_iam_policy_document.key_admin.json]
-  statement {
-    sid       = "ServicesEncrypt"
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
-    resources = ["*"]
-    principals {
-      type = "Service"
-      # cloudwatch: alarms publish to the encrypted alerts topic.
-      identifiers = ["logs.${local.region}.amazonaws.com", "sns.amazonaws.com", "sqs.amazonaws.com", "cloudwatch.amazonaws.com"]
-    }
-  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -89,8 +69,13 @@ resource "aws_kms_key" "signing" {
   description              = "${var.name_prefix} manifest signatures"
   key_usage                = "SIGN_VERIFY"
   customer_master_key_spec = "ECC_NIST_P256"
-  policy                   = data.aws_iam_policy_document.signing_key.json
-  tags                     = var.tags
+  # Nobody but the reporter signs with this key, even with kms:Sign in an IAM policy.
+  policy = templatefile("${local.policies}/signing-key.json", {
+    account_root_arn  = local.account_root_arn
+    reporter_role_arn = aws_iam_role.function["reporter"].arn
+    reporter_sessions = local.session_arns["reporter"]
+  })
+  tags = var.tags
 }
 
 resource "aws_kms_alias" "signing" {
@@ -100,26 +85,6 @@ resource "aws_kms_alias" "signing" {
 
 data "aws_kms_public_key" "signing" {
   key_id = aws_kms_key.signing.arn
-}
-
-data "aws_iam_policy_document" "signing_key" {
-  source_policy_documents = [data.aws_iam_policy_document.key_admin.json]
-  statement {
-    # Nobody but the reporter signs with this key, even with kms:Sign in an IAM policy.
-    sid       = "OnlyTheReporterSigns"
-    effect    = "Deny"
-    actions   = ["kms:Sign"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "ArnNotEquals"
-      variable = "aws:PrincipalArn"
-      values   = [aws_iam_role.function["reporter"].arn]
-    }
-  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -205,49 +170,17 @@ resource "aws_s3_bucket_lifecycle_configuration" "evidence" {
 
 resource "aws_s3_bucket_policy" "evidence" {
   bucket = aws_s3_bucket.evidence.id
-  policy = data.aws_iam_policy_document.evidence_bucket.json
-}
-
-data "aws_iam_policy_document" "evidence_bucket" {
   # Who may write what: the population only by the publisher, results only by the collector,
   # reports only by the reporter. Denied to every other principal, administrators included.
-  dynamic "statement" {
-    for_each = {
-      publisher = ["${aws_s3_bucket.evidence.arn}/runs/*/population.json", "${aws_s3_bucket.evidence.arn}/runs/*/request.json", "${aws_s3_bucket.evidence.arn}/runs/*/retry-v*.json"]
-      collector = ["${aws_s3_bucket.evidence.arn}/runs/*/results/*"]
-      reporter  = ["${aws_s3_bucket.evidence.arn}/reports/*"]
-    }
-    content {
-      sid       = "Only${title(statement.key)}Writes"
-      effect    = "Deny"
-      actions   = ["s3:PutObject"]
-      resources = statement.value
-      principals {
-        type        = "*"
-        identifiers = ["*"]
-      }
-      condition {
-        test     = "ArnNotEquals"
-        variable = "aws:PrincipalArn"
-        values   = [aws_iam_role.function[statement.key].arn]
-      }
-    }
-  }
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.evidence.arn, "${aws_s3_bucket.evidence.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  policy = templatefile("${local.policies}/evidence-bucket.json", {
+    bucket_arn         = aws_s3_bucket.evidence.arn
+    publisher_role_arn = aws_iam_role.function["publisher"].arn
+    publisher_sessions = local.session_arns["publisher"]
+    collector_role_arn = aws_iam_role.function["collector"].arn
+    collector_sessions = local.session_arns["collector"]
+    reporter_role_arn  = aws_iam_role.function["reporter"].arn
+    reporter_sessions  = local.session_arns["reporter"]
+  })
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -210,14 +210,8 @@ resource "aws_cloudwatch_dashboard" "main" {
 resource "aws_iam_role" "scheduler" {
   count = var.schedule == null ? 0 : 1
   name  = "${var.name_prefix}-scheduler"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "scheduler.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
-    }]
+  assume_role_policy = templatefile("${local.policies}/scheduler-trust.json", {
+    account = local.account
   })
   tags = var.tags
 }
@@ -226,12 +220,9 @@ resource "aws_iam_role_policy" "scheduler" {
   count = var.schedule == null ? 0 : 1
   name  = "send-report-requests"
   role  = aws_iam_role.scheduler[0].id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      { Sid = "SendRequests", Effect = "Allow", Action = "sqs:SendMessage", Resource = aws_sqs_queue.main["requests"].arn },
-      { Sid = "QueueKey", Effect = "Allow", Action = ["kms:GenerateDataKey", "kms:Decrypt"], Resource = aws_kms_key.main.arn },
-    ]
+  policy = templatefile("${local.policies}/scheduler.json", {
+    requests_queue_arn = aws_sqs_queue.main["requests"].arn
+    key_arn            = aws_kms_key.main.arn
   })
 }
 

@@ -65,7 +65,12 @@ output "signing_public_key_pem" {
 
 output "cli_policy_json" {
   description = "The least-privilege IAM policy for people who run the CLI against this deployment."
-  value       = data.aws_iam_policy_document.cli.json
+  value       = local.cli_policy
+}
+
+output "auditor_policy_json" {
+  description = "The read-only IAM policy for auditors: list and download reports, export the public key (verify and diff work offline)."
+  value       = local.auditor_policy
 }
 
 output "dashboard_name" {
@@ -79,6 +84,6 @@ output "schedule_arn" {
 }
 
 output "publisher_role_arn" {
-  description = "The publisher's role: target accounts trust it for discovery (target-account module's central_publisher_role_arn)."
+  description = "The publisher's role: target accounts' discovery roles trust it (target-account module's central_publisher_role_arn)."
   value       = aws_iam_role.function["publisher"].arn
 }

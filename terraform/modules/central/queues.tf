@@ -45,23 +45,10 @@ resource "aws_sns_topic_subscription" "collect" {
 
 resource "aws_sqs_queue_policy" "collect_from_topic" {
   queue_url = aws_sqs_queue.main["collect"].id
-  policy    = data.aws_iam_policy_document.collect_from_topic.json
-}
-
-data "aws_iam_policy_document" "collect_from_topic" {
-  statement {
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.main["collect"].arn]
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.collect.arn]
-    }
-  }
+  policy = templatefile("${local.policies}/collect-queue.json", {
+    collect_queue_arn = aws_sqs_queue.main["collect"].arn
+    collect_topic_arn = aws_sns_topic.collect.arn
+  })
 }
 
 # Every alarm notifies this topic; people subscribe by e-mail (var.alarm_emails) or otherwise.

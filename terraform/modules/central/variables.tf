@@ -15,6 +15,12 @@ variable "target_role_name" {
   default     = "db-admin-report-collector"
 }
 
+variable "discovery_role_name" {
+  description = "Name of the read-only discovery role in each target account (created by the target-account module): the publisher lists RDS through it and can read no secret."
+  type        = string
+  default     = "db-admin-report-discovery"
+}
+
 variable "external_id" {
   description = "ExternalId the target roles require."
   type        = string
@@ -135,4 +141,14 @@ variable "discover_organization" {
   description = "Let the publisher list the AWS Organization's accounts (organizations:ListAccounts) for generate --discover --organization; the central account must be the management or a delegated administrator account."
   type        = bool
   default     = false
+}
+
+variable "min_tls_mode" {
+  description = "The weakest TLS mode the collector connects with: an inventory row asking for less (its writer's choice) becomes an error row and no connection is opened. verify-full checks the certificate and the host name; verify-ca any RDS database's certificate would pass."
+  type        = string
+  default     = "verify-full"
+  validation {
+    condition     = contains(["verify-full", "verify-ca", "require", "disable"], var.min_tls_mode)
+    error_message = "One of verify-full, verify-ca, require, disable."
+  }
 }

@@ -1,7 +1,8 @@
-# db-admin-report, target account: the role the central collector assumes to read database logins,
-# and the central publisher assumes to list the account's RDS databases (discovery). Trusted only by
-# those two roles, only with the ExternalId; it can read the named (or tagged) secrets and describe
-# RDS, nothing else.
+# db-admin-report, target account: two roles the central account assumes, each only with the
+# ExternalId. The collector role, trusted by the central collector alone, reads the named (or
+# tagged) secrets. The discovery role, trusted by the central publisher (and the principals in
+# discovery_principal_arns, e.g. a bastion running `generate --local --discover`), lists the
+# account's RDS databases and can read no secret. Policies: terraform/policies/target-*.json.
 
 terraform {
   required_version = ">= 1.5"
@@ -13,69 +14,37 @@ terraform {
   }
 }
 
-data "aws_iam_policy_document" "trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "AWS"
-      identifiers = compact([var.central_collector_role_arn, var.central_publisher_role_arn])
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "sts:ExternalId"
-      values   = [var.external_id]
-    }
-  }
+locals {
+  policies = "${path.module}/../../policies"
+  read_secrets = concat(
+    length(var.secret_arns) == 0 ? [] : jsondecode(templatefile("${local.policies}/target-named-secrets.json", {
+      secret_arns = jsonencode(var.secret_arns)
+    })).Statement,
+    var.secret_tag == null ? [] : jsondecode(templatefile("${local.policies}/target-tagged-secrets.json", {
+      tag_key   = var.secret_tag.key
+      tag_value = var.secret_tag.value
+    })).Statement,
+    length(var.secrets_kms_key_arns) == 0 ? [] : jsondecode(templatefile("${local.policies}/target-secrets-kms.json", {
+      kms_key_arns = jsonencode(var.secrets_kms_key_arns)
+    })).Statement,
+  )
+  discoverers = compact(concat([var.central_publisher_role_arn], var.discovery_principal_arns))
 }
 
 resource "aws_iam_role" "collector" {
-  name                 = var.role_name
-  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  name = var.role_name
+  assume_role_policy = templatefile("${local.policies}/target-collector-trust.json", {
+    collector_role_arn = var.central_collector_role_arn
+    external_id        = var.external_id
+  })
   max_session_duration = 3600
   tags                 = var.tags
-}
-
-data "aws_iam_policy_document" "read_secrets" {
-  dynamic "statement" {
-    for_each = length(var.secret_arns) > 0 ? [1] : []
-    content {
-      sid       = "NamedSecrets"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = var.secret_arns
-    }
-  }
-  dynamic "statement" {
-    for_each = var.secret_tag == null ? [] : [var.secret_tag]
-    content {
-      sid       = "TaggedSecrets"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = ["*"]
-      condition {
-        test     = "StringEquals"
-        variable = "secretsmanager:ResourceTag/${statement.value.key}"
-        values   = [statement.value.value]
-      }
-    }
-  }
-  dynamic "statement" {
-    for_each = length(var.secrets_kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "DecryptSecrets"
-      actions   = ["kms:Decrypt"]
-      resources = var.secrets_kms_key_arns
-      condition {
-        test     = "StringLike"
-        variable = "kms:ViaService"
-        values   = ["secretsmanager.*.amazonaws.com"]
-      }
-    }
-  }
 }
 
 resource "aws_iam_role_policy" "read_secrets" {
   name   = "read-database-logins"
   role   = aws_iam_role.collector.id
-  policy = data.aws_iam_policy_document.read_secrets.json
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.read_secrets })
 
   lifecycle {
     precondition {
@@ -87,17 +56,21 @@ resource "aws_iam_role_policy" "read_secrets" {
 
 # Discovery: list the account's DB instances and clusters and their tags, so a report can prove its
 # inventory complete. Read-only; nothing here reaches a database's data or its logins.
-data "aws_iam_policy_document" "discover" {
-  #checkov:skip=CKV_AWS_356:rds:DescribeDBInstances/DescribeDBClusters list every database of the account and region; a resource list would defeat discovery.
-  statement {
-    sid       = "ListDatabases"
-    actions   = ["rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:ListTagsForResource"]
-    resources = ["*"]
-  }
+resource "aws_iam_role" "discovery" {
+  count = length(local.discoverers) > 0 ? 1 : 0
+  name  = var.discovery_role_name
+  assume_role_policy = templatefile("${local.policies}/target-discovery-trust.json", {
+    discoverer_arns = jsonencode(local.discoverers)
+    external_id     = var.external_id
+  })
+  max_session_duration = 3600
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy" "discover" {
+  #checkov:skip=CKV_AWS_356:rds:DescribeDBInstances/DescribeDBClusters list every database of the account and region; a resource list would defeat discovery.
+  count  = length(local.discoverers) > 0 ? 1 : 0
   name   = "discover-databases"
-  role   = aws_iam_role.collector.id
-  policy = data.aws_iam_policy_document.discover.json
+  role   = aws_iam_role.discovery[0].id
+  policy = templatefile("${local.policies}/target-discover.json", {})
 }

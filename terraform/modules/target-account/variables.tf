@@ -43,7 +43,19 @@ variable "tags" {
 }
 
 variable "central_publisher_role_arn" {
-  description = "The central publisher's role (output publisher_role_arn): it assumes this role to list the account's RDS databases for reconciliation. Null: no discovery in this account."
+  description = "The central publisher's role (output publisher_role_arn): it assumes the discovery role to list the account's RDS databases for reconciliation. Null (and no discovery_principal_arns): no discovery role in this account."
   type        = string
   default     = null
+}
+
+variable "discovery_role_name" {
+  description = "Name of the read-only discovery role here; the central module's discovery_role_name must match."
+  type        = string
+  default     = "db-admin-report-discovery"
+}
+
+variable "discovery_principal_arns" {
+  description = "Other principals that may list this account's databases through the discovery role, e.g. the role of a bastion running generate --local --discover or inventory discover."
+  type        = list(string)
+  default     = []
 }
