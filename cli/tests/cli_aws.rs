@@ -20,7 +20,8 @@ struct Env {
 impl Env {
     async fn new() -> Option<Env> {
         let o = support::aws_outputs()?;
-        Some(Env { o, c: Clients::load().await })
+        // Set-up and read-back as the account's root; the CLI runs as the operator.
+        Some(Env { o, c: support::admin_clients().await })
     }
 
     fn s(&self, key: &str) -> String {
@@ -72,9 +73,9 @@ async fn generate_waits_then_download_verify_list_status_and_diff() {
     assert!(out["report"].as_str().unwrap().ends_with(&format!("{id}/v1/report.csv")), "{out}");
     assert!(out["tls_warning"].is_null(), "every demo database is read with verify-full: {out}");
 
-    // The manifest records who asked, as STS knows them.
+    // The manifest records who asked, as STS knows them. An auditor (read-only policy) downloads it.
     let dir = tmp();
-    let download = e.run(&["download", &id, "--out", dir.path().to_str().unwrap()]);
+    let download = support::cli_as_auditor(&e.o, &["download", &id, "--out", dir.path().to_str().unwrap()]);
     assert_eq!(download.code, 0, "{download:?}");
     assert!(
         download.stdout.contains("ok       report.csv") && download.stdout.trim_end().ends_with(": ok"),
@@ -82,6 +83,15 @@ async fn generate_waits_then_download_verify_list_status_and_diff() {
     );
     let folder = dir.path().join(&id).join("v1");
     support::assert_demo_golden(&std::fs::read(folder.join("report.csv")).unwrap());
+    // Run data is not the auditor's: `status` is refused, naming the action and the object (a
+    // refused read is never taken for a missing object).
+    let refused = support::cli_as_auditor(&e.o, &["status", &id]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("s3:GetObject s3://") && refused.stderr.contains("/population.json"),
+        "{refused:?}"
+    );
+    assert!(refused.stderr.contains("AccessDenied"), "{refused:?}");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
     // Who asked is SQS's record of the sender (the emulator reports the account id); the CLI's
@@ -91,7 +101,7 @@ async fn generate_waits_then_download_verify_list_status_and_diff() {
 
     // The auditor's check, offline: the exported public key verifies the signed manifest.
     let pem = dir.path().join("signing-key.pub.pem");
-    let export = e.run(&["key", "export", "--out", pem.to_str().unwrap()]);
+    let export = support::cli_as_auditor(&e.o, &["key", "export", "--out", pem.to_str().unwrap()]);
     assert_eq!(export.code, 0, "{export:?}");
     assert!(std::fs::read_to_string(&pem).unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
     let verify = |e: &Env| e.run(&["verify", folder.to_str().unwrap(), "--public-key", pem.to_str().unwrap()]);
@@ -214,11 +224,12 @@ async fn retry_recollects_failed_targets_into_the_next_version() {
     let status = e.run(&["status", &id, "--output", "json"]).json();
     assert_eq!(status["failed_targets"][0]["error_kind"], "credentials", "{status}");
 
-    // The operator fixes the secret, then retries only what failed.
-    // A secret lives in its target's region (the row's: eu-west-1).
+    // The target account's owner fixes the secret, then the operator retries only what failed.
+    // A secret lives in its target's account and region (the row's: 111122223333, eu-west-1).
     let secrets = aws_sdk_secretsmanager::Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(&e.c.sdk)
             .region(aws_sdk_secretsmanager::config::Region::new("eu-west-1"))
+            .credentials_provider(account_root("111122223333"))
             .build(),
     );
     let value = secrets.get_secret_value().secret_id("demo/mariadb").send().await.unwrap();
@@ -451,7 +462,8 @@ async fn unhappy_paths_say_what_is_wrong_in_one_line() {
     let env_wins =
         cli(&e.o, &["list"], &[("DBADMIN_CONFIG", config.to_str().unwrap()), ("DBADMIN_TABLE", "no-such-table")]);
     assert_eq!(env_wins.code, 1, "the environment wins over the file: {env_wins:?}");
-    assert!(env_wins.stderr.contains("no-such-table") || env_wins.stderr.contains("ResourceNotFound"), "{env_wins:?}");
+    // The operator may scan the deployment's table only: another one is refused before it is looked up.
+    assert!(env_wins.stderr.contains("AccessDenied") && env_wins.stderr.contains("dynamodb:Scan"), "{env_wins:?}");
     let flag = cli(
         &e.o,
         &["list", "--table", &e.s("table")],
@@ -464,6 +476,18 @@ async fn unhappy_paths_say_what_is_wrong_in_one_line() {
     assert!(typo.stderr.contains("unknown setting 'bucket'"), "{typo:?}");
 
     // Expired credentials: a session that has run out is refused with a hint, before anything is sent.
+    support::admin_python(
+        &e.o,
+        r#"
+import boto3, json
+iam = boto3.client("iam")
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]}
+try:
+    iam.create_role(RoleName="db-admin-report-cli-test", AssumeRolePolicyDocument=json.dumps(trust))
+except iam.exceptions.EntityAlreadyExistsException:
+    pass
+"#,
+    );
     let session =
         e.c.sts
             .assume_role()
@@ -603,26 +627,104 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
     assert_eq!(allowed.code, 0, "{allowed:?}");
 }
 
-/// An RDS client acting in `account` and `region` (MiniStack takes a 12-digit access key as the
-/// account).
+/// Deployed as declared: the same deployment onto its own MiniStack (AUTH=true), its collector's
+/// role without the `Results` statement (s3:PutObject on runs/*/results/*). The collector reads the
+/// databases but cannot store what it read: the report does not complete, and what the operator
+/// sees of the stuck jobs names the refused action.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_without_one_statement_fails_the_deployed_run_naming_the_action() {
+    // The main deployment's Lambda binaries are deployed again.
+    if support::aws_outputs().is_none() {
+        return;
+    }
+    let Ok(venv) = std::env::var("DBADMIN_MINISTACK_VENV") else {
+        eprintln!("SKIPPED: DBADMIN_MINISTACK_VENV is not set (export scripts/aws-local.sh env)");
+        return;
+    };
+    let stack = enforcing_stack(&venv);
+    let state = tmp();
+    let outputs = std::path::PathBuf::from(std::env::var("DBADMIN_AWS_OUTPUTS").unwrap());
+    let ca = std::env::var("DBADMIN_TEST_CA_FILE")
+        .unwrap_or_else(|_| support::repo().join(".state/tls/ca.pem").display().to_string());
+    let ports = format!(
+        "{},{},{}",
+        support::port("DBADMIN_TEST_MARIADB_PORT", 13306),
+        support::port("DBADMIN_TEST_MYSQL_PORT", 13307),
+        support::port("DBADMIN_TEST_PG_PORT", 15432)
+    );
+    let repo = support::repo();
+    let deploy = std::process::Command::new(format!("{venv}/bin/python"))
+        .arg(repo.join("scripts/aws_local_deploy.py"))
+        .args(["--endpoint", &stack.endpoint, "--state", state.path().to_str().unwrap()])
+        .args(["--binaries", outputs.parent().unwrap().join("bin").to_str().unwrap(), "--ca-file", &ca])
+        .args(["--inventory", repo.join("examples/demo/inventory.csv").to_str().unwrap()])
+        .args(["--secrets", repo.join("examples/demo/secrets.json").to_str().unwrap(), "--ports", &ports])
+        .args(["--without", "collector:Results"])
+        .output()
+        .unwrap();
+    assert!(deploy.status.success(), "deploy: {}", String::from_utf8_lossy(&deploy.stderr));
+    let o: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.path().join("outputs.json")).unwrap()).unwrap();
+    let operator = |k: &str| o["operator"][k].as_str().unwrap().to_owned();
+    let (id_key, secret_key) = (operator("access_key_id"), operator("secret_access_key"));
+    let as_operator = [
+        ("AWS_ENDPOINT_URL", stack.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", id_key.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", secret_key.as_str()),
+        ("AWS_SESSION_TOKEN", ""),
+    ];
+    let inventory = o["inventory_uri"].as_str().unwrap();
+    let submitted = cli(&o, &["generate", "--inventory", inventory, "--no-wait", "--output", "json"], &as_operator);
+    assert_eq!(submitted.code, 0, "{submitted:?}");
+    let id = submitted.json()["report_id"].as_str().unwrap().to_owned();
+
+    // Every target is read but none is stored: each one's recorded failure is the refusal.
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < Duration::from_secs(150), "the refused action was never named");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let status = cli(&o, &["status", &id, "--output", "json"], &as_operator);
+        if status.code == 1 && status.stderr.contains("no report with id") {
+            continue; // The publisher has not recorded the run yet.
+        }
+        assert_eq!(status.code, 4, "the report cannot complete: {status:?}");
+        let s = status.json();
+        let errors: Vec<&str> =
+            s["missing"].as_array().unwrap().iter().filter_map(|t| t["last_error"]["error"].as_str()).collect();
+        if errors.len() == 4 {
+            for error in errors {
+                assert!(error.contains("s3:PutObject s3://") && error.contains("/results/v1/"), "{error}");
+                assert!(error.contains("AccessDenied"), "{error}");
+            }
+            break;
+        }
+    }
+}
+
+/// The root of `account` (MiniStack takes a 12-digit access key as the account).
+fn account_root(account: &str) -> aws_sdk_rds::config::Credentials {
+    aws_sdk_rds::config::Credentials::new(account, "test", None, None, "test-account")
+}
+
+/// An RDS client acting in `account` and `region`.
 fn rds_in(e: &Env, account: &str, region: &str) -> aws_sdk_rds::Client {
-    let creds = aws_sdk_rds::config::Credentials::new(account, "test", None, None, "test-account");
     aws_sdk_rds::Client::from_conf(
         aws_sdk_rds::config::Builder::from(&e.c.sdk)
             .region(aws_sdk_rds::config::Region::new(region.to_owned()))
-            .credentials_provider(creds)
+            .credentials_provider(account_root(account))
             .build(),
     )
 }
 
 /// Creates an instance (in `cluster` when given) unless it exists from an earlier run.
-async fn instance(rds: &aws_sdk_rds::Client, id: &str, engine: &str, cluster: Option<&str>) {
+async fn instance(rds: &aws_sdk_rds::Client, id: &str, engine: &str, cluster: Option<&str>, port: Option<u16>) {
     let made = rds
         .create_db_instance()
         .db_instance_identifier(id)
         .engine(engine)
         .db_instance_class("db.t3.micro")
         .set_db_cluster_identifier(cluster.map(str::to_owned))
+        .set_port(port.map(i32::from))
         .master_username("admin")
         .master_user_password("password1234")
         .allocated_storage(20)
@@ -644,12 +746,18 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     let Some(e) = Env::new().await else { return };
     let (a, b) = ("111122223333", "444455556666");
     // The demo inventory: demo-mariadb (a, eu-west-1), demo-mysql (a, us-east-1),
-    // demo-postgres (b, eu-west-1), demo-unreachable (b, us-east-1).
-    instance(&rds_in(&e, a, "eu-west-1"), "demo-mariadb", "mariadb", None).await;
+    // demo-postgres (b, eu-west-1), demo-unreachable (b, us-east-1). An entry is a discovered
+    // database by its address, host and port: MiniStack's RDS gives every database the host
+    // `localhost`, so the databases listen on the inventory's ports and the inventory below names
+    // them `localhost` (the test servers' certificates name it too).
+    let (_, demo) = e.demo_inventory().await;
+    let port = |id: &str| demo.targets.iter().find(|t| t.id == id).map(|t| t.port);
+    instance(&rds_in(&e, a, "eu-west-1"), "demo-mariadb", "mariadb", None, port("demo-mariadb")).await;
     let a_east = rds_in(&e, a, "us-east-1");
     let cluster = a_east
         .create_db_cluster()
         .db_cluster_identifier("demo-mysql")
+        .set_port(port("demo-mysql").map(i32::from))
         .engine("aurora-mysql")
         .master_username("admin")
         .master_user_password("password1234")
@@ -658,14 +766,28 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     if let Err(err) = cluster {
         assert!(format!("{err:?}").contains("AlreadyExists"), "{err:?}");
     }
-    instance(&a_east, "demo-mysql-1", "aurora-mysql", Some("demo-mysql")).await;
-    instance(&a_east, "demo-mysql-2", "aurora-mysql", Some("demo-mysql")).await;
+    instance(&a_east, "demo-mysql-1", "aurora-mysql", Some("demo-mysql"), None).await;
+    instance(&a_east, "demo-mysql-2", "aurora-mysql", Some("demo-mysql"), None).await;
     let b_west = rds_in(&e, b, "eu-west-1");
-    instance(&b_west, "demo-postgres", "postgres", None).await;
-    instance(&b_west, "shadow-db", "postgres", None).await;
-    instance(&b_west, "legacy-ora", "oracle-ee", None).await;
+    instance(&b_west, "demo-postgres", "postgres", None, port("demo-postgres")).await;
+    instance(&b_west, "shadow-db", "postgres", None, None).await;
+    instance(&b_west, "legacy-ora", "oracle-ee", None, None).await;
 
-    let inventory = e.s("inventory_uri");
+    let rows: String = demo
+        .targets
+        .iter()
+        .map(|t| {
+            let host = if t.id == "demo-unreachable" { t.host.as_str() } else { "localhost" };
+            format!(
+                "{},{},{},{},{},{},,{},,{},\n",
+                t.id, t.account_id, t.region, t.engine, host, t.port, t.secret, t.tls
+            )
+        })
+        .collect();
+    let estate = format!("id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n{rows}");
+    let key = "inventory/discovered-estate.csv";
+    let _written_or_same = e.store().put(key, estate.clone().into_bytes(), "text/csv").await.unwrap();
+    let inventory = format!("s3://{}/{key}", e.s("bucket"));
     let run = e.run(&["generate", "--inventory", &inventory, "--discover", "--output", "json"]);
     assert_eq!(run.code, 3, "a database missing from the inventory makes the report partial: {run:?}");
     let out = run.json();
@@ -709,29 +831,15 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     assert_eq!(report["reconciliation"].as_array().unwrap().len(), 6, "report.json carries the rows too");
 
     // The same from a bastion: `generate --local --discover` lists AWS from this process (through
-    // the target role) and reconciles the local inventory the same way.
-    let role = e.s("target_role_name");
+    // the discovery role, which trusts the operator) and reconciles the local inventory the same way.
+    let role = e.s("discovery_role_name");
+    let external_id = e.s("external_id");
     let local_dir = tmp();
     let secrets = local_dir.path().join("secrets.json");
     std::fs::copy(support::repo().join("examples/demo/secrets.json"), &secrets).unwrap();
     std::fs::set_permissions(&secrets, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let (_, demo) = e.demo_inventory().await;
     let inventory_file = local_dir.path().join("inventory.csv");
-    let rows: String = demo
-        .targets
-        .iter()
-        .map(|t| {
-            format!(
-                "{},{},{},{},{},{},,{},,{},\n",
-                t.id, t.account_id, t.region, t.engine, t.host, t.port, t.secret, t.tls
-            )
-        })
-        .collect();
-    std::fs::write(
-        &inventory_file,
-        format!("id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n{rows}"),
-    )
-    .unwrap();
+    std::fs::write(&inventory_file, &estate).unwrap();
     let ca = std::env::var("DBADMIN_TEST_CA_FILE")
         .unwrap_or_else(|_| support::repo().join(".state/tls/ca.pem").display().to_string());
     let local = cli(
@@ -753,7 +861,7 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
             "--out",
             local_dir.path().join("out").to_str().unwrap(),
         ],
-        &[("DBADMIN_TARGET_ROLE_NAME", role.as_str())],
+        &[("DBADMIN_TARGET_ROLE_NAME", role.as_str()), ("DBADMIN_EXTERNAL_ID", external_id.as_str())],
     );
     assert_eq!(local.code, 3, "{local:?}");
     assert_eq!(local.json()["reconciliation"]["counts"], *counts, "{local:?}");
@@ -764,7 +872,9 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     let made =
         orgs.create_account().email("dbadmin-test@example.com").account_name("dbadmin-test").send().await.unwrap();
     let extra = made.create_account_status().and_then(|s| s.account_id()).expect("an account id").to_owned();
-    instance(&rds_in(&e, &extra, "eu-west-1"), "unlisted-db", "mysql", None).await;
+    // The new account runs the target-account module: its discovery role trusts the publisher.
+    support::add_target_account(&e.o, &extra);
+    instance(&rds_in(&e, &extra, "eu-west-1"), "unlisted-db", "mysql", None, None).await;
     let org = e.run(&["generate", "--inventory", &inventory, "--discover", "--organization", "--output", "json"]);
     assert_eq!(org.code, 3, "{org:?}");
     let reconciled = &org.json()["reconciliation"];
@@ -776,7 +886,7 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     let draft = cli(
         &e.o,
         &["inventory", "discover", "--accounts", &format!("{a},{b}"), "--regions", "eu-west-1,us-east-1"],
-        &[("DBADMIN_TARGET_ROLE_NAME", role.as_str())],
+        &[("DBADMIN_TARGET_ROLE_NAME", role.as_str()), ("DBADMIN_EXTERNAL_ID", external_id.as_str())],
     );
     assert_eq!(draft.code, 0, "{draft:?}");
     for id in ["demo-mariadb", "demo-mysql", "demo-postgres", "shadow-db"] {
@@ -801,7 +911,9 @@ async fn inventories_are_read_from_parameter_store() {
     let ssm = &e.c.ssm;
     let tag = ulid::Ulid::new().to_string().to_lowercase();
     let (_, demo) = e.demo_inventory().await;
-    let csv_name = format!("/dbadmin-test/{tag}/inventory.csv");
+    // Under the path the publisher and the operator may read (Terraform's inventory_parameter_path).
+    let root = format!("{}/test-{tag}", e.s("inventory_parameter_path"));
+    let csv_name = format!("{root}/inventory.csv");
     let csv = format!(
         "id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n{}",
         demo.targets
@@ -817,7 +929,7 @@ async fn inventories_are_read_from_parameter_store() {
     assert_eq!((one.code, &one.json()["targets"]), (0, &serde_json::json!(4)), "{one:?}");
 
     // One parameter per database, under a path (nested, to prove the listing is recursive).
-    let path = format!("/dbadmin-test/{tag}/databases");
+    let path = format!("{root}/databases");
     for t in &demo.targets {
         let value = serde_json::json!({
             "id": t.id, "account_id": t.account_id, "region": t.region, "engine": t.engine.to_string(),

@@ -188,7 +188,8 @@ fn self_managed(t: &Target) -> bool {
 enum Match {
     /// Another database, or another account.
     No,
-    /// The entry connects to one of the database's addresses: what it collected is this database.
+    /// The entry connects to one of the database's addresses (and its port): what it collected is
+    /// this database.
     Endpoint,
     /// The entry names the database (its `arn`/`identifier` tag, or its id in the same region) but
     /// connects elsewhere. The inventory's author chose both: a name proves nothing about the
@@ -202,7 +203,8 @@ fn matches(t: &Target, d: &DiscoveredDatabase) -> Match {
     }
     let host = t.host.trim_end_matches('.').to_ascii_lowercase();
     let addresses = d.endpoint.iter().chain(&d.aliases);
-    if addresses.map(|a| a.trim_end_matches('.').to_ascii_lowercase()).any(|a| a == host) {
+    let same_host = addresses.map(|a| a.trim_end_matches('.').to_ascii_lowercase()).any(|a| a == host);
+    if same_host && d.port.is_none_or(|p| p == t.port) {
         return Match::Endpoint;
     }
     let named = t.tags.get("arn").is_some_and(|arn| *arn == d.arn)
@@ -322,11 +324,13 @@ fn endpoint_mismatch(t: &Target, d: &DiscoveredDatabase) -> ReconciliationRow {
         engine: d.rds_engine.clone(),
         endpoint: format!("{}:{}", t.host, t.port),
         reason: format!(
-            "names {} but connects to {}, which is not one of its addresses ({}): what was collected may be \
-             another server; address the database by its RDS endpoint",
+            "names {} but connects to {}:{}, which is not one of its addresses ({} on port {}): what was \
+             collected may be another server; address the database by its RDS endpoint",
             d.identifier,
             t.host,
-            d.endpoint.iter().chain(&d.aliases).cloned().collect::<Vec<_>>().join(", ")
+            t.port,
+            d.endpoint.iter().chain(&d.aliases).cloned().collect::<Vec<_>>().join(", "),
+            d.port.map_or_else(|| "?".to_owned(), |p| p.to_string())
         ),
     }
 }
@@ -552,6 +556,12 @@ mod tests {
             ]
         );
         assert!(rows[0].reason.contains("connects elsewhere"), "{}", rows[0].reason);
+        // The right host on another port is another listener, not this database.
+        let mut other_port = target("prod", a, "eu-west-1", "prod.x.rds.amazonaws.com");
+        other_port.port = 6543;
+        let rows = reconcile(&[other_port], &Filters::default(), &discovery);
+        assert!(rows.iter().any(|r| r.status == ReconciliationStatus::EndpointMismatch), "{rows:?}");
+        let rows = reconcile(&targets, &Filters::default(), &discovery);
         assert!(
             rows[2].reason.contains("attacker.example.com") && rows[2].reason.contains("prod.x.rds"),
             "{}",
