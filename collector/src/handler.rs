@@ -351,29 +351,37 @@ async fn collect(
     let failed = |kind, reason: String| Outcome::Failed(Failure { kind, reason });
     let mut db_ms = 0;
     let mut binding = None;
-    let (outcome, attempts) = match deps.credentials.credentials(target).await {
-        Err(e) if e.is_retryable() && !delivery.last => {
-            return Err(CollectorError::Credentials { target_id: target.id.clone(), source: e });
-        }
-        Err(e) if e.is_retryable() => (
-            failed(
-                ErrorKind::Credentials,
-                format!("{} (still failing on the queue's last delivery of this job)", dbadmin_ports::error_chain(&e)),
+    let (outcome, attempts) = if let Some(e) = engine::below_tls_floor(target, deps.connect) {
+        // Below the TLS floor: refused before its secret is even read.
+        (failed(e.kind, e.reason), 0)
+    } else {
+        match deps.credentials.credentials(target).await {
+            Err(e) if e.is_retryable() && !delivery.last => {
+                return Err(CollectorError::Credentials { target_id: target.id.clone(), source: e });
+            }
+            Err(e) if e.is_retryable() => (
+                failed(
+                    ErrorKind::Credentials,
+                    format!(
+                        "{} (still failing on the queue's last delivery of this job)",
+                        dbadmin_ports::error_chain(&e)
+                    ),
+                ),
+                0,
             ),
-            0,
-        ),
-        Err(e @ CredentialError::BoundElsewhere { .. }) => {
-            (failed(ErrorKind::CredentialHostMismatch, e.to_string()), 0)
-        }
-        Err(e) => (failed(ErrorKind::Credentials, e.to_string()), 0),
-        Ok(creds) => {
-            binding = Some(creds.binding);
-            let started = std::time::Instant::now();
-            let collected = engine::collect_until(target, &creds, deps.connect, delivery.deadline).await;
-            db_ms = started.elapsed().as_millis() as u64;
-            match collected {
-                (Ok(collected), attempts) => (Outcome::Collected(collected), attempts),
-                (Err(e), attempts) => (failed(e.kind, e.reason), attempts),
+            Err(e @ CredentialError::BoundElsewhere { .. }) => {
+                (failed(ErrorKind::CredentialHostMismatch, e.to_string()), 0)
+            }
+            Err(e) => (failed(ErrorKind::Credentials, e.to_string()), 0),
+            Ok(creds) => {
+                binding = Some(creds.binding);
+                let started = std::time::Instant::now();
+                let collected = engine::collect_until(target, &creds, deps.connect, delivery.deadline).await;
+                db_ms = started.elapsed().as_millis() as u64;
+                match collected {
+                    (Ok(collected), attempts) => (Outcome::Collected(collected), attempts),
+                    (Err(e), attempts) => (failed(e.kind, e.reason), attempts),
+                }
             }
         }
     };

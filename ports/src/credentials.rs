@@ -112,8 +112,11 @@ impl SecretBinding {
             }
         }
         if let (None, Some(instance)) = (&self.host, &self.instance) {
-            let endpoint_of = fold(&target.host).starts_with(&format!("{}.", fold(instance)));
-            if !endpoint_of && fold(&target.id) != fold(instance) {
+            // Only an RDS endpoint of that identifier: a name the inventory chose (its id, or a
+            // host of its own that merely starts with `prod.`) proves nothing.
+            let host = fold(&target.host);
+            let rds = host.ends_with(".rds.amazonaws.com") || host.ends_with(".rds.amazonaws.com.cn");
+            if !(rds && host.starts_with(&format!("{}.", fold(instance)))) {
                 return Err(format!(
                     "the secret is for RDS database {instance}, the target is {} at {}",
                     target.id, target.host
@@ -144,8 +147,10 @@ impl SecretBinding {
         }
     }
 
+    /// Whether the secret names its database's address (a host, or an RDS identifier whose endpoint
+    /// the target must be); an engine or a port alone narrows, but binds to no address.
     fn names_a_database(&self) -> bool {
-        self.host.is_some() || self.port.is_some() || self.engine.is_some() || self.instance.is_some()
+        self.host.is_some() || self.instance.is_some()
     }
 
     /// [`SecretBinding::admits`] and the allow-list as the error a credential source returns, or
@@ -157,9 +162,7 @@ impl SecretBinding {
     ) -> Result<CredentialBinding, CredentialError> {
         let Some(b) = binding else { return Ok(CredentialBinding::Unbound) };
         let elsewhere = |why| CredentialError::BoundElsewhere { secret: secret.to_owned(), why };
-        if b.names_a_database() {
-            b.admits(target).map_err(elsewhere)?;
-        }
+        b.admits(target).map_err(elsewhere)?;
         b.allow_list_admits(target).map_err(elsewhere)?;
         Ok(match (b.names_a_database(), b.hosts.is_empty()) {
             (true, _) => CredentialBinding::RdsFields,
@@ -269,5 +272,18 @@ mod tests {
         let rds = r#"{"host":"orders.x","port":5432,"db-admin-report:hosts":["orders.x"]}"#;
         assert_eq!(check(rds, "orders.x", 5432).unwrap(), CredentialBinding::RdsFields);
         assert_eq!(check(r#"{"username":"u","password":"p"}"#, "anywhere", 1).unwrap(), CredentialBinding::Unbound);
+        // An engine or a port alone binds to no address: still refused elsewhere, but unbound.
+        assert_eq!(
+            check(r#"{"engine":"postgres","port":5432}"#, "anywhere", 5432).unwrap(),
+            CredentialBinding::Unbound
+        );
+        assert!(check(r#"{"engine":"postgres","port":5432}"#, "anywhere", 6543).is_err());
+        // An identifier binds only to an RDS endpoint of it, never to a look-alike host or an id.
+        let id = r#"{"dbInstanceIdentifier":"prod"}"#;
+        assert_eq!(check(id, "prod.abc.eu-west-1.rds.amazonaws.com", 5432).unwrap(), CredentialBinding::RdsFields);
+        assert!(check(id, "prod.evil.example", 5432).is_err());
+        let mut named = target(Engine::Postgres, "10.9.9.9", 5432);
+        named.id = "prod".into();
+        assert!(SecretBinding::check(SecretBinding::from_secret_json(id).as_ref(), "s", &named).is_err());
     }
 }

@@ -345,12 +345,8 @@ pub async fn collect_until(
     opts: &ConnectOptions,
     deadline: Option<tokio::time::Instant>,
 ) -> (Result<Collected, EngineError>, u32) {
-    if !target.tls.at_least(opts.min_tls) {
-        let reason = format!(
-            "the inventory asks for tls={}, below this deployment's minimum ({}): not connected",
-            target.tls, opts.min_tls
-        );
-        return (Err(EngineError { kind: ErrorKind::Configuration, reason, transient: false }), 0);
+    if let Some(refused) = below_tls_floor(target, opts) {
+        return (Err(refused), 0);
     }
     let started = tokio::time::Instant::now();
     let out_of_time = |step: &Step| {
@@ -390,6 +386,18 @@ pub async fn collect_until(
             _ => return (result, attempt),
         }
     }
+}
+
+/// The refusal of a target whose inventory row asks for less TLS than the deployment's floor.
+pub fn below_tls_floor(target: &Target, opts: &ConnectOptions) -> Option<EngineError> {
+    (!target.tls.at_least(opts.min_tls)).then(|| EngineError {
+        kind: ErrorKind::Configuration,
+        reason: format!(
+            "the inventory asks for tls={}, below this deployment's minimum ({}): not connected",
+            target.tls, opts.min_tls
+        ),
+        transient: false,
+    })
 }
 
 /// A panic while reading or judging a server (data a driver or a rule did not expect: a defect of
