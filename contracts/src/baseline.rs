@@ -231,15 +231,16 @@ impl Baseline {
         Ok(Baseline { source: source.to_owned(), sha256: crate::sha256_hex(bytes), approvals })
     }
 
-    /// The status of `username` (`host` for MySQL-style accounts, else empty) on `database` of
-    /// `account_id`, on the day of `report_timestamp` (RFC 3339; an approval holds through its
-    /// `expires` day). Of several matching approvals, a current one wins, else the latest expired.
+    /// The status of `username` on `database` of `account_id`, on the day of `report_timestamp`
+    /// (RFC 3339; an approval holds through its `expires` day). `host` is `Some` for a MySQL-style
+    /// account (its host, which may be empty: any host) and `None` for a principal without one.
+    /// Of several matching approvals, a current one wins, else the latest expired.
     pub fn status(
         &self,
         account_id: &str,
         database: &str,
         username: &str,
-        host: &str,
+        host: Option<&str>,
         report_timestamp: &str,
     ) -> ReviewStatus<'_> {
         let day = report_timestamp.get(..10).unwrap_or(report_timestamp);
@@ -248,7 +249,7 @@ impl Baseline {
             a.account_id == account_id
                 && (a.database == database || a.database == "*")
                 && a.principal == username
-                && a.user_host.as_deref().unwrap_or("") == host
+                && a.user_host.as_deref() == host
         }) {
             match &a.expires {
                 Some(e) if e.as_str() < day => {
@@ -279,21 +280,26 @@ mod tests {
         assert_eq!(b.approvals.len(), 3);
         assert_eq!(b.sha256, crate::sha256_hex(GOOD.as_bytes()));
         let day = "2026-12-01T23:59:59Z";
-        let s = b.status("111111111111", "db-a", "alice", "", day);
+        let s = b.status("111111111111", "db-a", "alice", None, day);
         assert_eq!((s.as_str(), s.approval().unwrap().ticket.as_str()), ("APPROVED", "SEC-1"));
         // Through its expiry day, then expired.
-        assert_eq!(b.status("111111111111", "db-a", "app", "%", day).as_str(), "APPROVED");
-        assert_eq!(b.status("111111111111", "db-a", "app", "%", "2026-12-02T00:00:00Z").as_str(), "APPROVAL_EXPIRED");
+        assert_eq!(b.status("111111111111", "db-a", "app", Some("%"), day).as_str(), "APPROVED");
+        assert_eq!(
+            b.status("111111111111", "db-a", "app", Some("%"), "2026-12-02T00:00:00Z").as_str(),
+            "APPROVAL_EXPIRED"
+        );
         // A MySQL account is approved by its qualified name only.
-        assert_eq!(b.status("111111111111", "db-a", "app", "localhost", day).as_str(), "UNAPPROVED");
-        assert_eq!(b.status("111111111111", "db-a", "alice", "%", day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-a", "app", Some("localhost"), day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-a", "alice", Some("%"), day).as_str(), "UNAPPROVED");
         // The pair is matched, not a string that looks like it: a role whose name holds `@` (a
         // PostgreSQL role named `app@%`, no host) is not the MySQL account 'app'@'%'.
-        assert_eq!(b.status("111111111111", "db-a", "app@%", "", day).as_str(), "UNAPPROVED");
-        assert_eq!(b.status("111111111111", "db-a", "app@", "%", day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-a", "app@%", None, day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-a", "app@", Some("%"), day).as_str(), "UNAPPROVED");
+        // A MySQL account with an empty host (any host) is not a principal without one.
+        assert_eq!(b.status("111111111111", "db-z", "rdsadmin", Some(""), day).as_str(), "UNAPPROVED");
         // `*` covers every database of that account, and of no other.
-        assert_eq!(b.status("111111111111", "db-z", "rdsadmin", "", day).as_str(), "APPROVED");
-        assert_eq!(b.status("222222222222", "db-z", "rdsadmin", "", day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-z", "rdsadmin", None, day).as_str(), "APPROVED");
+        assert_eq!(b.status("222222222222", "db-z", "rdsadmin", None, day).as_str(), "UNAPPROVED");
     }
 
     #[test]
@@ -304,11 +310,11 @@ mod tests {
         let b = Baseline::parse("b.csv", csv.as_bytes()).unwrap();
         let day = "2026-06-01T00:00:00Z";
         // A PostgreSQL role whose name holds `@`: approved by name, with no host.
-        assert_eq!(b.status("111111111111", "db-pg", "svc@%", "", day).as_str(), "APPROVED");
-        assert_eq!(b.status("111111111111", "db-pg", "svc", "%", day).as_str(), "UNAPPROVED");
-        assert_eq!(b.status("111111111111", "db-my", "svc", "10.0.0.%", day).as_str(), "APPROVED");
-        assert_eq!(b.status("111111111111", "db-my", "svc", "%", day).as_str(), "UNAPPROVED");
-        assert_eq!(b.status("111111111111", "db-my", "svc@10.0.0.%", "", day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-pg", "svc@%", None, day).as_str(), "APPROVED");
+        assert_eq!(b.status("111111111111", "db-pg", "svc", Some("%"), day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-my", "svc", Some("10.0.0.%"), day).as_str(), "APPROVED");
+        assert_eq!(b.status("111111111111", "db-my", "svc", Some("%"), day).as_str(), "UNAPPROVED");
+        assert_eq!(b.status("111111111111", "db-my", "svc@10.0.0.%", None, day).as_str(), "UNAPPROVED");
     }
 
     #[test]
@@ -316,7 +322,7 @@ mod tests {
         let csv = "account_id,database,principal,approved_by,ticket,expires\n\
             111111111111,db-a,bob,X,OLD,2025-01-01\n111111111111,db-a,bob,Y,NEW,\n";
         let b = Baseline::parse("b.csv", csv.as_bytes()).unwrap();
-        let s = b.status("111111111111", "db-a", "bob", "", "2026-06-01T00:00:00Z");
+        let s = b.status("111111111111", "db-a", "bob", None, "2026-06-01T00:00:00Z");
         assert_eq!((s.as_str(), s.approval().unwrap().ticket.as_str()), ("APPROVED", "NEW"));
     }
 

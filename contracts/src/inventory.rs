@@ -26,6 +26,12 @@ pub enum Engine {
 impl Engine {
     pub const ALL: [Engine; 4] = [Engine::Sqlserver, Engine::Mysql, Engine::Mariadb, Engine::Postgres];
 
+    /// Whether its accounts are `user@host` pairs (MySQL and MariaDB), so a principal's host is part
+    /// of who it is (an empty host meaning any host), not absent.
+    pub fn has_hosts(self) -> bool {
+        matches!(self, Engine::Mysql | Engine::Mariadb)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Engine::Sqlserver => "sqlserver",

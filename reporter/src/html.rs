@@ -116,7 +116,15 @@ pub struct Html {
 }
 
 fn who(r: &Row) -> String {
-    account_name(&r.username, &r.user_host)
+    match r.database_type.parse::<dbadmin_contracts::Engine>() {
+        // An empty host on MySQL/MariaDB is "any host", still an account of its own.
+        Ok(engine) if engine.has_hosts() => quoted_account(&r.username, &r.user_host),
+        _ => account_name(&r.username, &r.user_host),
+    }
+}
+
+fn quoted_account(username: &str, host: &str) -> String {
+    format!("'{}'@'{}'", username.replace('\'', "''"), host.replace('\'', "''"))
 }
 
 /// A principal as its engine writes it: a MySQL-style account quoted, `'svc'@'%'` (quotes
@@ -126,7 +134,7 @@ fn account_name(username: &str, host: &str) -> String {
     if host.is_empty() {
         username.to_owned()
     } else {
-        format!("'{}'@'{}'", username.replace('\'', "''"), host.replace('\'', "''"))
+        quoted_account(username, host)
     }
 }
 

@@ -126,8 +126,8 @@ pub fn target_rows_with(
         row.database_admins.clone_from(&admins);
         row.review_signals.clone_from(&cell);
         if let Some(baseline) = baseline.filter(|_| !row.username.is_empty()) {
-            let status =
-                baseline.status(&row.account_id, &row.database_name, &row.username, &row.user_host, report_timestamp);
+            let host = target.engine.has_hosts().then_some(row.user_host.as_str());
+            let status = baseline.status(&row.account_id, &row.database_name, &row.username, host, report_timestamp);
             row.review_status = status.as_str().to_owned();
             if let Some(a) = status.approval() {
                 row.approved_by.clone_from(&a.approved_by);
