@@ -464,10 +464,13 @@ pub fn chain_walk(w: &verify::ChainWalk, output: Output) -> anyhow::Result<u8> {
             }
             match (w.reports.first(), w.reports.last()) {
                 (Some(first), Some(last)) if w.ok() => println!(
-                    "chain #{}..#{}: ok ({} signed reports, each naming the one before it)",
+                    "chain #{}..#{}: ok ({} signed reports, each intact and naming the one before it; reports \
+                     before #{} or after #{} are not in this folder and were not checked)",
                     first.sequence,
                     last.sequence,
-                    w.reports.len()
+                    w.reports.len(),
+                    first.sequence,
+                    last.sequence
                 ),
                 (None, _) | (_, None) => println!("no signed report found: FAILED"),
                 _ => println!("chain: FAILED"),

@@ -209,7 +209,14 @@ fn check_artifact(dir: &Path, a: &Artifact, signature_ok: bool) -> Option<String
     if !signature_ok {
         return Some("not read: the manifest's signature does not hold".into());
     }
-    match std::fs::read(dir.join(&a.name)) {
+    let path = dir.join(&a.name);
+    // A regular file only: a link or a device named like an artifact is not followed.
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_file() => {}
+        Ok(_) => return Some("is not a regular file: not read".into()),
+        Err(e) => return Some(format!("cannot be read: {e}")),
+    }
+    match std::fs::read(&path) {
         Err(e) => Some(format!("cannot be read: {e}")),
         Ok(body) if body.len() as u64 != a.size => {
             Some(format!("size {} differs from the manifest's {}", body.len(), a.size))
@@ -287,10 +294,13 @@ impl ChainWalk {
 /// Every `manifest.json` under `root` (as `download` lays reports out), recursively.
 fn manifests_under(root: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(root).with_context(|| format!("reading {}", root.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        // Links are not followed: a loop or a folder elsewhere is not part of the reports given.
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        if kind.is_dir() {
             manifests_under(&path, out)?;
-        } else if path.file_name().is_some_and(|n| n == keys::MANIFEST_NAME) {
+        } else if kind.is_file() && path.file_name().is_some_and(|n| n == keys::MANIFEST_NAME) {
             out.push(path);
         }
     }
@@ -310,12 +320,17 @@ pub fn walk_chain(root: &Path, key: Option<&PublicKey>) -> anyhow::Result<ChainW
     for path in paths {
         let (path, bytes, manifest) = read_manifest(&path)?;
         let signature = check_signature(&path, &bytes, key);
-        match signature.problem {
-            Some(p) => {
-                problems.push(format!("{}: not part of the chain, its signature does not hold: {p}", path.display()))
-            }
-            None => signed.push((manifest.sequence, sha256_hex(&bytes), path, manifest)),
+        if let Some(p) = signature.problem {
+            problems.push(format!("{}: not part of the chain, its signature does not hold: {p}", path.display()));
+            continue;
         }
+        // Each report's files too: a signed chain of altered reports is not ok.
+        for a in &manifest.artifacts {
+            if let Some(p) = check_artifact(folder(&path), a, true) {
+                problems.push(format!("{}: {} {p}", folder(&path).display(), a.name));
+            }
+        }
+        signed.push((manifest.sequence, sha256_hex(&bytes), path, manifest));
     }
     signed.sort_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
     for pair in signed.windows(2) {

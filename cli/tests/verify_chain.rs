@@ -77,6 +77,14 @@ async fn a_folder_of_reports_is_walked_and_gaps_and_forks_are_named() {
     assert!(walk.ok(), "{walk:#?}");
     assert_eq!(walk.reports.iter().map(|r| r.sequence).collect::<Vec<_>>(), vec![1, 2, 3]);
 
+    // A row deleted from a report's CSV: every link still holds, but the walk is not ok.
+    let csv = first.join(keys::CSV_NAME);
+    let original = std::fs::read(&csv).unwrap();
+    std::fs::write(&csv, &original[..original.len() / 2]).unwrap();
+    let walk = walk_chain(&root, Some(&key)).unwrap();
+    assert!(!walk.ok() && walk.problems.iter().any(|p| p.contains("report.csv size")), "{:?}", walk.problems);
+    std::fs::write(&csv, &original).unwrap();
+
     // The report in the middle deleted: the third names a report that is not there.
     let kept = dir.path().join("kept");
     std::fs::rename(&second, &kept).unwrap();
@@ -98,7 +106,6 @@ async fn a_folder_of_reports_is_walked_and_gaps_and_forks_are_named() {
     let walk = walk_chain(&root, Some(&key)).unwrap();
     assert!(walk.problems.iter().any(|p| p.contains("its signature does not hold")), "{:?}", walk.problems);
     assert!(walk.reports.iter().all(|r| r.report_id != "01WALKC0000000000000000000"));
-    let _ = first;
 }
 
 /// A manifest's artifact names are read only when its signature holds, and only beside it.
