@@ -53,6 +53,8 @@ pub struct Settings {
     /// `DBADMIN_MIN_TLS_MODE`: the weakest TLS mode the collector connects with (`verify-full`,
     /// `verify-ca`, `require`, `disable`); an inventory row asking for less becomes an error row.
     pub min_tls: dbadmin_contracts::TlsMode,
+    /// `DBADMIN_REQUIRE_BOUND_SECRETS` (`true`): a secret that names no database is an error row.
+    pub require_bound_secrets: bool,
     /// `DBADMIN_CONNECT_TIMEOUT_SECS` / `DBADMIN_QUERY_TIMEOUT_SECS`.
     pub connect_timeout: Duration,
     pub query_timeout: Duration,
@@ -94,6 +96,7 @@ impl Settings {
                 None => dbadmin_contracts::TlsMode::Disable,
                 Some(v) => v.parse().map_err(|problem| ConfigError { name: "DBADMIN_MIN_TLS_MODE", problem })?,
             },
+            require_bound_secrets: optional("DBADMIN_REQUIRE_BOUND_SECRETS").is_some_and(|v| v == "true"),
             connect_timeout: Duration::from_secs(number("DBADMIN_CONNECT_TIMEOUT_SECS", 10)?),
             query_timeout: Duration::from_secs(number("DBADMIN_QUERY_TIMEOUT_SECS", 30)?),
             batch_concurrency: number("DBADMIN_BATCH_CONCURRENCY", 10)?,

@@ -367,6 +367,11 @@ pub struct Generate {
     #[arg(long, default_value = "disable", env = "DBADMIN_MIN_TLS_MODE")]
     pub min_tls_mode: dbadmin_contracts::TlsMode,
 
+    /// Send a password only to a database its secret names (RDS fields, or a
+    /// "db-admin-report:hosts" list in the secret); a secret naming none becomes an error row.
+    #[arg(long, env = "DBADMIN_REQUIRE_BOUND_SECRETS")]
+    pub require_bound_secrets: bool,
+
     /// The key a local run signs its manifest with (made on first use, mode 0600). Default:
     /// signing-key.pem in the configuration folder (~/.config/db-admin-report/).
     #[arg(long, env = "DBADMIN_SIGNING_KEY_FILE")]

@@ -134,6 +134,25 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `--require-bound-secrets`: the demo's logins name no database, so none is sent anywhere.
+#[test]
+fn a_deployment_that_requires_bound_secrets_sends_no_unbound_password() {
+    if !servers_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = generate(dir.path(), &["--require-bound-secrets", "--engines", "postgres", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let csv = PathBuf::from(outcome["report"].as_str().unwrap());
+    let rows = dbadmin_reporter::render::from_csv(&std::fs::read(&csv).unwrap()).unwrap();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r.error_kind, "credential_host_mismatch", "{r:?}");
+        assert!(r.admin_reason.contains("names no database"), "{}", r.admin_reason);
+    }
+}
+
 #[test]
 fn filters_narrow_the_population() {
     if !servers_up() {

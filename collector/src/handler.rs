@@ -4,7 +4,8 @@ use crate::engine::{self, ConnectOptions};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::result::{Failure, TargetRef};
 use dbadmin_contracts::{
-    keys, CollectionJob, Engine, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult, Versioned,
+    keys, CollectionJob, CredentialBinding, Engine, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult,
+    Versioned,
 };
 use dbadmin_ports::{CredentialError, CredentialSource, FinalizeQueue, ObjectStore, PortError, RunStore, Stored};
 use std::collections::HashMap;
@@ -373,6 +374,17 @@ async fn collect(
                 (failed(ErrorKind::CredentialHostMismatch, e.to_string()), 0)
             }
             Err(e) => (failed(ErrorKind::Credentials, e.to_string()), 0),
+            Ok(creds) if deps.connect.require_bound_secrets && creds.binding == CredentialBinding::Unbound => (
+                failed(
+                    ErrorKind::CredentialHostMismatch,
+                    format!(
+                        "secret '{}' names no database (no RDS host or identifier, no db-admin-report:hosts) and \
+                         this deployment sends a password only where its secret says: no connection was opened",
+                        target.secret
+                    ),
+                ),
+                0,
+            ),
             Ok(creds) => {
                 binding = Some(creds.binding);
                 let started = std::time::Instant::now();

@@ -21,6 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         query_timeout: settings.query_timeout,
         ca_file: settings.tls_ca_file.clone().map(Into::into),
         min_tls: settings.min_tls,
+        require_bound_secrets: settings.require_bound_secrets,
         ..ConnectOptions::default()
     };
     // Kept across invocations: the targets of the reports this instance has seen.

@@ -27,6 +27,7 @@ pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
             query_timeout: Duration::from_secs(g.query_timeout),
             ca_file: g.tls_ca_file,
             min_tls: g.min_tls_mode,
+            require_bound_secrets: g.require_bound_secrets,
             ..ConnectOptions::default()
         },
         requested_by: local::local_identity(),

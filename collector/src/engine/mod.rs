@@ -92,6 +92,10 @@ pub struct ConnectOptions {
     /// for less is an error row and no connection is opened (the inventory's author cannot
     /// downgrade the deployment's transport).
     pub min_tls: TlsMode,
+    /// Send a password only to a database its secret names (RDS fields or `db-admin-report:hosts`):
+    /// a secret that names none is an error row, so the inventory alone never decides where a
+    /// password goes.
+    pub require_bound_secrets: bool,
 }
 
 impl Default for ConnectOptions {
@@ -103,6 +107,7 @@ impl Default for ConnectOptions {
             backoff: Duration::from_millis(250),
             ca_file: None,
             min_tls: TlsMode::Disable,
+            require_bound_secrets: false,
         }
     }
 }

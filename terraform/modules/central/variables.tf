@@ -152,3 +152,9 @@ variable "min_tls_mode" {
     error_message = "One of verify-full, verify-ca, require, disable."
   }
 }
+
+variable "require_bound_secrets" {
+  description = "Send a database password only where its secret says (RDS fields host/dbInstanceIdentifier, or a db-admin-report:hosts list in the secret): a secret naming no database becomes an error row. Off by default so existing plain {username, password} secrets keep working; the manifest lists them under unbound_secrets either way."
+  type        = bool
+  default     = false
+}
