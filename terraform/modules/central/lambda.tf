@@ -20,13 +20,13 @@ locals {
       DBADMIN_EXTERNAL_ID      = var.external_id
     })
     collector = merge(local.common_env, {
-      DBADMIN_FINALIZE_QUEUE_URL = aws_sqs_queue.main["finalize"].id
-      DBADMIN_TARGET_ROLE_NAME   = var.target_role_name
-      DBADMIN_EXTERNAL_ID        = var.external_id
-      DBADMIN_TLS_CA_FILE        = "rds-global-bundle.pem"
-      DBADMIN_MIN_TLS_MODE       = var.min_tls_mode
+      DBADMIN_FINALIZE_QUEUE_URL    = aws_sqs_queue.main["finalize"].id
+      DBADMIN_TARGET_ROLE_NAME      = var.target_role_name
+      DBADMIN_EXTERNAL_ID           = var.external_id
+      DBADMIN_TLS_CA_FILE           = "rds-global-bundle.pem"
+      DBADMIN_MIN_TLS_MODE          = var.min_tls_mode
       DBADMIN_REQUIRE_BOUND_SECRETS = tostring(var.require_bound_secrets)
-      DBADMIN_DLQ_URL            = aws_sqs_queue.dlq["collect"].id
+      DBADMIN_DLQ_URL               = aws_sqs_queue.dlq["collect"].id
     })
     reporter = merge(local.common_env, {
       DBADMIN_DLQ_URL             = aws_sqs_queue.dlq["finalize"].id
