@@ -117,11 +117,7 @@ where
                 // A panic (odd data a driver did not expect) fails this record only.
                 let handled = std::panic::AssertUnwindSafe(handler(record, deadline)).catch_unwind().await;
                 let handled = handled.unwrap_or_else(|panic| {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a panic".into());
+                    let what = dbadmin_ports::panic_message(panic.as_ref());
                     Err(RecordError::retry(format!("the handler panicked: {what}")))
                 });
                 match handled {

@@ -5,7 +5,7 @@
 //! ([`reconcile`]) and writes `reconciliation.csv`, hashed in the signed manifest. A database that
 //! exists but is not in the inventory was not reviewed: a completeness finding.
 
-use crate::inventory::{Engine, Target};
+use crate::inventory::{host_key, Engine, Target};
 use crate::message::Filters;
 use crate::version::Versioned;
 use serde::{Deserialize, Serialize};
@@ -201,9 +201,8 @@ fn matches(t: &Target, d: &DiscoveredDatabase) -> Match {
     if t.account_id != d.account_id {
         return Match::No;
     }
-    let host = t.host.trim_end_matches('.').to_ascii_lowercase();
-    let addresses = d.endpoint.iter().chain(&d.aliases);
-    let same_host = addresses.map(|a| a.trim_end_matches('.').to_ascii_lowercase()).any(|a| a == host);
+    let host = host_key(&t.host);
+    let same_host = d.endpoint.iter().chain(&d.aliases).any(|a| host_key(a) == host);
     if same_host && d.port.is_none_or(|p| p == t.port) {
         return Match::Endpoint;
     }
@@ -249,8 +248,14 @@ pub fn reconcile(targets: &[Target], filters: &Filters, discovery: &Discovery) -
             if !in_filters {
                 continue;
             }
-            let entries: Vec<&Target> = targets.iter().filter(|t| matches(t, d) == Match::Endpoint).collect();
-            let elsewhere: Vec<&Target> = targets.iter().filter(|t| matches(t, d) == Match::NameOnly).collect();
+            let (mut entries, mut elsewhere): (Vec<&Target>, Vec<&Target>) = (Vec::new(), Vec::new());
+            for t in targets {
+                match matches(t, d) {
+                    Match::Endpoint => entries.push(t),
+                    Match::NameOnly => elsewhere.push(t),
+                    Match::No => {}
+                }
+            }
             matched.extend(entries.iter().chain(&elsewhere).map(|t| t.id.as_str()));
             for t in &elsewhere {
                 rows.push(endpoint_mismatch(t, d));
@@ -444,6 +449,11 @@ mod tests {
         }
     }
 
+    /// Each row's status, inventory id and RDS identifier.
+    fn statuses(rows: &[ReconciliationRow]) -> Vec<(String, &str, &str)> {
+        rows.iter().map(|r| (r.status.to_string(), r.inventory_id.as_str(), r.identifier.as_str())).collect()
+    }
+
     #[test]
     fn engines_map_or_are_excluded_with_a_reason() {
         assert_eq!(engine_of("aurora-mysql"), Ok(Engine::Mysql));
@@ -496,8 +506,7 @@ mod tests {
             discovered_at: "2026-12-02T00:00:00Z".into(),
         };
         let rows = reconcile(&targets, &Filters::default(), &discovery);
-        let got: Vec<(String, &str, &str)> =
-            rows.iter().map(|r| (r.status.to_string(), r.inventory_id.as_str(), r.identifier.as_str())).collect();
+        let got = statuses(&rows);
         assert_eq!(
             got,
             vec![
@@ -545,8 +554,7 @@ mod tests {
             discovered_at: "2026-12-02T00:00:00Z".into(),
         };
         let rows = reconcile(&targets, &Filters::default(), &discovery);
-        let got: Vec<(String, &str, &str)> =
-            rows.iter().map(|r| (r.status.to_string(), r.inventory_id.as_str(), r.identifier.as_str())).collect();
+        let got = statuses(&rows);
         assert_eq!(
             got,
             vec![

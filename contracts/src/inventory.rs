@@ -23,6 +23,11 @@ pub enum Engine {
     Postgres,
 }
 
+/// A host name as DNS compares it: without the root's trailing dot, in lower case.
+pub fn host_key(host: &str) -> String {
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
 impl Engine {
     pub const ALL: [Engine; 4] = [Engine::Sqlserver, Engine::Mysql, Engine::Mariadb, Engine::Postgres];
 

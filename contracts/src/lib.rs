@@ -14,7 +14,7 @@ pub mod message;
 pub mod result;
 pub mod version;
 
-pub use inventory::{Engine, Inventory, InventoryDocument, InventoryError, Target, TlsMode};
+pub use inventory::{host_key, Engine, Inventory, InventoryDocument, InventoryError, Target, TlsMode};
 pub use message::{
     CollectionJob, Filters, FinalizeMessage, OutputFormat, Provenance, ReceivedRequest, ReportRequest, Retry,
 };

@@ -28,6 +28,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use credentials::{CredentialError, DbCredentials, SecretBinding};
 
+/// What a caught panic said (its `&str` or `String` payload), for the record it fails.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
 /// An error and its causes on one line (`what failed: why: the cause`), for logs and records.
 /// A cause whose text is already in the line (drivers often repeat their source) is left out.
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -413,11 +413,7 @@ async fn without_panics(
 ) -> Result<Collected, EngineError> {
     use futures::FutureExt;
     std::panic::AssertUnwindSafe(collection).catch_unwind().await.unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".into());
+        let what = dbadmin_ports::panic_message(panic.as_ref());
         Err(EngineError {
             kind: ErrorKind::Query,
             reason: format!(
