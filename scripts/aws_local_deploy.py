@@ -331,11 +331,13 @@ def deploy(args):
     # SecureString inventories: read through SSM with the deployment's key (MiniStack checks no KMS
     # permission for SSM; the statement is deployed as Terraform deploys it).
     inventory_parameter_kms = render("inventory-parameter-kms.json", inventory_parameter_kms_key_arns=[key_arn])
+    # The emulator discovers through an organization: the publisher and operators may list its accounts.
+    organization_discovery = render("publisher-organization.json", partition="aws", discovery_role_name=DISCOVERY_ROLE)
     auditor_policy = render(
         "auditor.json", table_arn=table_arn, bucket_arn=bucket_arn, key_arn=key_arn, signing_key_arn=signing_key_arn
     )
     keys = {}
-    for user, document in (("operator", policy(cli_policy, inventory_parameter_kms)), ("auditor", policy(auditor_policy))):
+    for user, document in (("operator", policy(cli_policy, organization_discovery, inventory_parameter_kms)), ("auditor", policy(auditor_policy))):
         name = f"{PREFIX}-{user}"
         iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=document)
         key = iam.create_access_key(UserName=name)["AccessKey"]
@@ -354,7 +356,7 @@ def deploy(args):
                 discovery_role_arns=discovery_roles(accounts),
                 inventory_parameter_arn=inventory_parameter_arn,
             ),
-            render("publisher-organization.json", partition="aws", discovery_role_name=DISCOVERY_ROLE),
+            organization_discovery,
             inventory_parameter_kms,
         ],
         "collector": [

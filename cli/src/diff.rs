@@ -10,8 +10,7 @@ pub fn review(d: &mut Diff, baseline: &Baseline, report_timestamp: &str) {
     for c in &mut d.changes {
         if let Change::Added { key, review_status, .. } = c {
             let t = &key.target;
-            // The comparison keeps no engine: a principal with a host is a MySQL-style account.
-            let host = (!key.user_host.is_empty()).then_some(key.user_host.as_str());
+            let host = t.host_of(&key.user_host);
             let status = baseline.status(&t.account_id, &t.database_name, &key.username, host, report_timestamp);
             *review_status = Some(status.as_str().to_owned());
         }

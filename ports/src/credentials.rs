@@ -1,6 +1,6 @@
 //! Database logins and where they come from.
 
-use dbadmin_contracts::{CredentialBinding, Engine, Target};
+use dbadmin_contracts::{host_key, CredentialBinding, Engine, Target};
 use serde::Deserialize;
 use std::fmt;
 
@@ -64,14 +64,12 @@ impl SecretBinding {
             serde_json::Value::String(s) => s.trim().parse().ok(),
             _ => None,
         });
-        let hosts = match value.get(HOSTS_KEY) {
-            Some(serde_json::Value::Array(items)) => {
-                items.iter().filter_map(|i| i.as_str()).map(str::to_owned).collect()
-            }
-            Some(serde_json::Value::String(list)) => list.split(';').map(str::to_owned).collect(),
+        let hosts: Vec<&str> = match value.get(HOSTS_KEY) {
+            Some(serde_json::Value::Array(items)) => items.iter().filter_map(|i| i.as_str()).collect(),
+            Some(serde_json::Value::String(list)) => list.split(';').collect(),
             _ => Vec::new(),
         };
-        let hosts: Vec<String> = hosts.into_iter().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect();
+        let hosts = hosts.into_iter().map(str::trim).filter(|h| !h.is_empty()).map(str::to_owned).collect();
         let binding = SecretBinding {
             host: text_of("host"),
             port,
@@ -85,9 +83,8 @@ impl SecretBinding {
     /// Does `target` match what the secret says of its database? `Err` names the first field that
     /// differs, with both values (host names and ports are not secret).
     pub fn admits(&self, target: &Target) -> Result<(), String> {
-        let fold = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
         if let Some(host) = &self.host {
-            if fold(host) != fold(&target.host) {
+            if host_key(host) != host_key(&target.host) {
                 return Err(format!("the secret is for host {host}, the target is {}", target.host));
             }
         }
@@ -114,9 +111,9 @@ impl SecretBinding {
         if let (None, Some(instance)) = (&self.host, &self.instance) {
             // Only an RDS endpoint of that identifier: a name the inventory chose (its id, or a
             // host of its own that merely starts with `prod.`) proves nothing.
-            let host = fold(&target.host);
+            let host = host_key(&target.host);
             let rds = host.ends_with(".rds.amazonaws.com") || host.ends_with(".rds.amazonaws.com.cn");
-            if !(rds && host.starts_with(&format!("{}.", fold(instance)))) {
+            if !(rds && host.starts_with(&format!("{}.", host_key(instance)))) {
                 return Err(format!(
                     "the secret is for RDS database {instance}, the target is {} at {}",
                     target.id, target.host
@@ -128,12 +125,10 @@ impl SecretBinding {
 
     /// Whether the allow-list, when there is one, names the target (`host` or `host:port`).
     fn allow_list_admits(&self, target: &Target) -> Result<(), String> {
-        let fold = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
-        let named = self.hosts.iter().any(|entry| match entry.rsplit_once(':') {
-            Some((host, port)) if port.parse::<u16>().is_ok() => {
-                fold(host) == fold(&target.host) && port.parse() == Ok(target.port)
-            }
-            _ => fold(entry) == fold(&target.host),
+        let host = host_key(&target.host);
+        let named = self.hosts.iter().any(|entry| match entry.rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>())) {
+            Some((h, Ok(port))) => host_key(h) == host && port == target.port,
+            _ => host_key(entry) == host,
         });
         if self.hosts.is_empty() || named {
             Ok(())
@@ -147,10 +142,11 @@ impl SecretBinding {
         }
     }
 
-    /// Whether the secret names its database's address (a host, or an RDS identifier whose endpoint
-    /// the target must be); an engine or a port alone narrows, but binds to no address.
+    /// Whether the secret names its database's address (its host). An identifier, an engine or a
+    /// port narrows, but binds to no address: anyone can create an RDS database named `prod` in an
+    /// account of their own, whose endpoint then starts with `prod.` too.
     fn names_a_database(&self) -> bool {
-        self.host.is_some() || self.instance.is_some()
+        self.host.is_some()
     }
 
     /// [`SecretBinding::admits`] and the allow-list as the error a credential source returns, or
@@ -278,9 +274,10 @@ mod tests {
             CredentialBinding::Unbound
         );
         assert!(check(r#"{"engine":"postgres","port":5432}"#, "anywhere", 6543).is_err());
-        // An identifier binds only to an RDS endpoint of it, never to a look-alike host or an id.
+        // An identifier admits only an RDS endpoint of it, never a look-alike host or an id, and
+        // binds nothing (another account's `prod` has such an endpoint too).
         let id = r#"{"dbInstanceIdentifier":"prod"}"#;
-        assert_eq!(check(id, "prod.abc.eu-west-1.rds.amazonaws.com", 5432).unwrap(), CredentialBinding::RdsFields);
+        assert_eq!(check(id, "prod.abc.eu-west-1.rds.amazonaws.com", 5432).unwrap(), CredentialBinding::Unbound);
         assert!(check(id, "prod.evil.example", 5432).is_err());
         let mut named = target(Engine::Postgres, "10.9.9.9", 5432);
         named.id = "prod".into();

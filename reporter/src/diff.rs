@@ -17,11 +17,26 @@ pub struct TargetKey {
     pub account_id: String,
     pub region: String,
     pub database_name: String,
+    /// The report's `Database Type`: whether a principal's host is part of who it is.
+    #[serde(skip)]
+    pub database_type: String,
 }
 
 impl TargetKey {
     pub fn of(r: &Row) -> TargetKey {
-        TargetKey { account_id: r.account_id.clone(), region: r.region.clone(), database_name: r.database_name.clone() }
+        TargetKey {
+            account_id: r.account_id.clone(),
+            region: r.region.clone(),
+            database_name: r.database_name.clone(),
+            database_type: r.database_type.clone(),
+        }
+    }
+
+    /// A principal's host as a baseline matches it: `Some` (empty: any host) on MySQL/MariaDB.
+    pub fn host_of<'a>(&self, user_host: &'a str) -> Option<&'a str> {
+        let has_hosts =
+            self.database_type.parse::<dbadmin_contracts::Engine>().map_or(!user_host.is_empty(), |e| e.has_hosts());
+        has_hosts.then_some(user_host)
     }
 }
 

@@ -33,10 +33,7 @@ locals {
   optional_statements = {
     publisher = concat(
       # The organization's accounts, not only target_account_ids, are listed through their discovery roles.
-      var.discover_organization ? jsondecode(templatefile("${local.policies}/publisher-organization.json", {
-        partition           = local.partition
-        discovery_role_name = var.discovery_role_name
-      })).Statement : [],
+      local.organization_discovery,
       local.inventory_parameter_kms,
     )
     collector = []
@@ -82,6 +79,12 @@ resource "aws_iam_role_policy_attachment" "collector_vpc" {
 }
 
 locals {
+  # The organization's accounts, not only target_account_ids, are listed through their discovery
+  # roles: by the publisher, and by operators discovering from the CLI.
+  organization_discovery = var.discover_organization ? jsondecode(templatefile("${local.policies}/publisher-organization.json", {
+    partition           = local.partition
+    discovery_role_name = var.discovery_role_name
+  })).Statement : []
   # What the CLI needs, for operators to attach to their role (output cli_policy_json): every
   # documented command (README.md "Using the AWS deployment").
   cli_policy = jsonencode({
@@ -98,6 +101,8 @@ locals {
         signing_key_arn         = aws_kms_key.signing.arn
         discovery_role_arns     = jsonencode(local.discovery_role_arns)
       })).Statement,
+      # `inventory discover --organization` and `generate --local --discover --organization`.
+      local.organization_discovery,
       local.inventory_parameter_kms,
     )
   })
