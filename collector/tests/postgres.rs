@@ -339,6 +339,39 @@ async fn a_login_search_path_cannot_redirect_the_catalog_reads() {
     assert!(c.catalog_warnings.is_empty(), "{:?}", c.catalog_warnings);
 }
 
+/// A superuser replaced pg_catalog.pg_roles (hiding fx_super) and pg_catalog.version() in database
+/// fx_tampered (scripts/fixtures/postgres.sql). Both are named, and fx_super is still reported, from
+/// pg_user, with a note saying the catalog disagrees with itself. On PostgreSQL 15 and 18.
+#[tokio::test]
+async fn a_replaced_catalog_object_is_named_and_hides_no_one() {
+    for (what, port) in [("PostgreSQL", pg_port()), ("PostgreSQL 18", port("DBADMIN_TEST_PG_NEW_PORT", 15433))] {
+        if !server_available(what, port) {
+            continue;
+        }
+        let mut at = target(Engine::Postgres, port, TlsMode::VerifyFull);
+        at.databases = vec!["fx_tampered".into()];
+        let (r, _) = engine::collect(&at, &collector_login(), &options()).await;
+        let c = r.expect("collects");
+        let warned = |says: &str| c.catalog_warnings.iter().any(|w| w.contains(says));
+        assert!(
+            warned("pg_catalog.pg_roles in database fx_tampered is not PostgreSQL's stock view"),
+            "{what}: {:?}",
+            c.catalog_warnings
+        );
+        assert!(
+            warned("pg_catalog.version in database fx_tampered has an overload that is not a built-in"),
+            "{what}: {:?}",
+            c.catalog_warnings
+        );
+        assert!(warned("role fx_super"), "{what}: {:?}", c.catalog_warnings);
+        let ghost = expect(&c, "fx_super", None, Level::Admin, "SUPERUSER", &["fx_super", "SUPERUSER"]);
+        assert!(ghost.notes.iter().any(|n| n.contains("not in pg_roles: read from pg_user")), "{:?}", ghost.notes);
+        // The stock catalog of the database every other test connects to raises nothing.
+        let stock = collect(Engine::Postgres, port).await;
+        assert!(stock.catalog_warnings.is_empty(), "{what}: {:?}", stock.catalog_warnings);
+    }
+}
+
 #[tokio::test]
 async fn postgres_failures_are_typed() {
     if !server_available("PostgreSQL", pg_port()) {

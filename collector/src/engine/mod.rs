@@ -53,6 +53,8 @@ pub fn queries() -> Vec<(&'static str, &'static str)> {
         postgres::FUNCTIONS,
         postgres::DEFINER_FUNCTIONS,
         postgres::ROLE_CHECK,
+        postgres::ROLE_SOURCES,
+        postgres::CATALOG_OBJECTS,
         sqlserver::SERVER,
         sqlserver::LOGINS,
         sqlserver::SERVER_ROLE_MEMBERS,
@@ -458,11 +460,12 @@ mod tests {
             [
                 "mysql/user_privs",
                 "postgres/role_check",
+                "postgres/catalog_objects",
                 "sqlserver/db_principals",
                 "sqlserver/db_role_members",
                 "sqlserver/db_permissions"
             ],
-            "the privilege columns (MySQL) and the database name (SQL Server) are filled in at run time"
+            "the privilege columns (MySQL), the catalog objects checked (PostgreSQL) and the database name (SQL Server) are filled in at run time"
         );
         assert!(!super::is_template("SELECT '{' || name || '}' FROM t") && !super::is_template("a {} b"));
     }

@@ -4,6 +4,7 @@ use super::{cell, flag, opt, tls, within, Classify, ConnectOptions, Driver, Engi
 use crate::model::postgres::{
     runs_sql_from_arguments, Catalog, DefinerFunction, FunctionGrant, Membership, ParameterGrant, Role, Settings,
 };
+use crate::model::postgres_stock::{check_query, named_in, tampering, Named};
 use async_trait::async_trait;
 use dbadmin_contracts::{ErrorKind, Target};
 use dbadmin_ports::error_chain as chain;
@@ -20,9 +21,29 @@ pub(crate) const PARAMETER_ACL: (&str, &str) = query_file!("postgres", "paramete
 pub(crate) const FUNCTIONS: (&str, &str) = query_file!("postgres", "functions");
 pub(crate) const DEFINER_FUNCTIONS: (&str, &str) = query_file!("postgres", "definer_functions");
 pub(crate) const ROLE_CHECK: (&str, &str) = query_file!("postgres", "role_check");
+pub(crate) const ROLE_SOURCES: (&str, &str) = query_file!("postgres", "role_sources");
+pub(crate) const CATALOG_OBJECTS: (&str, &str) = query_file!("postgres", "catalog_objects");
 
-pub const ALL_QUERIES: [(&str, &str); 8] =
-    [SERVER, ROLES, MEMBERSHIPS, DATABASES, PARAMETER_ACL, FUNCTIONS, DEFINER_FUNCTIONS, ROLE_CHECK];
+pub const ALL_QUERIES: [(&str, &str); 10] = [
+    SERVER,
+    ROLES,
+    MEMBERSHIPS,
+    DATABASES,
+    PARAMETER_ACL,
+    FUNCTIONS,
+    DEFINER_FUNCTIONS,
+    ROLE_CHECK,
+    ROLE_SOURCES,
+    CATALOG_OBJECTS,
+];
+
+/// `catalog_objects.sql` for the objects some queries run in one database name, itself included:
+/// each database's catalog is checked for what is read there.
+fn catalog_check(queries: &[(&str, &str)]) -> (Named, String) {
+    let named = named_in(queries.iter().map(|(_, text)| *text).chain([CATALOG_OBJECTS.1]));
+    let text = check_query(CATALOG_OBJECTS.1, &named);
+    (named, text)
+}
 
 /// The session's search_path, fixed in the startup packet: it outranks a login-level
 /// `ALTER ROLE … SET search_path`, so no object of the audited's can stand in for a catalog.
@@ -74,6 +95,10 @@ pub struct Rows {
     pub parameter_acl: Vec<TextRow>,
     /// `role_check.sql`: the server's `pg_has_role` answers, for the cross-check with the graph.
     pub role_check: Vec<TextRow>,
+    /// `role_sources.sql`: every role again, from `pg_user` and `pg_group`.
+    pub role_sources: Vec<TextRow>,
+    /// Per database: the catalog objects its queries name, and `catalog_objects.sql`'s answer.
+    pub catalog_objects: Vec<(String, Named, Vec<TextRow>)>,
     /// Per database: `functions.sql` and `definer_functions.sql` rows.
     pub functions: Vec<(String, Vec<TextRow>)>,
     pub definer_functions: Vec<(String, Vec<TextRow>)>,
@@ -193,8 +218,9 @@ impl Driver for PostgresDriver {
     /// more for the parameter and function grants of the database connected to, and one connection
     /// and round trip for each other database (functions live per database).
     async fn read(reader: &mut Reader<'_>, target: &Target) -> Result<(Server, Rows), EngineError> {
-        let [server, roles, memberships, databases]: [Result<Vec<TextRow>, EngineError>; 4] =
-            reader.batch_each(&[SERVER, ROLES, MEMBERSHIPS, DATABASES]).await?.try_into().expect("one per query");
+        const FIRST: [(&str, &str); 5] = [SERVER, ROLES, MEMBERSHIPS, DATABASES, ROLE_SOURCES];
+        let [server, roles, memberships, databases, role_sources]: [Result<Vec<TextRow>, EngineError>; 5] =
+            reader.batch_each(&FIRST).await?.try_into().expect("one per query");
         let rows = server?;
         let row = rows.first().cloned().unwrap_or_default();
         let version_num: u32 = cell(&row, 1).parse().unwrap_or(0);
@@ -228,7 +254,14 @@ impl Driver for PostgresDriver {
             .map(|r| cell(r, 0).to_owned())
             .filter(|d| target.databases.is_empty() || target.databases.contains(d))
             .collect();
-        let mut rows = Rows { roles: roles?, memberships: memberships?, in_scope, warnings, ..Rows::default() };
+        let mut rows = Rows {
+            roles: roles?,
+            memberships: memberships?,
+            role_sources: role_sources?,
+            in_scope,
+            warnings,
+            ..Rows::default()
+        };
         // The grants on objects: the parameters (15+, server-wide) and this database's functions.
         let set_privilege = if version_num >= 160000 { "SET" } else { "MEMBER" };
         let role_check = ROLE_CHECK.1.replace("{set_privilege}", set_privilege);
@@ -236,18 +269,24 @@ impl Driver for PostgresDriver {
         if version_num >= 150000 {
             queries.push(PARAMETER_ACL);
         }
+        let (named, check) = catalog_check(&[&FIRST[..], &queries[..]].concat());
+        queries.push((CATALOG_OBJECTS.0, check.as_str()));
         let mut answers = reader.batch(&queries).await?.into_iter();
         rows.functions.push((connected_to.clone(), answers.next().unwrap_or_default()));
         rows.definer_functions.push((connected_to.clone(), answers.next().unwrap_or_default()));
         rows.role_check = answers.next().unwrap_or_default();
-        rows.parameter_acl = answers.next().unwrap_or_default();
+        if version_num >= 150000 {
+            rows.parameter_acl = answers.next().unwrap_or_default();
+        }
+        rows.catalog_objects.push((connected_to.clone(), named, answers.next().unwrap_or_default()));
         let others: Vec<String> =
             databases.iter().map(|r| cell(r, 0).to_owned()).filter(|d| *d != connected_to).collect();
         for (database, read) in Self::read_databases(reader, target, others).await {
             match read {
-                Ok((functions, definer)) => {
+                Ok((functions, definer, (named, objects))) => {
                     rows.functions.push((database.clone(), functions));
-                    rows.definer_functions.push((database, definer));
+                    rows.definer_functions.push((database.clone(), definer));
+                    rows.catalog_objects.push((database, named, objects));
                 }
                 Err(e) => rows.warnings.push(format!(
                     "database {database} could not be read ({e}): its functions' grants are not in this result"
@@ -274,21 +313,24 @@ impl PostgresDriver {
         reader: &mut Reader<'_>,
         target: &Target,
         databases: Vec<String>,
-    ) -> Vec<(String, Result<(Vec<TextRow>, Vec<TextRow>), EngineError>)> {
+    ) -> Vec<(String, Result<FunctionRows, EngineError>)> {
         use futures::StreamExt;
         const QUERIES: [(&str, &str); 2] = [FUNCTIONS, DEFINER_FUNCTIONS];
-        let (what, limit) = reader.start(&QUERIES);
+        let (named, check) = catalog_check(&QUERIES);
+        let queries = [FUNCTIONS, DEFINER_FUNCTIONS, (CATALOG_OBJECTS.0, check.as_str())];
+        let (what, limit) = reader.start(&queries);
         let (creds, opts) = (reader.creds, reader.opts);
         let reads = databases.iter().cloned().map(|database| {
             let there = Target { databases: vec![database.clone()], ..target.clone() };
             let what = format!("{what} in database {database}");
+            let (named, queries) = (named.clone(), &queries);
             async move {
                 let read = within(limit, &what, async {
                     let mut session = Self::connect(&there, creds, opts).await?;
-                    let answers = session.batch(&QUERIES).await;
+                    let answers = session.batch(queries).await;
                     session.close().await;
-                    let [functions, definer]: [Vec<TextRow>; 2] = answers?.try_into().expect("one per query");
-                    Ok((functions, definer))
+                    let [functions, definer, objects]: [Vec<TextRow>; 3] = answers?.try_into().expect("one per query");
+                    Ok((functions, definer, (named, objects)))
                 })
                 .await;
                 (database, read)
@@ -300,13 +342,20 @@ impl PostgresDriver {
     }
 }
 
+/// One other database's `functions.sql`, `definer_functions.sql` and catalog check rows.
+type FunctionRows = (Vec<TextRow>, Vec<TextRow>, (Named, Vec<TextRow>));
+
 /// Databases of one server read at once (connections a collection opens beside its first).
 const DATABASES_AT_ONCE: usize = 4;
 
 /// Maps the rows of the query files to the model's catalog. Pure: tested on recorded rows.
 pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
     let oid = |r: &TextRow, i| cell(r, i).parse::<u32>().unwrap_or(0);
-    let roles = rows
+    let mut warnings = rows.warnings;
+    for (database, named, objects) in &rows.catalog_objects {
+        warnings.extend(tampering(database, named, objects));
+    }
+    let mut roles: Vec<Role> = rows
         .roles
         .iter()
         .map(|r| Role {
@@ -321,8 +370,21 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             connlimit: cell(r, 8).parse().unwrap_or(-1),
             valid_until: opt(r, 9).map(str::to_owned),
             valid_until_passed: flag(r, 10),
+            ..Role::default()
         })
         .collect();
+    let hidden = roles_pg_roles_dropped(&roles, &rows.role_sources);
+    for role in &hidden {
+        warnings.push(format!(
+            "role {} (oid {}) is in {} but not in pg_roles: pg_roles does not list every role, so this result \
+             reports it from {}",
+            role.name,
+            role.oid,
+            role.source.unwrap_or_default(),
+            role.source.unwrap_or_default()
+        ));
+    }
+    roles.extend(hidden);
     let memberships = rows
         .memberships
         .iter()
@@ -386,8 +448,36 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
         parameter_grants,
         function_grants,
         definer_functions,
-        warnings: rows.warnings,
+        warnings,
     }
+}
+
+/// The roles `pg_user` or `pg_group` list that `pg_roles` does not (role_sources.sql): a second
+/// count over the same pg_authid, through views of their own. Each is reported with what that view
+/// shows (`pg_user` has a login role's attributes except CREATEROLE; `pg_group` none).
+fn roles_pg_roles_dropped(roles: &[Role], sources: &[TextRow]) -> Vec<Role> {
+    let listed: std::collections::BTreeSet<u32> = roles.iter().map(|r| r.oid).collect();
+    let mut out: Vec<Role> = Vec::new();
+    for r in sources {
+        let oid = cell(r, 0).parse::<u32>().unwrap_or(0);
+        if listed.contains(&oid) || out.iter().any(|o| o.oid == oid) {
+            continue;
+        }
+        let login = flag(r, 6);
+        out.push(Role {
+            oid,
+            name: cell(r, 1).to_owned(),
+            superuser: flag(r, 2),
+            createdb: flag(r, 3),
+            replication: flag(r, 4),
+            bypassrls: flag(r, 5),
+            canlogin: login,
+            connlimit: -1,
+            source: Some(if login { "pg_user" } else { "pg_group" }),
+            ..Role::default()
+        });
+    }
+    out
 }
 
 #[cfg(test)]

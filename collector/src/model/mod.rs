@@ -7,6 +7,7 @@
 pub mod graph;
 pub mod mysql;
 pub mod postgres;
+pub mod postgres_stock;
 pub mod sqlserver;
 
 use dbadmin_contracts::{Finding, Level, Principal};

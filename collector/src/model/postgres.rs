@@ -19,6 +19,9 @@ pub struct Role {
     pub connlimit: i32,
     pub valid_until: Option<String>,
     pub valid_until_passed: bool,
+    /// Where the role was read when `pg_roles` did not list it (`pg_user` or `pg_group`): the
+    /// catalog disagrees with itself, and the row says so.
+    pub source: Option<&'static str>,
 }
 
 /// A `pg_auth_members` row: `member` belongs to `role`.
@@ -679,7 +682,13 @@ impl Graph {
 }
 
 fn principal(role: &Role, level: dbadmin_contracts::Level, held: Held) -> Principal {
-    let Held { findings, notes } = held;
+    let Held { findings, mut notes } = held;
+    if let Some(source) = role.source {
+        notes.push(format!(
+            "not in pg_roles: read from {source}, which shows {}; the server's catalog disagrees with itself",
+            if source == "pg_user" { "its attributes except CREATEROLE" } else { "only its name" }
+        ));
+    }
     let mut flags = Vec::new();
     if !role.canlogin {
         flags.push("NOLOGIN".to_owned());
