@@ -45,6 +45,7 @@ pub fn queries() -> Vec<(&'static str, &'static str)> {
         mysql::DEFINER_ROUTINES_MARIADB,
         mysql::CATALOG_OBJECTS,
         mysql::ENFORCED_PRIVILEGES,
+        mysql::SHOW_GRANTS,
         postgres::SERVER,
         postgres::ROLES,
         postgres::MEMBERSHIPS,
@@ -459,13 +460,14 @@ mod tests {
             templates,
             [
                 "mysql/user_privs",
+                "mysql/show_grants",
                 "postgres/role_check",
                 "postgres/catalog_objects",
                 "sqlserver/db_principals",
                 "sqlserver/db_role_members",
                 "sqlserver/db_permissions"
             ],
-            "the privilege columns (MySQL), the catalog objects checked (PostgreSQL) and the database name (SQL Server) are filled in at run time"
+            "the privilege columns and accounts (MySQL), the catalog objects checked (PostgreSQL) and the database name (SQL Server) are filled in at run time"
         );
         assert!(!super::is_template("SELECT '{' || name || '}' FROM t") && !super::is_template("a {} b"));
     }

@@ -33,9 +33,10 @@ pub(crate) const DEFINER_ROUTINES_MYSQL: (&str, &str) = query_file!("mysql", "de
 pub(crate) const DEFINER_ROUTINES_MARIADB: (&str, &str) = query_file!("mysql", "definer_routines_mariadb");
 pub(crate) const CATALOG_OBJECTS: (&str, &str) = query_file!("mysql", "catalog_objects");
 pub(crate) const ENFORCED_PRIVILEGES: (&str, &str) = query_file!("mysql", "enforced_privileges");
+pub(crate) const SHOW_GRANTS: (&str, &str) = query_file!("mysql", "show_grants");
 
 /// Every query file, for static checks.
-pub const ALL_QUERIES: [(&str, &str); 21] = [
+pub const ALL_QUERIES: [(&str, &str); 22] = [
     SERVER,
     SERVER_MYSQL8,
     PRIV_COLUMNS,
@@ -57,6 +58,7 @@ pub const ALL_QUERIES: [(&str, &str); 21] = [
     DEFINER_ROUTINES_MARIADB,
     CATALOG_OBJECTS,
     ENFORCED_PRIVILEGES,
+    SHOW_GRANTS,
 ];
 
 fn map_err(context: &str, e: mysql_async::Error) -> EngineError {
@@ -133,6 +135,9 @@ pub struct Rows {
     pub definer_routines: Vec<TextRow>,
     pub catalog_objects: Vec<TextRow>,
     pub enforced: Vec<TextRow>,
+    /// `SHOW GRANTS` of every account and role in force, from the server's memory; `None` where it
+    /// could not be shown.
+    pub shown_grants: Vec<(Ident, Option<Vec<TextRow>>)>,
 }
 
 /// MySQL 8+/9 and MariaDB 10.4+ for [`super::collect_with`].
@@ -256,7 +261,8 @@ impl Driver for MysqlDriver {
     /// flavour (which the first answers choose and shape).
     async fn read(reader: &mut Reader<'_>, target: &Target) -> Result<(Server, Rows), EngineError> {
         let server = MysqlDriver::server(reader).await?;
-        let rows = MysqlDriver::rows(reader, &server, target).await?;
+        let mut rows = MysqlDriver::rows(reader, &server, target).await?;
+        rows.shown_grants = MysqlDriver::shown_grants(reader, &server, &rows).await?;
         Ok((server, rows))
     }
 
@@ -270,6 +276,42 @@ impl Driver for MysqlDriver {
 }
 
 impl MysqlDriver {
+    /// One more round trip: `SHOW GRANTS` for every account in force (`USER_PRIVILEGES`) and every
+    /// MariaDB role (not in that view), each statement on its own. Should one fail (an account
+    /// dropped from memory in between), each is asked again alone, so one failure hides no other.
+    async fn shown_grants(
+        reader: &mut Reader<'_>,
+        server: &Server,
+        rows: &Rows,
+    ) -> Result<Vec<(Ident, Option<Vec<TextRow>>)>, EngineError> {
+        let mut asked: BTreeSet<Ident> = rows.enforced.iter().filter_map(|r| parse_grantee(cell(r, 0))).collect();
+        if server.flavor == Flavor::Mariadb {
+            asked.extend(rows.accounts.iter().filter(|r| flag(r, 2)).map(|r| (cell(r, 0).to_owned(), String::new())));
+        }
+        asked.remove(&("PUBLIC".to_owned(), String::new()));
+        let asked: Vec<Ident> = asked.into_iter().collect();
+        let texts: Vec<String> = asked
+            .iter()
+            .map(|(user, host)| {
+                let account = if server.flavor == Flavor::Mariadb && host.is_empty() {
+                    quote_ident(user)
+                } else {
+                    format!("{}@{}", quote_ident(user), quote_ident(host))
+                };
+                SHOW_GRANTS.1.replace("{account}", &account)
+            })
+            .collect();
+        let queries: Vec<(&str, &str)> = texts.iter().map(|t| (SHOW_GRANTS.0, t.as_str())).collect();
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let answers: Vec<Option<Vec<TextRow>>> = match reader.batch(&queries).await {
+            Ok(all) => all.into_iter().map(Some).collect(),
+            Err(_) => reader.batch_each(&queries).await?.into_iter().map(Result::ok).collect(),
+        };
+        Ok(asked.into_iter().zip(answers).collect())
+    }
+
     /// One round trip: the version and the privilege columns (which shape the next round trip's
     /// queries).
     async fn server(reader: &mut Reader<'_>) -> Result<Server, EngineError> {
@@ -456,6 +498,8 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
     let mut accounts = accounts;
     let mut dynamic_rows = rows.dynamic_grants.clone();
     let mut warnings = enforced_state(server.flavor, &mut accounts, &mut dynamic_rows, &rows.enforced);
+    let mut rows = rows;
+    warnings.extend(enforced_role_grants(server.flavor, &mut accounts, &mut rows.role_edges, &rows.shown_grants));
     warnings.extend(routine_visibility(server, &rows));
     warnings.extend(catalog_objects(server.flavor, &rows.catalog_objects));
     let definer_routines = rows
@@ -662,12 +706,7 @@ fn enforced_state(
     }
     let mut enforced: BTreeMap<Ident, BTreeSet<String>> = BTreeMap::new();
     for r in enforced_rows {
-        let grantee = cell(r, 0);
-        let ident =
-            match grantee.strip_prefix('\'').and_then(|g| g.strip_suffix('\'')).and_then(|g| g.rsplit_once("'@'")) {
-                Some((u, h)) => (u.replace("''", "'"), h.replace("''", "'")),
-                None => continue,
-            };
+        let Some(ident) = parse_grantee(cell(r, 0)) else { continue };
         let privileges = enforced.entry(ident).or_default();
         privileges.insert(cell(r, 1).to_ascii_uppercase());
         if flag(r, 2) {
@@ -734,6 +773,119 @@ fn enforced_state(
         account.notes.push("in force but not in the grant tables (removed without FLUSH PRIVILEGES): can still log in until the next flush or restart".to_owned());
         grant(&mut account, dynamic, &privileges);
         accounts.insert(ident.clone(), account);
+    }
+    out
+}
+
+/// `'user'@'host'` as `USER_PRIVILEGES` writes a grantee (quotes inside doubled).
+fn parse_grantee(grantee: &str) -> Option<Ident> {
+    let (u, h) = grantee.strip_prefix('\'')?.strip_suffix('\'')?.rsplit_once("'@'")?;
+    Some((u.replace("''", "'"), h.replace("''", "'")))
+}
+
+/// The roles one `SHOW GRANTS` line grants, and whether WITH ADMIN OPTION: `` GRANT `r`@`%`,`s`@`%`
+/// TO `u`@`h` `` (MySQL), `` GRANT `r` TO `u`@`h` `` (MariaDB, whose roles have no host). `None` for
+/// a privilege grant (`GRANT … ON …`) or any other line. Quotes are honoured: a name may hold
+/// ` TO `, ` ON `, `,` or `@`.
+pub fn granted_roles(line: &str, flavor: Flavor) -> Option<(Vec<Ident>, bool)> {
+    // The line with every quoted byte masked, so keywords are found only outside names.
+    let mut quote = None;
+    let masked: Vec<u8> = line
+        .bytes()
+        .map(|b| match (b, quote) {
+            (b'`' | b'\'' | b'"', None) => {
+                quote = Some(b);
+                b
+            }
+            (b, Some(q)) if b == q => {
+                quote = None;
+                b
+            }
+            (_, Some(_)) => b'x',
+            (b, None) => b,
+        })
+        .collect();
+    let masked = String::from_utf8_lossy(&masked).into_owned();
+    let rest = masked.strip_prefix("GRANT ")?;
+    let to = rest.find(" TO ")?;
+    if rest[..to].contains(" ON ") {
+        return None;
+    }
+    let admin = rest[to..].contains("WITH ADMIN OPTION");
+    let (list, list_masked) = (&line["GRANT ".len().."GRANT ".len() + to], &rest[..to]);
+    let unquote = |s: &str| {
+        let s = s.trim();
+        match s.chars().next() {
+            Some(q @ ('`' | '\'' | '"')) if s.len() >= 2 && s.ends_with(q) => {
+                s[1..s.len() - 1].replace(&format!("{q}{q}"), &q.to_string())
+            }
+            _ => s.to_owned(),
+        }
+    };
+    let mut roles = Vec::new();
+    let mut start = 0;
+    for end in list_masked.match_indices(',').map(|(i, _)| i).chain([list_masked.len()]) {
+        let (piece, piece_masked) = (&list[start..end], &list_masked[start..end]);
+        start = end + 1;
+        let role = match piece_masked.find('@') {
+            Some(at) => (unquote(&piece[..at]), unquote(&piece[at + 1..])),
+            None => (unquote(piece), if flavor == Flavor::Mariadb { String::new() } else { "%".to_owned() }),
+        };
+        roles.push(role);
+    }
+    Some((roles, admin))
+}
+
+/// Cross-checks the role grants in the tables (`role_edges`) with those the server holds in memory
+/// (`SHOW GRANTS`), like [`enforced_state`] for privileges: a role grant in force that the tables
+/// lost is added, noted; one the tables hold but the server does not yet is kept, noted pending.
+/// Each difference is a catalog warning naming both sources.
+fn enforced_role_grants(
+    flavor: Flavor,
+    accounts: &mut BTreeMap<Ident, Account>,
+    role_edges: &mut Vec<TextRow>,
+    shown: &[(Ident, Option<Vec<TextRow>>)],
+) -> Vec<String> {
+    let display = crate::model::mysql::display;
+    let mut out = Vec::new();
+    for (grantee, lines) in shown {
+        let who = display(grantee);
+        let Some(lines) = lines else {
+            out.push(format!(
+                "SHOW GRANTS FOR {who} failed: its role grants in force could not be compared with the tables"
+            ));
+            continue;
+        };
+        let in_force: BTreeMap<Ident, bool> = lines
+            .iter()
+            .filter_map(|r| granted_roles(cell(r, 0), flavor))
+            .flat_map(|(roles, admin)| roles.into_iter().map(move |role| (role, admin)))
+            .collect();
+        let stored: BTreeSet<Ident> = role_edges
+            .iter()
+            .filter(|r| cell(r, 0) == grantee.0 && cell(r, 1) == grantee.1)
+            .map(|r| (cell(r, 2).to_owned(), cell(r, 3).to_owned()))
+            .collect();
+        let mut notes = Vec::new();
+        for (role, admin) in in_force.iter().filter(|(role, _)| !stored.contains(*role)) {
+            let role_name = display(role);
+            out.push(format!("{who}: the server holds role {role_name} granted, which the grant tables no longer hold (removed without FLUSH PRIVILEGES): in force until then, and reported"));
+            notes.push(format!(
+                "in force but not in the grant tables: role {role_name} (removed without FLUSH PRIVILEGES)"
+            ));
+            let yes_no = if *admin { "Y" } else { "N" };
+            role_edges.push(
+                [&grantee.0, &grantee.1, &role.0, &role.1, yes_no].iter().map(|c| Some((*c).to_owned())).collect(),
+            );
+        }
+        for role in stored.iter().filter(|role| !in_force.contains_key(*role)) {
+            let role_name = display(role);
+            out.push(format!("{who}: the grant tables grant role {role_name}, which the server does not enforce yet (pending the next FLUSH PRIVILEGES or restart)"));
+            notes.push(format!("pending: role {role_name} written to the grant tables, not yet in force"));
+        }
+        if let Some(account) = accounts.get_mut(grantee) {
+            account.notes.extend(notes);
+        }
     }
     out
 }
@@ -909,5 +1061,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn show_grants_lines_name_the_roles_they_grant_quotes_honoured() {
+        use super::granted_roles;
+        let mysql = |l| granted_roles(l, Flavor::Mysql);
+        let mariadb = |l| granted_roles(l, Flavor::Mariadb);
+        let id = |u: &str, h: &str| (u.to_owned(), h.to_owned());
+        assert_eq!(
+            mysql("GRANT `r1`@`%`,`r2`@`localhost` TO `u`@`%`"),
+            Some((vec![id("r1", "%"), id("r2", "localhost")], false))
+        );
+        assert_eq!(mariadb("GRANT `dba` TO `u`@`%` WITH ADMIN OPTION"), Some((vec![id("dba", "")], true)));
+        assert_eq!(mariadb("GRANT `a``b, TO c` TO `u`@`%`"), Some((vec![id("a`b, TO c", "")], false)));
+        assert_eq!(mysql("GRANT SELECT ON `db`.* TO `u`@`%`"), None);
+        assert_eq!(mysql("GRANT USAGE ON *.* TO `u`@`%`"), None);
+        assert_eq!(mariadb("SET DEFAULT ROLE `dba` FOR `u`@`%`"), None);
+        // A role named like a privilege grant is still a role.
+        assert_eq!(mysql("GRANT `x ON y`@`%` TO `u`@`%`"), Some((vec![id("x ON y", "%")], false)));
+    }
+
+    #[test]
+    fn role_grants_in_force_and_in_the_tables_are_compared_both_ways() {
+        let row = |cells: &[&str]| cells.iter().map(|c| Some((*c).to_owned())).collect::<TextRow>();
+        let member = ("m".to_owned(), "%".to_owned());
+        let mut accounts =
+            BTreeMap::from([(member.clone(), Account { user: "m".into(), host: "%".into(), ..Default::default() })]);
+        let mut edges = vec![row(&["m", "%", "pending_role", "", "N"])];
+        let shown = vec![
+            (member.clone(), Some(vec![row(&["GRANT USAGE ON *.* TO `m`@`%`"]), row(&["GRANT `dba` TO `m`@`%`"])])),
+            (("gone".to_owned(), "%".to_owned()), None),
+        ];
+        let w = super::enforced_role_grants(Flavor::Mariadb, &mut accounts, &mut edges, &shown);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("role 'dba'@'' granted") && w[0].contains("removed without FLUSH PRIVILEGES"), "{w:?}");
+        assert!(w[1].contains("'pending_role'@''") && w[1].contains("pending"), "{w:?}");
+        assert!(w[2].starts_with("SHOW GRANTS FOR 'gone'@'%' failed"), "{w:?}");
+        assert!(edges.contains(&row(&["m", "%", "dba", "", "N"])), "the grant in force is reported: {edges:?}");
+        let notes = &accounts[&member].notes;
+        assert!(
+            notes.iter().any(|n| n.starts_with("in force but not in the grant tables: role 'dba'@''")),
+            "{notes:?}"
+        );
+        assert!(notes.iter().any(|n| n.starts_with("pending: role 'pending_role'@''")), "{notes:?}");
     }
 }
