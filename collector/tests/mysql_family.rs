@@ -354,9 +354,31 @@ async fn mariadb_11_public_reaches_every_account() {
     // Root redefined the mysql.user view to hide fx_hidden (scripts/fixtures/mariadb-public.sql): the
     // report lists it all the same, read from mysql.global_priv, and says the view is not the stock one.
     expect(&c, "fx_hidden", ANY, Level::Admin, "ALL PRIVILEGES", &["'fx_hidden'@'%'", "ALL PRIVILEGES"]);
-    // Root deleted fx_unflushed_member's role grant without FLUSH PRIVILEGES: still in force.
-    unflushed_role_grant_is_reported(&c, "'fx_unflushed_role'@''", "CREATE USER");
-    assert_eq!(c.catalog_warnings.len(), 2, "nothing else disagrees: {:?}", c.catalog_warnings);
+    // Root deleted fx_unflushed_outer's role grant without FLUSH PRIVILEGES: still in force.
+    let (outer, role) = ("'fx_unflushed_outer'@''", "'fx_unflushed_role'@''");
+    expect(
+        &c,
+        "fx_unflushed_member",
+        ANY,
+        Level::Admin,
+        "CREATE USER",
+        &["'fx_unflushed_member'@'%'", outer, role, "CREATE USER"],
+    );
+    let warning = format!("{outer}: the server holds role {role} granted");
+    assert!(c.catalog_warnings.iter().any(|w| w.starts_with(&warning)), "{:?}", c.catalog_warnings);
+    // …and cleared a role's privilege bits without a flush: the role still grants CREATE USER.
+    let role = "'fx_unflushed_priv_role'@''";
+    expect(
+        &c,
+        "fx_unflushed_priv_member",
+        ANY,
+        Level::Admin,
+        "CREATE USER",
+        &["'fx_unflushed_priv_member'@'%'", role, "CREATE USER"],
+    );
+    let warning = format!("{role}: the server enforces [\"CREATE USER\"], which the grant tables no longer hold");
+    assert!(c.catalog_warnings.iter().any(|w| w.starts_with(&warning)), "{:?}", c.catalog_warnings);
+    assert_eq!(c.catalog_warnings.len(), 3, "nothing else disagrees: {:?}", c.catalog_warnings);
     assert!(
         c.catalog_warnings.iter().any(|w| w.starts_with("mysql.user is not MariaDB's stock view")),
         "{:?}",

@@ -284,11 +284,18 @@ impl MysqlDriver {
         server: &Server,
         rows: &Rows,
     ) -> Result<Vec<(Ident, Option<Vec<TextRow>>)>, EngineError> {
-        let mut asked: BTreeSet<Ident> = rows.enforced.iter().filter_map(|r| parse_grantee(cell(r, 0))).collect();
-        if server.flavor == Flavor::Mariadb {
-            asked.extend(rows.accounts.iter().filter(|r| flag(r, 2)).map(|r| (cell(r, 0).to_owned(), String::new())));
-        }
-        asked.remove(&("PUBLIC".to_owned(), String::new()));
+        // MariaDB prints a user's password hash in its SHOW GRANTS answer (IDENTIFIED BY PASSWORD
+        // '…', IDENTIFIED VIA … USING '…'), which the collector never reads: there only roles, which
+        // have none, are asked.
+        let asked: BTreeSet<Ident> = match server.flavor {
+            Flavor::Mysql => rows.enforced.iter().filter_map(|r| parse_grantee(cell(r, 0))).collect(),
+            Flavor::Mariadb => rows
+                .accounts
+                .iter()
+                .filter(|r| flag(r, 2) && cell(r, 0) != "PUBLIC")
+                .map(|r| (cell(r, 0).to_owned(), String::new()))
+                .collect(),
+        };
         let asked: Vec<Ident> = asked.into_iter().collect();
         let texts: Vec<String> = asked
             .iter()
@@ -497,8 +504,12 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
     };
     let mut accounts = accounts;
     let mut dynamic_rows = rows.dynamic_grants.clone();
-    let mut warnings = enforced_state(server.flavor, &mut accounts, &mut dynamic_rows, &rows.enforced);
     let mut rows = rows;
+    if server.flavor == Flavor::Mariadb {
+        let roles = role_privileges_in_force(&accounts, &rows.shown_grants);
+        rows.enforced.extend(roles);
+    }
+    let mut warnings = enforced_state(server.flavor, &mut accounts, &mut dynamic_rows, &rows.enforced);
     warnings.extend(enforced_role_grants(server.flavor, &mut accounts, &mut rows.role_edges, &rows.shown_grants));
     warnings.extend(routine_visibility(server, &rows));
     warnings.extend(catalog_objects(server.flavor, &rows.catalog_objects));
@@ -694,7 +705,8 @@ const ENFORCED_COMPARED: [(&str, &str); 14] = [
 /// (removed without `FLUSH PRIVILEGES`) is added to the account, noted, because the server still
 /// grants it; one the tables gained is kept, noted pending (it takes effect at the next flush or
 /// restart). Each difference is also a catalog warning naming both sources. MariaDB roles are not in
-/// `USER_PRIVILEGES` and are not compared.
+/// `USER_PRIVILEGES`: their rows in force come from `SHOW GRANTS` ([`role_privileges_in_force`]), and
+/// a role is compared only when it was shown.
 fn enforced_state(
     flavor: Flavor,
     accounts: &mut BTreeMap<Ident, Account>,
@@ -737,7 +749,9 @@ fn enforced_state(
         );
         s
     };
-    for (ident, account) in accounts.iter_mut().filter(|(_, a)| !(flavor == Flavor::Mariadb && a.is_role)) {
+    for (ident, account) in
+        accounts.iter_mut().filter(|(i, a)| !(flavor == Flavor::Mariadb && a.is_role) || enforced.contains_key(*i))
+    {
         let who = crate::model::mysql::display(ident);
         let stored = stored_of(account, dynamic);
         let Some(in_force) = enforced.get(ident) else {
@@ -777,18 +791,64 @@ fn enforced_state(
     out
 }
 
+/// MariaDB roles' global privileges in force, as `USER_PRIVILEGES` rows (`'role'@''`, privilege,
+/// grantable), read from their `SHOW GRANTS` lines `GRANT … ON *.* TO `role``: that view leaves roles
+/// out. `ALL PRIVILEGES` stands for every privilege compared.
+fn role_privileges_in_force(
+    accounts: &BTreeMap<Ident, Account>,
+    shown: &[(Ident, Option<Vec<TextRow>>)],
+) -> Vec<TextRow> {
+    let mut out = Vec::new();
+    for (ident, lines) in shown {
+        let (Some(lines), Some(account)) = (lines, accounts.get(ident)) else { continue };
+        if !account.is_role {
+            continue;
+        }
+        let grantee = format!("'{}'@''", ident.0.replace('\'', "''"));
+        // A role's own row says USAGE when it holds nothing: it is in force all the same.
+        out.push(vec![Some(grantee.clone()), Some("USAGE".to_owned()), Some("NO".to_owned())]);
+        for line in lines.iter().filter_map(|r| parse_grant_line(cell(r, 0), Flavor::Mariadb)) {
+            let Some((privileges, on)) = line.privileges.filter(|_| &line.grantee == ident) else { continue };
+            if on != "*.*" {
+                continue;
+            }
+            let grantable = if line.with_option { "YES" } else { "NO" };
+            let names: Vec<String> = if privileges.trim() == "ALL PRIVILEGES" {
+                ENFORCED_COMPARED.iter().map(|(_, n)| (*n).to_owned()).collect()
+            } else {
+                privileges.split(',').map(|p| p.trim().to_ascii_uppercase()).collect()
+            };
+            out.extend(names.into_iter().map(|n| vec![Some(grantee.clone()), Some(n), Some(grantable.to_owned())]));
+        }
+    }
+    out
+}
+
 /// `'user'@'host'` as `USER_PRIVILEGES` writes a grantee (quotes inside doubled).
 fn parse_grantee(grantee: &str) -> Option<Ident> {
     let (u, h) = grantee.strip_prefix('\'')?.strip_suffix('\'')?.rsplit_once("'@'")?;
     Some((u.replace("''", "'"), h.replace("''", "'")))
 }
 
-/// The roles one `SHOW GRANTS` line grants, and whether WITH ADMIN OPTION: `` GRANT `r`@`%`,`s`@`%`
-/// TO `u`@`h` `` (MySQL), `` GRANT `r` TO `u`@`h` `` (MariaDB, whose roles have no host). `None` for
-/// a privilege grant (`GRANT … ON …`) or any other line. Quotes are honoured: a name may hold
-/// ` TO `, ` ON `, `,` or `@`.
-pub fn granted_roles(line: &str, flavor: Flavor) -> Option<(Vec<Ident>, bool)> {
-    // The line with every quoted byte masked, so keywords are found only outside names.
+/// One `SHOW GRANTS` line: `` GRANT `r`@`%`,`s`@`%` TO `u`@`h` [WITH ADMIN OPTION] `` grants roles
+/// (MariaDB writes a role without a host), `` GRANT SELECT, FILE ON *.* TO `u`@`h` [WITH GRANT
+/// OPTION] `` privileges. MariaDB's answer for a role also holds the lines of the roles granted to
+/// it, so each line says whom it is for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct GrantLine {
+    pub grantee: Ident,
+    /// The roles granted, or empty for a privilege grant.
+    pub roles: Vec<Ident>,
+    /// `(privileges, on)` of a privilege grant, e.g. `("SELECT, FILE", "*.*")`.
+    pub privileges: Option<(String, String)>,
+    /// WITH ADMIN OPTION (roles) or WITH GRANT OPTION (privileges).
+    pub with_option: bool,
+}
+
+/// Parses a `SHOW GRANTS` line; `None` for any line that is not a GRANT (`SET DEFAULT ROLE …`).
+/// Quotes are honoured: a name may hold ` TO `, ` ON `, `,`, `@` or spaces.
+pub fn parse_grant_line(line: &str, flavor: Flavor) -> Option<GrantLine> {
+    // The line with every quoted byte masked, so keywords and separators are found outside names.
     let mut quote = None;
     let masked: Vec<u8> = line
         .bytes()
@@ -806,34 +866,45 @@ pub fn granted_roles(line: &str, flavor: Flavor) -> Option<(Vec<Ident>, bool)> {
         })
         .collect();
     let masked = String::from_utf8_lossy(&masked).into_owned();
-    let rest = masked.strip_prefix("GRANT ")?;
-    let to = rest.find(" TO ")?;
-    if rest[..to].contains(" ON ") {
-        return None;
-    }
-    let admin = rest[to..].contains("WITH ADMIN OPTION");
-    let (list, list_masked) = (&line["GRANT ".len().."GRANT ".len() + to], &rest[..to]);
-    let unquote = |s: &str| {
-        let s = s.trim();
-        match s.chars().next() {
-            Some(q @ ('`' | '\'' | '"')) if s.len() >= 2 && s.ends_with(q) => {
-                s[1..s.len() - 1].replace(&format!("{q}{q}"), &q.to_string())
+    let body = masked.strip_prefix("GRANT ")?;
+    let to = "GRANT ".len() + body.find(" TO ")?;
+    let after = to + " TO ".len();
+    let grantee_end = masked[after..].find(' ').map_or(masked.len(), |i| after + i);
+    let ident = |from: usize, to: usize| {
+        let (piece, piece_masked) = (&line[from..to], &masked[from..to]);
+        let unquote = |s: &str| {
+            let s = s.trim();
+            match s.chars().next() {
+                Some(q @ ('`' | '\'' | '"')) if s.len() >= 2 && s.ends_with(q) => {
+                    s[1..s.len() - 1].replace(&format!("{q}{q}"), &q.to_string())
+                }
+                _ => s.to_owned(),
             }
-            _ => s.to_owned(),
-        }
-    };
-    let mut roles = Vec::new();
-    let mut start = 0;
-    for end in list_masked.match_indices(',').map(|(i, _)| i).chain([list_masked.len()]) {
-        let (piece, piece_masked) = (&list[start..end], &list_masked[start..end]);
-        start = end + 1;
-        let role = match piece_masked.find('@') {
+        };
+        match piece_masked.find('@') {
             Some(at) => (unquote(&piece[..at]), unquote(&piece[at + 1..])),
             None => (unquote(piece), if flavor == Flavor::Mariadb { String::new() } else { "%".to_owned() }),
-        };
-        roles.push(role);
+        }
+    };
+    let grantee = ident(after, grantee_end);
+    let tail = &masked[grantee_end..];
+    let granted = &masked["GRANT ".len()..to];
+    if let Some(on) = granted.find(" ON ") {
+        let at = "GRANT ".len();
+        return Some(GrantLine {
+            grantee,
+            roles: Vec::new(),
+            privileges: Some((line[at..at + on].trim().to_owned(), line[at + on + 4..to].trim().to_owned())),
+            with_option: tail.contains("WITH GRANT OPTION"),
+        });
     }
-    Some((roles, admin))
+    let mut roles = Vec::new();
+    let mut from = "GRANT ".len();
+    for comma in granted.match_indices(',').map(|(i, _)| "GRANT ".len() + i).chain([to]) {
+        roles.push(ident(from, comma));
+        from = comma + 1;
+    }
+    Some(GrantLine { grantee, roles, privileges: None, with_option: tail.contains("WITH ADMIN OPTION") })
 }
 
 /// Cross-checks the role grants in the tables (`role_edges`) with those the server holds in memory
@@ -858,8 +929,9 @@ fn enforced_role_grants(
         };
         let in_force: BTreeMap<Ident, bool> = lines
             .iter()
-            .filter_map(|r| granted_roles(cell(r, 0), flavor))
-            .flat_map(|(roles, admin)| roles.into_iter().map(move |role| (role, admin)))
+            .filter_map(|r| parse_grant_line(cell(r, 0), flavor))
+            .filter(|g| &g.grantee == grantee)
+            .flat_map(|g| g.roles.into_iter().map(move |role| (role, g.with_option)))
             .collect();
         let stored: BTreeSet<Ident> = role_edges
             .iter()
@@ -1064,22 +1136,37 @@ mod tests {
     }
 
     #[test]
-    fn show_grants_lines_name_the_roles_they_grant_quotes_honoured() {
-        use super::granted_roles;
-        let mysql = |l| granted_roles(l, Flavor::Mysql);
-        let mariadb = |l| granted_roles(l, Flavor::Mariadb);
+    fn show_grants_lines_are_parsed_quotes_honoured() {
+        use super::{parse_grant_line, GrantLine};
         let id = |u: &str, h: &str| (u.to_owned(), h.to_owned());
+        let roles = |grantee, roles, with_option| GrantLine { grantee, roles, privileges: None, with_option };
         assert_eq!(
-            mysql("GRANT `r1`@`%`,`r2`@`localhost` TO `u`@`%`"),
-            Some((vec![id("r1", "%"), id("r2", "localhost")], false))
+            parse_grant_line("GRANT `r1`@`%`,`r2`@`localhost` TO `u`@`%`", Flavor::Mysql),
+            Some(roles(id("u", "%"), vec![id("r1", "%"), id("r2", "localhost")], false))
         );
-        assert_eq!(mariadb("GRANT `dba` TO `u`@`%` WITH ADMIN OPTION"), Some((vec![id("dba", "")], true)));
-        assert_eq!(mariadb("GRANT `a``b, TO c` TO `u`@`%`"), Some((vec![id("a`b, TO c", "")], false)));
-        assert_eq!(mysql("GRANT SELECT ON `db`.* TO `u`@`%`"), None);
-        assert_eq!(mysql("GRANT USAGE ON *.* TO `u`@`%`"), None);
-        assert_eq!(mariadb("SET DEFAULT ROLE `dba` FOR `u`@`%`"), None);
+        assert_eq!(
+            parse_grant_line("GRANT `dba` TO `lead` WITH ADMIN OPTION", Flavor::Mariadb),
+            Some(roles(id("lead", ""), vec![id("dba", "")], true))
+        );
+        assert_eq!(
+            parse_grant_line("GRANT `a``b, TO c` TO `u x`@`%`", Flavor::Mariadb),
+            Some(roles(id("u x", "%"), vec![id("a`b, TO c", "")], false))
+        );
         // A role named like a privilege grant is still a role.
-        assert_eq!(mysql("GRANT `x ON y`@`%` TO `u`@`%`"), Some((vec![id("x ON y", "%")], false)));
+        assert_eq!(
+            parse_grant_line("GRANT `x ON y`@`%` TO `u`@`%`", Flavor::Mysql),
+            Some(roles(id("u", "%"), vec![id("x ON y", "%")], false))
+        );
+        assert_eq!(
+            parse_grant_line("GRANT SUPER, CREATE USER ON *.* TO `dba` WITH GRANT OPTION", Flavor::Mariadb),
+            Some(GrantLine {
+                grantee: id("dba", ""),
+                roles: vec![],
+                privileges: Some(("SUPER, CREATE USER".into(), "*.*".into())),
+                with_option: true
+            })
+        );
+        assert_eq!(parse_grant_line("SET DEFAULT ROLE `dba` FOR `u`@`%`", Flavor::Mariadb), None);
     }
 
     #[test]
