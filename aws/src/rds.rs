@@ -1,6 +1,7 @@
 //! Discovery: the AWS Organization's accounts, and every RDS/Aurora database of an account ×
-//! region, listed through the role the collector assumes there (`rds:DescribeDBInstances`,
-//! `rds:DescribeDBClusters`, `rds:ListTagsForResource`).
+//! region, listed through a role assumed in that account (for the publisher, the target account's
+//! read-only discovery role): `rds:DescribeDBInstances`, `rds:DescribeDBClusters`,
+//! `rds:ListTagsForResource`.
 
 use crate::credentials::AwsCredentials;
 use crate::error::port_error;
@@ -40,7 +41,8 @@ pub struct RdsDiscovery {
 }
 
 impl RdsDiscovery {
-    /// Lists through `role_name` (with `external_id`) in each account, as the collector connects.
+    /// Lists through `role_name` (with `external_id`) in each account, or with the caller's own
+    /// credentials when it is `None`.
     pub fn new(clients: &crate::Clients, role_name: Option<String>, external_id: Option<String>) -> Self {
         RdsDiscovery {
             sdk: clients.sdk.clone(),

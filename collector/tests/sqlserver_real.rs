@@ -1,5 +1,5 @@
 //! Opt-in: the SQL Server queries against a **real** server. Runs only when `MSSQL_TEST_URL`
-//! is set, e.g. `mssql://sa:Str0ng!Passw0rd@127.0.0.1:1433?tls=require` (see the README for a
+//! is set, e.g. `mssql://sa:Str0ng!Passw0rd@127.0.0.1:1433?tls=require` (see docs/sqlserver.md for a
 //! Docker command); otherwise it prints why it is skipped. It loads scripts/fixtures/sqlserver.sql
 //! as the admin login, then collects as the low-privileged `dbadmin_collector` login.
 
@@ -54,7 +54,7 @@ async fn load_fixtures(url: &Url) {
 #[tokio::test]
 async fn real_sql_server_admin_definition() {
     let Ok(raw) = std::env::var("MSSQL_TEST_URL") else {
-        eprintln!("SKIPPED: MSSQL_TEST_URL is not set; no SQL Server can run on this machine (see README: SQL Server)");
+        eprintln!("SKIPPED: MSSQL_TEST_URL is not set; no SQL Server can run on this machine (see docs/sqlserver.md)");
         return;
     };
     let url = parse(&raw);

@@ -39,7 +39,7 @@ impl DbCredentials {
 /// (`host`, `port`, `engine`, `dbInstanceIdentifier`). A secret that carries them is sent only to
 /// a target that matches them, so whoever writes the inventory cannot point it at a listener of
 /// their own. A secret with none of them goes where the inventory says (the inventory is then its
-/// root of trust; README, "Trust boundaries").
+/// root of trust; docs/trust.md).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SecretBinding {
     pub host: Option<String>,

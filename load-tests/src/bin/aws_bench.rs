@@ -13,8 +13,8 @@
 //! in this process on the adapters their Lambdas use, against MiniStack's services (the deployed
 //! bucket and table; a topic and a finalize queue of their own, so the deployed functions do not
 //! take the jobs); each job is a first delivery, as on a queue. What the Lambda service itself
-//! calls (the event source mapping's SQS receives and deletes) is not in a handler: the README
-//! adds it from the batch size.
+//! calls (the event source mapping's SQS receives and deletes) is not in a handler: the cost
+//! estimate in load-tests/README.md adds it from the batch size.
 
 use anyhow::{bail, Context};
 use dbadmin_aws::{dynamo::DynamoRunStore, Clients};

@@ -1,5 +1,5 @@
 //! `chaos-bench [N]` (default 1000): one report of N targets on the deployed MiniStack stack while
-//! things go wrong, then the invariants of the design (README, Reliability) checked on what it wrote.
+//! things go wrong, then the invariants of the design (docs/reliability.md) checked on what it wrote.
 //!
 //! - A bounded loop SIGKILLs a random collector process (MiniStack runs each Lambda as a host
 //!   process; ours are found by their `AWS_LAMBDA_FUNCTION_NAME`) every 0.5–2 s, up to 30, and once
