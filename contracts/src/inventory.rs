@@ -431,6 +431,18 @@ fn target_from<'a>(
     let role_arn = take(&mut bad, "role_arn", parse_role_arn(get("role_arn")));
     let tls = take(&mut bad, "tls", parse_tls(get("tls")));
     let tags = take(&mut bad, "tags", parse_tags(get("tags")));
+    if let (Some(Some(arn)), Some(account)) = (&role_arn, &account_id) {
+        let arn_account = arn.split(':').nth(4).unwrap_or_default();
+        if arn_account != account {
+            bad.push((
+                "role_arn",
+                format!(
+                    "'{arn}' is a role of account {arn_account}, but the row's account_id is {account}: the \
+                     database would be read through one account and reported under another"
+                ),
+            ));
+        }
+    }
     match (id, account_id, region, engine, host, port, databases, secret, role_arn, tls, tags) {
         (
             Some(id),
@@ -615,7 +627,7 @@ mod tests {
 
     #[test]
     fn comments_blank_cells_and_bom_are_fine() {
-        let text = format!("\u{feff}# estate inventory\n{HEADER}db1, 123456789012 ,eu-west-1,postgres,h,5432,a;b,s,arn:aws:iam::210987654321:role/collector,disable,\n");
+        let text = format!("\u{feff}# estate inventory\n{HEADER}db1, 123456789012 ,eu-west-1,postgres,h,5432,a;b,s,arn:aws:iam::123456789012:role/collector,disable,\n");
         let inv = Inventory::parse("inv.csv", text.as_bytes()).unwrap();
         assert_eq!(inv.targets[0].databases, vec!["a", "b"]);
         assert_eq!(inv.targets[0].tls, TlsMode::Disable);
@@ -626,6 +638,10 @@ mod tests {
     fn every_rule_names_file_line_and_field() {
         let cases = [
             ("db1,12345,eu-west-1,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'account_id'"),
+            (
+                "db1,123456789012,eu-west-1,mysql,h,3306,,s,arn:aws:iam::210987654321:role/c,,\n",
+                "inv.csv:2: field 'role_arn': 'arn:aws:iam::210987654321:role/c' is a role of account 210987654321",
+            ),
             ("db1,123456789012,eu-west-1,oracle,h,3306,,s,,,\n", "inv.csv:2: field 'engine': unknown engine 'oracle'"),
             ("db1,123456789012,eu-west-1,mysql,h,0,,s,,,\n", "inv.csv:2: field 'port'"),
             ("db1,123456789012,eu-west-1,mysql,h,70000,,s,,,\n", "inv.csv:2: field 'port'"),
