@@ -8,8 +8,9 @@
 #   scripts/aws-local.sh deploy   (re)deploy onto a running MiniStack
 #   scripts/aws-local.sh down     stop the MiniStack this script started
 #   scripts/aws-local.sh env      print the variables tests and the CLI use: the operator's
-#                                 credentials as AWS_*, the auditor's and the account root's
-#                                 (for test set-up) under DBADMIN_AWS_AUDITOR_* / DBADMIN_AWS_ADMIN_*
+#                                 credentials as AWS_*, the auditor's, the inventory writer's and the
+#                                 account root's (for test set-up) under DBADMIN_AWS_AUDITOR_*,
+#                                 DBADMIN_AWS_INVENTORY_WRITER_* / DBADMIN_AWS_ADMIN_*
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${DBADMIN_STATE_DIR:-$ROOT/.state}
@@ -120,6 +121,7 @@ import json, sys
 o = json.load(open(sys.argv[1]))
 print(f"export AWS_ACCESS_KEY_ID={o['operator']['access_key_id']} AWS_SECRET_ACCESS_KEY={o['operator']['secret_access_key']}")
 print(f"export DBADMIN_AWS_AUDITOR_ACCESS_KEY_ID={o['auditor']['access_key_id']} DBADMIN_AWS_AUDITOR_SECRET_ACCESS_KEY={o['auditor']['secret_access_key']}")
+print(f"export DBADMIN_AWS_INVENTORY_WRITER_ACCESS_KEY_ID={o['inventory_writer']['access_key_id']} DBADMIN_AWS_INVENTORY_WRITER_SECRET_ACCESS_KEY={o['inventory_writer']['secret_access_key']}")
 PY
     # For tests that start their own instance (e.g. with IAM enforcement on).
     echo "export DBADMIN_MINISTACK_VENV=$VENV" ;;

@@ -226,8 +226,36 @@ def deploy(args):
             ]
         },
     )
+    # Whoever publishes inventories and baselines: a user of its own, the one writer the bucket
+    # policy (and, on AWS, the SCP for Parameter Store) lets write them.
+    writer_name = f"{PREFIX}-inventory-writer"
+    writer_arn = iam.create_user(UserName=writer_name)["User"]["Arn"]
+    inventory_parameter_arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{INVENTORY_PARAMETER_PATH}"
+    inventory_parameter_scp = render(
+        "inventory-parameter-scp.json", inventory_parameter_arn=inventory_parameter_arn, inventory_writer_arns=[writer_arn]
+    )
+    iam.put_user_policy(
+        UserName=writer_name,
+        PolicyName=writer_name,
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": f"{bucket_arn}/inventory/*"},
+                    {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": key_arn},
+                    {
+                        "Effect": "Allow",
+                        "Action": ["ssm:PutParameter", "ssm:GetParameter"],
+                        "Resource": [inventory_parameter_arn, f"{inventory_parameter_arn}/*"],
+                    },
+                ],
+            }
+        ),
+    )
+    writer_key = iam.create_access_key(UserName=writer_name)["AccessKey"]
     bucket_policy = render(
         "evidence-bucket.json",
+        inventory_writer_arns=[writer_arn],
         bucket_arn=bucket_arn,
         publisher_role_arn=roles["publisher"],
         publisher_sessions=session_arns(f"{PREFIX}-publisher"),
@@ -277,7 +305,14 @@ def deploy(args):
     with open(args.inventory) as f:
         inventory = f.read().replace(",13306,", f",{mariadb},").replace(",13307,", f",{mysql},").replace(",15432,", f",{pg},")
     inventory_key = "inventory/demo.csv"
-    s3.put_object(Bucket=bucket, Key=inventory_key, Body=inventory.encode())
+    writer_s3 = boto3.client(
+        "s3",
+        endpoint_url=args.endpoint,
+        region_name=REGION,
+        aws_access_key_id=writer_key["AccessKeyId"],
+        aws_secret_access_key=writer_key["SecretAccessKey"],
+    )
+    writer_s3.put_object(Bucket=bucket, Key=inventory_key, Body=inventory.encode())
 
     # The people: an operator with the CLI policy, an auditor with the read-only one.
     users = {}
@@ -316,7 +351,6 @@ def deploy(args):
                 )
         target_account(args.endpoint, account, arns, secrets_key_arn, discoverers)
 
-    inventory_parameter_arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{INVENTORY_PARAMETER_PATH}"
     cli_policy = render(
         "cli.json",
         queue_arns=[requests_arn, collect_arn, finalize_arn],
@@ -493,6 +527,13 @@ def deploy(args):
         "external_id": EXTERNAL_ID,
         "operator": keys["operator"],
         "auditor": keys["auditor"],
+        "inventory_writer": {
+            "access_key_id": writer_key["AccessKeyId"],
+            "secret_access_key": writer_key["SecretAccessKey"],
+            "arn": writer_arn,
+        },
+        # Parameter Store has no resource policy: on AWS this SCP is attached by the organization.
+        "inventory_parameter_scp": inventory_parameter_scp,
     }
     os.makedirs(args.state, exist_ok=True)
     with open(os.path.join(args.state, "outputs.json"), "w") as f:

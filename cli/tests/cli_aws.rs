@@ -42,9 +42,17 @@ impl Env {
 
     async fn put_inventory(&self, name: &str, body: &str) -> String {
         let key = format!("inventory/{name}");
-        // An inventory is the operator's file, not evidence: a plain (overwriting) put.
+        // An inventory is not evidence: a plain (overwriting) put, by its one writer.
         let body = aws_sdk_s3::primitives::ByteStream::from(body.as_bytes().to_vec());
-        self.c.s3.put_object().bucket(self.s("bucket")).key(&key).body(body).send().await.unwrap();
+        support::writer_clients(&self.o, &self.c)
+            .s3
+            .put_object()
+            .bucket(self.s("bucket"))
+            .key(&key)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         format!("s3://{}/{key}", self.s("bucket"))
     }
 
@@ -625,6 +633,49 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
         &[("AWS_ENDPOINT_URL", &stack.endpoint)],
     );
     assert_eq!(allowed.code, 0, "{allowed:?}");
+}
+
+/// Inventories and baselines are roots of trust with one writer: a principal whose IAM policy
+/// allows every S3 action on the bucket is refused `inventory/*` by the bucket policy (while it may
+/// write elsewhere, so the refusal is the bucket's), and the deployment's inventory writer is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_inventory_writer_writes_inventories() {
+    let Some(e) = Env::new().await else { return };
+    let code = format!(
+        r#"
+import boto3, json, os
+iam = boto3.client("iam")
+iam.create_user(UserName="broad-s3")
+iam.put_user_policy(UserName="broad-s3", PolicyName="all-s3", PolicyDocument=json.dumps({{"Version": "2012-10-17", "Statement": [
+    {{"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::{bucket}", "arn:aws:s3:::{bucket}/*"]}},
+    {{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}}]}}))
+key = iam.create_access_key(UserName="broad-s3")["AccessKey"]
+s3 = boto3.client("s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+out = {{}}
+for k in ("inventory/forged.csv", "scratch/anything.txt"):
+    try:
+        s3.put_object(Bucket="{bucket}", Key=k, Body=b"id")
+        out[k] = "written"
+    except Exception as e:
+        out[k] = e.response["Error"]["Code"]
+try:
+    s3.delete_object(Bucket="{bucket}", Key="{inventory}")
+    out["delete"] = "deleted"
+except Exception as e:
+    out["delete"] = e.response["Error"]["Code"]
+print(json.dumps(out))
+"#,
+        bucket = e.s("bucket"),
+        inventory = e.s("inventory_uri").rsplit_once(&format!("{}/", e.s("bucket"))).unwrap().1,
+    );
+    let out: serde_json::Value = serde_json::from_str(support::admin_python(&e.o, &code).trim()).unwrap();
+    assert_eq!(out["inventory/forged.csv"], "AccessDenied", "{out}");
+    assert_eq!(out["delete"], "AccessDenied", "{out}");
+    assert_eq!(out["scratch/anything.txt"], "written", "IAM allowed it; the bucket policy refused inventory/: {out}");
+    // The writer writes (put_inventory fails the test otherwise), and what it wrote is there.
+    let body = "id,account_id,region,engine,host,port,secret\n";
+    e.put_inventory("writer.csv", body).await;
+    assert_eq!(e.store().get("inventory/writer.csv").await.unwrap().as_deref(), Some(body.as_bytes()));
 }
 
 /// Deployed as declared: the same deployment onto its own MiniStack (AUTH=true), its collector's

@@ -46,6 +46,21 @@ pub fn output<'a>(o: &'a serde_json::Value, name: &str) -> anyhow::Result<&'a st
     o[name].as_str().with_context(|| format!("outputs.{name}"))
 }
 
+/// S3 as the deployment's inventory writer (outputs `inventory_writer`), the one principal the
+/// bucket policy lets write `inventory/*`; the given clients' S3 when the deployment names none.
+pub fn writer_s3(c: &Clients, o: &serde_json::Value) -> aws_sdk_s3::Client {
+    let w = &o["inventory_writer"];
+    match (w["access_key_id"].as_str(), w["secret_access_key"].as_str()) {
+        (Some(id), Some(secret)) => {
+            let creds = aws_sdk_s3::config::Credentials::new(id, secret, None, None, "inventory-writer");
+            let sdk =
+                c.sdk.to_builder().credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(creds));
+            Clients::from_sdk(sdk.build()).s3
+        }
+        _ => c.s3.clone(),
+    }
+}
+
 /// Stores `inventory` as `inventory/{name}.csv` and sends a report request for it, as the CLI does.
 pub async fn submit(
     c: &Clients,
@@ -55,7 +70,7 @@ pub async fn submit(
 ) -> anyhow::Result<ReportRequest> {
     let bucket = output(o, "bucket")?;
     let key = format!("inventory/{name}.csv");
-    c.s3.put_object().bucket(bucket).key(&key).body(inventory.into_bytes().into()).send().await?;
+    writer_s3(c, o).put_object().bucket(bucket).key(&key).body(inventory.into_bytes().into()).send().await?;
     let request = ReportRequest {
         schema_version: ReportRequest::SCHEMA_VERSION,
         report_id: ulid::Ulid::new().to_string(),

@@ -51,6 +51,7 @@ SAMPLES = {
     **{f"{f}_role_arn": f"arn:aws:iam::{ACCOUNT}:role/db-admin-report-{f}" for f in ("publisher", "collector", "reporter")},
     **{f"{f}_sessions": f"arn:aws:sts::{ACCOUNT}:assumed-role/db-admin-report-{f}/*" for f in ("publisher", "collector", "reporter")},
     "external_id": "an-external-id",
+    "inventory_writer_arns": [f"arn:aws:iam::{ACCOUNT}:role/inventory-publisher"],
     "discoverer_arns": [f"arn:aws:iam::{ACCOUNT}:role/db-admin-report-publisher"],
     "secret_arns": ["arn:aws:secretsmanager:eu-west-1:111122223333:secret:demo/mysql-AbCdEf"],
     "kms_key_arns": ["arn:aws:kms:eu-west-1:111122223333:key/44444444-4444-4444-4444-444444444444"],
@@ -184,6 +185,28 @@ def central():
 @pytest.fixture(scope="module")
 def target():
     return load(TARGET)
+
+
+def test_inventories_and_baselines_have_one_writer():
+    """The inventory and the baseline are roots of trust: only inventory_writer_arns write them, in
+    S3 (the bucket policy, administrators included) and in Parameter Store (an SCP: it has no
+    resource policy)."""
+    writers = SAMPLES["inventory_writer_arns"]
+    bucket = by_sid(render("evidence-bucket.json"))["OnlyInventoryWritersWrite"]
+    assert bucket["Effect"] == "Deny" and bucket["Principal"] == "*"
+    assert set(listed(bucket["Action"])) == {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"}
+    assert bucket["Resource"] == SAMPLES["bucket_arn"] + "/inventory/*"
+    assert bucket["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": writers}}
+    scp = one(render("inventory-parameter-scp.json")["Statement"])
+    assert scp["Effect"] == "Deny" and "ssm:PutParameter" in scp["Action"] and "ssm:DeleteParameter" in scp["Action"]
+    assert scp["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": writers}}
+    # No role the deployment creates may write them.
+    for name in ("publisher", "collector", "reporter", "cli", "auditor", "function-common"):
+        for st in render(f"{name}.json")["Statement"]:
+            granted = listed(st["Action"])
+            writes_s3 = any(a in ("s3:PutObject", "s3:*", "s3:DeleteObject") for a in granted)
+            assert not (writes_s3 and any("/inventory/" in r for r in listed(st["Resource"]))), (name, st)
+            assert not any(a.startswith("ssm:Put") or a.startswith("ssm:Delete") for a in granted), (name, st)
 
 
 def test_bucket_is_locked_encrypted_private_and_tls_only(central):

@@ -146,6 +146,20 @@ pub async fn admin_clients() -> dbadmin_aws::Clients {
     dbadmin_aws::Clients::from_sdk(sdk)
 }
 
+/// Clients acting as the deployment's inventory writer (`inventory_writer_arns`), the one principal
+/// the bucket policy lets write `inventory/*`: inventories and baselines are put as it.
+pub fn writer_clients(outputs: &serde_json::Value, clients: &dbadmin_aws::Clients) -> dbadmin_aws::Clients {
+    let s = |k: &str| outputs["inventory_writer"][k].as_str().unwrap().to_owned();
+    let (id, secret) = keys("INVENTORY_WRITER", (&s("access_key_id"), &s("secret_access_key")));
+    let creds = aws_sdk_sts::config::Credentials::new(id, secret, None, None, "dbadmin-test-inventory-writer");
+    let sdk = clients
+        .sdk
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
+        .build();
+    dbadmin_aws::Clients::from_sdk(sdk)
+}
+
 /// Clients acting as the root of emulated `account` (MiniStack takes a 12-digit access key as the
 /// account), e.g. a target account whose secrets a test reads without the deployed roles.
 pub fn account_clients(clients: &dbadmin_aws::Clients, account: &str) -> dbadmin_aws::Clients {

@@ -123,7 +123,13 @@ async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Va
     let bucket = output(o, "bucket")?;
     let key = format!("inventory/bench-calls-{n}.csv");
     let inventory = format!("{INVENTORY_HEADER}{}", inventory_rows("calls", n));
-    plain.s3.put_object().bucket(bucket).key(&key).body(inventory.into_bytes().into()).send().await?;
+    dbadmin_load_tests::writer_s3(&c, o)
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .body(inventory.into_bytes().into())
+        .send()
+        .await?;
     let store = S3Store::new(c.s3.clone(), bucket, Some(output(o, "kms_key_arn")?.to_owned()));
     let runs = DynamoRunStore::new(c.dynamodb.clone(), output(o, "table")?);
     let finalize = SqsFinalizeQueue::new(c.sqs.clone(), &queue);

@@ -17,6 +17,11 @@ variable "external_id" {
   sensitive   = true
 }
 
+variable "inventory_writer_arns" {
+  description = "Who publishes the reviewed inventories and baselines (e.g. the CI role of the repository that holds them)."
+  type        = list(string)
+}
+
 provider "aws" {
   alias   = "central"
   region  = "eu-west-1"
@@ -37,9 +42,10 @@ module "central" {
   source    = "../../modules/central"
   providers = { aws = aws.central }
 
-  target_account_ids = [data.aws_caller_identity.target.account_id]
-  external_id        = var.external_id
-  lambda_zip_dir     = "${path.module}/../../dist"
+  target_account_ids    = [data.aws_caller_identity.target.account_id]
+  external_id           = var.external_id
+  inventory_writer_arns = var.inventory_writer_arns
+  lambda_zip_dir        = "${path.module}/../../dist"
   # A SOC 2 Type II period is a year: keep the functions' logs that long (the module's floor is 90 days).
   log_retention_days = 365
   tags               = { app = "db-admin-report" }
@@ -58,4 +64,8 @@ module "target" {
 
 output "cli_config" {
   value = module.central.cli_config
+}
+
+output "inventory_parameter_scp_json" {
+  value = module.central.inventory_parameter_scp_json
 }

@@ -86,7 +86,7 @@ locals {
     discovery_role_name = var.discovery_role_name
   })).Statement : []
   # What the CLI needs, for operators to attach to their role (output cli_policy_json): every
-  # documented command (README.md "Using the AWS deployment").
+  # documented command (docs/operating.md).
   cli_policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(

@@ -173,13 +173,14 @@ resource "aws_s3_bucket_policy" "evidence" {
   # Who may write what: the population only by the publisher, results only by the collector,
   # reports only by the reporter. Denied to every other principal, administrators included.
   policy = templatefile("${local.policies}/evidence-bucket.json", {
-    bucket_arn         = aws_s3_bucket.evidence.arn
-    publisher_role_arn = aws_iam_role.function["publisher"].arn
-    publisher_sessions = local.session_arns["publisher"]
-    collector_role_arn = aws_iam_role.function["collector"].arn
-    collector_sessions = local.session_arns["collector"]
-    reporter_role_arn  = aws_iam_role.function["reporter"].arn
-    reporter_sessions  = local.session_arns["reporter"]
+    bucket_arn            = aws_s3_bucket.evidence.arn
+    publisher_role_arn    = aws_iam_role.function["publisher"].arn
+    publisher_sessions    = local.session_arns["publisher"]
+    collector_role_arn    = aws_iam_role.function["collector"].arn
+    collector_sessions    = local.session_arns["collector"]
+    reporter_role_arn     = aws_iam_role.function["reporter"].arn
+    reporter_sessions     = local.session_arns["reporter"]
+    inventory_writer_arns = jsonencode(var.inventory_writer_arns)
   })
 }
 

@@ -3,7 +3,7 @@
 # The functions print their metrics as CloudWatch Embedded Metric Format lines (aws/src/emf.rs):
 # namespace DbAdminReport, dimensions Function, Engine, Outcome. Every alarm notifies the alerts
 # topic (KMS-encrypted, with optional e-mail subscribers: var.alarm_emails); the DLQ alarms are in
-# queues.tf. README.md "Operating it" says what each alarm means and the command to run.
+# queues.tf. docs/operating.md says what each alarm means and the command to run.
 
 locals {
   metrics_namespace = "DbAdminReport"

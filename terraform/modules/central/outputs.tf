@@ -73,6 +73,14 @@ output "auditor_policy_json" {
   value       = local.auditor_policy
 }
 
+output "inventory_parameter_scp_json" {
+  description = "A service control policy for the organization's management account to attach to this account: only inventory_writer_arns may write or delete the Parameter Store inventories (Parameter Store has no resource policy of its own)."
+  value = templatefile("${local.policies}/inventory-parameter-scp.json", {
+    inventory_parameter_arn = local.inventory_parameter_arn
+    inventory_writer_arns   = jsonencode(var.inventory_writer_arns)
+  })
+}
+
 output "dashboard_name" {
   description = "CloudWatch dashboard of the metrics, queues and functions."
   value       = aws_cloudwatch_dashboard.main.dashboard_name

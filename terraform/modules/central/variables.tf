@@ -158,3 +158,12 @@ variable "require_bound_secrets" {
   type        = bool
   default     = false
 }
+
+variable "inventory_writer_arns" {
+  description = "The IAM principals (users or roles) that may write inventories and baselines: s3://BUCKET/inventory/* (the bucket policy denies every other principal, administrators included) and, through the SCP in output inventory_parameter_scp_json, the Parameter Store path. Inventories and baselines are roots of trust: keep this to the one pipeline that publishes the reviewed files."
+  type        = list(string)
+  validation {
+    condition     = length(var.inventory_writer_arns) > 0 && alltrue([for a in var.inventory_writer_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role)/.+", a))])
+    error_message = "At least one IAM user or role ARN (arn:aws:iam::123456789012:role/name)."
+  }
+}
