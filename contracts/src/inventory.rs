@@ -470,8 +470,8 @@ fn check_id(id: &str, seen_ids: &BTreeMap<String, u64>) -> Result<String, String
         Err(format!("'{id}' may only hold letters, digits, '.', '_' and '-', start with a letter or digit, and be at most 128 characters"))
     } else if crate::keys::is_reserved_target_id(id) {
         Err(format!(
-            "'{id}' is reserved: its result would be named like the run's own {id}.json, which the evidence \
-             bucket's policy protects"
+            "'{id}' is reserved: its result would be named {id}.json, like a run's or a report's own file \
+             (which the evidence bucket's policy protects, and verify reads)"
         ))
     } else if let Some(first) = seen_ids.get(id) {
         Err(format!("duplicate id '{id}' (first used on line {first})"))
@@ -657,6 +657,11 @@ mod tests {
                 "inv.csv:2: field 'id': 'population' is reserved",
             ),
             ("retry-v2,123456789012,eu-west-1,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'id': 'retry-v2' is reserved"),
+            ("manifest,123456789012,eu-west-1,mysql,h,3306,,s,,,\n", "inv.csv:2: field 'id': 'manifest' is reserved"),
+            (
+                "manifest.sig,123456789012,eu-west-1,mysql,h,3306,,s,,,\n",
+                "inv.csv:2: field 'id': 'manifest.sig' is reserved",
+            ),
         ];
         for (row, expected) in cases {
             let msgs = messages(row);

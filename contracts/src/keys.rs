@@ -37,9 +37,15 @@ pub fn result(report_id: &str, version: u32, target_id: &str) -> String {
 /// Whether `target_id` would give its result the same file name as a run's own object
 /// (`request.json`, `population.json`, `discovery.json`, `retry-v{n}.json`). The keys differ
 /// (results live under `results/v{n}/`), but a bucket policy's `runs/*/population.json` matches
-/// across `/`, so such a target's result would be refused as if it were the population.
+/// across `/`, so such a target's result would be refused as if it were the population. Nor may it
+/// be named like a report's manifest (`manifest.json`): `verify --chain` over a local run's folder
+/// takes every `manifest.json` for a report's.
 pub fn is_reserved_target_id(target_id: &str) -> bool {
-    matches!(target_id, "request" | "population" | "discovery") || target_id.starts_with("retry-v")
+    let file = format!("{target_id}.json");
+    matches!(target_id, "request" | "population" | "discovery")
+        || target_id.starts_with("retry-v")
+        || file == MANIFEST_NAME
+        || file == SIGNATURE_NAME
 }
 
 /// The folder holding version `version` of a report requested at `requested_at` (RFC 3339).
