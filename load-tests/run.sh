@@ -85,7 +85,31 @@ case "$step" in
     scripts/aws-local.sh up
     eval "$(scripts/aws-local.sh env)"
     [ $# -gt 0 ] || set -- 100 1000
-    cargo run --quiet --release -p dbadmin-load-tests --bin aws-bench -- calls "$@" | tee "$RESULTS/calls.json"
+    # The bench runs the three handlers in this process, as the account's root (IAM lets no person
+    # be a function's role). The target roles trust only the deployed collector, so each load-test
+    # account gets a copy of its role, same policies, that the root may assume: the calls counted
+    # are the deployed collector's (AssumeRole, then GetSecretValue).
+    "$DBADMIN_MINISTACK_VENV/bin/python" - <<'PY'
+import boto3, json, os
+o = json.load(open(os.environ["DBADMIN_AWS_OUTPUTS"]))
+ep = os.environ["AWS_ENDPOINT_URL"]
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+         "Principal": {"AWS": "arn:aws:iam::000000000000:root"}}]}
+for account in ("100000000000", "100000000001", "100000000002"):
+    iam = boto3.client("iam", endpoint_url=ep, region_name="us-east-1", aws_access_key_id=account, aws_secret_access_key="test")
+    name = o["target_role_name"]
+    copy = name + "-bench"
+    try:
+        iam.create_role(RoleName=copy, AssumeRolePolicyDocument=json.dumps(trust))
+    except iam.exceptions.EntityAlreadyExistsException:
+        continue
+    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+        iam.put_role_policy(RoleName=copy, PolicyName=policy, PolicyDocument=json.dumps(document))
+PY
+    AWS_ACCESS_KEY_ID=$DBADMIN_AWS_ADMIN_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$DBADMIN_AWS_ADMIN_SECRET_ACCESS_KEY \
+      DBADMIN_BENCH_TARGET_ROLE_SUFFIX=-bench \
+      cargo run --quiet --release -p dbadmin-load-tests --bin aws-bench -- calls "$@" | tee "$RESULTS/calls.json"
     ;;
   tables)
     # Rewrites load-tests/README.md's generated tables (and the cost estimate) from results/.

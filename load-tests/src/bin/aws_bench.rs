@@ -165,7 +165,15 @@ async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Va
     let published = dbadmin_publisher::handle_request(&request, &received, &publisher).await?;
     let after_publish = counter.snapshot();
 
-    let credentials = AwsCredentials::new(&c, None, None);
+    // As the deployed collector reads them: each secret in its target's account, through a target
+    // role (the call counts include the AssumeRole calls). The deployed role trusts only the deployed
+    // collector; run.sh gives this process a copy of it (DBADMIN_BENCH_TARGET_ROLE_SUFFIX).
+    let suffix = std::env::var("DBADMIN_BENCH_TARGET_ROLE_SUFFIX").unwrap_or_default();
+    let credentials = AwsCredentials::new(
+        &c,
+        Some(format!("{}{suffix}", output(o, "target_role_name")?)),
+        Some(output(o, "external_id")?.to_owned()),
+    );
     let connect = dbadmin_collector::ConnectOptions {
         ca_file: std::env::var("DBADMIN_TEST_CA_FILE").ok().map(Into::into),
         ..Default::default()
@@ -192,11 +200,16 @@ async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Va
             async move { dbadmin_collector::handle_delivery(&job, collector, first).await }
         })
         .buffer_unordered(16)
-        .filter(|r| futures::future::ready(r.as_ref().map_or(true, |j| j.error.is_some())))
-        .count()
+        .filter_map(|r| {
+            futures::future::ready(match r {
+                Ok(j) => j.error.map(|kind| format!("error kind {kind:?}")),
+                Err(e) => Some(format!("{e:#}")),
+            })
+        })
+        .collect::<Vec<String>>()
         .await;
-    if failures > 0 {
-        bail!("{failures} of {n} collections failed: the count would not be the common path");
+    if let Some(first) = failures.first() {
+        bail!("{} of {n} collections failed (the count would not be the common path), e.g. {first}", failures.len());
     }
     let after_collect = counter.snapshot();
 
