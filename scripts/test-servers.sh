@@ -190,6 +190,11 @@ postgres_up() {
     -f "$ROOT/scripts/fixtures/postgres.sql" >/dev/null || die "loading PostgreSQL fixtures failed"
 }
 
+# Both PostgreSQL servers log every login, as jsonlog (escaped: a role name cannot forge a line),
+# in UTC, to data/log/postgresql.json: the Last Login Date's evidence in collector/tests/postgres.rs.
+PG_LOGIN_LOG="-c log_connections=on -c logging_collector=on -c log_destination=jsonlog -c log_directory=log \
+-c log_filename=postgresql -c log_file_mode=0644 -c log_timezone=UTC -c log_rotation_size=0"
+
 postgres_start() {
   local d bin
   d=$(pg_dir)
@@ -206,7 +211,7 @@ postgres_start() {
   install -o postgres -m 644 "$STATE/tls/server.pem" "$d/data/server.crt"
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   runuser -u postgres -- "$bin/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
-    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $d -c ssl=on" start >/dev/null \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $d -c ssl=on $PG_LOGIN_LOG" start >/dev/null \
     || { tail -n 20 "$d/server.log" >&2; die "PostgreSQL did not start"; }
   head -n 1 "$d/data/postmaster.pid" >"$d/postmaster.pid.copy"
 }
@@ -302,7 +307,7 @@ postgres_new_up() {
     as_root chroot "$CHROOT" sh -c "chown postgres: $c/data/server.key $c/data/server.crt && chmod 600 $c/data/server.key"
     log "starting the newest PostgreSQL on 127.0.0.1:$PG_NEW_PORT"
     as_root chroot --userspec=postgres:postgres "$CHROOT" "$bin/pg_ctl" -D "$c/data" -l "$c/server.log" -w -t 60 \
-      -o "-p $PG_NEW_PORT -c listen_addresses=127.0.0.1 -k $c -c ssl=on -c archive_mode=on -c archive_command=/bin/true" start >/dev/null \
+      -o "-p $PG_NEW_PORT -c listen_addresses=127.0.0.1 -k $c -c ssl=on -c archive_mode=on -c archive_command=/bin/true $PG_LOGIN_LOG" start >/dev/null \
       || { tail -n 20 "$host_dir/server.log" >&2; die "the newest PostgreSQL did not start"; }
     head -n 1 "$host_dir/data/postmaster.pid" | as_root tee "$host_dir/postmaster.pid.copy" >/dev/null
   fi
@@ -351,6 +356,8 @@ export DBADMIN_TEST_MYSQL_MANDATORY_PORT=$MYSQL_MANDATORY_PORT
 export DBADMIN_TEST_MARIADB_NEW_PORT=$MARIADB_NEW_PORT
 export DBADMIN_TEST_PG_NEW_PORT=$PG_NEW_PORT
 export DBADMIN_TEST_CA_FILE=$STATE/tls/ca.pem
+export DBADMIN_TEST_PG_LOGIN_LOG=$(pg_dir)/data/log/postgresql.json
+export DBADMIN_TEST_PG_NEW_LOGIN_LOG=$CHROOT$PG_NEW_DIR_IN_CHROOT/data/log/postgresql.json
 ENV
 }
 

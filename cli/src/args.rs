@@ -372,6 +372,11 @@ pub struct Generate {
     #[arg(long, env = "DBADMIN_REQUIRE_BOUND_SECRETS")]
     pub require_bound_secrets: bool,
 
+    /// Days of login evidence asked for, ending at collection: the window of the Last Login Date,
+    /// read from each database's login log (the inventory's login_log column).
+    #[arg(long, default_value_t = 90, env = "DBADMIN_LOGIN_WINDOW_DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub login_window_days: u32,
+
     /// The key a local run signs its manifest with (made on first use, mode 0600). Default:
     /// signing-key.pem in the configuration folder (~/.config/db-admin-report/).
     #[arg(long, env = "DBADMIN_SIGNING_KEY_FILE")]

@@ -594,6 +594,7 @@ fn secret_target(id: &str, region: &str, secret: &str) -> dbadmin_contracts::Tar
         role_arn: None,
         tls: dbadmin_contracts::TlsMode::VerifyFull,
         tags: Default::default(),
+        login_log: None,
     }
 }
 

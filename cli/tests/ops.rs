@@ -30,6 +30,7 @@ fn target(id: &str) -> Target {
         role_arn: None,
         tls: TlsMode::VerifyFull,
         tags: Default::default(),
+        login_log: None,
     }
 }
 

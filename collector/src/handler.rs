@@ -391,7 +391,14 @@ async fn collect(
                 let collected = engine::collect_until(target, &creds, deps.connect, delivery.deadline).await;
                 db_ms = started.elapsed().as_millis() as u64;
                 match collected {
-                    (Ok(collected), attempts) => (Outcome::Collected(collected), attempts),
+                    (Ok(mut collected), attempts) => {
+                        // Beside the catalogs: when each principal last logged in, from the engine's log.
+                        let now = time::OffsetDateTime::now_utc();
+                        let (window, local) = (deps.connect.login_window_days, deps.connect.read_local_logs);
+                        let evidence = crate::logins::evidence(target, &mut collected.principals, window, now, local);
+                        collected.login_evidence = Some(Box::new(evidence));
+                        (Outcome::Collected(collected), attempts)
+                    }
                     (Err(e), attempts) => (failed(e.kind, e.reason), attempts),
                 }
             }
@@ -451,6 +458,7 @@ mod tests {
             role_arn: None,
             tls: TlsMode::VerifyFull,
             tags: Default::default(),
+            login_log: None,
         };
         let population = Population {
             schema_version: Population::SCHEMA_VERSION,

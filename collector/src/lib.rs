@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod handler;
+pub mod logins;
 pub mod model;
 
 pub use engine::{ConnectOptions, EngineError};

@@ -37,6 +37,7 @@ fn target(id: &str, host: &str, port: u16) -> Target {
         role_arn: None,
         tls: TlsMode::Disable,
         tags: Default::default(),
+        login_log: None,
     }
 }
 

@@ -38,6 +38,7 @@ fn target(id: &str) -> Target {
         role_arn: None,
         tls: TlsMode::VerifyFull,
         tags: Default::default(),
+        login_log: None,
     }
 }
 

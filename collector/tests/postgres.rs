@@ -372,6 +372,60 @@ async fn a_replaced_catalog_object_is_named_and_hides_no_one() {
     }
 }
 
+/// Last Login Date from the server's own login log (scripts/test-servers.sh: log_connections, jsonlog,
+/// UTC): fx_super logs in now and is dated; fx_createrole never logs in, and the log is younger than
+/// the window, so its row says since when it has not. On PostgreSQL 15 and 18.
+#[tokio::test]
+async fn last_logins_are_read_from_the_servers_own_login_log() {
+    let servers = [
+        ("PostgreSQL", pg_port(), "DBADMIN_TEST_PG_LOGIN_LOG"),
+        ("PostgreSQL 18", port("DBADMIN_TEST_PG_NEW_PORT", 15433), "DBADMIN_TEST_PG_NEW_LOGIN_LOG"),
+    ];
+    for (what, port, log_var) in servers {
+        if !server_available(what, port) {
+            continue;
+        }
+        let log = std::env::var(log_var).unwrap_or_else(|_| panic!("{log_var} (export scripts/test-servers.sh env)"));
+        let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(2);
+        let login = DbCredentials { username: "fx_super".into(), password: "pw".into(), ..Default::default() };
+        let (as_super, _) =
+            engine::collect(&target(Engine::Postgres, port, TlsMode::VerifyFull), &login, &options()).await;
+        as_super.expect("fx_super logs in");
+        let mut at = target(Engine::Postgres, port, TlsMode::VerifyFull);
+        at.login_log = Some(format!("file:{log}"));
+        let mut c = collect(Engine::Postgres, port).await;
+        let now = time::OffsetDateTime::now_utc();
+        // The log is written by the server's logging collector a moment after the login.
+        let mut evidence = dbadmin_collector::logins::evidence(&at, &mut c.principals, 90, now, true);
+        for _ in 0..50 {
+            if matches!(find(&c, "fx_super", None).unwrap().last_login, dbadmin_contracts::LastLogin::Logged(ref t) if dbadmin_contracts::parse_rfc3339(t).unwrap() >= before)
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            evidence = dbadmin_collector::logins::evidence(&at, &mut c.principals, 90, now, true);
+        }
+        assert_eq!(evidence.missing, None, "{what}: {evidence:?}");
+        assert!(evidence.logins > 0 && evidence.sha256.len() == 64, "{what}: {evidence:?}");
+        match &find(&c, "fx_super", None).unwrap().last_login {
+            dbadmin_contracts::LastLogin::Logged(t) => {
+                assert!(dbadmin_contracts::parse_rfc3339(t).unwrap() >= before, "{what}: {t} is this test's login")
+            }
+            other => panic!("{what}: fx_super logged in: {other:?}"),
+        }
+        let never = &find(&c, "fx_createrole", None).unwrap().last_login;
+        assert_eq!(
+            never,
+            &dbadmin_contracts::LastLogin::NeverSince(evidence.covers_from.clone().unwrap()),
+            "{what}: the log starts inside the window"
+        );
+        // In a Lambda there is no such file: the reason is said, and no row is dated.
+        let mut lambda = collect(Engine::Postgres, port).await;
+        let e = dbadmin_collector::logins::evidence(&at, &mut lambda.principals, 90, now, false);
+        assert_eq!(e.missing.as_deref(), Some("file: logs are read by local runs only"));
+    }
+}
+
 #[tokio::test]
 async fn postgres_failures_are_typed() {
     if !server_available("PostgreSQL", pg_port()) {

@@ -430,6 +430,7 @@ mod tests {
             role_arn: None,
             tls: TlsMode::VerifyFull,
             tags: Default::default(),
+            login_log: None,
         }
     }
 

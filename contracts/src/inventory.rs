@@ -147,6 +147,10 @@ pub struct Target {
     pub tls: TlsMode,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Where the engine's login log is (`file:PATH`, a file or a folder of them, read by local
+    /// runs): the Last Login Date's evidence. Optional column `login_log`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_log: Option<String>,
 }
 
 /// A parsed, valid inventory.
@@ -308,8 +312,20 @@ fn parameter_fields(value: &str) -> Result<BTreeMap<String, String>, Vec<(Option
     }
 }
 
-const COLUMNS: [&str; 11] =
-    ["id", "account_id", "region", "engine", "host", "port", "databases", "secret", "role_arn", "tls", "tags"];
+const COLUMNS: [&str; 12] = [
+    "id",
+    "account_id",
+    "region",
+    "engine",
+    "host",
+    "port",
+    "databases",
+    "secret",
+    "role_arn",
+    "tls",
+    "tags",
+    "login_log",
+];
 const REQUIRED: [&str; 7] = ["id", "account_id", "region", "engine", "host", "port", "secret"];
 
 impl Inventory {
@@ -431,6 +447,7 @@ fn target_from<'a>(
     let role_arn = take(&mut bad, "role_arn", parse_role_arn(get("role_arn")));
     let tls = take(&mut bad, "tls", parse_tls(get("tls")));
     let tags = take(&mut bad, "tags", parse_tags(get("tags")));
+    let login_log = take(&mut bad, "login_log", parse_login_log(get("login_log")));
     if let (Some(Some(arn)), Some(account)) = (&role_arn, &account_id) {
         let arn_account = arn.split(':').nth(4).unwrap_or_default();
         if arn_account != account {
@@ -443,7 +460,7 @@ fn target_from<'a>(
             ));
         }
     }
-    match (id, account_id, region, engine, host, port, databases, secret, role_arn, tls, tags) {
+    match (id, account_id, region, engine, host, port, databases, secret, role_arn, tls, tags, login_log) {
         (
             Some(id),
             Some(account_id),
@@ -456,8 +473,9 @@ fn target_from<'a>(
             Some(role_arn),
             Some(tls),
             Some(tags),
+            Some(login_log),
         ) if bad.is_empty() => {
-            Ok(Target { id, account_id, region, engine, host, port, databases, secret, role_arn, tls, tags })
+            Ok(Target { id, account_id, region, engine, host, port, databases, secret, role_arn, tls, tags, login_log })
         }
         _ => Err(bad),
     }
@@ -535,6 +553,14 @@ fn parse_role_arn(arn: &str) -> Result<Option<String>, String> {
         "" => Ok(None),
         arn if valid_role_arn(arn) => Ok(Some(arn.to_owned())),
         arn => Err(format!("'{arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)")),
+    }
+}
+
+fn parse_login_log(log: &str) -> Result<Option<String>, String> {
+    match log {
+        "" => Ok(None),
+        l if l.strip_prefix("file:").is_some_and(|p| !p.trim().is_empty()) => Ok(Some(l.to_owned())),
+        l => Err(format!("'{l}' is not a login log (file:PATH, a log file or a folder of them)")),
     }
 }
 

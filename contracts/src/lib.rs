@@ -19,8 +19,8 @@ pub use message::{
     CollectionJob, Filters, FinalizeMessage, OutputFormat, Provenance, ReceivedRequest, ReportRequest, Retry,
 };
 pub use result::{
-    AccountStatus, Collected, CredentialBinding, ErrorKind, Failure, Finding, LastLogin, Level, Outcome, Principal,
-    PrincipalKind, QueryRecord, TargetResult,
+    AccountStatus, Collected, CredentialBinding, ErrorKind, Failure, Finding, LastLogin, Level, LoginEvidence, Outcome,
+    Principal, PrincipalKind, QueryRecord, TargetResult,
 };
 pub use version::{decode, encode, DecodeError, Versioned};
 
@@ -34,6 +34,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// The current time in UTC, RFC 3339 with second precision (`2026-11-22T07:44:10Z`).
 pub fn now_rfc3339() -> String {
     format_rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// Parses an RFC 3339 timestamp.
+pub fn parse_rfc3339(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
 }
 
 /// Formats a timestamp in UTC, RFC 3339 with second precision.

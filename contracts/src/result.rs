@@ -101,6 +101,67 @@ pub struct Collected {
     pub catalog_warnings: Vec<String>,
     /// The principals holding admin or elevated privileges, with every finding.
     pub principals: Vec<Principal>,
+    /// Where the principals' last logins were read from, over which window; or why there is no
+    /// such evidence (docs/report.md, "Last login"). `None` in results written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_evidence: Option<Box<LoginEvidence>>,
+}
+
+/// The login evidence of one database: a log the engine wrote, read over a window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LoginEvidence {
+    /// The log read, as the inventory names it (`file:/var/log/postgresql/...`); empty when none.
+    pub source: String,
+    /// The window asked for, in days, ending at collection.
+    pub window_days: u32,
+    /// The first and last record the log holds (UTC, RFC 3339): what it covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers_to: Option<String>,
+    /// Successful logins found in the window, and lines that could not be attributed with
+    /// certainty (a name that could be read two ways, or a broken line), which count for no one.
+    pub logins: u64,
+    pub unattributed: u64,
+    /// SHA-256 of the bytes read, so the evidence can be re-read.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha256: String,
+    /// Why there is no usable evidence (no log named, the engine keeps none, unreadable): the
+    /// `LOGIN_EVIDENCE_MISSING` review signal, and every row says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+}
+
+impl LoginEvidence {
+    /// Evidence that is not there, and why.
+    pub fn missing(source: &str, window_days: u32, why: impl Into<String>) -> Self {
+        LoginEvidence { source: source.to_owned(), window_days, missing: Some(why.into()), ..Default::default() }
+    }
+
+    /// Whether the log covers the whole window (else "never" means "never since it starts").
+    pub fn covers_window(&self, collected_at: &str) -> bool {
+        let (Some(from), Ok(to)) = (
+            self.covers_from.as_deref().and_then(crate::parse_rfc3339),
+            time::OffsetDateTime::parse(collected_at, &time::format_description::well_known::Rfc3339),
+        ) else {
+            return false;
+        };
+        from <= to - time::Duration::days(i64::from(self.window_days))
+    }
+
+    /// The report's "Login Evidence" cell: the source and what it covers, or why there is none.
+    pub fn display(&self) -> String {
+        match &self.missing {
+            Some(why) => format!("NONE: {why}"),
+            None => format!(
+                "{} {}..{} (window {} days)",
+                self.source,
+                self.covers_from.as_deref().map_or("?", |t| t.get(..10).unwrap_or(t)),
+                self.covers_to.as_deref().map_or("?", |t| t.get(..10).unwrap_or(t)),
+                self.window_days
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,6 +345,12 @@ pub enum LastLogin {
     ActiveSession(String),
     /// The engine only knows open sessions, and this principal had none (SQL Server).
     NoOpenSession,
+    /// The last successful login in the login evidence's window (UTC, RFC 3339).
+    Logged(String),
+    /// No login in the window, and the log covers all of it.
+    NeverInWindow,
+    /// No login since the log starts (its first record, given), later than the window's start.
+    NeverSince(String),
 }
 
 impl LastLogin {
@@ -292,6 +359,9 @@ impl LastLogin {
             LastLogin::NotRecorded => "NOT RECORDED BY ENGINE".to_owned(),
             LastLogin::ActiveSession(at) => format!("{at} (open session)"),
             LastLogin::NoOpenSession => "NO OPEN SESSION (NO LOGIN HISTORY KEPT)".to_owned(),
+            LastLogin::Logged(at) => at.clone(),
+            LastLogin::NeverInWindow => "NEVER IN WINDOW".to_owned(),
+            LastLogin::NeverSince(from) => format!("NEVER SINCE {from} (THE LOG STARTS THERE)"),
         }
     }
 }

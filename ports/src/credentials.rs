@@ -226,6 +226,7 @@ mod tests {
             role_arn: None,
             tls: dbadmin_contracts::TlsMode::VerifyFull,
             tags: Default::default(),
+            login_log: None,
         }
     }
 

@@ -24,6 +24,7 @@ pub fn target(id: &str) -> Target {
         role_arn: None,
         tls: TlsMode::VerifyFull,
         tags: Default::default(),
+        login_log: None,
     }
 }
 

@@ -768,6 +768,7 @@ mod tests {
                     principals_examined: 0,
                     catalog_warnings: Vec::new(),
                     principals: vec![],
+                    login_evidence: None,
                 })
             };
             let result = TargetResult {

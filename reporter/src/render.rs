@@ -56,6 +56,8 @@ columns! {
     admin_reason => "Admin Reason",
     grant_path => "Grant Path",
     last_login_date => "Last Login Date",
+    /// The log the Last Login Date was read from and what it covers, or why there is none.
+    login_evidence => "Login Evidence",
     user_status => "User Status",
     password_last_set => "Password Last Set",
     vendor_managed => "Vendor Managed",
@@ -165,7 +167,16 @@ fn collected_rows(target: &Target, result: Option<&TargetResult>, report_timesta
         Outcome::Collected(c) => c.server_certificate_sha256.clone().unwrap_or_default(),
         Outcome::Failed(_) => String::new(),
     };
-    let base = Row { collected_at: result.collected_at.clone(), tls_certificate: certificate, ..base };
+    let login_evidence = match &result.outcome {
+        Outcome::Collected(c) => c.login_evidence.as_deref().map(dbadmin_contracts::LoginEvidence::display),
+        Outcome::Failed(_) => None,
+    };
+    let base = Row {
+        collected_at: result.collected_at.clone(),
+        tls_certificate: certificate,
+        login_evidence: login_evidence.unwrap_or_default(),
+        ..base
+    };
     match &result.outcome {
         Outcome::Failed(f) => out.push(Row {
             collection_status: STATUS_ERROR.into(),

@@ -10,6 +10,8 @@
 //! | `NOLOGIN_ADMIN_HELD` | an admin role that cannot log in itself is held by a principal that can |
 //! | `VENDOR_MANAGED_ADMIN` | a cloud vendor's or the engine's own account holds admin |
 //! | `ADMIN_VIA_PUBLIC` | admin reaches principals through `PUBLIC`, MySQL's mandatory roles or SQL Server's `public` |
+//! | `DORMANT_ADMIN` | an admin that can log in has not, in a login log that covers the whole window |
+//! | `LOGIN_EVIDENCE_MISSING` | no login log could be read for the database: its Last Login Dates are unknown, and why |
 //!
 //! Databases AWS lists that the inventory does not (`NOT_IN_INVENTORY`) have no rows in the report:
 //! they are in `reconciliation.csv` and first in `report.html`.
@@ -24,6 +26,8 @@ pub const SINGLE_ADMIN: &str = "SINGLE_ADMIN";
 pub const NOLOGIN_ADMIN_HELD: &str = "NOLOGIN_ADMIN_HELD";
 pub const VENDOR_MANAGED_ADMIN: &str = "VENDOR_MANAGED_ADMIN";
 pub const ADMIN_VIA_PUBLIC: &str = "ADMIN_VIA_PUBLIC";
+pub const DORMANT_ADMIN: &str = "DORMANT_ADMIN";
+pub const LOGIN_EVIDENCE_MISSING: &str = "LOGIN_EVIDENCE_MISSING";
 
 /// Account flags under which a principal cannot open a session (an expired password still lets a
 /// MySQL account log in to change it, so `PASSWORD_EXPIRED` and `MUST_CHANGE` are not among them).
@@ -133,6 +137,24 @@ fn collected(c: &Collected) -> Signals {
             "admin granted to every account (PUBLIC, mandatory roles or public) reaches: {}",
             names(everyone.into_iter())
         ));
+    }
+    let dormant: Vec<&Principal> = c
+        .principals
+        .iter()
+        .filter(admin)
+        .filter(|p| can_log_in(p) && p.last_login == dbadmin_contracts::LastLogin::NeverInWindow)
+        .collect();
+    let window = c.login_evidence.as_ref().map_or(0, |e| e.window_days);
+    if !dormant.is_empty() {
+        s.codes.push(DORMANT_ADMIN);
+        s.details.push(format!(
+            "admins that can log in but did not in {window} days (the whole window is in the log): {}",
+            names(dormant.into_iter())
+        ));
+    }
+    if let Some(why) = c.login_evidence.as_ref().and_then(|e| e.missing.as_ref()) {
+        s.codes.push(LOGIN_EVIDENCE_MISSING);
+        s.details.push(format!("no login evidence: {why}"));
     }
     s
 }

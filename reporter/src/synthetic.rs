@@ -38,6 +38,7 @@ pub fn population(targets: usize) -> Population {
                 role_arn: None,
                 tls: TlsMode::VerifyFull,
                 tags: Default::default(),
+                login_log: None,
             })
             .collect(),
         baseline: None,
@@ -63,6 +64,7 @@ pub fn result(t: &Target, i: usize, principals: usize) -> TargetResult {
                     principals_examined: principals as u32 * 3,
                     catalog_warnings: Vec::new(),
                     principals: (0..principals).map(|p| principal(p, i)).collect(),
+                    login_evidence: None,
                 })
             };
             TargetResult {

@@ -24,6 +24,7 @@ fn target(id: &str, account: &str, engine: Engine) -> Target {
         role_arn: None,
         tls: TlsMode::VerifyFull,
         tags: Default::default(),
+        login_log: None,
     }
 }
 
@@ -85,6 +86,7 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
             principals_examined: 7,
             catalog_warnings: Vec::new(),
             principals,
+            login_evidence: None,
         })
     };
     let mut results = BTreeMap::new();
@@ -126,6 +128,28 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
             )]),
         ),
     );
+    // The PostgreSQL database's login log covers the window: postgres never logged in (a dormant
+    // admin). The MySQL one has none: its Login Evidence says why, and its rows say not recorded.
+    if let Some(Outcome::Collected(c)) = results.get_mut(&a.id).map(|r| &mut r.outcome) {
+        c.principals[0].last_login = LastLogin::NeverInWindow;
+        c.login_evidence = Some(Box::new(dbadmin_contracts::LoginEvidence {
+            source: "file:/var/log/postgresql/postgresql.json".into(),
+            window_days: 90,
+            covers_from: Some("2026-08-01T00:00:00Z".into()),
+            covers_to: Some("2026-11-22T09:59:00Z".into()),
+            logins: 12,
+            unattributed: 0,
+            sha256: "ab".repeat(32),
+            missing: None,
+        }));
+    }
+    if let Some(Outcome::Collected(c)) = results.get_mut(&b.id).map(|r| &mut r.outcome) {
+        c.login_evidence = Some(Box::new(dbadmin_contracts::LoginEvidence::missing(
+            "",
+            90,
+            "Oracle MySQL's community server keeps no login log",
+        )));
+    }
     results.insert(
         down.id.clone(),
         result(

@@ -61,6 +61,7 @@ fn result(principals: Vec<Principal>) -> TargetResult {
             principals_examined: 9,
             catalog_warnings: Vec::new(),
             principals,
+            login_evidence: None,
         }),
     }
 }
@@ -168,4 +169,40 @@ fn rows_carry_signals_and_review_status_against_the_baseline() {
     // A status row gets no review status, even with a baseline.
     let rows = target_rows(&target(), None, "2026-12-02T10:00:00Z", Some(&baseline));
     assert_eq!((rows[0].review_status.as_str(), rows[0].review_signals.as_str()), ("", "ERROR"));
+}
+
+/// A dormant admin is one that can log in and did not in a log covering the whole window; a
+/// database with no readable log says so. A role, or a log that starts inside the window, is not
+/// dormant.
+#[test]
+fn dormant_admins_and_missing_login_evidence_are_signalled() {
+    let mut dormant = principal("dormant", false, vec![finding(Level::Admin, &["'dormant'@'%'", "SUPER"])]);
+    dormant.last_login = LastLogin::NeverInWindow;
+    let mut recent = principal("recent", false, vec![finding(Level::Admin, &["'recent'@'%'", "SUPER"])]);
+    recent.last_login = LastLogin::Logged("2026-12-01T00:00:00Z".into());
+    let mut short = principal("short", false, vec![finding(Level::Admin, &["'short'@'%'", "SUPER"])]);
+    short.last_login = LastLogin::NeverSince("2026-11-30T00:00:00Z".into());
+    let mut role = principal("dba", true, vec![finding(Level::Admin, &["'dba'@''", "SUPER"])]);
+    role.last_login = LastLogin::NeverInWindow;
+    let mut r = result(vec![dormant, recent, short, role]);
+    let evidence = |missing: Option<&str>| dbadmin_contracts::LoginEvidence {
+        source: "file:/log".into(),
+        window_days: 90,
+        missing: missing.map(str::to_owned),
+        ..Default::default()
+    };
+    if let Outcome::Collected(c) = &mut r.outcome {
+        c.login_evidence = Some(Box::new(evidence(None)));
+    }
+    let s = signals(Some(&r));
+    assert!(s.codes.contains(&review::DORMANT_ADMIN) && !s.codes.contains(&review::LOGIN_EVIDENCE_MISSING), "{s:?}");
+    let detail = s.details.iter().find(|d| d.starts_with("admins that can log in but did not")).unwrap();
+    assert!(detail.ends_with("'dormant'@'%'"), "only the dormant login: {detail}");
+    if let Outcome::Collected(c) = &mut r.outcome {
+        c.login_evidence = Some(Box::new(evidence(Some("the log is in PostgreSQL's stderr format"))));
+        c.principals.retain(|p| p.name != "dormant");
+    }
+    let s = signals(Some(&r));
+    assert!(!s.codes.contains(&review::DORMANT_ADMIN) && s.codes.contains(&review::LOGIN_EVIDENCE_MISSING), "{s:?}");
+    assert!(s.details.iter().any(|d| d == "no login evidence: the log is in PostgreSQL's stderr format"), "{s:?}");
 }

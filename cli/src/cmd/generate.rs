@@ -28,6 +28,8 @@ pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
             ca_file: g.tls_ca_file,
             min_tls: g.min_tls_mode,
             require_bound_secrets: g.require_bound_secrets,
+            login_window_days: g.login_window_days,
+            read_local_logs: true,
             ..ConnectOptions::default()
         },
         requested_by: local::local_identity(),

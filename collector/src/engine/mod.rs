@@ -99,6 +99,10 @@ pub struct ConnectOptions {
     /// a secret that names none is an error row, so the inventory alone never decides where a
     /// password goes.
     pub require_bound_secrets: bool,
+    /// Days of login evidence asked for, ending at collection (the Last Login Date's window).
+    pub login_window_days: u32,
+    /// Read the login logs the inventory names as `file:` (local runs; a Lambda has no such files).
+    pub read_local_logs: bool,
 }
 
 impl Default for ConnectOptions {
@@ -111,6 +115,8 @@ impl Default for ConnectOptions {
             ca_file: None,
             min_tls: TlsMode::Disable,
             require_bound_secrets: false,
+            login_window_days: crate::logins::DEFAULT_WINDOW_DAYS,
+            read_local_logs: false,
         }
     }
 }
@@ -303,6 +309,7 @@ async fn collect_with<D: Driver>(
         principals_examined: catalog.principals_examined(),
         catalog_warnings: catalog.warnings(),
         principals: catalog.classify(),
+        login_evidence: None,
     })
 }
 
@@ -544,6 +551,7 @@ mod batches {
             role_arn: None,
             tls: TlsMode::VerifyFull,
             tags: Default::default(),
+            login_log: None,
         }
     }
 

@@ -49,6 +49,7 @@ pub fn target(engine: Engine, port: u16, tls: TlsMode) -> Target {
         role_arn: None,
         tls,
         tags: Default::default(),
+        login_log: None,
     }
 }
 
