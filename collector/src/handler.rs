@@ -395,7 +395,7 @@ async fn collect(
                         // Beside the catalogs: when each principal last logged in, from the engine's log.
                         let now = time::OffsetDateTime::now_utc();
                         let (window, local) = (deps.connect.login_window_days, deps.connect.read_local_logs);
-                        let evidence = crate::logins::evidence(target, &mut collected.principals, window, now, local);
+                        let evidence = crate::logins::evidence(target, &mut collected, window, now, local);
                         collected.login_evidence = Some(Box::new(evidence));
                         (Outcome::Collected(collected), attempts)
                     }

@@ -2,21 +2,31 @@
 //! window, gives each principal its last successful login. Parsing and attribution are pure and
 //! tested on hostile lines; [`evidence`] reads the log the inventory names (`login_log`).
 //!
-//! Only formats that escape what they log are read: PostgreSQL's `jsonlog` (15+) and `csvlog`. In
-//! the plain `stderr` format a role name holding a line break writes a line of its choosing, so a
-//! login could be forged for anyone; such a log is refused, with that reason.
+//! PostgreSQL's `jsonlog` (15+) and `csvlog` escape what they log. PostgreSQL's plain `stderr`
+//! format and MariaDB's audit log (`server_audit`) write names as they are, so a name holding a
+//! line break writes a line of its choosing and could forge a login for anyone: the `stderr`
+//! format is refused, and an audit log is believed only when no account of the server has a line
+//! break in its name.
 
-use dbadmin_contracts::{Engine, LastLogin, LoginEvidence, Principal, Target};
+use dbadmin_contracts::{Collected, Engine, LastLogin, LoginEvidence, Principal, Target};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// The window asked for when none is configured (days, ending at collection).
 pub const DEFAULT_WINDOW_DAYS: u32 = 90;
 
-/// What one log says: each successful login (role, time), and what it covers.
+/// One successful login: who (`host` is the client's, for engines whose accounts have hosts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub user: String,
+    pub host: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+/// What one log says: each successful login, and what it covers.
 #[derive(Debug, Default, PartialEq)]
 pub struct Parsed {
-    pub logins: Vec<(String, OffsetDateTime)>,
+    pub logins: Vec<Login>,
     /// The first and last record of any kind: what the log covers.
     pub first: Option<OffsetDateTime>,
     pub last: Option<OffsetDateTime>,
@@ -76,7 +86,7 @@ pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
             parsed.saw(at);
             if record["message"].as_str().is_some_and(|m| m.starts_with(AUTHORIZED)) {
                 match record["user"].as_str().filter(|u| !u.is_empty()) {
-                    Some(user) => parsed.logins.push((user.to_owned(), at)),
+                    Some(user) => parsed.logins.push(Login { user: user.to_owned(), host: None, at }),
                     None => parsed.unattributed += 1,
                 }
             }
@@ -90,7 +100,7 @@ pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
             parsed.saw(at);
             if record.get(13).is_some_and(|m| m.starts_with(AUTHORIZED)) {
                 match record.get(1).filter(|u| !u.is_empty()) {
-                    Some(user) => parsed.logins.push((user.to_owned(), at)),
+                    Some(user) => parsed.logins.push(Login { user: user.to_owned(), host: None, at }),
                     None => parsed.unattributed += 1,
                 }
             }
@@ -106,6 +116,67 @@ pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
     Ok(parsed)
 }
 
+/// MariaDB's audit log (`server_audit`, `server_audit_events=CONNECT`), in UTC:
+/// `20261203 22:31:05,serverhost,user,client host,connection id,query id,CONNECT,database,,0`. A
+/// `CONNECT` with return code 0 is a successful login. The fields after the user are read from the
+/// right, so a user name holding commas stays whole; a line whose fields do not fall into place
+/// counts for no one.
+pub fn parse_mariadb_audit(text: &str) -> Result<Parsed, String> {
+    let mut parsed = Parsed::default();
+    let format = time::macros::format_description!("[year][month][day] [hour]:[minute]:[second]");
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let Some(at) = fields
+            .first()
+            .and_then(|t| time::PrimitiveDateTime::parse(t, &format).ok())
+            .map(time::PrimitiveDateTime::assume_utc)
+        else {
+            continue;
+        };
+        parsed.saw(at);
+        let n = fields.len();
+        if n < 10 || !fields.contains(&"CONNECT") {
+            continue;
+        }
+        let whole = fields[n - 4] == "CONNECT"
+            && fields[n - 2].is_empty()
+            && [n - 6, n - 5].iter().all(|i| fields[*i].bytes().all(|b| b.is_ascii_digit()) && !fields[*i].is_empty());
+        if !whole {
+            parsed.unattributed += 1;
+            continue;
+        }
+        if fields[n - 1] != "0" {
+            continue;
+        }
+        let user = fields[2..n - 7].join(",");
+        parsed.logins.push(Login { user, host: Some(fields[n - 7].to_owned()), at });
+    }
+    if parsed.first.is_none() {
+        return Err("the log holds no record MariaDB's audit plugin wrote".into());
+    }
+    Ok(parsed)
+}
+
+/// The principal a login is of: by name alone (PostgreSQL), or (MySQL, MariaDB) the one account of
+/// that user whose host pattern admits the client's host, preferring an exact host as the server
+/// does. `None` when no account or more than one could be meant.
+fn account_of(principals: &[Principal], login: &Login) -> Option<usize> {
+    let same_user: Vec<usize> =
+        principals.iter().enumerate().filter(|(_, p)| p.name == login.user).map(|(i, _)| i).collect();
+    let Some(client) = &login.host else {
+        return (same_user.len() == 1).then(|| same_user[0]);
+    };
+    let host = |i: &usize| principals[*i].host.clone().unwrap_or_default();
+    if let Some(exact) = same_user.iter().find(|i| host(i).eq_ignore_ascii_case(client)) {
+        return Some(*exact);
+    }
+    let admitting: Vec<usize> = same_user
+        .into_iter()
+        .filter(|i| !host(i).is_empty() && crate::model::mysql::host_pattern_matches(&host(i), client))
+        .collect();
+    (admitting.len() == 1).then(|| admitting[0])
+}
+
 /// Sets each principal's last login from `parsed` over `window_days` ending at `now`, and says
 /// what the evidence was. A principal with no login: `NEVER IN WINDOW` when the log covers all of
 /// the window, else "never since the log starts".
@@ -118,16 +189,23 @@ pub fn attribute(
     now: OffsetDateTime,
 ) -> LoginEvidence {
     let start = now - time::Duration::days(i64::from(window_days));
-    let mut last: BTreeMap<&str, OffsetDateTime> = BTreeMap::new();
-    let mut logins = 0;
-    for (user, at) in parsed.logins.iter().filter(|(_, at)| *at >= start) {
+    let mut last: BTreeMap<usize, OffsetDateTime> = BTreeMap::new();
+    let (mut logins, mut unattributed) = (0, parsed.unattributed);
+    for login in parsed.logins.iter().filter(|l| l.at >= start) {
         logins += 1;
-        let seen = last.entry(user.as_str()).or_insert(*at);
-        *seen = (*seen).max(*at);
+        match account_of(principals, login) {
+            Some(i) => {
+                let seen = last.entry(i).or_insert(login.at);
+                *seen = (*seen).max(login.at);
+            }
+            // Not a reported principal, or an account that cannot be told apart.
+            None if principals.iter().any(|p| p.name == login.user) => unattributed += 1,
+            None => {}
+        }
     }
     let first = parsed.first.unwrap_or(now);
-    for p in principals.iter_mut() {
-        p.last_login = match last.get(p.name.as_str()) {
+    for (i, p) in principals.iter_mut().enumerate() {
+        p.last_login = match last.get(&i) {
             Some(at) => LastLogin::Logged(dbadmin_contracts::format_rfc3339(*at)),
             None if first <= start => LastLogin::NeverInWindow,
             None => LastLogin::NeverSince(dbadmin_contracts::format_rfc3339(first)),
@@ -139,7 +217,7 @@ pub fn attribute(
         covers_from: parsed.first.map(dbadmin_contracts::format_rfc3339),
         covers_to: parsed.last.map(dbadmin_contracts::format_rfc3339),
         logins,
-        unattributed: parsed.unattributed,
+        unattributed,
         sha256,
         missing: None,
     }
@@ -152,7 +230,9 @@ fn no_log_named(engine: Engine) -> String {
                              log_connections on, in jsonlog or csvlog"
             .into(),
         Engine::Mysql => "Oracle MySQL's community server keeps no login log".into(),
-        Engine::Mariadb => "login logs of MariaDB (the server_audit plugin) are not read yet".into(),
+        Engine::Mariadb => "no login log named (inventory column login_log); MariaDB writes logins with the \
+                            server_audit plugin (server_audit_events=CONNECT)"
+            .into(),
         Engine::Sqlserver => "SQL Server Audit is not read; only sessions open at collection are".into(),
     }
 }
@@ -162,7 +242,7 @@ fn no_log_named(engine: Engine) -> String {
 /// which has no such files.
 pub fn evidence(
     target: &Target,
-    principals: &mut [Principal],
+    collected: &mut Collected,
     window_days: u32,
     now: OffsetDateTime,
     local: bool,
@@ -171,9 +251,18 @@ pub fn evidence(
         return LoginEvidence::missing("", window_days, no_log_named(target.engine));
     };
     let missing = |why: String| LoginEvidence::missing(source, window_days, why);
-    if target.engine != Engine::Postgres {
-        return missing(no_log_named(target.engine));
-    }
+    let parse: fn(&str) -> Result<Parsed, String> = match target.engine {
+        Engine::Postgres => parse_postgres,
+        Engine::Mariadb if collected.line_break_in_a_name => {
+            return missing(
+                "an account of this server has a line break in its name, and the audit log writes names as they \
+                 are: any line of it could be that account's forgery"
+                    .into(),
+            )
+        }
+        Engine::Mariadb => parse_mariadb_audit,
+        engine => return missing(no_log_named(engine)),
+    };
     let Some(path) = source.strip_prefix("file:") else {
         return missing(format!("{source} is not a login log this collector reads"));
     };
@@ -185,8 +274,8 @@ pub fn evidence(
         Err(e) => return missing(format!("cannot read {path}: {e}")),
     };
     let sha256 = dbadmin_contracts::sha256_hex(&bytes);
-    match parse_postgres(&String::from_utf8_lossy(&bytes)) {
-        Ok(parsed) => attribute(principals, &parsed, source, sha256, window_days, now),
+    match parse(&String::from_utf8_lossy(&bytes)) {
+        Ok(parsed) => attribute(&mut collected.principals, &parsed, source, sha256, window_days, now),
         Err(why) => missing(why),
     }
 }
@@ -304,5 +393,72 @@ mod tests {
         assert_eq!(ps[0].last_login, LastLogin::NeverInWindow);
         let stderr = "2026-12-01 10:00:00.001 UTC [42] LOG:  connection authorized: user=alice database=postgres\n";
         assert!(parse_postgres(stderr).unwrap_err().contains("stderr format"));
+    }
+
+    fn account(user: &str, host: &str) -> Principal {
+        Principal { host: Some(host.into()), ..principal(user) }
+    }
+
+    #[test]
+    fn mariadb_audit_logins_are_attributed_to_the_account_the_server_would_pick() {
+        let log = "20260901 00:00:00,vm,root,localhost,1,0,CONNECT,,,0\n\
+                   20261201 10:00:00,vm,alice,10.0.0.7,4,0,CONNECT,app,,0\n\
+                   20261201 10:00:01,vm,alice,10.0.0.7,4,0,DISCONNECT,app,,0\n\
+                   20261202 10:00:00,vm,bob,10.0.0.8,5,0,FAILED_CONNECT,,,1045\n\
+                   20261202 11:00:00,vm,o,dd,192.168.1.1,6,0,CONNECT,,,0\n\
+                   20261202 12:00:00,vm,carol,localhost,7,0,CONNECT,,,0\n";
+        let parsed = parse_mariadb_audit(log).unwrap();
+        assert_eq!(parsed.logins.len(), 4, "{parsed:?}");
+        assert_eq!(parsed.logins[2].user, "o,dd", "a comma in a name keeps it whole");
+        let mut ps = vec![
+            account("alice", "10.0.0.%"),
+            account("alice", "%"),
+            account("bob", "%"),
+            account("o,dd", "%"),
+            account("carol", "%"),
+            account("carol", "localhost"),
+        ];
+        let e = attribute(&mut ps, &parsed, "file:/audit.log", "ab".into(), 90, at("2026-12-03T00:00:00Z"));
+        assert_eq!(ps[0].last_login, LastLogin::NeverInWindow, "two accounts admit 10.0.0.7: told apart by no one");
+        assert_eq!(ps[1].last_login, LastLogin::NeverInWindow);
+        assert_eq!(ps[2].last_login, LastLogin::NeverInWindow, "a failed login is no login");
+        assert_eq!(ps[3].last_login, LastLogin::Logged("2026-12-02T11:00:00Z".into()));
+        assert_eq!(ps[4].last_login, LastLogin::NeverInWindow, "an exact host wins over %");
+        assert_eq!(ps[5].last_login, LastLogin::Logged("2026-12-02T12:00:00Z".into()));
+        assert_eq!(e.unattributed, 1, "alice's login could be either account");
+    }
+
+    /// The lines MariaDB 10.11 wrote when an account named with a line break and a forged record
+    /// logged in (recorded from the test server): the second line reads like fx_super's login.
+    /// The audit log is believed only while no account has a line break in its name.
+    #[test]
+    fn an_audit_log_is_not_believed_while_a_name_can_forge_its_lines() {
+        let forged = "20261203 22:31:05,vm,we,ird\n20261203 00:00:00,h,fx_super,localhost,1,0,CONNECT,,,0,127.0.0.1,6,0,CONNECT,,,0\n";
+        let target = Target {
+            engine: Engine::Mariadb,
+            login_log: Some("file:/nonexistent/audit.log".into()),
+            ..dbadmin_ports::fixtures::target("m")
+        };
+        let mut collected = Collected {
+            server_version: "10.11".into(),
+            tls: dbadmin_contracts::TlsMode::VerifyFull,
+            server_certificate_sha256: None,
+            admin_definition_version: "v".into(),
+            queries: vec![],
+            principals_examined: 2,
+            catalog_warnings: vec![],
+            principals: vec![account("fx_super", "%")],
+            login_evidence: None,
+            line_break_in_a_name: true,
+        };
+        let e = evidence(&target, &mut collected, 90, at("2026-12-04T00:00:00Z"), true);
+        assert!(e.missing.unwrap().contains("line break in its name"));
+        assert_eq!(collected.principals[0].last_login, LastLogin::NotRecorded);
+        // Why: a careful forger's lines fall into place, and the parser alone cannot tell them
+        // from a login (a name `x,localhost,5,0,QUERY,db,'q',0⏎20261203 00:00:00,h,fx_super`).
+        let careful = "20261203 22:31:05,vm,x,localhost,5,0,QUERY,db,'q',0\n\
+                       20261203 00:00:00,h,fx_super,127.0.0.1,6,0,CONNECT,,,0\n";
+        assert!(parse_mariadb_audit(careful).unwrap().logins.iter().any(|l| l.user == "fx_super"));
+        assert!(parse_mariadb_audit(forged).unwrap().logins.iter().all(|l| l.user != "fx_super"));
     }
 }

@@ -484,3 +484,39 @@ async fn failures_are_typed() {
     assert_eq!(r.unwrap_err().kind, ErrorKind::Unreachable);
     assert_eq!(attempts, 2, "unreachable is retried up to max_attempts");
 }
+
+/// Last Login Date from MariaDB's audit log (scripts/test-servers.sh loads server_audit with
+/// CONNECT events): fx_super logs in now and is dated, on its account 'fx_super'@'%';
+/// fx_create_user never logs in, and the log is younger than the window.
+#[tokio::test]
+async fn mariadb_last_logins_are_read_from_its_audit_log() {
+    if !server_available("MariaDB", mariadb_port()) {
+        return;
+    }
+    let log = std::env::var("DBADMIN_TEST_MARIADB_LOGIN_LOG")
+        .expect("DBADMIN_TEST_MARIADB_LOGIN_LOG (export scripts/test-servers.sh env)");
+    let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(2);
+    let login = DbCredentials { username: "fx_super".into(), password: "pw".into(), ..Default::default() };
+    let (as_super, _) =
+        engine::collect(&target(Engine::Mariadb, mariadb_port(), TlsMode::VerifyFull), &login, &options()).await;
+    // It logs in, then may not read the grant tables: a login all the same.
+    if let Err(e) = as_super {
+        assert_eq!(e.kind, ErrorKind::InsufficientPrivilege, "fx_super logs in: {e:?}");
+    }
+    let mut at = target(Engine::Mariadb, mariadb_port(), TlsMode::VerifyFull);
+    at.login_log = Some(format!("file:{log}"));
+    let mut c = collect(Engine::Mariadb, mariadb_port()).await;
+    let now = time::OffsetDateTime::now_utc();
+    let evidence = dbadmin_collector::logins::evidence(&at, &mut c, 90, now, true);
+    assert_eq!(evidence.missing, None, "{evidence:?}");
+    match &find(&c, "fx_super", Some("%")).unwrap().last_login {
+        dbadmin_contracts::LastLogin::Logged(t) => {
+            assert!(dbadmin_contracts::parse_rfc3339(t).unwrap() >= before, "{t} is this test's login")
+        }
+        other => panic!("fx_super logged in: {other:?}"),
+    }
+    assert_eq!(
+        find(&c, "fx_create_user", Some("%")).unwrap().last_login,
+        dbadmin_contracts::LastLogin::NeverSince(evidence.covers_from.clone().unwrap())
+    );
+}

@@ -769,6 +769,7 @@ mod tests {
                     catalog_warnings: Vec::new(),
                     principals: vec![],
                     login_evidence: None,
+                    line_break_in_a_name: false,
                 })
             };
             let result = TargetResult {

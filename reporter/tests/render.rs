@@ -87,6 +87,7 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
             catalog_warnings: Vec::new(),
             principals,
             login_evidence: None,
+            line_break_in_a_name: false,
         })
     };
     let mut results = BTreeMap::new();

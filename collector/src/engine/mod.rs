@@ -258,6 +258,10 @@ pub(crate) trait Classify {
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Whether any principal's name holds a line break (a log line of its choosing is then possible).
+    fn line_break_in_a_name(&self) -> bool {
+        false
+    }
 }
 
 /// One engine: the steps [`collect_with`] runs in the same order for every engine —
@@ -310,6 +314,7 @@ async fn collect_with<D: Driver>(
         catalog_warnings: catalog.warnings(),
         principals: catalog.classify(),
         login_evidence: None,
+        line_break_in_a_name: catalog.line_break_in_a_name(),
     })
 }
 

@@ -215,6 +215,10 @@ impl Classify for Catalog {
     fn warnings(&self) -> Vec<String> {
         self.warnings.clone()
     }
+
+    fn line_break_in_a_name(&self) -> bool {
+        self.accounts.iter().any(|a| a.user.contains(['\n', '\r']))
+    }
 }
 
 #[async_trait]

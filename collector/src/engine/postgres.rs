@@ -165,6 +165,10 @@ impl Classify for Catalog {
         out.extend(self.membership_disagreements());
         out
     }
+
+    fn line_break_in_a_name(&self) -> bool {
+        self.roles.iter().any(|r| r.name.contains(['\n', '\r']))
+    }
 }
 
 #[async_trait]
