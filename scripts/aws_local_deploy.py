@@ -131,6 +131,7 @@ def target_account(endpoint, account, secret_arns, secrets_key_arn, discoverers)
         render("target-named-secrets.json", secret_arns=named),
         render("target-tagged-secrets.json", tag_key=SECRET_TAG[0], tag_value=SECRET_TAG[1]),
         render("target-secrets-kms.json", kms_key_arns=[secrets_key_arn]),
+        render("target-login-logs.json", partition="aws", account=account),
     ]
     put_role(
         iam,

@@ -35,6 +35,14 @@ pub struct AwsCredentials {
 }
 
 impl AwsCredentials {
+    pub(crate) fn sdk(&self) -> &aws_config::SdkConfig {
+        &self.sdk
+    }
+
+    pub(crate) fn interceptor(&self) -> Option<aws_sdk_secretsmanager::config::SharedInterceptor> {
+        self.interceptor.clone()
+    }
+
     pub fn new(clients: &crate::Clients, role_name: Option<String>, external_id: Option<String>) -> Self {
         AwsCredentials {
             sdk: clients.sdk.clone(),

@@ -18,6 +18,7 @@ pub mod emf;
 pub mod error;
 pub mod kms;
 pub mod lambda;
+pub mod logs;
 pub mod rds;
 pub mod s3;
 pub mod sns;

@@ -220,6 +220,7 @@ pub async fn run(
         runs: &runs,
         finalize: &finalize,
         connect: &opts.connect,
+        login_logs: &dbadmin_ports::logs::NoCloudLogs,
     };
     let collect_started = std::time::Instant::now();
     let (errors, job_ms) = collect_all(&mut job_rx, &collector, opts.concurrency, progress).await?;

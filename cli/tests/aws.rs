@@ -295,6 +295,7 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
         runs: &dying,
         finalize: &finalize,
         connect: &connect,
+        login_logs: &credentials,
     };
     assert!(matches!(handle_job(&a, &deps).await, Err(CollectorError::Count { .. })));
     let deps = CollectorDeps { runs: &s.runs, ..deps };

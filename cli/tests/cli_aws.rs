@@ -1012,3 +1012,70 @@ async fn inventories_are_read_from_parameter_store() {
     );
     assert!(!refused.stderr.contains("Requested report"), "{refused:?}");
 }
+
+/// Last Login Date on the deployed stack: the PostgreSQL demo database's log as RDS exports it to
+/// CloudWatch Logs (the stderr format with RDS's prefix), in its target account's group
+/// `/aws/rds/instance/demo-pg/postgresql`. The deployed collector reads it through the target role
+/// (terraform/policies/target-login-logs.json): fx_super logged in two days ago; the log reaches
+/// back 100 days, so fx_createrole is NEVER IN WINDOW and the database is DORMANT_ADMIN.
+#[tokio::test(flavor = "multi_thread")]
+async fn last_logins_are_read_from_cloudwatch_logs_in_the_target_account() {
+    let Some(e) = Env::new().await else { return };
+    let (_, demo) = e.demo_inventory().await;
+    let pg = demo.targets.iter().find(|t| t.engine == Engine::Postgres).unwrap().clone();
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = |t: time::OffsetDateTime| {
+        let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+        format!("{} UTC", t.format(&f).unwrap())
+    };
+    let (old, recent) = (now - time::Duration::days(100), now - time::Duration::days(2));
+    let events = serde_json::json!([
+        [old.unix_timestamp() * 1000, format!("{}::@:[7]:LOG:  checkpoint starting: time", stamp(old))],
+        [recent.unix_timestamp() * 1000, format!(
+            "{}:10.0.0.5(40000):fx_super@postgres:[42]:LOG:  connection authorized: user=fx_super database=postgres SSL enabled",
+            stamp(recent)
+        )],
+    ]);
+    let code = format!(
+        r#"
+import boto3, json
+logs = boto3.client("logs", region_name="{region}", aws_access_key_id="{account}", aws_secret_access_key="test")
+group = "/aws/rds/instance/demo-pg/postgresql"
+try:
+    logs.create_log_group(logGroupName=group)
+except logs.exceptions.ResourceAlreadyExistsException:
+    pass
+stream = "demo-pg." + str({now_ms})
+logs.create_log_stream(logGroupName=group, logStreamName=stream)
+logs.put_log_events(logGroupName=group, logStreamName=stream,
+    logEvents=[{{"timestamp": t, "message": m}} for t, m in json.loads('{events}')])
+print("ok")
+"#,
+        region = pg.region,
+        account = pg.account_id,
+        now_ms = now.unix_timestamp() * 1000,
+        events = events.to_string().replace('\'', "\\'"),
+    );
+    assert_eq!(support::admin_python(&e.o, &code).trim(), "ok");
+    let row = format!(
+        "id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags,login_log\n\
+         demo-pg,{},{},postgres,{},{},,{},,{},identifier=demo-pg,cloudwatch:/aws/rds/instance/demo-pg/postgresql\n",
+        pg.account_id, pg.region, pg.host, pg.port, pg.secret, pg.tls
+    );
+    let inventory = e.put_inventory("login-logs.csv", &row).await;
+    let run = e.run(&["generate", "--inventory", &inventory, "--output", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let id = run.json()["report_id"].as_str().unwrap().to_owned();
+    let dir = tmp();
+    let download = support::cli_as_auditor(&e.o, &["download", &id, "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(download.code, 0, "{download:?}");
+    let csv = std::fs::read_to_string(dir.path().join(&id).join("v1").join("report.csv")).unwrap();
+    let rows = |user: &str| -> Vec<&str> { csv.lines().filter(|l| l.contains(&format!(",{user},,USER,"))).collect() };
+    let logged = stamp(recent).replace(' ', "T").replace("TUTC", "Z");
+    assert!(rows("fx_super").iter().all(|l| l.contains(&logged)), "fx_super {logged}: {csv}");
+    assert!(
+        !rows("fx_createrole").is_empty() && rows("fx_createrole").iter().all(|l| l.contains(",NEVER IN WINDOW,")),
+        "{csv}"
+    );
+    assert!(csv.contains("cloudwatch:/aws/rds/instance/demo-pg/postgresql ") && csv.contains("DORMANT_ADMIN"), "{csv}");
+}

@@ -20,6 +20,8 @@ pub struct CollectorDeps<'a> {
     pub runs: &'a dyn RunStore,
     pub finalize: &'a dyn FinalizeQueue,
     pub connect: &'a ConnectOptions,
+    /// Where `cloudwatch:` login logs are read (CloudWatch Logs on AWS).
+    pub login_logs: &'a dyn dbadmin_ports::LoginLogs,
     /// The population snapshots read so far (a Lambda keeps them across invocations).
     pub populations: &'a Populations,
 }
@@ -395,7 +397,8 @@ async fn collect(
                         // Beside the catalogs: when each principal last logged in, from the engine's log.
                         let now = time::OffsetDateTime::now_utc();
                         let (window, local) = (deps.connect.login_window_days, deps.connect.read_local_logs);
-                        let evidence = crate::logins::evidence(target, &mut collected, window, now, local);
+                        let evidence =
+                            crate::logins::evidence(target, &mut collected, window, now, local, deps.login_logs).await;
                         collected.login_evidence = Some(Box::new(evidence));
                         (Outcome::Collected(collected), attempts)
                     }

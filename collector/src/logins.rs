@@ -74,7 +74,7 @@ const AUTHORIZED: &str = "connection authorized:";
 
 /// A PostgreSQL log in `jsonlog` (one JSON object a line) or `csvlog` format. `Err` names why the
 /// log cannot serve as evidence (the `stderr` format, or nothing readable).
-pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
+pub fn parse_postgres(text: &str, forgeable: bool) -> Result<Parsed, String> {
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
     let mut parsed = Parsed::default();
     if first.trim_start().starts_with('{') {
@@ -105,10 +105,13 @@ pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
                 }
             }
         }
-    } else {
-        return Err("the log is in PostgreSQL's stderr format, where a role name holding a line break can forge a \
-                    login line: set log_destination to jsonlog or csvlog"
+    } else if forgeable {
+        return Err("the log is in PostgreSQL's stderr format, which writes role names as they are, and a role of \
+                    this server has a name that could write a login line of its choosing (a line break, or \
+                    ' database=' or 'user=' in it): set log_destination to jsonlog or csvlog"
             .into());
+    } else {
+        parse_postgres_stderr(text, &mut parsed);
     }
     if parsed.first.is_none() {
         return Err("the log holds no record PostgreSQL wrote".into());
@@ -116,12 +119,36 @@ pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
     Ok(parsed)
 }
 
+/// PostgreSQL's `stderr` format, as RDS writes and exports it (`log_line_prefix` `%t:%r:%u@%d:[%p]:`)
+/// or with the default prefix (`%m [%p] `): each line that starts with a time is a record; a login
+/// is `… LOG:  connection authorized: user=NAME database=…`. Read only when no role's name could
+/// write such a line itself ([`parse_postgres`]).
+fn parse_postgres_stderr(text: &str, parsed: &mut Parsed) {
+    for line in text.lines() {
+        let mut words = line.splitn(3, ' ');
+        let (Some(date), Some(clock), Some(rest)) = (words.next(), words.next(), words.next()) else { continue };
+        let zone = rest.split([' ', ':']).next().unwrap_or_default();
+        let Some(at) = postgres_time(&format!("{date} {clock} {zone}")) else { continue };
+        parsed.saw(at);
+        let Some((_, after)) = line.split_once(&format!("LOG:  {AUTHORIZED} user=")) else { continue };
+        match after.split_once(" database=") {
+            Some((user, _)) if !user.is_empty() => parsed.logins.push(Login { user: user.to_owned(), host: None, at }),
+            _ => parsed.unattributed += 1,
+        }
+    }
+}
+
 /// MariaDB's audit log (`server_audit`, `server_audit_events=CONNECT`), in UTC:
 /// `20261203 22:31:05,serverhost,user,client host,connection id,query id,CONNECT,database,,0`. A
 /// `CONNECT` with return code 0 is a successful login. The fields after the user are read from the
 /// right, so a user name holding commas stays whole; a line whose fields do not fall into place
 /// counts for no one.
-pub fn parse_mariadb_audit(text: &str) -> Result<Parsed, String> {
+pub fn parse_mariadb_audit(text: &str, forgeable: bool) -> Result<Parsed, String> {
+    if forgeable {
+        return Err("an account of this server has a line break in its name, and the audit log writes names as \
+                    they are: any line of it could be that account's forgery"
+            .into());
+    }
     let mut parsed = Parsed::default();
     let format = time::macros::format_description!("[year][month][day] [hour]:[minute]:[second]");
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -237,45 +264,69 @@ fn no_log_named(engine: Engine) -> String {
     }
 }
 
-/// The login evidence of `target` for its `principals` (whose Last Login Date it sets), read as a
-/// local run reads it: `file:PATH`, a log file or a folder of them. `local` is false in a Lambda,
-/// which has no such files.
-pub fn evidence(
+/// The login evidence of `target` (setting each principal's Last Login Date) from the log its
+/// inventory row names: `file:PATH` (a log file or a folder of them; local runs only, `local`) or
+/// `cloudwatch:GROUP` (through `logs`, in the target's account).
+pub async fn evidence(
     target: &Target,
     collected: &mut Collected,
     window_days: u32,
     now: OffsetDateTime,
     local: bool,
+    logs: &dyn dbadmin_ports::LoginLogs,
 ) -> LoginEvidence {
     let Some(source) = target.login_log.as_deref() else {
         return LoginEvidence::missing("", window_days, no_log_named(target.engine));
     };
     let missing = |why: String| LoginEvidence::missing(source, window_days, why);
-    let parse: fn(&str) -> Result<Parsed, String> = match target.engine {
-        Engine::Postgres => parse_postgres,
-        Engine::Mariadb if collected.line_break_in_a_name => {
-            return missing(
-                "an account of this server has a line break in its name, and the audit log writes names as they \
-                 are: any line of it could be that account's forgery"
-                    .into(),
-            )
-        }
-        Engine::Mariadb => parse_mariadb_audit,
+    let (parse, phrase): (fn(&str, bool) -> Result<Parsed, String>, &str) = match target.engine {
+        Engine::Postgres => (parse_postgres, AUTHORIZED),
+        Engine::Mariadb => (parse_mariadb_audit, ",CONNECT,"),
         engine => return missing(no_log_named(engine)),
     };
-    let Some(path) = source.strip_prefix("file:") else {
+    let forgeable = collected.name_could_forge_a_log_line;
+    let start = now - time::Duration::days(i64::from(window_days));
+    let (text, oldest) = if let Some(path) = source.strip_prefix("file:") {
+        if !local {
+            return missing("file: logs are read by local runs only".into());
+        }
+        match read_log(std::path::Path::new(path)) {
+            Ok(b) => (String::from_utf8_lossy(&b).into_owned(), None),
+            Err(e) => return missing(format!("cannot read {path}: {e}")),
+        }
+    } else if let Some(group) = source.strip_prefix("cloudwatch:") {
+        let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
+        match logs.read(target, group, phrase.trim_matches(','), ms(start), ms(now)).await {
+            Ok(read) if read.oldest.is_none() => return missing(format!("log group {group} holds no event")),
+            Ok(read) => {
+                let lines: Vec<&str> = read.events.iter().map(|(_, m)| m.as_str()).collect();
+                (lines.join("\n"), read.oldest)
+            }
+            Err(e) => return missing(e.to_string()),
+        }
+    } else {
         return missing(format!("{source} is not a login log this collector reads"));
     };
-    if !local {
-        return missing("file: logs are read by local runs only".into());
-    }
-    let bytes = match read_log(std::path::Path::new(path)) {
-        Ok(b) => b,
-        Err(e) => return missing(format!("cannot read {path}: {e}")),
-    };
-    let sha256 = dbadmin_contracts::sha256_hex(&bytes);
-    match parse(&String::from_utf8_lossy(&bytes)) {
-        Ok(parsed) => attribute(&mut collected.principals, &parsed, source, sha256, window_days, now),
+    let sha256 = dbadmin_contracts::sha256_hex(text.as_bytes());
+    match parse(&text, forgeable) {
+        Ok(mut parsed) => {
+            // CloudWatch returns the login lines only: what the group covers is its oldest event.
+            if let Some(oldest) =
+                oldest.and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+            {
+                parsed.first = Some(oldest);
+            }
+            attribute(&mut collected.principals, &parsed, source, sha256, window_days, now)
+        }
+        Err(why) if oldest.is_some() && why.starts_with("the log holds no record") => {
+            // A group whose window holds no login: every principal is "never".
+            let parsed = Parsed {
+                first: oldest.and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()),
+                last: Some(now),
+                ..Parsed::default()
+            };
+            attribute(&mut collected.principals, &parsed, source, sha256, window_days, now)
+        }
         Err(why) => missing(why),
     }
 }
@@ -351,7 +402,7 @@ mod tests {
             json("2026-12-02 12:00:00 UTC", "dave", "connection received: host=10.0.0.1 port=5555"),
         ]
         .join("\n");
-        let parsed = parse_postgres(&log).unwrap();
+        let parsed = parse_postgres(&log, false).unwrap();
         let mut ps = vec![principal("alice"), principal("bob"), principal("carol"), principal("dave")];
         let e = attribute(&mut ps, &parsed, "file:/log", "ab".into(), 90, at("2026-12-03T00:00:00Z"));
         assert_eq!(ps[0].last_login, LastLogin::Logged("2026-12-02T10:00:00Z".into()));
@@ -368,7 +419,7 @@ mod tests {
                    2026-12-01 10:00:00 UTC,3/1,0,LOG,00000,\"connection authorized: user=alice database=postgres\",,,,,,,,,\"\",\"client backend\",,0\n\
                    2026-12-01 10:05:00 UTC,\"x\"\"\n2026-12-01 10:05:00 UTC,\"\"carol\",\"postgres\",43,,abd,2,,,,0,LOG,00000,\
                    \"connection authorized: user=x\",,,,,,,,,\"\",\"client backend\",,0\n";
-        let parsed = parse_postgres(log).unwrap();
+        let parsed = parse_postgres(log, false).unwrap();
         assert_eq!(parsed.logins.len(), 2);
         let mut ps = vec![principal("alice"), principal("carol")];
         let e = attribute(&mut ps, &parsed, "file:/log", "ab".into(), 90, at("2026-12-03T00:00:00Z"));
@@ -389,10 +440,27 @@ mod tests {
         ]
         .join("\n");
         let mut ps = vec![principal("alice")];
-        attribute(&mut ps, &parse_postgres(&log).unwrap(), "f", "x".into(), 90, at("2026-12-03T00:00:00Z"));
+        attribute(&mut ps, &parse_postgres(&log, false).unwrap(), "f", "x".into(), 90, at("2026-12-03T00:00:00Z"));
         assert_eq!(ps[0].last_login, LastLogin::NeverInWindow);
-        let stderr = "2026-12-01 10:00:00.001 UTC [42] LOG:  connection authorized: user=alice database=postgres\n";
-        assert!(parse_postgres(stderr).unwrap_err().contains("stderr format"));
+    }
+
+    /// The stderr format as RDS writes it and with the default prefix: read while no role's name
+    /// could write a login line of its own, refused once one could.
+    #[test]
+    fn the_stderr_format_is_read_only_while_no_name_can_forge_a_line() {
+        let stderr = "2026-12-01 10:00:00 UTC:10.0.0.5(40000):alice@postgres:[42]:LOG:  connection authorized: \
+                      user=alice database=postgres application_name=psql SSL enabled\n\
+                      2026-12-01 11:00:00.123 UTC [43] LOG:  connection authorized: user=bob database=app\n\
+                      \tcontinued statement text\n\
+                      2026-12-01 12:00:00 UTC:10.0.0.6(40001):carol@postgres:[44]:LOG:  connection received: host=x\n";
+        let parsed = parse_postgres(stderr, false).unwrap();
+        let users: Vec<&str> = parsed.logins.iter().map(|l| l.user.as_str()).collect();
+        assert_eq!(users, ["alice", "bob"]);
+        assert_eq!(parsed.last, Some(at("2026-12-01T12:00:00Z")));
+        assert!(parse_postgres(stderr, true).unwrap_err().contains("stderr format"));
+        // jsonlog is escaped: read whatever the names.
+        let json = json("2026-12-01 10:00:00 UTC", "a\nb", "connection authorized: user=a");
+        assert_eq!(parse_postgres(&json, true).unwrap().logins.len(), 1);
     }
 
     fn account(user: &str, host: &str) -> Principal {
@@ -407,7 +475,7 @@ mod tests {
                    20261202 10:00:00,vm,bob,10.0.0.8,5,0,FAILED_CONNECT,,,1045\n\
                    20261202 11:00:00,vm,o,dd,192.168.1.1,6,0,CONNECT,,,0\n\
                    20261202 12:00:00,vm,carol,localhost,7,0,CONNECT,,,0\n";
-        let parsed = parse_mariadb_audit(log).unwrap();
+        let parsed = parse_mariadb_audit(log, false).unwrap();
         assert_eq!(parsed.logins.len(), 4, "{parsed:?}");
         assert_eq!(parsed.logins[2].user, "o,dd", "a comma in a name keeps it whole");
         let mut ps = vec![
@@ -431,12 +499,14 @@ mod tests {
     /// The lines MariaDB 10.11 wrote when an account named with a line break and a forged record
     /// logged in (recorded from the test server): the second line reads like fx_super's login.
     /// The audit log is believed only while no account has a line break in its name.
-    #[test]
-    fn an_audit_log_is_not_believed_while_a_name_can_forge_its_lines() {
+    #[tokio::test]
+    async fn an_audit_log_is_not_believed_while_a_name_can_forge_its_lines() {
         let forged = "20261203 22:31:05,vm,we,ird\n20261203 00:00:00,h,fx_super,localhost,1,0,CONNECT,,,0,127.0.0.1,6,0,CONNECT,,,0\n";
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), forged).unwrap();
         let target = Target {
             engine: Engine::Mariadb,
-            login_log: Some("file:/nonexistent/audit.log".into()),
+            login_log: Some(format!("file:{}", file.path().display())),
             ..dbadmin_ports::fixtures::target("m")
         };
         let mut collected = Collected {
@@ -449,16 +519,18 @@ mod tests {
             catalog_warnings: vec![],
             principals: vec![account("fx_super", "%")],
             login_evidence: None,
-            line_break_in_a_name: true,
+            name_could_forge_a_log_line: true,
         };
-        let e = evidence(&target, &mut collected, 90, at("2026-12-04T00:00:00Z"), true);
+        let e =
+            evidence(&target, &mut collected, 90, at("2026-12-04T00:00:00Z"), true, &dbadmin_ports::logs::NoCloudLogs)
+                .await;
         assert!(e.missing.unwrap().contains("line break in its name"));
         assert_eq!(collected.principals[0].last_login, LastLogin::NotRecorded);
         // Why: a careful forger's lines fall into place, and the parser alone cannot tell them
         // from a login (a name `x,localhost,5,0,QUERY,db,'q',0⏎20261203 00:00:00,h,fx_super`).
         let careful = "20261203 22:31:05,vm,x,localhost,5,0,QUERY,db,'q',0\n\
                        20261203 00:00:00,h,fx_super,127.0.0.1,6,0,CONNECT,,,0\n";
-        assert!(parse_mariadb_audit(careful).unwrap().logins.iter().any(|l| l.user == "fx_super"));
-        assert!(parse_mariadb_audit(forged).unwrap().logins.iter().all(|l| l.user != "fx_super"));
+        assert!(parse_mariadb_audit(careful, false).unwrap().logins.iter().any(|l| l.user == "fx_super"));
+        assert!(parse_mariadb_audit(forged, false).unwrap().logins.iter().all(|l| l.user != "fx_super"));
     }
 }

@@ -33,6 +33,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         runs: &runs,
         finalize: &finalize,
         connect: &connect,
+        login_logs: &credentials,
     };
     let deps = &deps;
     let poison = lambda::SqsPoisonSink::from_settings(&clients, &settings);

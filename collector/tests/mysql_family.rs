@@ -507,7 +507,8 @@ async fn mariadb_last_logins_are_read_from_its_audit_log() {
     at.login_log = Some(format!("file:{log}"));
     let mut c = collect(Engine::Mariadb, mariadb_port()).await;
     let now = time::OffsetDateTime::now_utc();
-    let evidence = dbadmin_collector::logins::evidence(&at, &mut c, 90, now, true);
+    let evidence =
+        dbadmin_collector::logins::evidence(&at, &mut c, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
     assert_eq!(evidence.missing, None, "{evidence:?}");
     match &find(&c, "fx_super", Some("%")).unwrap().last_login {
         dbadmin_contracts::LastLogin::Logged(t) => {

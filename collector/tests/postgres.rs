@@ -396,14 +396,17 @@ async fn last_logins_are_read_from_the_servers_own_login_log() {
         let mut c = collect(Engine::Postgres, port).await;
         let now = time::OffsetDateTime::now_utc();
         // The log is written by the server's logging collector a moment after the login.
-        let mut evidence = dbadmin_collector::logins::evidence(&at, &mut c, 90, now, true);
+        let mut evidence =
+            dbadmin_collector::logins::evidence(&at, &mut c, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         for _ in 0..50 {
             if matches!(find(&c, "fx_super", None).unwrap().last_login, dbadmin_contracts::LastLogin::Logged(ref t) if dbadmin_contracts::parse_rfc3339(t).unwrap() >= before)
             {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            evidence = dbadmin_collector::logins::evidence(&at, &mut c, 90, now, true);
+            evidence =
+                dbadmin_collector::logins::evidence(&at, &mut c, 90, now, true, &dbadmin_ports::logs::NoCloudLogs)
+                    .await;
         }
         assert_eq!(evidence.missing, None, "{what}: {evidence:?}");
         assert!(evidence.logins > 0 && evidence.sha256.len() == 64, "{what}: {evidence:?}");
@@ -421,7 +424,9 @@ async fn last_logins_are_read_from_the_servers_own_login_log() {
         );
         // In a Lambda there is no such file: the reason is said, and no row is dated.
         let mut lambda = collect(Engine::Postgres, port).await;
-        let e = dbadmin_collector::logins::evidence(&at, &mut lambda, 90, now, false);
+        let e =
+            dbadmin_collector::logins::evidence(&at, &mut lambda, 90, now, false, &dbadmin_ports::logs::NoCloudLogs)
+                .await;
         assert_eq!(e.missing.as_deref(), Some("file: logs are read by local runs only"));
     }
 }

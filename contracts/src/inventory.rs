@@ -448,6 +448,11 @@ fn target_from<'a>(
     let tls = take(&mut bad, "tls", parse_tls(get("tls")));
     let tags = take(&mut bad, "tags", parse_tags(get("tags")));
     let login_log = take(&mut bad, "login_log", parse_login_log(get("login_log")));
+    if let (Some(Some(log)), Some(host), Some(tags)) = (&login_log, &host, &tags) {
+        if let Err(why) = check_login_log_is_the_databases(log, host, tags) {
+            bad.push(("login_log", why));
+        }
+    }
     if let (Some(Some(arn)), Some(account)) = (&role_arn, &account_id) {
         let arn_account = arn.split(':').nth(4).unwrap_or_default();
         if arn_account != account {
@@ -560,7 +565,38 @@ fn parse_login_log(log: &str) -> Result<Option<String>, String> {
     match log {
         "" => Ok(None),
         l if l.strip_prefix("file:").is_some_and(|p| !p.trim().is_empty()) => Ok(Some(l.to_owned())),
-        l => Err(format!("'{l}' is not a login log (file:PATH, a log file or a folder of them)")),
+        l if l.strip_prefix("cloudwatch:").and_then(rds_log_group).is_some() => Ok(Some(l.to_owned())),
+        l => Err(format!(
+            "'{l}' is not a login log (file:PATH, a log file or a folder of them; or cloudwatch:GROUP, a log group \
+             RDS exports to: /aws/rds/instance/ID/postgresql, /aws/rds/cluster/ID/postgresql, …/audit)"
+        )),
+    }
+}
+
+/// The RDS identifier a log group RDS exports to is named by: `/aws/rds/instance/ID/postgresql`,
+/// `/aws/rds/cluster/ID/audit`.
+pub fn rds_log_group(group: &str) -> Option<&str> {
+    let rest = group.strip_prefix("/aws/rds/instance/").or_else(|| group.strip_prefix("/aws/rds/cluster/"))?;
+    let (id, log) = rest.split_once('/')?;
+    (!id.is_empty() && matches!(log, "postgresql" | "audit")).then_some(id)
+}
+
+/// A `cloudwatch:` login log must be the log of the database the row reads: its RDS identifier is
+/// the host's first label (an RDS endpoint), or the row's `identifier=` or `arn=` tag names it.
+/// Otherwise one database's rows would be dated by another's logins.
+fn check_login_log_is_the_databases(log: &str, host: &str, tags: &BTreeMap<String, String>) -> Result<(), String> {
+    let Some(id) = log.strip_prefix("cloudwatch:").and_then(rds_log_group) else { return Ok(()) };
+    let first_label = host.split('.').next().unwrap_or_default();
+    let named = first_label.eq_ignore_ascii_case(id)
+        || tags.get("identifier").is_some_and(|t| t == id)
+        || tags.get("arn").is_some_and(|a| a.ends_with(&format!(":db:{id}")) || a.ends_with(&format!(":cluster:{id}")));
+    if named {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{log}' is the log of RDS database '{id}', which this row does not read (its host is {host}; an \
+             identifier={id} or arn= tag would name it)"
+        ))
     }
 }
 
@@ -759,5 +795,31 @@ mod tests {
             "{text:?}"
         );
         assert!(Inventory::from_parameters("ssm:/empty/", &[]).unwrap_err().to_string().contains("no parameter"));
+    }
+
+    /// A login log is a file, or the CloudWatch log group RDS exports the row's own database's log to.
+    #[test]
+    fn a_login_log_names_a_file_or_the_rows_own_rds_log_group() {
+        let header = "id,account_id,region,engine,host,port,secret,tags,login_log\n";
+        let parse = |row: &str| Inventory::parse("inv.csv", format!("{header}{row}\n").as_bytes());
+        let ok = |row: &str| parse(row).unwrap().targets[0].login_log.clone();
+        assert_eq!(ok("a,123456789012,eu-west-1,postgres,h,5432,s,,"), None);
+        assert_eq!(ok("a,123456789012,eu-west-1,postgres,h,5432,s,,file:/var/log/pg"), Some("file:/var/log/pg".into()));
+        let rds = "orders.abc.eu-west-1.rds.amazonaws.com";
+        let group = "cloudwatch:/aws/rds/instance/orders/postgresql";
+        assert_eq!(ok(&format!("a,123456789012,eu-west-1,postgres,{rds},5432,s,,{group}")).as_deref(), Some(group));
+        assert!(ok(&format!("a,123456789012,eu-west-1,postgres,127.0.0.1,5432,s,identifier=orders,{group}")).is_some());
+        let cases = [
+            (
+                format!("a,123456789012,eu-west-1,postgres,billing.x.rds.amazonaws.com,5432,s,,{group}"),
+                "of RDS database 'orders'",
+            ),
+            ("a,123456789012,eu-west-1,postgres,h,5432,s,,cloudwatch:/my/own/group".into(), "is not a login log"),
+            ("a,123456789012,eu-west-1,postgres,h,5432,s,,s3://bucket/log".into(), "is not a login log"),
+        ];
+        for (row, says) in cases {
+            let err = parse(&row).unwrap_err().to_string();
+            assert!(err.contains("field 'login_log'") && err.contains(says), "{row}: {err}");
+        }
     }
 }

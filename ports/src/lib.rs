@@ -18,6 +18,7 @@ pub mod faults;
 #[cfg(feature = "testing")]
 pub mod fixtures;
 pub mod local;
+pub mod logs;
 pub mod signing;
 
 use async_trait::async_trait;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use credentials::{CredentialError, DbCredentials, SecretBinding};
+pub use logs::{LogError, LogRead, LoginLogs};
 
 /// What a caught panic said (its `&str` or `String` payload), for the record it fails.
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -259,7 +259,7 @@ pub(crate) trait Classify {
         Vec::new()
     }
     /// Whether any principal's name holds a line break (a log line of its choosing is then possible).
-    fn line_break_in_a_name(&self) -> bool {
+    fn name_could_forge_a_log_line(&self) -> bool {
         false
     }
 }
@@ -314,7 +314,7 @@ async fn collect_with<D: Driver>(
         catalog_warnings: catalog.warnings(),
         principals: catalog.classify(),
         login_evidence: None,
-        line_break_in_a_name: catalog.line_break_in_a_name(),
+        name_could_forge_a_log_line: catalog.name_could_forge_a_log_line(),
     })
 }
 

@@ -216,7 +216,7 @@ impl Classify for Catalog {
         self.warnings.clone()
     }
 
-    fn line_break_in_a_name(&self) -> bool {
+    fn name_could_forge_a_log_line(&self) -> bool {
         self.accounts.iter().any(|a| a.user.contains(['\n', '\r']))
     }
 }

@@ -166,8 +166,11 @@ impl Classify for Catalog {
         out
     }
 
-    fn line_break_in_a_name(&self) -> bool {
-        self.roles.iter().any(|r| r.name.contains(['\n', '\r']))
+    /// A line break, or the words the stderr format's login line is read by.
+    fn name_could_forge_a_log_line(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r.name.contains(['\n', '\r']) || r.name.contains(" database=") || r.name.contains("user="))
     }
 }
 

@@ -79,6 +79,7 @@ impl<R: RunStore> Harness<R> {
             runs: &self.runs,
             finalize: &self.finalize,
             connect: &self.connect,
+            login_logs: &dbadmin_ports::logs::NoCloudLogs,
             populations: &self.populations,
         }
     }

@@ -186,6 +186,7 @@ async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Va
         runs: &runs,
         finalize: &finalize,
         connect: &connect,
+        login_logs: &credentials,
     };
     let first = dbadmin_collector::Delivery { first: true, ..Default::default() };
     let collector = &collector;

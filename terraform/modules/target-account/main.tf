@@ -14,6 +14,9 @@ terraform {
   }
 }
 
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
+
 locals {
   policies = "${path.module}/../../policies"
   read_secrets = concat(
@@ -26,6 +29,11 @@ locals {
     })).Statement,
     length(var.secrets_kms_key_arns) == 0 ? [] : jsondecode(templatefile("${local.policies}/target-secrets-kms.json", {
       kms_key_arns = jsonencode(var.secrets_kms_key_arns)
+    })).Statement,
+    # The Last Login Date's evidence: the databases' logs RDS exports to CloudWatch Logs.
+    jsondecode(templatefile("${local.policies}/target-login-logs.json", {
+      partition = data.aws_partition.current.partition
+      account   = data.aws_caller_identity.current.account_id
     })).Statement,
   )
   discoverers = compact(concat([var.central_publisher_role_arn], var.discovery_principal_arns))
