@@ -264,6 +264,9 @@ fn no_log_named(engine: Engine) -> String {
     }
 }
 
+/// An engine's log parser: the text, and whether a name could forge a line in it.
+type Parser = fn(&str, bool) -> Result<Parsed, String>;
+
 /// The login evidence of `target` (setting each principal's Last Login Date) from the log its
 /// inventory row names: `file:PATH` (a log file or a folder of them; local runs only, `local`) or
 /// `cloudwatch:GROUP` (through `logs`, in the target's account).
@@ -279,7 +282,7 @@ pub async fn evidence(
         return LoginEvidence::missing("", window_days, no_log_named(target.engine));
     };
     let missing = |why: String| LoginEvidence::missing(source, window_days, why);
-    let (parse, phrase): (fn(&str, bool) -> Result<Parsed, String>, &str) = match target.engine {
+    let (parse, phrase): (Parser, &str) = match target.engine {
         Engine::Postgres => (parse_postgres, AUTHORIZED),
         Engine::Mariadb => (parse_mariadb_audit, ",CONNECT,"),
         engine => return missing(no_log_named(engine)),
