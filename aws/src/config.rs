@@ -55,6 +55,8 @@ pub struct Settings {
     pub min_tls: dbadmin_contracts::TlsMode,
     /// `DBADMIN_REQUIRE_BOUND_SECRETS` (`true`): a secret that names no database is an error row.
     pub require_bound_secrets: bool,
+    /// `DBADMIN_LOGIN_WINDOW_DAYS` (90): days of login evidence read, ending at collection.
+    pub login_window_days: u32,
     /// `DBADMIN_CONNECT_TIMEOUT_SECS` / `DBADMIN_QUERY_TIMEOUT_SECS`.
     pub connect_timeout: Duration,
     pub query_timeout: Duration,
@@ -97,6 +99,7 @@ impl Settings {
                 Some(v) => v.parse().map_err(|problem| ConfigError { name: "DBADMIN_MIN_TLS_MODE", problem })?,
             },
             require_bound_secrets: optional("DBADMIN_REQUIRE_BOUND_SECRETS").is_some_and(|v| v == "true"),
+            login_window_days: number("DBADMIN_LOGIN_WINDOW_DAYS", 90)?,
             connect_timeout: Duration::from_secs(number("DBADMIN_CONNECT_TIMEOUT_SECS", 10)?),
             query_timeout: Duration::from_secs(number("DBADMIN_QUERY_TIMEOUT_SECS", 30)?),
             batch_concurrency: number("DBADMIN_BATCH_CONCURRENCY", 10)?,

@@ -22,6 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ca_file: settings.tls_ca_file.clone().map(Into::into),
         min_tls: settings.min_tls,
         require_bound_secrets: settings.require_bound_secrets,
+        login_window_days: settings.login_window_days,
         ..ConnectOptions::default()
     };
     // Kept across invocations: the targets of the reports this instance has seen.

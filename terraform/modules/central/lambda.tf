@@ -26,6 +26,7 @@ locals {
       DBADMIN_TLS_CA_FILE           = "rds-global-bundle.pem"
       DBADMIN_MIN_TLS_MODE          = var.min_tls_mode
       DBADMIN_REQUIRE_BOUND_SECRETS = tostring(var.require_bound_secrets)
+      DBADMIN_LOGIN_WINDOW_DAYS     = tostring(var.login_window_days)
       DBADMIN_DLQ_URL               = aws_sqs_queue.dlq["collect"].id
     })
     reporter = merge(local.common_env, {

@@ -159,6 +159,16 @@ variable "require_bound_secrets" {
   default     = false
 }
 
+variable "login_window_days" {
+  description = "Days of login evidence the collector reads (ending at collection) for the Last Login Date, from the log groups RDS exports to CloudWatch Logs (inventory column login_log). An admin with no login in a log that covers all of it is DORMANT_ADMIN."
+  type        = number
+  default     = 90
+  validation {
+    condition     = var.login_window_days >= 1 && var.login_window_days <= 3650
+    error_message = "Between 1 and 3650 days."
+  }
+}
+
 variable "inventory_writer_arns" {
   description = "The IAM principals (users or roles) that may write inventories and baselines: s3://BUCKET/inventory/* (the bucket policy denies every other principal, administrators included) and, through the SCP in output inventory_parameter_scp_json, the Parameter Store path. Inventories and baselines are roots of trust: keep this to the one pipeline that publishes the reviewed files."
   type        = list(string)
