@@ -21,6 +21,33 @@ TARGET=${CARGO_TARGET_DIR:-target}
 mkdir -p "$RESULTS"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
+# The login log every PostgreSQL row of the AWS benches names (src/lib.rs LOGIN_LOG_GROUP): in each
+# load-test account, 90 days of RDS-style lines, one login a day for each of five roles, plus an
+# event older than the window (so it is covered). Written once per emulator.
+login_logs() {
+  "$DBADMIN_MINISTACK_VENV/bin/python" - <<'PY'
+import boto3, os, time
+ep = os.environ["AWS_ENDPOINT_URL"]
+group = "/aws/rds/instance/bench-pg/postgresql"
+now = int(time.time())
+def line(t, text):
+    return {"timestamp": t * 1000, "message": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t)) + text}
+for account in ("100000000000", "100000000001", "100000000002"):
+    logs = boto3.client("logs", endpoint_url=ep, region_name="eu-west-1", aws_access_key_id=account, aws_secret_access_key="test")
+    try:
+        logs.create_log_group(logGroupName=group)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        continue
+    logs.create_log_stream(logGroupName=group, logStreamName="bench-pg.0")
+    events = [line(now - 100 * 86400, "::@:[1]:LOG:  checkpoint starting: time")]
+    for day in range(90, 0, -1):
+        for role in ("fx_super", "fx_createrole", "fx_file_reader", "fx_program", "fx_rds_master"):
+            t = now - day * 86400
+            events.append(line(t, f":10.0.0.5(40000):{role}@postgres:[{day}]:LOG:  connection authorized: user={role} database=postgres SSL enabled"))
+    logs.put_log_events(logGroupName=group, logStreamName="bench-pg.0", logEvents=events)
+PY
+}
+
 need() { # command package
   command -v "$1" >/dev/null 2>&1 && return
   echo "[load-tests] installing $2" >&2
@@ -76,6 +103,7 @@ case "$step" in
     eval "$(scripts/test-servers.sh env)"
     scripts/aws-local.sh up
     eval "$(scripts/aws-local.sh env)"
+    login_logs
     [ $# -gt 0 ] || set -- 10 100 1000
     cargo run --quiet --release -p dbadmin-load-tests --bin aws-bench -- "$@" | tee "$RESULTS/aws.json"
     ;;
@@ -84,6 +112,7 @@ case "$step" in
     eval "$(scripts/test-servers.sh env)"
     scripts/aws-local.sh up
     eval "$(scripts/aws-local.sh env)"
+    login_logs
     [ $# -gt 0 ] || set -- 100 1000
     # The bench runs the three handlers in this process, as the account's root (IAM lets no person
     # be a function's role). The target roles trust only the deployed collector, so each load-test
@@ -127,6 +156,7 @@ PY
     eval "$(scripts/test-servers.sh env)"
     scripts/aws-local.sh up
     eval "$(scripts/aws-local.sh env)"
+    login_logs
     # A debug build: the soak orchestrates and checks, it measures nothing that needs optimising.
     cargo build --quiet -p dbadmin-load-tests --bin chaos-bench
     "$TARGET/debug/chaos-bench" "$@" | tee "$RESULTS/chaos.json"

@@ -1069,7 +1069,16 @@ print("ok")
     let dir = tmp();
     let download = support::cli_as_auditor(&e.o, &["download", &id, "--out", dir.path().to_str().unwrap()]);
     assert_eq!(download.code, 0, "{download:?}");
-    let csv = std::fs::read_to_string(dir.path().join(&id).join("v1").join("report.csv")).unwrap();
+    let folder = dir.path().join(&id).join("v1");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    let evidence = &manifest["login_evidence"][0];
+    assert_eq!(evidence["target"], "demo-pg", "{manifest}");
+    assert_eq!(evidence["source"], "cloudwatch:/aws/rds/instance/demo-pg/postgresql", "{manifest}");
+    assert_eq!(evidence["window_days"], 90);
+    assert_eq!(evidence["logins"], 1);
+    assert_eq!(evidence["sha256"].as_str().map(str::len), Some(64), "{manifest}");
+    let csv = std::fs::read_to_string(folder.join("report.csv")).unwrap();
     let rows = |user: &str| -> Vec<&str> { csv.lines().filter(|l| l.contains(&format!(",{user},,USER,"))).collect() };
     let logged = stamp(recent).replace(' ', "T").replace("TUTC", "Z");
     assert!(rows("fx_super").iter().all(|l| l.contains(&logged)), "fx_super {logged}: {csv}");

@@ -264,6 +264,20 @@ fn no_log_named(engine: Engine) -> String {
     }
 }
 
+/// What the collector asks CloudWatch Logs for a `cloudwatch:` login log, per engine, as
+/// `queries show` prints it and a result records it (the SHA-256 of the text as built, like a
+/// query template's): the group's oldest event (what it covers), then the login lines of the window.
+pub const CLOUDWATCH_POSTGRES: (&str, &str) = (
+    "logs/postgres",
+    "FilterLogEvents logGroupName={group} startTime=0 limit=1\n\
+     FilterLogEvents logGroupName={group} filterPattern=\"connection authorized\" startTime={start} endTime={end}\n",
+);
+pub const CLOUDWATCH_MARIADB: (&str, &str) = (
+    "logs/mariadb",
+    "FilterLogEvents logGroupName={group} startTime=0 limit=1\n\
+     FilterLogEvents logGroupName={group} filterPattern=\"CONNECT\" startTime={start} endTime={end}\n",
+);
+
 /// An engine's log parser: the text, and whether a name could forge a line in it.
 type Parser = fn(&str, bool) -> Result<Parsed, String>;
 
@@ -282,9 +296,9 @@ pub async fn evidence(
         return LoginEvidence::missing("", window_days, no_log_named(target.engine));
     };
     let missing = |why: String| LoginEvidence::missing(source, window_days, why);
-    let (parse, phrase): (Parser, &str) = match target.engine {
-        Engine::Postgres => (parse_postgres, AUTHORIZED),
-        Engine::Mariadb => (parse_mariadb_audit, ",CONNECT,"),
+    let (parse, phrase, request): (Parser, &str, (&str, &str)) = match target.engine {
+        Engine::Postgres => (parse_postgres, AUTHORIZED, CLOUDWATCH_POSTGRES),
+        Engine::Mariadb => (parse_mariadb_audit, "CONNECT", CLOUDWATCH_MARIADB),
         engine => return missing(no_log_named(engine)),
     };
     let forgeable = collected.name_could_forge_a_log_line;
@@ -299,7 +313,16 @@ pub async fn evidence(
         }
     } else if let Some(group) = source.strip_prefix("cloudwatch:") {
         let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
-        match logs.read(target, group, phrase.trim_matches(','), ms(start), ms(now)).await {
+        let asked = request
+            .1
+            .replace("{group}", group)
+            .replace("{start}", &ms(start).to_string())
+            .replace("{end}", &ms(now).to_string());
+        collected.queries.push(dbadmin_contracts::QueryRecord {
+            name: request.0.to_owned(),
+            sha256: dbadmin_contracts::sha256_hex(asked.as_bytes()),
+        });
+        match logs.read(target, group, phrase, ms(start), ms(now)).await {
             Ok(read) if read.oldest.is_none() => return missing(format!("log group {group} holds no event")),
             Ok(read) => {
                 let lines: Vec<&str> = read.events.iter().map(|(_, m)| m.as_str()).collect();

@@ -41,6 +41,10 @@ pub struct Manifest {
     /// `db-admin-report:hosts`): the inventory alone decided where their passwords were sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unbound_secrets: Vec<String>,
+    /// The login log read for each target whose inventory row names one: source, window, what it
+    /// covers and the SHA-256 of what was read (or why it could not be).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub login_evidence: Vec<TargetLoginEvidence>,
     /// Versions given up before this one because an earlier, interrupted attempt left other bytes
     /// under their keys (never complete reports: they have no manifest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -61,6 +65,14 @@ pub struct Manifest {
     /// rows came out approved, unapproved or with an expired approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSummary>,
+}
+
+/// One target's login evidence, in the signed manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetLoginEvidence {
+    pub target: String,
+    #[serde(flatten)]
+    pub evidence: crate::LoginEvidence,
 }
 
 /// The baseline a report was read against, in the signed manifest.

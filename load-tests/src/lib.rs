@@ -12,7 +12,12 @@ pub fn port(var: &str, default: u16) -> u16 {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-pub const INVENTORY_HEADER: &str = "id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n";
+pub const INVENTORY_HEADER: &str =
+    "id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags,login_log\n";
+
+/// The log group every PostgreSQL row of the load tests names as its login log (`load-tests/run.sh`
+/// fills it in each load-test account: 90 days of RDS-style lines).
+pub const LOGIN_LOG_GROUP: &str = "/aws/rds/instance/bench-pg/postgresql";
 
 /// Inventory rows for `n` targets named `{prefix}-00000…`, spread over the three demo servers
 /// (many targets share a server) and three accounts.
@@ -26,8 +31,14 @@ pub fn inventory_rows(prefix: &str, n: usize) -> String {
     let mut out = String::new();
     for i in 0..n {
         let (engine, port, secret, region) = servers[i % servers.len()];
+        // PostgreSQL rows read their logins from CloudWatch Logs, as an RDS database's would.
+        let login_log = if engine == "postgres" {
+            format!("identifier=bench-pg,cloudwatch:{LOGIN_LOG_GROUP}")
+        } else {
+            ",".to_owned()
+        };
         out.push_str(&format!(
-            "{prefix}-{i:05},{:012},{region},{engine},127.0.0.1,{port},,{secret},,verify-full,\n",
+            "{prefix}-{i:05},{:012},{region},{engine},127.0.0.1,{port},,{secret},,verify-full,{login_log}\n",
             100_000_000_000u64 + (i % 3) as u64
         ));
     }

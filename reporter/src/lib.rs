@@ -170,6 +170,8 @@ struct Tallies {
     review_counts: BTreeMap<String, u64>,
     /// Targets whose secret was bound to no database ([`CredentialBinding::Unbound`]).
     unbound_secrets: Vec<String>,
+    /// The login logs read, for targets whose inventory row names one.
+    login_evidence: Vec<dbadmin_contracts::manifest::TargetLoginEvidence>,
 }
 
 /// What rendering wrote: the CSV and JSON staged in files, their rows.
@@ -243,6 +245,12 @@ async fn render_results(
         }
         if let Some(TargetResult { outcome: Outcome::Collected(c), .. }) = &result {
             tallies.queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
+            if let Some(e) = c.login_evidence.as_deref().filter(|e| !e.source.is_empty()) {
+                let evidence = e.clone();
+                tallies
+                    .login_evidence
+                    .push(dbadmin_contracts::manifest::TargetLoginEvidence { target: target.id.clone(), evidence });
+            }
         }
     }
     let render::Rendered { csv, json, rows } = renderer.finish_with(reconciliation).map_err(stage_err)?;
@@ -574,6 +582,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
         tls_modes: tallies.tls_modes.clone(),
         tls_warning: tls_warning.clone(),
         unbound_secrets: tallies.unbound_secrets.clone(),
+        login_evidence: tallies.login_evidence.clone(),
         abandoned: abandoned.clone(),
         sequence,
         previous,

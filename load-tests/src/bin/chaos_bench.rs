@@ -126,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
     let mut inventory = format!("{INVENTORY_HEADER}{}", inventory_rows("chaos", n - HUNG));
     for i in 0..HUNG {
         inventory.push_str(&format!(
-            "chaos-hung-{i},100000000000,eu-west-1,mariadb,127.0.0.1,{hung_port},,demo/mariadb,,disable,\n"
+            "chaos-hung-{i},100000000000,eu-west-1,mariadb,127.0.0.1,{hung_port},,demo/mariadb,,disable,,\n"
         ));
     }
     let ids: Vec<String> = inventory.lines().skip(1).map(|l| l.split(',').next().unwrap_or("").to_owned()).collect();
