@@ -396,9 +396,9 @@ async fn collect(
                     (Ok(mut collected), attempts) => {
                         // Beside the catalogs: when each principal last logged in, from the engine's log.
                         let now = time::OffsetDateTime::now_utc();
-                        let (window, local) = (deps.connect.login_window_days, deps.connect.read_local_logs);
+                        let local = deps.connect.read_local_logs;
                         let evidence =
-                            crate::logins::evidence(target, &mut collected, window, now, local, deps.login_logs).await;
+                            login_evidence(target, &mut collected, deps, local, delivery.deadline, now).await;
                         collected.login_evidence = Some(Box::new(evidence));
                         (Outcome::Collected(collected), attempts)
                     }
@@ -417,6 +417,36 @@ async fn collect(
         credential_binding: binding,
         outcome,
     })
+}
+
+/// The longest the login evidence may take when no deadline is set (a local run).
+const LOGIN_EVIDENCE_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// [`crate::logins::evidence`], ended by the job's deadline (or [`LOGIN_EVIDENCE_LIMIT`]): a log
+/// query that is slow, or hangs, is an evidence-missing reason on a stored result, never a job
+/// that misses its deadline.
+async fn login_evidence(
+    target: &Target,
+    collected: &mut dbadmin_contracts::Collected,
+    deps: &CollectorDeps<'_>,
+    local: bool,
+    deadline: Option<tokio::time::Instant>,
+    now: time::OffsetDateTime,
+) -> dbadmin_contracts::LoginEvidence {
+    let window = deps.connect.login_window_days;
+    let limit = deadline
+        .map(|d| d.saturating_duration_since(tokio::time::Instant::now()))
+        .unwrap_or(LOGIN_EVIDENCE_LIMIT)
+        .min(LOGIN_EVIDENCE_LIMIT);
+    let read = crate::logins::evidence(target, collected, window, now, local, deps.login_logs);
+    match tokio::time::timeout(limit, read).await {
+        Ok(evidence) => evidence,
+        Err(_) => dbadmin_contracts::LoginEvidence::missing(
+            target.login_log.as_deref().unwrap_or_default(),
+            window,
+            format!("the login log was not read within {} s, before the job's deadline", limit.as_secs()),
+        ),
+    }
 }
 
 #[cfg(test)]

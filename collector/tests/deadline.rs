@@ -164,3 +164,48 @@ async fn the_last_delivery_turns_a_retryable_failure_into_an_error_row() {
     let Outcome::Failed(f) = stored(&w).await.outcome else { panic!("an error row") };
     assert!(f.reason.contains("Rate exceeded") && f.reason.contains("last delivery"), "{}", f.reason);
 }
+
+/// A login log that never answers (CloudWatch Logs hanging).
+struct HangingLogs;
+
+#[async_trait]
+impl dbadmin_ports::LoginLogs for HangingLogs {
+    async fn read(
+        &self,
+        _: &Target,
+        _: &str,
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> Result<dbadmin_ports::LogRead, dbadmin_ports::LogError> {
+        std::future::pending().await
+    }
+}
+
+/// The login evidence is read beside the catalogs; a log query that hangs is the reason there is
+/// no evidence, on a stored and counted result, by the job's deadline.
+#[tokio::test]
+async fn a_login_log_that_never_answers_is_missing_evidence_by_the_deadline() {
+    let mariadb = port("DBADMIN_TEST_MARIADB_PORT", 13306);
+    if !server_available("MariaDB", mariadb) {
+        return;
+    }
+    let mut t = target(Engine::Mariadb, mariadb, TlsMode::VerifyFull);
+    t.id = "slow".into();
+    t.login_log = Some("cloudwatch:/aws/rds/instance/slow/audit".into());
+    let mut w = Harness::new(vec![t]).await;
+    w.connect = options();
+    let creds = Fixed(collector_login());
+    let deps = dbadmin_collector::CollectorDeps { login_logs: &HangingLogs, ..w.deps(&creds) };
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(20), handle_delivery(&job(), &deps, in_seconds(4.0)))
+        .await
+        .expect("the job ends by its deadline")
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
+    assert_eq!(report.error, None, "the catalogs were read: {report:?}");
+    assert!(report.newly_counted);
+    let Outcome::Collected(c) = stored(&w).await.outcome else { panic!("collected") };
+    let evidence = c.login_evidence.expect("evidence recorded");
+    assert!(evidence.missing.as_deref().is_some_and(|m| m.contains("was not read within")), "{evidence:?}");
+}
