@@ -144,6 +144,7 @@ impl DatabaseDiscovery for RdsDiscovery {
                 port: i.endpoint().and_then(|e| e.port()).and_then(|p| u16::try_from(p).ok()),
                 aliases: Vec::new(),
                 tags: tags(i.tag_list()),
+                log_exports: i.enabled_cloudwatch_logs_exports().to_vec(),
             });
         }
         for c in clusters {
@@ -163,6 +164,7 @@ impl DatabaseDiscovery for RdsDiscovery {
                 port: c.port().and_then(|p| u16::try_from(p).ok()),
                 aliases,
                 tags: tags(c.tag_list()),
+                log_exports: c.enabled_cloudwatch_logs_exports().to_vec(),
             });
         }
         // Tags the listing did not carry (older API shapes, emulators) are asked for one by one.

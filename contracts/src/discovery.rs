@@ -53,6 +53,30 @@ pub struct DiscoveredDatabase {
     pub aliases: Vec<String>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The logs RDS exports to CloudWatch Logs (`EnabledCloudwatchLogsExports`: `postgresql`,
+    /// `audit`, …): a draft inventory names the login log from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_exports: Vec<String>,
+}
+
+impl DiscoveredDatabase {
+    /// The login log RDS exports for this database, as an inventory's `login_log` names it:
+    /// PostgreSQL's `postgresql` log, MariaDB's `audit` log (the audit plugin's).
+    pub fn login_log(&self) -> Option<String> {
+        let log = match self.engine? {
+            Engine::Postgres => "postgresql",
+            Engine::Mariadb => "audit",
+            _ => return None,
+        };
+        let kind = match self.kind {
+            DatabaseKind::Instance => "instance",
+            DatabaseKind::Cluster => "cluster",
+        };
+        self.log_exports
+            .iter()
+            .any(|e| e == log)
+            .then(|| format!("cloudwatch:/aws/rds/{kind}/{}/{log}", self.identifier))
+    }
 }
 
 /// What listing one account × region found, or why it could not.
@@ -360,7 +384,7 @@ pub fn draft_inventory(scopes: &[ScopeDiscovery]) -> String {
     let mut out = String::from(
         "# Draft inventory from db-admin-report inventory discover: review every row, fill the empty secrets.\n",
     );
-    out.push_str("id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags\n");
+    out.push_str("id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags,login_log\n");
     let cell = |v: &str| {
         if v.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", v.replace('"', "\"\""))
@@ -404,6 +428,7 @@ pub fn draft_inventory(scopes: &[ScopeDiscovery]) -> String {
                 String::new(),
                 "verify-full".into(),
                 format!("arn={}", d.arn),
+                d.login_log().unwrap_or_default(),
             ];
             out.push_str(&row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
             out.push('\n');
@@ -447,6 +472,7 @@ mod tests {
             port: Some(5432),
             aliases: vec![],
             tags: Default::default(),
+            log_exports: vec![],
         }
     }
 
@@ -582,6 +608,8 @@ mod tests {
     fn a_draft_inventory_lists_what_is_collected_and_flags_the_rest() {
         let mut tagged = db("orders", "111111111111", "eu-west-1", "postgres", "orders.x.rds.amazonaws.com");
         tagged.tags.insert(SECRET_TAG.into(), "prod/orders".into());
+        // RDS exports its PostgreSQL log: the draft names it as the login log.
+        tagged.log_exports = vec!["upgrade".into(), "postgresql".into()];
         let scopes = vec![
             ScopeDiscovery {
                 account_id: "111111111111".into(),
@@ -612,6 +640,12 @@ mod tests {
         assert_eq!(ids, vec!["orders", "orders-222222222222-eu-west-1"]);
         assert_eq!(inventory.targets[0].secret, "prod/orders");
         assert_eq!(inventory.targets[0].tags["arn"], "arn:aws:rds:eu-west-1:111111111111:db:orders");
+        assert_eq!(
+            inventory.targets[0].login_log.as_deref(),
+            Some("cloudwatch:/aws/rds/instance/orders/postgresql"),
+            "{draft}"
+        );
+        assert_eq!(inventory.targets[1].login_log, None, "MySQL keeps no login log; none is exported");
     }
 
     #[test]

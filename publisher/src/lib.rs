@@ -769,7 +769,7 @@ mod tests {
                     catalog_warnings: Vec::new(),
                     principals: vec![],
                     login_evidence: None,
-                    line_break_in_a_name: false,
+                    name_could_forge_a_log_line: false,
                 })
             };
             let result = TargetResult {
@@ -915,6 +915,7 @@ mod tests {
                 port: Some(5432),
                 aliases: vec![],
                 tags: Default::default(),
+                log_exports: vec![],
             }])
         }
     }
