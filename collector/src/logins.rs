@@ -119,20 +119,38 @@ pub fn parse_postgres(text: &str, forgeable: bool) -> Result<Parsed, String> {
     Ok(parsed)
 }
 
-/// PostgreSQL's `stderr` format, as RDS writes and exports it (`log_line_prefix` `%t:%r:%u@%d:[%p]:`)
-/// or with the default prefix (`%m [%p] `): each line that starts with a time is a record; a login
-/// is `… LOG:  connection authorized: user=NAME database=…`. Read only when no role's name could
-/// write such a line itself ([`parse_postgres`]).
+/// PostgreSQL's `stderr` format, as RDS writes and exports it (`log_line_prefix`
+/// `%t:%r:%u@%d:[%p]:`): each line that starts with a time is a record; a login is
+/// `…:USER@DB:[PID]:LOG:  connection authorized: user=USER database=…`. Any session can write a
+/// line of that text (`RAISE LOG`), but not the prefix, which is the server's: a login counts only
+/// when the prefix names the same user. A prefix without the user (`%m [%p] `) proves nothing, so
+/// its login lines count for no one. Read only when no role's name could write a whole line itself
+/// ([`parse_postgres`]).
 fn parse_postgres_stderr(text: &str, parsed: &mut Parsed) {
+    let marker = format!(":LOG:  {AUTHORIZED} user=");
     for line in text.lines() {
         let mut words = line.splitn(3, ' ');
         let (Some(date), Some(clock), Some(rest)) = (words.next(), words.next(), words.next()) else { continue };
         let zone = rest.split([' ', ':']).next().unwrap_or_default();
         let Some(at) = postgres_time(&format!("{date} {clock} {zone}")) else { continue };
         parsed.saw(at);
-        let Some((_, after)) = line.split_once(&format!("LOG:  {AUTHORIZED} user=")) else { continue };
-        match after.split_once(" database=") {
-            Some((user, _)) if !user.is_empty() => parsed.logins.push(Login { user: user.to_owned(), host: None, at }),
+        let Some((prefix, after)) = line.split_once(&marker) else {
+            if line.contains(&format!("LOG:  {AUTHORIZED} user=")) {
+                parsed.unattributed += 1;
+            }
+            continue;
+        };
+        // The prefix ends `:USER@DB:[PID]`; the message says `USER database=…`.
+        let by_prefix = prefix
+            .rsplit_once(":[")
+            .and_then(|(head, _)| head.rsplit_once(':'))
+            .and_then(|(_, user_at_db)| user_at_db.rsplit_once('@'))
+            .map(|(user, _)| user);
+        let by_message = after.split_once(" database=").map(|(user, _)| user);
+        match (by_prefix, by_message) {
+            (Some(p), Some(m)) if p == m && !m.is_empty() => {
+                parsed.logins.push(Login { user: m.to_owned(), host: None, at })
+            }
             _ => parsed.unattributed += 1,
         }
     }
@@ -481,8 +499,14 @@ mod tests {
                       2026-12-01 12:00:00 UTC:10.0.0.6(40001):carol@postgres:[44]:LOG:  connection received: host=x\n";
         let parsed = parse_postgres(stderr, false).unwrap();
         let users: Vec<&str> = parsed.logins.iter().map(|l| l.user.as_str()).collect();
-        assert_eq!(users, ["alice", "bob"]);
+        assert_eq!(users, ["alice"], "bob's line has no user in its prefix: it proves nothing");
+        assert_eq!(parsed.unattributed, 1);
         assert_eq!(parsed.last, Some(at("2026-12-01T12:00:00Z")));
+        // Any session can RAISE LOG the words of a login; the prefix is the server's and names it.
+        let raised = "2026-12-01 10:00:00 UTC:10.0.0.9(40002):mallory@postgres:[45]:LOG:  connection authorized: \
+                      user=dormant database=postgres\n";
+        let parsed = parse_postgres(raised, false).unwrap();
+        assert!(parsed.logins.is_empty() && parsed.unattributed == 1, "{parsed:?}");
         assert!(parse_postgres(stderr, true).unwrap_err().contains("stderr format"));
         // jsonlog is escaped: read whatever the names.
         let json = json("2026-12-01 10:00:00 UTC", "a\nb", "connection authorized: user=a");
