@@ -87,7 +87,7 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
             catalog_warnings: Vec::new(),
             principals,
             login_evidence: None,
-            line_break_in_a_name: false,
+            name_could_forge_a_log_line: false,
         })
     };
     let mut results = BTreeMap::new();

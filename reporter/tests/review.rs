@@ -62,7 +62,7 @@ fn result(principals: Vec<Principal>) -> TargetResult {
             catalog_warnings: Vec::new(),
             principals,
             login_evidence: None,
-            line_break_in_a_name: false,
+            name_could_forge_a_log_line: false,
         }),
     }
 }
