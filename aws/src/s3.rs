@@ -196,6 +196,52 @@ impl InventorySource for S3Inventory {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Answers every request on a local port with one recorded S3 response (status and XML body).
+    async fn recorded(status: &'static str, code: &'static str, message: &'static str) -> aws_sdk_s3::Client {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = vec![0u8; 16384];
+                let _ = socket.read(&mut request).await;
+                let body = format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>\
+                     <RequestId>4442587FB7D0A2F9</RequestId><HostId>x</HostId></Error>"
+                );
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nx-amz-request-id: 4442587FB7D0A2F9\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            }
+        });
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(format!("http://127.0.0.1:{port}"))
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new("AKID", "secret", None, None, "test"))
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Real S3 answers 403 AccessDenied (not 404) for a key that does not exist when the caller may
+    /// not list its prefix; MiniStack answers 404 either way, so this is S3's recorded answer. It is
+    /// never taken for "absent": the error names the action and the object.
+    #[tokio::test]
+    async fn a_403_for_a_missing_key_is_access_denied_never_absent() {
+        let client = recorded("403 Forbidden", "AccessDenied", "Access Denied").await;
+        let err = super::get(&client, "evidence", "runs/R/population.json").await.unwrap_err();
+        let text = dbadmin_ports::error_chain(&err);
+        assert!(text.contains("s3:GetObject s3://evidence/runs/R/population.json"), "{text}");
+        assert!(text.contains("access denied") && text.contains("s3:ListBucket"), "{text}");
+        let absent = recorded("404 Not Found", "NoSuchKey", "The specified key does not exist.").await;
+        assert_eq!(super::get(&absent, "evidence", "runs/R/population.json").await.unwrap(), None);
+    }
+
     #[test]
     fn s3_uris() {
         assert_eq!(super::parse_s3_uri("s3://b/k/x.csv"), Some(("b", "k/x.csv")));
