@@ -323,7 +323,8 @@ pub struct Generate {
     pub inventory: String,
 
     /// The approved-admin baseline (CSV: account_id, database, principal, approved_by, ticket,
-    /// expires): a file with --local, else an s3://bucket/key URI next to the inventory. Every
+    /// expires, and optionally user_host for MySQL-style accounts): a file with --local, else an
+    /// s3://bucket/key URI next to the inventory (which only the inventory writers may write). Every
     /// admin and elevated row gets a Review Status (APPROVED, UNAPPROVED, APPROVAL_EXPIRED) and
     /// the manifest records the baseline's SHA-256.
     #[arg(long, env = "DBADMIN_BASELINE")]

@@ -69,3 +69,16 @@ output "cli_config" {
 output "inventory_parameter_scp_json" {
   value = module.central.inventory_parameter_scp_json
 }
+
+# The IAM policies for the people: operators (every CLI command) and auditors (read-only).
+output "cli_policy_json" {
+  value = module.central.cli_policy_json
+}
+
+output "auditor_policy_json" {
+  value = module.central.auditor_policy_json
+}
+
+output "signing_public_key_pem" {
+  value = module.central.signing_public_key_pem
+}
