@@ -22,16 +22,18 @@ mkdir -p "$RESULTS"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 # The login log every PostgreSQL row of the AWS benches names (src/lib.rs LOGIN_LOG_GROUP): in each
-# load-test account, 90 days of RDS-style lines, one login a day for each of five roles, plus an
-# event older than the window (so it is covered). Written once per emulator.
+# load-test account, 90 days of csvlog records as RDS exports them, one login a day for each of five
+# roles, plus an event older than the window (so it is covered). Written once per emulator.
 login_logs() {
   "$DBADMIN_MINISTACK_VENV/bin/python" - <<'PY'
 import boto3, os, time
 ep = os.environ["AWS_ENDPOINT_URL"]
 group = "/aws/rds/instance/bench-pg/postgresql"
 now = int(time.time())
-def line(t, text):
-    return {"timestamp": t * 1000, "message": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t)) + text}
+def line(t, user, message):
+    ts = time.strftime("%Y-%m-%d %H:%M:%S.000 UTC", time.gmtime(t))
+    record = f'{ts},"{user}","postgres",42,"10.0.0.5:40000",abc,2,"authentication",{ts},3/1,0,LOG,00000,"{message}",,,,,,,,,"","client backend",,0'
+    return {"timestamp": t * 1000, "message": record}
 for account in ("100000000000", "100000000001", "100000000002"):
     logs = boto3.client("logs", endpoint_url=ep, region_name="eu-west-1", aws_access_key_id=account, aws_secret_access_key="test")
     try:
@@ -39,11 +41,11 @@ for account in ("100000000000", "100000000001", "100000000002"):
     except logs.exceptions.ResourceAlreadyExistsException:
         continue
     logs.create_log_stream(logGroupName=group, logStreamName="bench-pg.0")
-    events = [line(now - 100 * 86400, "::@:[1]:LOG:  checkpoint starting: time")]
+    events = [line(now - 100 * 86400, "", "checkpoint starting: time")]
     for day in range(90, 0, -1):
         for role in ("fx_super", "fx_createrole", "fx_file_reader", "fx_program", "fx_rds_master"):
             t = now - day * 86400
-            events.append(line(t, f":10.0.0.5(40000):{role}@postgres:[{day}]:LOG:  connection authorized: user={role} database=postgres SSL enabled"))
+            events.append(line(t, role, f"connection authorized: user={role} database=postgres"))
     logs.put_log_events(logGroupName=group, logStreamName="bench-pg.0", logEvents=events)
 PY
 }

@@ -171,8 +171,6 @@ mariadb_start() {
   mariadbd --no-defaults --datadir="$d/data" --user=root --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
     --socket="$d/mysqld.sock" --pid-file="$d/mysqld.pid" --log-error="$d/error.log" --skip-name-resolve \
     --ssl-ca="$STATE/tls/ca.pem" --ssl-cert="$STATE/tls/server.pem" --ssl-key="$STATE/tls/server.key" \
-    --plugin-load-add=server_audit --server-audit-logging=ON --server-audit-events=CONNECT \
-    --server-audit-file-path="$d/audit.log" --server-audit-file-rotations=0 \
     >/dev/null 2>&1 &
   wait_for MariaDB 60 mariadb-admin --no-defaults --socket="$d/mysqld.sock" -uroot ping \
     || { tail -n 20 "$d/error.log" >&2; die "MariaDB did not start"; }
@@ -358,7 +356,6 @@ export DBADMIN_TEST_MYSQL_MANDATORY_PORT=$MYSQL_MANDATORY_PORT
 export DBADMIN_TEST_MARIADB_NEW_PORT=$MARIADB_NEW_PORT
 export DBADMIN_TEST_PG_NEW_PORT=$PG_NEW_PORT
 export DBADMIN_TEST_CA_FILE=$STATE/tls/ca.pem
-export DBADMIN_TEST_MARIADB_LOGIN_LOG=$STATE/mariadb/audit.log
 export DBADMIN_TEST_PG_LOGIN_LOG=$(pg_dir)/data/log/postgresql.json
 export DBADMIN_TEST_PG_NEW_LOGIN_LOG=$CHROOT$PG_NEW_DIR_IN_CHROOT/data/log/postgresql.json
 ENV

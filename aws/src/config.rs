@@ -99,7 +99,15 @@ impl Settings {
                 Some(v) => v.parse().map_err(|problem| ConfigError { name: "DBADMIN_MIN_TLS_MODE", problem })?,
             },
             require_bound_secrets: optional("DBADMIN_REQUIRE_BOUND_SECRETS").is_some_and(|v| v == "true"),
-            login_window_days: number("DBADMIN_LOGIN_WINDOW_DAYS", 90)?,
+            login_window_days: match number("DBADMIN_LOGIN_WINDOW_DAYS", 90)? {
+                0 => {
+                    return Err(ConfigError {
+                        name: "DBADMIN_LOGIN_WINDOW_DAYS",
+                        problem: "0 days would make every admin dormant: at least 1".into(),
+                    })
+                }
+                days => days,
+            },
             connect_timeout: Duration::from_secs(number("DBADMIN_CONNECT_TIMEOUT_SECS", 10)?),
             query_timeout: Duration::from_secs(number("DBADMIN_QUERY_TIMEOUT_SECS", 30)?),
             batch_concurrency: number("DBADMIN_BATCH_CONCURRENCY", 10)?,

@@ -1014,10 +1014,11 @@ async fn inventories_are_read_from_parameter_store() {
 }
 
 /// Last Login Date on the deployed stack: the PostgreSQL demo database's log as RDS exports it to
-/// CloudWatch Logs (the stderr format with RDS's prefix), in its target account's group
+/// CloudWatch Logs with `log_destination = csvlog`, in its target account's group
 /// `/aws/rds/instance/demo-pg/postgresql`. The deployed collector reads it through the target role
-/// (terraform/policies/target-login-logs.json): fx_super logged in two days ago; the log reaches
-/// back 100 days, so fx_createrole is NEVER IN WINDOW and the database is DORMANT_ADMIN.
+/// (terraform/policies/target-login-logs.json): fx_super logged in two days ago (and mallory RAISEd
+/// LOG the words of fx_createrole's login); the log reaches back 100 days, so fx_createrole is
+/// NEVER IN WINDOW and the database is DORMANT_ADMIN.
 #[tokio::test(flavor = "multi_thread")]
 async fn last_logins_are_read_from_cloudwatch_logs_in_the_target_account() {
     let Some(e) = Env::new().await else { return };
@@ -1026,15 +1027,26 @@ async fn last_logins_are_read_from_cloudwatch_logs_in_the_target_account() {
     let now = time::OffsetDateTime::now_utc();
     let stamp = |t: time::OffsetDateTime| {
         let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-        format!("{} UTC", t.format(&f).unwrap())
+        format!("{}.000 UTC", t.format(&f).unwrap())
+    };
+    let csv = |t: time::OffsetDateTime, user: &str, message: &str| {
+        format!(
+            "{},\"{user}\",\"postgres\",42,\"10.0.0.5:40000\",abc,2,\"authentication\",{},3/1,0,LOG,00000,\"{message}\",,,,,,,,,\"\",\"client backend\",,0",
+            stamp(t),
+            stamp(t)
+        )
     };
     let (old, recent) = (now - time::Duration::days(100), now - time::Duration::days(2));
     let events = serde_json::json!([
-        [old.unix_timestamp() * 1000, format!("{}::@:[7]:LOG:  checkpoint starting: time", stamp(old))],
-        [recent.unix_timestamp() * 1000, format!(
-            "{}:10.0.0.5(40000):fx_super@postgres:[42]:LOG:  connection authorized: user=fx_super database=postgres SSL enabled",
-            stamp(recent)
-        )],
+        [old.unix_timestamp() * 1000, csv(old, "", "checkpoint starting: time")],
+        [
+            recent.unix_timestamp() * 1000,
+            csv(recent, "fx_super", "connection authorized: user=fx_super database=postgres")
+        ],
+        [
+            recent.unix_timestamp() * 1000,
+            csv(recent, "mallory", "connection authorized: user=fx_createrole database=postgres")
+        ],
     ]);
     let code = format!(
         r#"
@@ -1048,13 +1060,13 @@ except logs.exceptions.ResourceAlreadyExistsException:
 stream = "demo-pg." + str({now_ms})
 logs.create_log_stream(logGroupName=group, logStreamName=stream)
 logs.put_log_events(logGroupName=group, logStreamName=stream,
-    logEvents=[{{"timestamp": t, "message": m}} for t, m in json.loads('{events}')])
+    logEvents=[{{"timestamp": t, "message": m}} for t, m in json.loads(r'''{events}''')])
 print("ok")
 "#,
         region = pg.region,
         account = pg.account_id,
         now_ms = now.unix_timestamp() * 1000,
-        events = events.to_string().replace('\'', "\\'"),
+        events = events,
     );
     assert_eq!(support::admin_python(&e.o, &code).trim(), "ok");
     let row = format!(
@@ -1076,11 +1088,11 @@ print("ok")
     assert_eq!(evidence["target"], "demo-pg", "{manifest}");
     assert_eq!(evidence["source"], "cloudwatch:/aws/rds/instance/demo-pg/postgresql", "{manifest}");
     assert_eq!(evidence["window_days"], 90);
-    assert_eq!(evidence["logins"], 1);
+    assert_eq!(evidence["logins"], 2, "fx_super's, and mallory's own line: {manifest}");
     assert_eq!(evidence["sha256"].as_str().map(str::len), Some(64), "{manifest}");
     let csv = std::fs::read_to_string(folder.join("report.csv")).unwrap();
     let rows = |user: &str| -> Vec<&str> { csv.lines().filter(|l| l.contains(&format!(",{user},,USER,"))).collect() };
-    let logged = stamp(recent).replace(' ', "T").replace("TUTC", "Z");
+    let logged = stamp(recent).replace(".000 UTC", "Z").replace(' ', "T");
     assert!(rows("fx_super").iter().all(|l| l.contains(&logged)), "fx_super {logged}: {csv}");
     assert!(
         !rows("fx_createrole").is_empty() && rows("fx_createrole").iter().all(|l| l.contains(",NEVER IN WINDOW,")),

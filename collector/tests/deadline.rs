@@ -186,13 +186,14 @@ impl dbadmin_ports::LoginLogs for HangingLogs {
 /// no evidence, on a stored and counted result, by the job's deadline.
 #[tokio::test]
 async fn a_login_log_that_never_answers_is_missing_evidence_by_the_deadline() {
-    let mariadb = port("DBADMIN_TEST_MARIADB_PORT", 13306);
-    if !server_available("MariaDB", mariadb) {
+    let pg = port("DBADMIN_TEST_PG_PORT", 15432);
+    if !server_available("PostgreSQL", pg) {
         return;
     }
-    let mut t = target(Engine::Mariadb, mariadb, TlsMode::VerifyFull);
+    let mut t = target(Engine::Postgres, pg, TlsMode::VerifyFull);
     t.id = "slow".into();
-    t.login_log = Some("cloudwatch:/aws/rds/instance/slow/audit".into());
+    t.tags.insert("identifier".into(), "slow".into());
+    t.login_log = Some("cloudwatch:/aws/rds/instance/slow/postgresql".into());
     let mut w = Harness::new(vec![t]).await;
     w.connect = options();
     let creds = Fixed(collector_login());

@@ -581,15 +581,26 @@ pub fn rds_log_group(group: &str) -> Option<&str> {
     (!id.is_empty() && matches!(log, "postgresql" | "audit")).then_some(id)
 }
 
-/// A `cloudwatch:` login log must be the log of the database the row reads: its RDS identifier is
-/// the host's first label (an RDS endpoint), or the row's `identifier=` or `arn=` tag names it.
-/// Otherwise one database's rows would be dated by another's logins.
+/// A `cloudwatch:` login log must be the log of the database the row reads. For a host that is an
+/// RDS endpoint, that is the endpoint's own: its first label is the identifier, and a cluster
+/// endpoint (`ID.cluster-…`) has a cluster's group, an instance endpoint an instance's. Only a
+/// host that is no RDS endpoint (a proxy, an address) may name its database by the row's
+/// `identifier=` or `arn=` tag. Otherwise one database's rows would be dated by another's logins.
 fn check_login_log_is_the_databases(log: &str, host: &str, tags: &BTreeMap<String, String>) -> Result<(), String> {
     let Some(id) = log.strip_prefix("cloudwatch:").and_then(rds_log_group) else { return Ok(()) };
-    let first_label = host.split('.').next().unwrap_or_default();
-    let named = first_label.eq_ignore_ascii_case(id)
-        || tags.get("identifier").is_some_and(|t| t == id)
-        || tags.get("arn").is_some_and(|a| a.ends_with(&format!(":db:{id}")) || a.ends_with(&format!(":cluster:{id}")));
+    let cluster_group = log.starts_with("cloudwatch:/aws/rds/cluster/");
+    let host = host.to_ascii_lowercase();
+    let named = if host.ends_with(".rds.amazonaws.com") || host.ends_with(".rds.amazonaws.com.cn") {
+        let mut labels = host.split('.');
+        let first = labels.next().unwrap_or_default();
+        let cluster_endpoint = labels.next().is_some_and(|l| l.starts_with("cluster-"));
+        first.eq_ignore_ascii_case(id) && cluster_endpoint == cluster_group
+    } else {
+        tags.get("identifier").is_some_and(|t| t == id)
+            || tags
+                .get("arn")
+                .is_some_and(|a| a.ends_with(&format!(":{}:{id}", if cluster_group { "cluster" } else { "db" })))
+    };
     if named {
         Ok(())
     } else {
@@ -806,6 +817,18 @@ mod tests {
         assert_eq!(ok("a,123456789012,eu-west-1,postgres,h,5432,s,,"), None);
         assert_eq!(ok("a,123456789012,eu-west-1,postgres,h,5432,s,,file:/var/log/pg"), Some("file:/var/log/pg".into()));
         let rds = "orders.abc.eu-west-1.rds.amazonaws.com";
+        // An RDS endpoint's tag cannot name another database's log; a cluster endpoint has a cluster's.
+        let other = "cloudwatch:/aws/rds/instance/billing/postgresql";
+        assert!(parse(&format!("a,123456789012,eu-west-1,postgres,{rds},5432,s,identifier=billing,{other}")).is_err());
+        let cluster = "orders.cluster-abc.eu-west-1.rds.amazonaws.com";
+        assert!(parse(&format!(
+            "a,123456789012,eu-west-1,postgres,{cluster},5432,s,,cloudwatch:/aws/rds/cluster/orders/postgresql"
+        ))
+        .is_ok());
+        assert!(parse(&format!(
+            "a,123456789012,eu-west-1,postgres,{cluster},5432,s,,cloudwatch:/aws/rds/instance/orders/postgresql"
+        ))
+        .is_err());
         let group = "cloudwatch:/aws/rds/instance/orders/postgresql";
         assert_eq!(ok(&format!("a,123456789012,eu-west-1,postgres,{rds},5432,s,,{group}")).as_deref(), Some(group));
         assert!(ok(&format!("a,123456789012,eu-west-1,postgres,127.0.0.1,5432,s,identifier=orders,{group}")).is_some());

@@ -41,6 +41,9 @@ pub fn result(report_id: &str, version: u32, target_id: &str) -> String {
 /// be named like a report's manifest (`manifest.json`): `verify --chain` over a local run's folder
 /// takes every `manifest.json` for a report's.
 pub fn is_reserved_target_id(target_id: &str) -> bool {
+    // Case-blind: a local run's folder may be on a case-insensitive disk.
+    let target_id = target_id.to_ascii_lowercase();
+    let target_id = target_id.as_str();
     let file = format!("{target_id}.json");
     matches!(target_id, "request" | "population" | "discovery")
         || target_id.starts_with("retry-v")

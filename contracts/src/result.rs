@@ -105,12 +105,6 @@ pub struct Collected {
     /// such evidence (docs/report.md, "Last login"). `None` in results written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_evidence: Option<Box<LoginEvidence>>,
-    /// Whether some principal of the server (reported or not) has a name that could write a log line
-    /// of its choosing where the log writes names as they are (a line break; for PostgreSQL also
-    /// the words its login line is read by): such a log is then not believed. Known only while
-    /// collecting; never stored.
-    #[serde(skip)]
-    pub name_could_forge_a_log_line: bool,
 }
 
 /// The login evidence of one database: a log the engine wrote, read over a window.

@@ -769,7 +769,6 @@ mod tests {
                     catalog_warnings: Vec::new(),
                     principals: vec![],
                     login_evidence: None,
-                    name_could_forge_a_log_line: false,
                 })
             };
             let result = TargetResult {

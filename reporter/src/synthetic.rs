@@ -65,7 +65,6 @@ pub fn result(t: &Target, i: usize, principals: usize) -> TargetResult {
                     catalog_warnings: Vec::new(),
                     principals: (0..principals).map(|p| principal(p, i)).collect(),
                     login_evidence: None,
-                    name_could_forge_a_log_line: false,
                 })
             };
             TargetResult {

@@ -87,7 +87,6 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
             catalog_warnings: Vec::new(),
             principals,
             login_evidence: None,
-            name_could_forge_a_log_line: false,
         })
     };
     let mut results = BTreeMap::new();

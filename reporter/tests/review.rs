@@ -62,7 +62,6 @@ fn result(principals: Vec<Principal>) -> TargetResult {
             catalog_warnings: Vec::new(),
             principals,
             login_evidence: None,
-            name_could_forge_a_log_line: false,
         }),
     }
 }

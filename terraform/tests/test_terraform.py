@@ -194,7 +194,8 @@ def test_inventories_and_baselines_have_one_writer():
     writers = SAMPLES["inventory_writer_arns"]
     bucket = by_sid(render("evidence-bucket.json"))["OnlyInventoryWritersWrite"]
     assert bucket["Effect"] == "Deny" and bucket["Principal"] == "*"
-    assert set(listed(bucket["Action"])) == {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"}
+    assert set(listed(bucket["Action"])) == {
+        "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ReplicateObject", "s3:ReplicateDelete"}
     assert bucket["Resource"] == SAMPLES["bucket_arn"] + "/inventory/*"
     assert bucket["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": writers}}
     scp = one(render("inventory-parameter-scp.json")["Statement"])
@@ -419,7 +420,7 @@ def test_manifests_are_signed_by_the_reporter_alone_and_evidence_has_one_writer_
     for writer, keys in [("Publisher", ["request.json", "population.json", "discovery.json", "retry-v*.json"]),
                          ("Collector", ["results/*"]), ("Reporter", ["reports/*"])]:
         st = bucket[f"Only{writer}Writes"]
-        assert st["Effect"] == "Deny" and st["Action"] == "s3:PutObject", st
+        assert st["Effect"] == "Deny" and set(listed(st["Action"])) == {"s3:PutObject", "s3:ReplicateObject"}, st
         assert all(any(r.endswith(k) for r in listed(st["Resource"])) for k in keys), st
         assert st["Condition"]["ArnNotLike"]["aws:PrincipalArn"][0] == SAMPLES[f"{writer.lower()}_role_arn"]
     # The collector reads the population it connects by.

@@ -57,7 +57,6 @@ pub fn queries() -> Vec<(&'static str, &'static str)> {
         postgres::ROLE_SOURCES,
         postgres::CATALOG_OBJECTS,
         crate::logins::CLOUDWATCH_POSTGRES,
-        crate::logins::CLOUDWATCH_MARIADB,
         sqlserver::SERVER,
         sqlserver::LOGINS,
         sqlserver::SERVER_ROLE_MEMBERS,
@@ -260,10 +259,6 @@ pub(crate) trait Classify {
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }
-    /// Whether any principal's name holds a line break (a log line of its choosing is then possible).
-    fn name_could_forge_a_log_line(&self) -> bool {
-        false
-    }
 }
 
 /// One engine: the steps [`collect_with`] runs in the same order for every engine —
@@ -316,7 +311,6 @@ async fn collect_with<D: Driver>(
         catalog_warnings: catalog.warnings(),
         principals: catalog.classify(),
         login_evidence: None,
-        name_could_forge_a_log_line: catalog.name_could_forge_a_log_line(),
     })
 }
 
@@ -478,7 +472,6 @@ mod tests {
                 "postgres/role_check",
                 "postgres/catalog_objects",
                 "logs/postgres",
-                "logs/mariadb",
                 "sqlserver/db_principals",
                 "sqlserver/db_role_members",
                 "sqlserver/db_permissions"

@@ -215,10 +215,6 @@ impl Classify for Catalog {
     fn warnings(&self) -> Vec<String> {
         self.warnings.clone()
     }
-
-    fn name_could_forge_a_log_line(&self) -> bool {
-        self.accounts.iter().any(|a| a.user.contains(['\n', '\r']))
-    }
 }
 
 #[async_trait]

@@ -165,13 +165,6 @@ impl Classify for Catalog {
         out.extend(self.membership_disagreements());
         out
     }
-
-    /// A line break, or the words the stderr format's login line is read by.
-    fn name_could_forge_a_log_line(&self) -> bool {
-        self.roles
-            .iter()
-            .any(|r| r.name.contains(['\n', '\r']) || r.name.contains(" database=") || r.name.contains("user="))
-    }
 }
 
 #[async_trait]

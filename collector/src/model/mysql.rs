@@ -316,12 +316,6 @@ pub fn db_pattern_matches(pattern: &str, name: &str, wildcards: bool, case_insen
     like(&pattern, &name)
 }
 
-/// Does an account's host pattern (`%`, `10.0.0.%`, `db_.example.com`) admit a client's host, as
-/// the server matches it (case-insensitively)?
-pub fn host_pattern_matches(pattern: &str, host: &str) -> bool {
-    like(&pattern.to_lowercase(), &host.to_lowercase())
-}
-
 /// One element of a LIKE pattern.
 #[derive(Clone, Copy, PartialEq)]
 enum LikeToken {
