@@ -61,11 +61,11 @@ pub struct DiscoveredDatabase {
 
 impl DiscoveredDatabase {
     /// The login log RDS exports for this database, as an inventory's `login_log` names it:
-    /// PostgreSQL's `postgresql` log, MariaDB's `audit` log (the audit plugin's).
+    /// PostgreSQL's `postgresql` log (the only one the collector believes; MariaDB's audit log
+    /// writes names as clients send them).
     pub fn login_log(&self) -> Option<String> {
         let log = match self.engine? {
             Engine::Postgres => "postgresql",
-            Engine::Mariadb => "audit",
             _ => return None,
         };
         let kind = match self.kind {

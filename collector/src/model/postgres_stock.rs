@@ -26,8 +26,25 @@ const PG_GROUP: &str = "SELECT pg_authid.rolname AS groname, pg_authid.oid AS gr
 
 /// Every `pg_catalog` relation a query file names: its kind (`r` table, `v` view) and, for a view,
 /// its stock definition. A query that names a relation missing here fails the unit tests.
+const PG_SHADOW: &str = "SELECT pg_authid.rolname AS usename, pg_authid.oid AS usesysid, pg_authid.rolcreatedb AS \
+    usecreatedb, pg_authid.rolsuper AS usesuper, pg_authid.rolreplication AS userepl, pg_authid.rolbypassrls AS \
+    usebypassrls, pg_authid.rolpassword AS passwd, pg_authid.rolvaliduntil AS valuntil, s.setconfig AS useconfig \
+    FROM (pg_authid LEFT JOIN pg_db_role_setting s ON (((pg_authid.oid = s.setrole) AND (s.setdatabase = \
+    (0)::oid)))) WHERE pg_authid.rolcanlogin;";
+
+/// The relations the stock views read, checked wherever the views are: row security on
+/// `pg_authid`, or a filtering view put in its place, would hide a role from all of them at once.
+const UNDER_THE_VIEWS: &[(&str, &[&str])] = &[
+    ("pg_roles", &["pg_authid", "pg_db_role_setting"]),
+    ("pg_user", &["pg_shadow", "pg_authid", "pg_db_role_setting"]),
+    ("pg_group", &["pg_authid", "pg_auth_members"]),
+];
+
 const STOCK_RELATIONS: &[(&str, char, Option<&str>)] = &[
     ("pg_auth_members", 'r', None),
+    ("pg_authid", 'r', None),
+    ("pg_db_role_setting", 'r', None),
+    ("pg_shadow", 'v', Some(PG_SHADOW)),
     ("pg_class", 'r', None),
     ("pg_database", 'r', None),
     ("pg_group", 'v', Some(PG_GROUP)),
@@ -101,6 +118,16 @@ pub struct Named {
 }
 
 pub fn named_in<'a>(texts: impl IntoIterator<Item = &'a str>) -> Named {
+    let mut named = named_in_texts(texts);
+    for (view, under) in UNDER_THE_VIEWS {
+        if named.relations.contains(*view) {
+            named.relations.extend(under.iter().map(|r| (*r).to_owned()));
+        }
+    }
+    named
+}
+
+fn named_in_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> Named {
     const PREFIX: &str = "pg_catalog.";
     let mut named = Named::default();
     for text in texts {
@@ -162,7 +189,9 @@ pub fn tampering(database: &str, named: &Named, rows: &[Row]) -> Vec<String> {
                 out.push(format!("{object} {at} is owned by oid {owner}, not the bootstrap superuser"));
             }
             if truthy(r, 4) {
-                out.push(format!("{object} {at} has row-level security enabled: a policy can hide rows"));
+                out.push(format!(
+                    "{object} {at} has row-level security or options set (security_invoker…): a policy can hide rows"
+                ));
             }
             if kind == "r" && truthy(r, 5) {
                 out.push(format!("{object} {at} has rules: a rule can rewrite what a read returns"));
@@ -215,7 +244,8 @@ mod tests {
             "SELECT x::pg_catalog.int8, pg_catalog.pg_has_role(a, b, 'SET') FROM pg_catalog.pg_roles r",
             "SELECT pg_catalog.now() FROM pg_catalog.pg_roles JOIN pg_catalog.pg_auth_members ON true",
         ]);
-        assert_eq!(named.relations.iter().collect::<Vec<_>>(), ["pg_auth_members", "pg_roles"]);
+        let relations: Vec<&String> = named.relations.iter().collect();
+        assert_eq!(relations, ["pg_auth_members", "pg_authid", "pg_db_role_setting", "pg_roles"], "and under the view");
         assert_eq!(named.functions.iter().collect::<Vec<_>>(), ["now", "pg_has_role"]);
     }
 
@@ -235,13 +265,15 @@ mod tests {
         let named = named_in(["SELECT pg_catalog.version() FROM pg_catalog.pg_roles, pg_catalog.pg_proc"]);
         let stock = vec![
             row(&["relation", "pg_roles", "v", "10", "f", "t", PG_ROLES]),
+            row(&["relation", "pg_authid", "r", "10", "f", "f", "NULL"]),
+            row(&["relation", "pg_db_role_setting", "r", "10", "f", "f", "NULL"]),
             row(&["relation", "pg_proc", "r", "10", "f", "f", "NULL"]),
             row(&["function", "version", "f", "10", "f", "f", "pgsql_version"]),
         ];
         assert_eq!(tampering("db", &named, &stock), Vec::<String>::new());
         // PostgreSQL 16+ prints a one-table view without qualifiers.
         let newer = row(&["relation", "pg_user", "v", "10", "f", "t", &PG_USER.replace("pg_shadow.", "")]);
-        assert!(tampering("db", &named_in(["FROM pg_catalog.pg_user"]), &[newer]).is_empty());
+        assert!(tampering("db", &named_in_texts(["FROM pg_catalog.pg_user"]), &[newer]).is_empty());
 
         let hiding = PG_ROLES.trim_end_matches(';').to_owned() + " WHERE (pg_authid.rolname <> 'ghost'::name);";
         let cases: Vec<(Row, &str)> = vec![
@@ -249,6 +281,7 @@ mod tests {
             (row(&["relation", "pg_roles", "r", "10", "f", "f", "NULL"]), "of kind \"r\""),
             (row(&["relation", "pg_proc", "r", "16384", "f", "f", "NULL"]), "owned by oid 16384"),
             (row(&["relation", "pg_proc", "r", "10", "t", "f", "NULL"]), "row-level security"),
+            (row(&["relation", "pg_authid", "r", "10", "t", "f", "NULL"]), "row-level security"),
             (row(&["relation", "pg_proc", "r", "10", "f", "t", "NULL"]), "has rules"),
             (row(&["function", "version", "f", "10", "t", "f", "SELECT 'x'"]), "not a built-in"),
             (row(&["function", "version", "f", "10", "f", "f", "current_database"]), "runs the built-in"),
