@@ -42,7 +42,6 @@ impl LoginLogs for AwsCredentials {
         let mut read = LogRead::default();
         // The oldest event: what the group covers (its retention may be shorter than the window).
         let oldest = client.filter_log_events().log_group_name(group).start_time(0).limit(1).send().await;
-        read.calls += 1;
         let oldest = oldest.map_err(|e| failed(&dbadmin_ports::error_chain(&e), code(&e)))?;
         read.oldest = oldest.events().first().and_then(|e| e.timestamp());
         let mut token: Option<String> = None;
@@ -57,7 +56,6 @@ impl LoginLogs for AwsCredentials {
                 req = req.next_token(t);
             }
             let page = req.send().await;
-            read.calls += 1;
             let page = page.map_err(|e| failed(&dbadmin_ports::error_chain(&e), code(&e)))?;
             read.events.extend(
                 page.events()

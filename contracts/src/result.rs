@@ -138,17 +138,6 @@ impl LoginEvidence {
         LoginEvidence { source: source.to_owned(), window_days, missing: Some(why.into()), ..Default::default() }
     }
 
-    /// Whether the log covers the whole window (else "never" means "never since it starts").
-    pub fn covers_window(&self, collected_at: &str) -> bool {
-        let (Some(from), Ok(to)) = (
-            self.covers_from.as_deref().and_then(crate::parse_rfc3339),
-            time::OffsetDateTime::parse(collected_at, &time::format_description::well_known::Rfc3339),
-        ) else {
-            return false;
-        };
-        from <= to - time::Duration::days(i64::from(self.window_days))
-    }
-
     /// The report's "Login Evidence" cell: the source and what it covers, or why there is none.
     pub fn display(&self) -> String {
         match &self.missing {

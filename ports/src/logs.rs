@@ -15,8 +15,6 @@ pub struct LogRead {
     pub events: Vec<(i64, String)>,
     /// The time of the group's oldest event: what it covers.
     pub oldest: Option<i64>,
-    /// API calls made (for the cost figures).
-    pub calls: u32,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -135,15 +135,8 @@ fn keys(who: &str, fallback: (&str, &str)) -> (String, String) {
 /// `test` by default), which IAM does not restrict: test set-up, and the tests that play a
 /// function's part themselves. The CLI runs as the operator (the environment's credentials).
 pub async fn admin_clients() -> dbadmin_aws::Clients {
-    let loaded = dbadmin_aws::Clients::load().await;
     let (id, secret) = keys("ADMIN", ("test", "test"));
-    let creds = aws_sdk_sts::config::Credentials::new(id, secret, None, None, "dbadmin-test-admin");
-    let sdk = loaded
-        .sdk
-        .to_builder()
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
-        .build();
-    dbadmin_aws::Clients::from_sdk(sdk)
+    signed_as(&dbadmin_aws::Clients::load().await, &id, &secret, "dbadmin-test-admin")
 }
 
 /// Clients acting as the deployment's inventory writer (`inventory_writer_arns`), the one principal
@@ -151,19 +144,18 @@ pub async fn admin_clients() -> dbadmin_aws::Clients {
 pub fn writer_clients(outputs: &serde_json::Value, clients: &dbadmin_aws::Clients) -> dbadmin_aws::Clients {
     let s = |k: &str| outputs["inventory_writer"][k].as_str().unwrap().to_owned();
     let (id, secret) = keys("INVENTORY_WRITER", (&s("access_key_id"), &s("secret_access_key")));
-    let creds = aws_sdk_sts::config::Credentials::new(id, secret, None, None, "dbadmin-test-inventory-writer");
-    let sdk = clients
-        .sdk
-        .to_builder()
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(creds))
-        .build();
-    dbadmin_aws::Clients::from_sdk(sdk)
+    signed_as(clients, &id, &secret, "dbadmin-test-inventory-writer")
 }
 
 /// Clients acting as the root of emulated `account` (MiniStack takes a 12-digit access key as the
 /// account), e.g. a target account whose secrets a test reads without the deployed roles.
 pub fn account_clients(clients: &dbadmin_aws::Clients, account: &str) -> dbadmin_aws::Clients {
-    let creds = aws_sdk_sts::config::Credentials::new(account, "test", None, None, "dbadmin-test-account");
+    signed_as(clients, account, "test", "dbadmin-test-account")
+}
+
+/// `clients` with every request signed by the access key `id`/`secret`.
+fn signed_as(clients: &dbadmin_aws::Clients, id: &str, secret: &str, name: &'static str) -> dbadmin_aws::Clients {
+    let creds = aws_sdk_sts::config::Credentials::new(id, secret, None, None, name);
     let sdk = clients
         .sdk
         .to_builder()
