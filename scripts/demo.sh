@@ -18,10 +18,11 @@ wait "$build"
 trap - EXIT
 eval "$(scripts/test-servers.sh env)"
 
-# The demo inventory names the default ports; follow any override.
+# The demo inventory names the default ports and login log; follow any override.
 mkdir -p "$STATE/demo"
 sed -e "s/,13306,/,$DBADMIN_TEST_MARIADB_PORT,/" -e "s/,13307,/,$DBADMIN_TEST_MYSQL_PORT,/" \
-    -e "s/,15432,/,$DBADMIN_TEST_PG_PORT,/" examples/demo/inventory.csv >"$STATE/demo/inventory.csv"
+    -e "s/,15432,/,$DBADMIN_TEST_PG_PORT,/" -e "s|,file:[^,]*postgresql.json|,file:$DBADMIN_TEST_PG_LOGIN_LOG|" \
+    examples/demo/inventory.csv >"$STATE/demo/inventory.csv"
 install -m 600 examples/demo/secrets.json "$STATE/demo/secrets.json"
 
 status=0

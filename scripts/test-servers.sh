@@ -188,6 +188,9 @@ postgres_up() {
   log "loading PostgreSQL fixtures"
   PGOPTIONS=--client-min-messages=warning psql -X -q -v ON_ERROR_STOP=1 -h "$d" -p "$PG_PORT" -U postgres -d postgres \
     -f "$ROOT/scripts/fixtures/postgres.sql" >/dev/null || die "loading PostgreSQL fixtures failed"
+  # One login by a fixture admin over TLS, so the demo's Last Login Date dates it (the others have none).
+  PGPASSWORD=pw PGSSLMODE=require psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U fx_super -d postgres -c 'SELECT 1' \
+    >/dev/null || die "fx_super could not log in to PostgreSQL"
 }
 
 # Both PostgreSQL servers log every login, as jsonlog (escaped: a role name cannot forge a line),

@@ -48,10 +48,18 @@ fn demo_inventory(dir: &Path) -> PathBuf {
         .unwrap()
         .replace(",13306,", &format!(",{},", port("DBADMIN_TEST_MARIADB_PORT", 13306)))
         .replace(",13307,", &format!(",{},", port("DBADMIN_TEST_MYSQL_PORT", 13307)))
-        .replace(",15432,", &format!(",{},", port("DBADMIN_TEST_PG_PORT", 15432)));
+        .replace(",15432,", &format!(",{},", port("DBADMIN_TEST_PG_PORT", 15432)))
+        .replace(",file:.state/postgres/data/log/postgresql.json", &format!(",file:{}", pg_login_log().display()));
     let path = dir.join("inventory.csv");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// The PostgreSQL server's own login log (scripts/test-servers.sh env).
+fn pg_login_log() -> PathBuf {
+    std::env::var("DBADMIN_TEST_PG_LOGIN_LOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join(".state/postgres/data/log/postgresql.json"))
 }
 
 fn ca_file() -> PathBuf {
@@ -119,6 +127,45 @@ fn generate_local_reports_exactly_the_fixture_admins() {
         let content = std::fs::read_to_string(&entry).unwrap();
         assert!(!content.contains("collector-pw"), "{} holds a password", entry.display());
     }
+}
+
+/// The demo's Last Login Date is read from the PostgreSQL server's own log (jsonlog): fx_super
+/// logged in (scripts/test-servers.sh), fx_createrole never did since the log starts; MySQL and
+/// MariaDB say why they have no evidence.
+#[test]
+fn the_demo_report_dates_logins_from_the_servers_own_log() {
+    if !servers_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = generate(dir.path(), &["--output", "json"]);
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let csv = PathBuf::from(outcome["report"].as_str().unwrap());
+    let rows = dbadmin_reporter::render::from_csv(&std::fs::read(&csv).unwrap()).unwrap();
+    let row = |db: &str, user: &str| {
+        rows.iter()
+            .find(|r| r.database_name == db && r.username == user)
+            .unwrap_or_else(|| panic!("{db} {user} is in the report"))
+    };
+    let logged = row("demo-postgres", "fx_super");
+    assert!(
+        dbadmin_contracts::parse_rfc3339(&logged.last_login_date).is_some(),
+        "fx_super's login is dated: {:?}",
+        logged.last_login_date
+    );
+    assert!(logged.login_evidence.starts_with("file:/"), "{}", logged.login_evidence);
+    let never = &row("demo-postgres", "fx_createrole").last_login_date;
+    assert!(never.starts_with("NEVER SINCE ") || never == "NEVER IN WINDOW", "{never}");
+    let any = |db: &str| &rows.iter().find(|r| r.database_name == db).unwrap().login_evidence;
+    let mysql = any("demo-mysql");
+    assert!(mysql.starts_with("NONE: Oracle MySQL's community server keeps no login log"), "{mysql}");
+    let mariadb = any("demo-mariadb");
+    assert!(mariadb.starts_with("NONE: MariaDB's login log"), "{mariadb}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(csv.with_file_name("manifest.json")).unwrap()).unwrap();
+    let evidence = manifest["login_evidence"].as_array().unwrap();
+    let pg = evidence.iter().find(|e| e["target"] == "demo-postgres").unwrap_or_else(|| panic!("{evidence:?}"));
+    assert!(pg["logins"].as_u64().unwrap() > 0 && pg["sha256"].as_str().unwrap().len() == 64, "{pg}");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -193,6 +193,11 @@ pub fn attribute(
     }
 }
 
+/// Why a MariaDB database never has login evidence, whether or not its row names a log.
+const MARIADB_REFUSED: &str = "MariaDB's login log (the server_audit plugin) writes a user name as the client sent it, a \
+     failed login's too, line breaks included: any client can write a line that reads as another account's login, so \
+     it cannot date one";
+
 /// Why a database has no login evidence when its inventory row names no log.
 fn no_log_named(engine: Engine) -> String {
     match engine {
@@ -200,11 +205,30 @@ fn no_log_named(engine: Engine) -> String {
                              log_connections on, in jsonlog or csvlog"
             .into(),
         Engine::Mysql => "Oracle MySQL's community server keeps no login log".into(),
-        Engine::Mariadb => "no login log named (inventory column login_log); MariaDB writes logins with the \
-                            server_audit plugin (server_audit_events=CONNECT)"
-            .into(),
+        Engine::Mariadb => MARIADB_REFUSED.into(),
         Engine::Sqlserver => "SQL Server Audit is not read; only sessions open at collection are".into(),
     }
+}
+
+/// Why a PostgreSQL server whose setting reads `setting` (`log_connections=…`, as collected) writes
+/// no login line, or `None` when it writes them. 18 takes a list of aspects: a login's line
+/// ("connection authorized") is the `authorization` aspect's. The setting is the server's own
+/// (a login cannot turn it off for itself), read at collection: it says nothing of the window
+/// before, so a server not logging now has no evidence at all.
+fn postgres_logging_off(setting: &str) -> Option<String> {
+    let value = setting.strip_prefix("log_connections=")?.trim().to_ascii_lowercase();
+    let aspects: Vec<&str> = value.split(',').map(str::trim).collect();
+    let logs = match value.as_str() {
+        "on" | "true" | "yes" | "1" | "all" => true,
+        _ => aspects.iter().any(|a| matches!(*a, "authorization" | "all")),
+    };
+    (!logs).then(|| {
+        let shown = if value.is_empty() { "empty" } else { value.as_str() };
+        format!(
+            "log_connections is {shown} on the server at collection: it does not write logins, so its log \
+             cannot date one (turn it on: log_connections = on, in the parameter group on RDS)"
+        )
+    })
 }
 
 /// What the collector asks CloudWatch Logs for a `cloudwatch:` login log, as
@@ -231,14 +255,12 @@ pub async fn evidence(
     };
     let missing = |why: String| LoginEvidence::missing(source, window_days, why);
     match target.engine {
-        Engine::Postgres => {}
-        Engine::Mariadb => {
-            return missing(
-                "MariaDB's audit log writes a user name as the client sent it, a failed login's too, line breaks \
-                 included: any client can write a line that reads as another account's login, so it cannot date one"
-                    .into(),
-            )
+        Engine::Postgres => {
+            if let Some(off) = collected.login_logging.as_deref().and_then(postgres_logging_off) {
+                return missing(off);
+            }
         }
+        Engine::Mariadb => return missing(MARIADB_REFUSED.into()),
         engine => return missing(no_log_named(engine)),
     }
     let start = now - time::Duration::days(i64::from(window_days));
@@ -465,6 +487,56 @@ mod tests {
         assert!(parse_events(&[(0, stderr)]).unwrap_err().contains("stderr format"));
     }
 
+    #[test]
+    fn a_server_that_writes_no_login_line_is_named() {
+        for on in ["on", "all", "receipt,authorization", "TRUE", "authorization"] {
+            assert_eq!(postgres_logging_off(&format!("log_connections={on}")), None, "{on}");
+        }
+        for off in ["off", "", "receipt,authentication", "setup_durations", "0"] {
+            let why = postgres_logging_off(&format!("log_connections={off}")).unwrap();
+            assert!(why.starts_with("log_connections is "), "{off}: {why}");
+        }
+    }
+
+    /// A server that does not write logins has no evidence, whatever its log holds.
+    #[tokio::test]
+    async fn a_log_of_a_server_with_log_connections_off_dates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("postgresql.json");
+        let line = json("2026-12-01 10:00:00 UTC", "fx_super", "connection authorized: user=fx_super database=x");
+        std::fs::write(&path, line).unwrap();
+        let target = Target {
+            engine: Engine::Postgres,
+            login_log: Some(format!("file:{}", path.display())),
+            ..dbadmin_ports::fixtures::target("p")
+        };
+        let mut collected = collected(vec![principal("fx_super")]);
+        collected.login_logging = Some("log_connections=off".into());
+        let now = at("2026-12-04T00:00:00Z");
+        let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
+        assert!(e.missing.unwrap().contains("log_connections is off"));
+        assert_eq!(collected.principals[0].last_login, LastLogin::NotRecorded);
+        collected.login_logging = Some("log_connections=on".into());
+        let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
+        assert_eq!((e.missing, e.logins), (None, 1));
+        assert_eq!(collected.principals[0].last_login, LastLogin::Logged("2026-12-01T10:00:00Z".into()));
+    }
+
+    fn collected(principals: Vec<Principal>) -> Collected {
+        Collected {
+            server_version: "x".into(),
+            tls: dbadmin_contracts::TlsMode::VerifyFull,
+            server_certificate_sha256: None,
+            admin_definition_version: "v".into(),
+            queries: vec![],
+            principals_examined: 2,
+            catalog_warnings: vec![],
+            principals,
+            login_evidence: None,
+            login_logging: None,
+        }
+    }
+
     /// MariaDB's audit plugin writes a failed login's user name as sent: a line of anyone's choosing.
     #[tokio::test]
     async fn an_audit_log_is_refused_as_evidence() {
@@ -473,17 +545,7 @@ mod tests {
             login_log: Some("cloudwatch:/aws/rds/instance/m/audit".into()),
             ..dbadmin_ports::fixtures::target("m")
         };
-        let mut collected = Collected {
-            server_version: "10.11".into(),
-            tls: dbadmin_contracts::TlsMode::VerifyFull,
-            server_certificate_sha256: None,
-            admin_definition_version: "v".into(),
-            queries: vec![],
-            principals_examined: 2,
-            catalog_warnings: vec![],
-            principals: vec![principal("fx_super")],
-            login_evidence: None,
-        };
+        let mut collected = collected(vec![principal("fx_super")]);
         let e =
             evidence(&target, &mut collected, 90, at("2026-12-04T00:00:00Z"), true, &dbadmin_ports::logs::NoCloudLogs)
                 .await;

@@ -105,6 +105,10 @@ pub struct Collected {
     /// such evidence (docs/report.md, "Last login"). `None` in results written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_evidence: Option<Box<LoginEvidence>>,
+    /// The server's setting that decides whether it writes logins, as read at collection
+    /// (PostgreSQL: `log_connections=on`); `None` where the engine has none the collector reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_logging: Option<String>,
 }
 
 /// The login evidence of one database: a log the engine wrote, read over a window.

@@ -769,6 +769,7 @@ mod tests {
                     catalog_warnings: Vec::new(),
                     principals: vec![],
                     login_evidence: None,
+                    login_logging: None,
                 })
             };
             let result = TargetResult {

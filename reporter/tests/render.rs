@@ -87,6 +87,7 @@ fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
             catalog_warnings: Vec::new(),
             principals,
             login_evidence: None,
+            login_logging: None,
         })
     };
     let mut results = BTreeMap::new();

@@ -282,6 +282,11 @@ pub(crate) trait Driver {
     fn catalog(server: &Self::Server, rows: Self::Rows) -> Self::Catalog;
     /// The server's version as the result records it.
     fn describe(server: &Self::Server) -> String;
+    /// The setting that decides whether the server writes logins, as the result records it
+    /// ([`Collected::login_logging`]).
+    fn login_logging(_server: &Self::Server) -> Option<String> {
+        None
+    }
 }
 
 /// Collects one target once with driver `D`.
@@ -311,6 +316,7 @@ async fn collect_with<D: Driver>(
         catalog_warnings: catalog.warnings(),
         principals: catalog.classify(),
         login_evidence: None,
+        login_logging: D::login_logging(&server),
     })
 }
 

@@ -237,6 +237,7 @@ impl Driver for PostgresDriver {
                 archive_mode: cell(&row, 2).to_owned(),
                 ssl: flag(&row, 3),
                 in_recovery: flag(&row, 4),
+                log_connections: cell(&row, 7).to_owned(),
             },
         };
         let mut warnings = Vec::new();
@@ -303,6 +304,10 @@ impl Driver for PostgresDriver {
 
     fn describe(server: &Server) -> String {
         server.version.clone()
+    }
+
+    fn login_logging(server: &Server) -> Option<String> {
+        Some(format!("log_connections={}", server.settings.log_connections))
     }
 }
 

@@ -45,6 +45,8 @@ pub struct Settings {
     pub ssl: bool,
     /// `pg_is_in_recovery()`: a standby runs `restore_command` and the recovery commands.
     pub in_recovery: bool,
+    /// `log_connections` as the server shows it: `on`/`off`, or (18+) a list of aspects.
+    pub log_connections: String,
 }
 
 /// A `pg_parameter_acl` grant (15+): `privilege` is `SET` or `ALTER SYSTEM`; grantee 0 is PUBLIC.
