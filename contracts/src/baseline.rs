@@ -13,7 +13,7 @@
 //! an `@` (a PostgreSQL role named `svc@%` is approved only by a line with a `user_host` column
 //! left empty). `expires` is a date (`YYYY-MM-DD`, the last day the approval holds) or empty.
 
-use crate::inventory::InventoryIssue;
+use crate::inventory::{AccountId, InventoryIssue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -118,18 +118,101 @@ fn is_date(text: &str) -> bool {
     time::Date::parse(text, format).is_ok()
 }
 
+/// One issue of the baseline file `source`, at `line` (and `field`, when one is at fault).
+fn issue(source: &str, line: u64, field: Option<&str>, message: String) -> InventoryIssue {
+    InventoryIssue { file: source.to_owned(), line, field: field.map(str::to_owned), message }
+}
+
+/// The header's columns by canonical name, or every issue with them (unknown, twice, missing).
+fn header_index(
+    source: &str,
+    text: &str,
+    headers: &csv::StringRecord,
+) -> Result<BTreeMap<String, usize>, Vec<InventoryIssue>> {
+    let line = text.lines().position(|l| !l.trim().is_empty() && !l.starts_with('#')).map_or(1, |i| i as u64 + 1);
+    let mut index = BTreeMap::new();
+    let mut issues = Vec::new();
+    for (i, header) in headers.iter().enumerate() {
+        let name = column_name(header);
+        if !COLUMNS.contains(&name.as_str()) {
+            issues.push(issue(
+                source,
+                line,
+                Some(header),
+                format!("unknown column (expected: {})", COLUMNS.join(", ")),
+            ));
+        } else if index.insert(name, i).is_some() {
+            issues.push(issue(source, line, Some(header), "column appears twice".into()));
+        }
+    }
+    for required in REQUIRED {
+        if !index.contains_key(required) {
+            issues.push(issue(source, line, Some(required), "required column is missing".into()));
+        }
+    }
+    if issues.is_empty() {
+        Ok(index)
+    } else {
+        Err(issues)
+    }
+}
+
+/// The approval one row gives, or every issue with its fields.
+fn approval_of(
+    source: &str,
+    index: &BTreeMap<String, usize>,
+    record: &csv::StringRecord,
+) -> Result<Approval, Vec<InventoryIssue>> {
+    let line = record.position().map_or(0, |p| p.line());
+    let get = |column: &str| index.get(column).and_then(|i| record.get(*i)).unwrap_or("").to_owned();
+    let (principal, user_host) = if index.contains_key("user_host") {
+        (get("principal"), Some(get("user_host")).filter(|h| !h.is_empty()))
+    } else {
+        split_qualified(get("principal"))
+    };
+    let approval = Approval {
+        account_id: get("account_id"),
+        database: get("database"),
+        principal,
+        user_host,
+        approved_by: get("approved_by"),
+        ticket: get("ticket"),
+        expires: Some(get("expires")).filter(|e| !e.is_empty()),
+    };
+    let mut issues = Vec::new();
+    for (field, value) in [
+        ("account_id", &approval.account_id),
+        ("database", &approval.database),
+        ("principal", &approval.principal),
+        ("approved_by", &approval.approved_by),
+    ] {
+        if value.is_empty() {
+            issues.push(issue(source, line, Some(field), "must not be empty".into()));
+        } else if value.chars().any(char::is_control) {
+            issues.push(issue(source, line, Some(field), "holds a control character".into()));
+        }
+    }
+    if let (false, Err(message)) = (approval.account_id.is_empty(), AccountId::parse(&approval.account_id)) {
+        issues.push(issue(source, line, Some("account_id"), message));
+    }
+    if let Some(expires) = &approval.expires {
+        if !is_date(expires) {
+            issues.push(issue(source, line, Some("expires"), format!("'{expires}' is not a date (YYYY-MM-DD)")));
+        }
+    }
+    if issues.is_empty() {
+        Ok(approval)
+    } else {
+        Err(issues)
+    }
+}
+
 impl Baseline {
     /// Parses and validates a baseline CSV; `source` names it in every error.
     pub fn parse(source: &str, bytes: &[u8]) -> Result<Baseline, BaselineError> {
-        let at = |line: u64, field: Option<&str>, message: String| InventoryIssue {
-            file: source.to_owned(),
-            line,
-            field: field.map(str::to_owned),
-            message,
-        };
         let fail = |issues| Err(BaselineError { issues });
         let Ok(text) = std::str::from_utf8(bytes) else {
-            return fail(vec![at(1, None, "not valid UTF-8".into())]);
+            return fail(vec![issue(source, 1, None, "not valid UTF-8".into())]);
         };
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut reader = csv::ReaderBuilder::new()
@@ -137,92 +220,24 @@ impl Baseline {
             .trim(csv::Trim::All)
             .flexible(false)
             .from_reader(text.as_bytes());
-        let headers = match reader.headers() {
-            Ok(h) => h.clone(),
-            Err(e) => return fail(vec![at(1, None, format!("cannot read the header: {e}"))]),
+        let index = match reader.headers() {
+            Ok(headers) => header_index(source, text, headers).map_err(|issues| BaselineError { issues })?,
+            Err(e) => return fail(vec![issue(source, 1, None, format!("cannot read the header: {e}"))]),
         };
-        let header_line =
-            text.lines().position(|l| !l.trim().is_empty() && !l.starts_with('#')).map_or(1, |i| i as u64 + 1);
-        let mut index = BTreeMap::new();
-        let mut issues = Vec::new();
-        for (i, header) in headers.iter().enumerate() {
-            let name = column_name(header);
-            if !COLUMNS.contains(&name.as_str()) {
-                issues.push(at(
-                    header_line,
-                    Some(header),
-                    format!("unknown column (expected: {})", COLUMNS.join(", ")),
-                ));
-            } else if index.insert(name, i).is_some() {
-                issues.push(at(header_line, Some(header), "column appears twice".into()));
-            }
-        }
-        for required in REQUIRED {
-            if !index.contains_key(required) {
-                issues.push(at(header_line, Some(required), "required column is missing".into()));
-            }
-        }
-        if !issues.is_empty() {
-            return fail(issues);
-        }
         let mut approvals = Vec::new();
+        let mut issues = Vec::new();
         for record in reader.records() {
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    issues.push(at(
-                        line,
-                        None,
-                        "malformed CSV row (a quote left open, or another number of cells than the header)".into(),
-                    ));
-                    continue;
-                }
-            };
-            let line = record.position().map_or(0, |p| p.line());
-            let get = |column: &str| index.get(column).and_then(|i| record.get(*i)).unwrap_or("").to_owned();
-            let (principal, user_host) = if index.contains_key("user_host") {
-                (get("principal"), Some(get("user_host")).filter(|h| !h.is_empty()))
-            } else {
-                split_qualified(get("principal"))
-            };
-            let approval = Approval {
-                account_id: get("account_id"),
-                database: get("database"),
-                principal,
-                user_host,
-                approved_by: get("approved_by"),
-                ticket: get("ticket"),
-                expires: Some(get("expires")).filter(|e| !e.is_empty()),
-            };
-            let before = issues.len();
-            for (field, value) in [
-                ("account_id", &approval.account_id),
-                ("database", &approval.database),
-                ("principal", &approval.principal),
-                ("approved_by", &approval.approved_by),
-            ] {
-                if value.is_empty() {
-                    issues.push(at(line, Some(field), "must not be empty".into()));
-                } else if value.chars().any(char::is_control) {
-                    issues.push(at(line, Some(field), "holds a control character".into()));
-                }
-            }
-            let account_ok = approval.account_id.len() == 12 && approval.account_id.bytes().all(|b| b.is_ascii_digit());
-            if !approval.account_id.is_empty() && !account_ok {
-                issues.push(at(
-                    line,
-                    Some("account_id"),
-                    format!("'{}' is not a 12-digit AWS account id", approval.account_id),
-                ));
-            }
-            if let Some(expires) = &approval.expires {
-                if !is_date(expires) {
-                    issues.push(at(line, Some("expires"), format!("'{expires}' is not a date (YYYY-MM-DD)")));
-                }
-            }
-            if issues.len() == before {
-                approvals.push(approval);
+            match record {
+                Ok(record) => match approval_of(source, &index, &record) {
+                    Ok(approval) => approvals.push(approval),
+                    Err(more) => issues.extend(more),
+                },
+                Err(e) => issues.push(issue(
+                    source,
+                    e.position().map_or(0, |p| p.line()),
+                    None,
+                    "malformed CSV row (a quote left open, or another number of cells than the header)".into(),
+                )),
             }
         }
         if !issues.is_empty() {

@@ -5,8 +5,7 @@
 //! ([`reconcile`]) and writes `reconciliation.csv`, hashed in the signed manifest. A database that
 //! exists but is not in the inventory was not reviewed: a completeness finding.
 
-use crate::inventory::{host_key, Engine, Target};
-use crate::message::Filters;
+use crate::inventory::{host_key, Engine, Filters, Target};
 use crate::version::Versioned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -246,11 +245,6 @@ fn matches(t: &Target, d: &DiscoveredDatabase) -> Match {
 pub fn reconcile(targets: &[Target], filters: &Filters, discovery: &Discovery) -> Vec<ReconciliationRow> {
     let mut rows = Vec::new();
     let mut matched: BTreeSet<&str> = BTreeSet::new();
-    let failed: BTreeMap<(&str, &str), &str> = discovery
-        .scopes
-        .iter()
-        .filter_map(|s| s.error.as_deref().map(|e| ((s.account_id.as_str(), s.region.as_str()), e)))
-        .collect();
     for s in &discovery.scopes {
         if let Some(error) = &s.error {
             rows.push(ReconciliationRow {
@@ -265,80 +259,83 @@ pub fn reconcile(targets: &[Target], filters: &Filters, discovery: &Discovery) -
                 reason: format!("listing RDS failed: {error}"),
             });
         }
-        for d in &s.databases {
-            let in_filters = (filters.accounts.is_empty() || filters.accounts.contains(&d.account_id))
-                && (filters.regions.is_empty() || filters.regions.contains(&d.region))
-                && (filters.engines.is_empty() || d.engine.is_some_and(|e| filters.engines.contains(&e)));
-            if !in_filters {
-                continue;
-            }
-            let (mut entries, mut elsewhere): (Vec<&Target>, Vec<&Target>) = (Vec::new(), Vec::new());
-            for t in targets {
-                match matches(t, d) {
-                    Match::Endpoint => entries.push(t),
-                    Match::NameOnly => elsewhere.push(t),
-                    Match::No => {}
-                }
-            }
-            matched.extend(entries.iter().chain(&elsewhere).map(|t| t.id.as_str()));
-            for t in &elsewhere {
-                rows.push(endpoint_mismatch(t, d));
-            }
-            let (status, reason) = match (&d.engine, entries.is_empty()) {
-                (None, _) => (ReconciliationStatus::Excluded, engine_of(&d.rds_engine).err().unwrap_or_default()),
-                (Some(_), false) => (ReconciliationStatus::InBoth, String::new()),
-                (Some(_), true) if !elsewhere.is_empty() => (
-                    ReconciliationStatus::NotInInventory,
-                    "the inventory names it but connects elsewhere (ENDPOINT_MISMATCH): it was not reviewed".into(),
-                ),
-                (Some(_), true) => (
-                    ReconciliationStatus::NotInInventory,
-                    "exists in AWS but is not in the inventory: it was not reviewed".into(),
-                ),
-            };
-            rows.push(ReconciliationRow {
-                status,
-                account_id: d.account_id.clone(),
-                region: d.region.clone(),
-                inventory_id: entries.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(";"),
-                identifier: d.identifier.clone(),
-                arn: d.arn.clone(),
-                engine: d.rds_engine.clone(),
-                endpoint: d.endpoint.clone().unwrap_or_default(),
-                reason,
-            });
+        for d in s.databases.iter().filter(|d| filters.admits(&d.account_id, &d.region, d.engine)) {
+            rows.extend(discovered_rows(targets, d, &mut matched));
         }
     }
-    let listed: BTreeSet<(&str, &str)> =
-        discovery.scopes.iter().map(|s| (s.account_id.as_str(), s.region.as_str())).collect();
-    for t in targets.iter().filter(|t| !matched.contains(t.id.as_str())) {
-        let scope = (t.account_id.as_str(), t.region.as_str());
-        let (status, reason) = if let Some(error) = failed.get(&scope) {
-            (ReconciliationStatus::DiscoveryFailed, format!("its account and region could not be listed: {error}"))
-        } else if self_managed(t) {
-            (ReconciliationStatus::NotFound, "self-managed (tagged self_managed=true): RDS does not list it".into())
-        } else if !listed.contains(&scope) {
-            (ReconciliationStatus::NotFound, "its account and region were not in the discovery's scope".into())
-        } else {
-            (
-                ReconciliationStatus::NotFound,
-                "not found in AWS: a stale entry, or a database RDS does not manage".into(),
-            )
-        };
-        rows.push(ReconciliationRow {
-            status,
-            account_id: t.account_id.clone(),
-            region: t.region.clone(),
-            inventory_id: t.id.clone(),
-            identifier: String::new(),
-            arn: String::new(),
-            engine: t.engine.to_string(),
-            endpoint: format!("{}:{}", t.host, t.port),
-            reason,
-        });
-    }
+    let unmatched = targets.iter().filter(|t| !matched.contains(t.id.as_str()));
+    rows.extend(unmatched.map(|t| not_found_row(t, discovery)));
     rows.sort();
     rows
+}
+
+/// The rows of one discovered database: its own (in both, not in the inventory, or excluded) and
+/// one per entry that names it but connects elsewhere. The entries it accounts for join `matched`.
+fn discovered_rows<'t>(
+    targets: &'t [Target],
+    d: &DiscoveredDatabase,
+    matched: &mut BTreeSet<&'t str>,
+) -> Vec<ReconciliationRow> {
+    let (mut entries, mut elsewhere): (Vec<&Target>, Vec<&Target>) = (Vec::new(), Vec::new());
+    for t in targets {
+        match matches(t, d) {
+            Match::Endpoint => entries.push(t),
+            Match::NameOnly => elsewhere.push(t),
+            Match::No => {}
+        }
+    }
+    matched.extend(entries.iter().chain(&elsewhere).map(|t| t.id.as_str()));
+    let mut rows: Vec<ReconciliationRow> = elsewhere.iter().map(|t| endpoint_mismatch(t, d)).collect();
+    let (status, reason) = match (&d.engine, entries.is_empty()) {
+        (None, _) => (ReconciliationStatus::Excluded, engine_of(&d.rds_engine).err().unwrap_or_default()),
+        (Some(_), false) => (ReconciliationStatus::InBoth, String::new()),
+        (Some(_), true) if !elsewhere.is_empty() => (
+            ReconciliationStatus::NotInInventory,
+            "the inventory names it but connects elsewhere (ENDPOINT_MISMATCH): it was not reviewed".into(),
+        ),
+        (Some(_), true) => (
+            ReconciliationStatus::NotInInventory,
+            "exists in AWS but is not in the inventory: it was not reviewed".into(),
+        ),
+    };
+    rows.push(ReconciliationRow {
+        status,
+        account_id: d.account_id.clone(),
+        region: d.region.clone(),
+        inventory_id: entries.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(";"),
+        identifier: d.identifier.clone(),
+        arn: d.arn.clone(),
+        engine: d.rds_engine.clone(),
+        endpoint: d.endpoint.clone().unwrap_or_default(),
+        reason,
+    });
+    rows
+}
+
+/// The row of an inventory entry no discovered database accounts for, with why.
+fn not_found_row(t: &Target, discovery: &Discovery) -> ReconciliationRow {
+    let mut scopes = discovery.scopes.iter().filter(|s| s.account_id == t.account_id && s.region == t.region);
+    let listed = scopes.clone().next().is_some();
+    let (status, reason) = if let Some(error) = scopes.find_map(|s| s.error.as_deref()) {
+        (ReconciliationStatus::DiscoveryFailed, format!("its account and region could not be listed: {error}"))
+    } else if self_managed(t) {
+        (ReconciliationStatus::NotFound, "self-managed (tagged self_managed=true): RDS does not list it".into())
+    } else if !listed {
+        (ReconciliationStatus::NotFound, "its account and region were not in the discovery's scope".into())
+    } else {
+        (ReconciliationStatus::NotFound, "not found in AWS: a stale entry, or a database RDS does not manage".into())
+    };
+    ReconciliationRow {
+        status,
+        account_id: t.account_id.clone(),
+        region: t.region.clone(),
+        inventory_id: t.id.clone(),
+        identifier: String::new(),
+        arn: String::new(),
+        engine: t.engine.to_string(),
+        endpoint: format!("{}:{}", t.host, t.port),
+        reason,
+    }
 }
 
 /// The row of an entry that names `d` but connects to an address `d` does not have.

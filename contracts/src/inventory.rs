@@ -126,6 +126,33 @@ impl std::str::FromStr for TlsMode {
     }
 }
 
+/// Which databases a report covers (the inventory's targets, and what discovery lists). Empty
+/// lists mean "all".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub engines: Vec<Engine>,
+}
+
+impl Filters {
+    /// Whether a database of `account_id` in `region` is in the report's scope; `engine` is `None`
+    /// for an engine this tool does not read (in scope only when no engine is asked for).
+    pub fn admits(&self, account_id: &str, region: &str, engine: Option<Engine>) -> bool {
+        (self.accounts.is_empty() || self.accounts.iter().any(|a| a == account_id))
+            && (self.regions.is_empty() || self.regions.iter().any(|r| r == region))
+            && (self.engines.is_empty() || engine.is_some_and(|e| self.engines.contains(&e)))
+    }
+
+    /// [`Filters::admits`] for an inventory entry.
+    pub fn admits_target(&self, t: &Target) -> bool {
+        self.admits(&t.account_id, &t.region, Some(t.engine))
+    }
+}
+
 /// One database to audit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
@@ -503,12 +530,33 @@ fn check_id(id: &str, seen_ids: &BTreeMap<String, u64>) -> Result<String, String
     }
 }
 
-fn check_account(account_id: &str) -> Result<String, String> {
-    if account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(account_id.to_owned())
-    } else {
-        Err(format!("'{account_id}' is not a 12-digit AWS account id"))
+/// An AWS account id: twelve ASCII digits. The one check of that shape, for the inventory, the
+/// baseline, role ARNs and a request's account filters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(text: &str) -> Result<AccountId, String> {
+        if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(text.to_owned()))
+        } else {
+            Err(format!("'{text}' is not a 12-digit AWS account id"))
+        }
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn check_account(account_id: &str) -> Result<String, String> {
+    AccountId::parse(account_id).map(|a| a.0)
 }
 
 fn check_region(region: &str) -> Result<String, String> {
@@ -667,8 +715,7 @@ fn valid_role_arn(arn: &str) -> bool {
         && parts[1].starts_with("aws")
         && parts[2] == "iam"
         && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && AccountId::parse(parts[4]).is_ok()
         && parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty())
 }
 

@@ -14,10 +14,10 @@ pub mod message;
 pub mod result;
 pub mod version;
 
-pub use inventory::{host_key, Engine, Inventory, InventoryDocument, InventoryError, Target, TlsMode};
-pub use message::{
-    CollectionJob, Filters, FinalizeMessage, OutputFormat, Provenance, ReceivedRequest, ReportRequest, Retry,
+pub use inventory::{
+    host_key, AccountId, Engine, Filters, Inventory, InventoryDocument, InventoryError, Target, TlsMode,
 };
+pub use message::{CollectionJob, FinalizeMessage, OutputFormat, Provenance, ReceivedRequest, ReportRequest, Retry};
 pub use result::{
     AccountStatus, Collected, CredentialBinding, ErrorKind, Failure, Finding, LastLogin, Level, LoginEvidence, Outcome,
     Principal, PrincipalKind, QueryRecord, TargetResult,

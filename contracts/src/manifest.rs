@@ -1,6 +1,6 @@
 //! The manifest: what an auditor checks a report against.
 
-use crate::message::Filters;
+use crate::inventory::Filters;
 use crate::version::Versioned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,27 +1,9 @@
 //! Messages that travel between stages: request → jobs → finalize.
 
-use crate::inventory::{Engine, Target};
+pub use crate::inventory::Filters;
+use crate::inventory::Target;
 use crate::version::Versioned;
 use serde::{Deserialize, Serialize};
-
-/// Which targets of the inventory a report covers. Empty lists mean "all".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Filters {
-    #[serde(default)]
-    pub accounts: Vec<String>,
-    #[serde(default)]
-    pub regions: Vec<String>,
-    #[serde(default)]
-    pub engines: Vec<Engine>,
-}
-
-impl Filters {
-    pub fn matches(&self, t: &Target) -> bool {
-        (self.accounts.is_empty() || self.accounts.contains(&t.account_id))
-            && (self.regions.is_empty() || self.regions.contains(&t.region))
-            && (self.engines.is_empty() || self.engines.contains(&t.engine))
-    }
-}
 
 /// The artifact a requester wants pointed at; every report holds CSV, JSON and a manifest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

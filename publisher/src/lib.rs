@@ -11,8 +11,8 @@ use dbadmin_contracts::baseline::{Baseline, BaselineError};
 use dbadmin_contracts::discovery::{Discovery, DiscoveryRequest, DiscoveryScope, ScopeDiscovery};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{
-    keys, CollectionJob, FinalizeMessage, Inventory, InventoryDocument, InventoryError, Provenance, ReceivedRequest,
-    ReportRequest, Retry, Target, Versioned,
+    keys, AccountId, CollectionJob, FinalizeMessage, Inventory, InventoryDocument, InventoryError, Provenance,
+    ReceivedRequest, ReportRequest, Retry, Target, Versioned,
 };
 use dbadmin_ports::{
     DatabaseDiscovery, FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError, RunRecord,
@@ -162,8 +162,8 @@ fn validate(request: &ReportRequest, received: &Provenance) -> Result<(), Publis
             ));
         }
     }
-    if let Some(a) = request.filters.accounts.iter().find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit())) {
-        return bad(format!("account filter '{a}' is not a 12-digit AWS account id"));
+    if let Some(Err(why)) = request.filters.accounts.iter().map(|a| AccountId::parse(a)).find(Result::is_err) {
+        return bad(format!("account filter {why}"));
     }
     if request.inventory.is_empty() {
         return bad("no inventory given".into());
@@ -282,7 +282,7 @@ async fn publish(
                     inventory_source: inventory.source,
                     inventory_sha256: inventory.sha256,
                     filters: request.filters.clone(),
-                    targets: inventory.targets.into_iter().filter(|t| request.filters.matches(t)).collect(),
+                    targets: inventory.targets.into_iter().filter(|t| request.filters.admits_target(t)).collect(),
                     baseline,
                 };
                 match put(deps.store, &population_key, dbadmin_contracts::encode(&population)).await? {

@@ -64,7 +64,7 @@ pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
         // Checked here too, so a malformed inventory is reported with its lines and nothing is requested.
         let inventory = remote.inventory(&g.inventory).await?;
         let filters = Filters { accounts: g.accounts, regions: g.regions, engines: g.engines };
-        let in_scope = inventory.targets.iter().filter(|t| filters.matches(t)).count();
+        let in_scope = inventory.targets.iter().filter(|t| filters.admits_target(t)).count();
         if let Some(uri) = &g.baseline {
             remote.baseline(uri).await?;
         }
