@@ -74,33 +74,59 @@ fn names<'a>(principals: impl Iterator<Item = &'a Principal>) -> String {
 }
 
 fn collected(c: &Collected) -> Signals {
-    let admin = |p: &&Principal| p.level == Level::Admin;
-    let people: Vec<&Principal> =
-        c.principals.iter().filter(admin).filter(|p| !p.vendor_managed && can_log_in(p)).collect();
-    let mut s = Signals { admins: Some(people.len()), ..Signals::default() };
-    if !c.catalog_warnings.is_empty() {
-        s.codes.push(CATALOG_MISMATCH);
-        s.details.push(format!("the catalogs cannot all be believed: {}", c.catalog_warnings.join("; ")));
+    let people = admins_that_log_in(c);
+    let found = [
+        catalog_mismatch(c),
+        admin_count(&people),
+        nologin_admin_held(c),
+        vendor_managed_admin(c),
+        admin_via_public(c),
+        dormant_admin(c),
+        login_evidence_missing(c),
+    ];
+    let (codes, details) = found.into_iter().flatten().unzip();
+    Signals { admins: Some(people.len()), codes, details }
+}
+
+/// A signal's code and its sentence, when it is raised.
+type Signal = Option<(&'static str, String)>;
+
+fn is_admin(p: &&Principal) -> bool {
+    p.level == Level::Admin
+}
+
+/// The admins that can log in, vendor accounts aside: the people who administer the database.
+fn admins_that_log_in(c: &Collected) -> Vec<&Principal> {
+    c.principals.iter().filter(is_admin).filter(|p| !p.vendor_managed && can_log_in(p)).collect()
+}
+
+fn catalog_mismatch(c: &Collected) -> Signal {
+    (!c.catalog_warnings.is_empty())
+        .then(|| (CATALOG_MISMATCH, format!("the catalogs cannot all be believed: {}", c.catalog_warnings.join("; "))))
+}
+
+/// `ZERO_ADMINS` or `SINGLE_ADMIN`, from the admins that can log in.
+fn admin_count(people: &[&Principal]) -> Signal {
+    match people {
+        [] => Some((
+            ZERO_ADMINS,
+            "no admin that can log in (vendor accounts aside): who administers this database?".into(),
+        )),
+        [one] => Some((
+            SINGLE_ADMIN,
+            format!("{} is the only admin that can log in: no separation of duties", one.display_name()),
+        )),
+        _ => None,
     }
-    match people.len() {
-        0 => {
-            s.codes.push(ZERO_ADMINS);
-            s.details.push("no admin that can log in (vendor accounts aside): who administers this database?".into());
-        }
-        1 => {
-            s.codes.push(SINGLE_ADMIN);
-            s.details.push(format!(
-                "{} is the only admin that can log in: no separation of duties",
-                names(people.into_iter())
-            ));
-        }
-        _ => {}
-    }
-    // Roles that cannot log in, and who holds each of them (appears further along a login's path).
+}
+
+/// Admin roles that cannot log in, each with the principals that can and hold it (the role appears
+/// further along a login's grant path).
+fn nologin_admin_held(c: &Collected) -> Signal {
     let held: Vec<(String, BTreeSet<String>)> = c
         .principals
         .iter()
-        .filter(admin)
+        .filter(is_admin)
         .filter(|p| !can_log_in(p))
         .filter_map(|role| {
             let name = role.display_name();
@@ -114,47 +140,59 @@ fn collected(c: &Collected) -> Signals {
             (!holders.is_empty()).then_some((name, holders))
         })
         .collect();
-    if !held.is_empty() {
-        s.codes.push(NOLOGIN_ADMIN_HELD);
-        let each: Vec<String> = held
-            .iter()
-            .map(|(role, holders)| {
-                format!("{role} (held by {})", holders.iter().cloned().collect::<Vec<_>>().join(", "))
-            })
-            .collect();
-        s.details.push(format!("admin roles that cannot log in, held by principals that can: {}", each.join("; ")));
+    if held.is_empty() {
+        return None;
     }
-    let vendor: Vec<&Principal> = c.principals.iter().filter(admin).filter(|p| p.vendor_managed).collect();
-    if !vendor.is_empty() {
-        s.codes.push(VENDOR_MANAGED_ADMIN);
-        s.details.push(format!("vendor-managed admins: {}", names(vendor.into_iter())));
-    }
+    let each: Vec<String> = held
+        .iter()
+        .map(|(role, holders)| format!("{role} (held by {})", holders.iter().cloned().collect::<Vec<_>>().join(", ")))
+        .collect();
+    Some((
+        NOLOGIN_ADMIN_HELD,
+        format!("admin roles that cannot log in, held by principals that can: {}", each.join("; ")),
+    ))
+}
+
+fn vendor_managed_admin(c: &Collected) -> Signal {
+    let vendor: Vec<&Principal> = c.principals.iter().filter(is_admin).filter(|p| p.vendor_managed).collect();
+    (!vendor.is_empty())
+        .then(|| (VENDOR_MANAGED_ADMIN, format!("vendor-managed admins: {}", names(vendor.into_iter()))))
+}
+
+fn admin_via_public(c: &Collected) -> Signal {
     let everyone: Vec<&Principal> =
         c.principals.iter().filter(|p| p.findings.iter().any(|f| f.level == Level::Admin && f.to_everyone)).collect();
-    if !everyone.is_empty() {
-        s.codes.push(ADMIN_VIA_PUBLIC);
-        s.details.push(format!(
-            "admin granted to every account (PUBLIC, mandatory roles or public) reaches: {}",
-            names(everyone.into_iter())
-        ));
-    }
+    (!everyone.is_empty()).then(|| {
+        (
+            ADMIN_VIA_PUBLIC,
+            format!(
+                "admin granted to every account (PUBLIC, mandatory roles or public) reaches: {}",
+                names(everyone.into_iter())
+            ),
+        )
+    })
+}
+
+fn dormant_admin(c: &Collected) -> Signal {
     let dormant: Vec<&Principal> = c
         .principals
         .iter()
-        .filter(admin)
+        .filter(is_admin)
         .filter(|p| can_log_in(p) && p.last_login == dbadmin_contracts::LastLogin::NeverInWindow)
         .collect();
     let window = c.login_evidence.as_ref().map_or(0, |e| e.window_days);
-    if !dormant.is_empty() {
-        s.codes.push(DORMANT_ADMIN);
-        s.details.push(format!(
-            "admins that can log in but did not in {window} days (the whole window is in the log): {}",
-            names(dormant.into_iter())
-        ));
-    }
-    if let Some(why) = c.login_evidence.as_ref().and_then(|e| e.missing.as_ref()) {
-        s.codes.push(LOGIN_EVIDENCE_MISSING);
-        s.details.push(format!("no login evidence: {why}"));
-    }
-    s
+    (!dormant.is_empty()).then(|| {
+        (
+            DORMANT_ADMIN,
+            format!(
+                "admins that can log in but did not in {window} days (the whole window is in the log): {}",
+                names(dormant.into_iter())
+            ),
+        )
+    })
+}
+
+fn login_evidence_missing(c: &Collected) -> Signal {
+    let why = c.login_evidence.as_ref().and_then(|e| e.missing.as_ref())?;
+    Some((LOGIN_EVIDENCE_MISSING, format!("no login evidence: {why}")))
 }
