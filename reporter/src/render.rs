@@ -3,7 +3,7 @@
 use dbadmin_contracts::baseline::Baseline;
 use dbadmin_contracts::discovery::ReconciliationRow;
 use dbadmin_contracts::message::Population;
-use dbadmin_contracts::{Outcome, Target, TargetResult};
+use dbadmin_contracts::{Outcome, Principal, Target, TargetResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -142,8 +142,33 @@ pub fn target_rows_with(
 
 /// One target's rows as collected: findings, or its status row.
 fn collected_rows(target: &Target, result: Option<&TargetResult>, report_timestamp: &str) -> Vec<Row> {
-    let mut out = Vec::new();
-    let base = Row {
+    let base = target_base(target, report_timestamp);
+    let Some(result) = result else { return vec![missing_result_row(base)] };
+    let base = result_base(result, base);
+    let mut out = match &result.outcome {
+        Outcome::Failed(f) => vec![Row {
+            collection_status: STATUS_ERROR.into(),
+            error_kind: f.kind.to_string(),
+            admin_reason: f.reason.clone(),
+            ..base
+        }],
+        Outcome::Collected(c) if c.principals.is_empty() => vec![Row {
+            collection_status: STATUS_NO_ADMINS.into(),
+            admin_reason: format!(
+                "no principal holds admin or elevated privileges ({} examined)",
+                c.principals_examined
+            ),
+            ..base
+        }],
+        Outcome::Collected(c) => c.principals.iter().flat_map(|p| finding_rows(p, &base)).collect(),
+    };
+    sort_by_principal(&mut out);
+    out
+}
+
+/// The cells every row of a target shares, from the population alone.
+fn target_base(target: &Target, report_timestamp: &str) -> Row {
+    Row {
         account_id: target.account_id.clone(),
         region: target.region.clone(),
         database_name: target.id.clone(),
@@ -153,71 +178,62 @@ fn collected_rows(target: &Target, result: Option<&TargetResult>, report_timesta
         // The mode the target is configured with is the mode every connection to it uses.
         tls: target.tls.to_string(),
         ..Row::default()
+    }
+}
+
+/// The `ERROR` row of a target whose result was never stored.
+fn missing_result_row(base: Row) -> Row {
+    Row {
+        collection_status: STATUS_ERROR.into(),
+        error_kind: dbadmin_contracts::ErrorKind::MissingResult.to_string(),
+        admin_reason: "no result was stored for this target before the report was written".into(),
+        ..base
+    }
+}
+
+/// `base` with what the result says of the whole target: when it was collected, the server's
+/// certificate and the login log read.
+fn result_base(result: &TargetResult, base: Row) -> Row {
+    let (certificate, login_evidence) = match &result.outcome {
+        Outcome::Collected(c) => (
+            c.server_certificate_sha256.clone().unwrap_or_default(),
+            c.login_evidence.as_deref().map(dbadmin_contracts::LoginEvidence::display),
+        ),
+        Outcome::Failed(_) => (String::new(), None),
     };
-    let Some(result) = result else {
-        out.push(Row {
-            collection_status: STATUS_ERROR.into(),
-            error_kind: dbadmin_contracts::ErrorKind::MissingResult.to_string(),
-            admin_reason: "no result was stored for this target before the report was written".into(),
-            ..base
-        });
-        return out;
-    };
-    let certificate = match &result.outcome {
-        Outcome::Collected(c) => c.server_certificate_sha256.clone().unwrap_or_default(),
-        Outcome::Failed(_) => String::new(),
-    };
-    let login_evidence = match &result.outcome {
-        Outcome::Collected(c) => c.login_evidence.as_deref().map(dbadmin_contracts::LoginEvidence::display),
-        Outcome::Failed(_) => None,
-    };
-    let base = Row {
+    Row {
         collected_at: result.collected_at.clone(),
         tls_certificate: certificate,
         login_evidence: login_evidence.unwrap_or_default(),
         ..base
-    };
-    match &result.outcome {
-        Outcome::Failed(f) => out.push(Row {
-            collection_status: STATUS_ERROR.into(),
-            error_kind: f.kind.to_string(),
-            admin_reason: f.reason.clone(),
-            ..base
-        }),
-        Outcome::Collected(c) if c.principals.is_empty() => out.push(Row {
-            collection_status: STATUS_NO_ADMINS.into(),
-            admin_reason: format!(
-                "no principal holds admin or elevated privileges ({} examined)",
-                c.principals_examined
-            ),
-            ..base
-        }),
-        Outcome::Collected(c) => {
-            for p in &c.principals {
-                for f in &p.findings {
-                    out.push(Row {
-                        username: p.name.clone(),
-                        user_host: p.host.clone().unwrap_or_default(),
-                        principal_type: p.kind.as_str().into(),
-                        role_name: f.via_role.clone().unwrap_or_default(),
-                        permission_level: f.level.as_str().into(),
-                        privilege: f.privilege.clone(),
-                        scope: f.scope.clone(),
-                        admin_reason: f.reason.clone(),
-                        grant_path: f.path.join(" → "),
-                        last_login_date: p.last_login.display(),
-                        user_status: p.status.summary(),
-                        password_last_set: p.password_last_changed.clone().unwrap_or_else(|| "NOT RECORDED".into()),
-                        vendor_managed: if p.vendor_managed { "yes" } else { "no" }.into(),
-                        notes: p.notes.join("; "),
-                        collection_status: STATUS_OK.into(),
-                        ..base.clone()
-                    });
-                }
-            }
-        }
     }
-    out.sort_by(|a, b| {
+}
+
+/// One row per finding of a principal.
+fn finding_rows<'a>(p: &'a Principal, base: &'a Row) -> impl Iterator<Item = Row> + 'a {
+    p.findings.iter().map(move |f| Row {
+        username: p.name.clone(),
+        user_host: p.host.clone().unwrap_or_default(),
+        principal_type: p.kind.as_str().into(),
+        role_name: f.via_role.clone().unwrap_or_default(),
+        permission_level: f.level.as_str().into(),
+        privilege: f.privilege.clone(),
+        scope: f.scope.clone(),
+        admin_reason: f.reason.clone(),
+        grant_path: f.path.join(" → "),
+        last_login_date: p.last_login.display(),
+        user_status: p.status.summary(),
+        password_last_set: p.password_last_changed.clone().unwrap_or_else(|| "NOT RECORDED".into()),
+        vendor_managed: if p.vendor_managed { "yes" } else { "no" }.into(),
+        notes: p.notes.join("; "),
+        collection_status: STATUS_OK.into(),
+        ..base.clone()
+    })
+}
+
+/// Sorts a target's rows by principal, then level, privilege, scope and grant path.
+fn sort_by_principal(rows: &mut [Row]) {
+    rows.sort_by(|a, b| {
         (&a.username, &a.user_host, &a.permission_level, &a.privilege, &a.scope, &a.grant_path).cmp(&(
             &b.username,
             &b.user_host,
@@ -227,7 +243,6 @@ fn collected_rows(target: &Target, result: Option<&TargetResult>, report_timesta
             &b.grant_path,
         ))
     });
-    out
 }
 
 /// The one row of a report whose population is empty, saying why.
