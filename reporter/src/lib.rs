@@ -174,6 +174,29 @@ struct Tallies {
     login_evidence: Vec<dbadmin_contracts::manifest::TargetLoginEvidence>,
 }
 
+impl Tallies {
+    /// Counts one target: its rows' review statuses, its status, TLS mode and unbound secret, and
+    /// what its result says of the queries run and the login log read.
+    fn count(&mut self, target: &Target, result: Option<&TargetResult>, rows: &[render::Row]) {
+        for r in rows.iter().filter(|r| !r.review_status.is_empty()) {
+            *self.review_counts.entry(r.review_status.clone()).or_default() += 1;
+        }
+        render::count_status(&mut self.status_counts, result);
+        *self.tls_modes.entry(target.tls.to_string()).or_default() += 1;
+        if result.is_some_and(|r| r.credential_binding == Some(CredentialBinding::Unbound)) {
+            self.unbound_secrets.push(target.id.clone());
+        }
+        if let Some(TargetResult { outcome: Outcome::Collected(c), .. }) = result {
+            self.queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
+            if let Some(e) = c.login_evidence.as_deref().filter(|e| !e.source.is_empty()) {
+                let evidence = e.clone();
+                self.login_evidence
+                    .push(dbadmin_contracts::manifest::TargetLoginEvidence { target: target.id.clone(), evidence });
+            }
+        }
+    }
+}
+
 /// What rendering wrote: the CSV and JSON staged in files, their rows.
 struct RenderedFiles {
     csv: staged::StagedFile,
@@ -235,23 +258,7 @@ async fn render_results(
         let rows = render::target_rows_with(target, result.as_ref(), report_timestamp, baseline, &signals);
         renderer.write(&rows).map_err(stage_err)?;
         page.target(&rows, &signals);
-        for r in rows.iter().filter(|r| !r.review_status.is_empty()) {
-            *tallies.review_counts.entry(r.review_status.clone()).or_default() += 1;
-        }
-        render::count_status(&mut tallies.status_counts, result.as_ref());
-        *tallies.tls_modes.entry(target.tls.to_string()).or_default() += 1;
-        if result.as_ref().is_some_and(|r| r.credential_binding == Some(CredentialBinding::Unbound)) {
-            tallies.unbound_secrets.push(target.id.clone());
-        }
-        if let Some(TargetResult { outcome: Outcome::Collected(c), .. }) = &result {
-            tallies.queries.extend(c.queries.iter().map(|q| (q.name.clone(), q.sha256.clone())));
-            if let Some(e) = c.login_evidence.as_deref().filter(|e| !e.source.is_empty()) {
-                let evidence = e.clone();
-                tallies
-                    .login_evidence
-                    .push(dbadmin_contracts::manifest::TargetLoginEvidence { target: target.id.clone(), evidence });
-            }
-        }
+        tallies.count(target, result.as_ref(), &rows);
     }
     let render::Rendered { csv, json, rows } = renderer.finish_with(reconciliation).map_err(stage_err)?;
     let files = RenderedFiles { csv: csv.finish().map_err(stage_err)?, json: json.finish().map_err(stage_err)?, rows };
@@ -465,80 +472,141 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let report_id = &message.report_id;
     let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
     let Some(claim) = deps.runs.claim_finalize(report_id).await.map_err(run_err)? else {
-        if deps.runs.awaiting_report(report_id).await.map_err(run_err)? {
-            info!("The version is complete but another reporter holds (or just held) its claim; the message comes back after the visibility time-out.");
-            return Ok(FinalizeOutcome::Held);
-        }
-        info!("Nothing to finalize: incomplete, or this version was already claimed.");
-        return Ok(FinalizeOutcome::NotClaimed);
+        return not_claimed(deps, report_id).await;
     };
+    let inputs = read_inputs(deps, report_id).await?;
+    let written = write_data(deps, &inputs, claim.version).await?;
+    let tls_warning = tls_warning(&written.tallies.tls_modes);
+    let baseline = baseline_summary(&inputs.population, &written.tallies);
+    let draft = manifest_draft(&inputs, &claim, &written, tls_warning.clone(), baseline.clone());
+    let build = |previous: Option<ChainLink>, sequence: u64| Manifest {
+        finished_at: dbadmin_contracts::now_rfc3339(),
+        sequence,
+        previous,
+        ..draft.clone()
+    };
+    let manifest_key = format!("{}/{}", written.dir, keys::MANIFEST_NAME);
+    let sealed = seal(deps, report_id, written.version, &manifest_key, build).await?;
+    write_manifest_last(deps.store, &written.dir, &manifest_key, sealed).await?;
+
+    let request = &inputs.received.request;
+    let primary_name = match request.output_format {
+        OutputFormat::Csv => keys::CSV_NAME,
+        OutputFormat::Json => keys::JSON_NAME,
+    };
+    let (version, rows) = (written.version, written.rows);
+    let primary = deps.store.location(&format!("{}/{primary_name}", written.dir));
+    deps.runs.record_report(report_id, version, &primary).await.map_err(run_err)?;
+    info!(
+        version,
+        rows,
+        targets = inputs.population.targets.len(),
+        finalize_ms = started.elapsed().as_millis() as u64,
+        "Report written and signed."
+    );
+    Ok(FinalizeOutcome::Written {
+        version,
+        primary,
+        manifest: deps.store.location(&manifest_key),
+        rows,
+        tls_warning,
+        requested_at: inputs.received.received.sent_at,
+        reconciliation: inputs.summary.map(Box::new),
+        baseline: baseline.map(Box::new),
+    })
+}
+
+/// Why this call writes nothing: another call holds (or just held) the claim of a complete
+/// version, or there is nothing to claim.
+async fn not_claimed(deps: &ReporterDeps<'_>, report_id: &str) -> Result<FinalizeOutcome, ReporterError> {
+    let run_err = |source| ReporterError::RunState { report_id: report_id.to_owned(), source };
+    if deps.runs.awaiting_report(report_id).await.map_err(run_err)? {
+        info!("The version is complete but another reporter holds (or just held) its claim; the message comes back after the visibility time-out.");
+        return Ok(FinalizeOutcome::Held);
+    }
+    info!("Nothing to finalize: incomplete, or this version was already claimed.");
+    Ok(FinalizeOutcome::NotClaimed)
+}
+
+/// What a claimed finalize reads before it renders.
+struct Inputs {
+    /// The message's report id (the one claimed).
+    report_id: String,
+    /// The queue's record of the request, not the body's claims: it dates and signs the report.
+    received: ReceivedRequest,
+    population: Population,
+    /// The version each target's result was counted in.
+    counted: BTreeMap<String, Counted>,
+    /// When the request asked for discovery: what AWS lists, reconciled with the population.
+    reconciliation: Option<Vec<ReconciliationRow>>,
+    /// The manifest's summary of the reconciliation, made once (the manifest may be built again on
+    /// a moved chain head).
+    summary: Option<ReconciliationSummary>,
+}
+
+impl Inputs {
+    fn requested_at(&self) -> &String {
+        &self.received.received.sent_at
+    }
+}
+
+/// Reads the request, the population, the counted results and (when asked) the discovery.
+async fn read_inputs(deps: &ReporterDeps<'_>, report_id: &str) -> Result<Inputs, ReporterError> {
     let received: ReceivedRequest = read_required(deps.store, &keys::request(report_id)).await?;
     let population: Population = read_required(deps.store, &keys::population(report_id)).await?;
-    let counted = deps.runs.counted(report_id).await.map_err(run_err)?;
-    // The queue's record of the request, not the body's claims, dates and signs the report.
-    let requested_at = &received.received.sent_at;
+    let counted = deps
+        .runs
+        .counted(report_id)
+        .await
+        .map_err(|source| ReporterError::RunState { report_id: report_id.to_owned(), source })?;
     let request = &received.request;
-    // What AWS says exists, when the request asked: reconciled with the population.
-    let discovery: Option<Discovery> = match &request.discovery {
-        Some(_) => {
-            let key = keys::discovery(report_id);
-            let found: Discovery = read_required(deps.store, &key).await?;
-            // Only this report's listing is reconciled with its population.
-            if found.report_id != *report_id {
-                return Err(ReporterError::Conflict { key });
-            }
-            Some(found)
-        }
+    let discovery = match &request.discovery {
+        Some(_) => Some(read_discovery(deps.store, report_id).await?),
         None => None,
     };
     let reconciliation =
         discovery.as_ref().map(|d| dbadmin_contracts::discovery::reconcile(&population.targets, &request.filters, d));
-    // The manifest's summary of it, made once (the manifest may be built again on a moved chain head).
     let summary =
         discovery.as_ref().zip(reconciliation.as_deref()).map(|(d, rows)| ReconciliationSummary::new(d, rows));
+    Ok(Inputs { report_id: report_id.to_owned(), received, population, counted, reconciliation, summary })
+}
 
+/// This report's listing of what AWS says exists (only it is reconciled with the population).
+async fn read_discovery(store: &dyn ObjectStore, report_id: &str) -> Result<Discovery, ReporterError> {
+    let key = keys::discovery(report_id);
+    let found: Discovery = read_required(store, &key).await?;
+    if found.report_id != report_id {
+        return Err(ReporterError::Conflict { key });
+    }
+    Ok(found)
+}
+
+/// The data artifacts as written, and the version they were written under.
+struct Written {
+    version: u32,
+    /// Versions given up on the way, for other bytes under their keys.
+    abandoned: Vec<u32>,
+    dir: String,
+    artifacts: Vec<Artifact>,
+    rows: usize,
+    tallies: Tallies,
+}
+
+/// Writes the data artifacts once, from `version` on. Other bytes under a version's keys (an
+/// attempt that died part-way with other results, or another build) are left alone: the report
+/// moves to the next version.
+async fn write_data(deps: &ReporterDeps<'_>, inputs: &Inputs, version: u32) -> Result<Written, ReporterError> {
+    let report_id = &inputs.report_id;
     let signer_name = deps.signer.key_id();
-    // The data artifacts, written once. Other bytes under this version's keys (an attempt that died
-    // part-way with other results, or another build) are left alone: the report moves to the next version.
-    let mut version = claim.version;
+    let mut version = version;
     let mut abandoned = Vec::new();
-    let (dir, artifacts, rows, tallies) = loop {
-        let previous = previous_report(deps, report_id, version).await;
-        let (rendered, tallies, page) = render_results(
-            deps.store,
-            &population,
-            &counted,
-            requested_at,
-            version,
-            reconciliation.as_deref(),
-            previous,
-        )
-        .await?;
-        let RenderedFiles { csv, json, rows } = rendered;
-        let page = page.finish(&html::PageFacts {
-            requested_by: &received.received.sender,
-            requested_at,
-            signer: &signer_name,
-            reconciliation: reconciliation.as_deref(),
-            baseline: population.baseline.as_ref().map(|b| (b.source.as_str(), b.sha256.as_str())),
-        });
-        let dir = keys::report_dir(report_id, requested_at, version);
-        let mut files = vec![
-            (keys::CSV_NAME, Body::File(csv), "text/csv; charset=utf-8"),
-            (keys::JSON_NAME, Body::File(json), "application/json"),
-            (keys::HTML_NAME, Body::Bytes(page), "text/html; charset=utf-8"),
-        ];
-        if let Some(r) = &reconciliation {
-            files.push((
-                keys::RECONCILIATION_NAME,
-                Body::Bytes(render::reconciliation_csv(r)),
-                "text/csv; charset=utf-8",
-            ));
-        }
+    loop {
+        let RenderedVersion { dir, files, rows, tallies } = render_version(deps, inputs, version, &signer_name).await?;
         match write_artifacts(deps.store, &dir, files).await {
-            Ok(artifacts) => break (dir, artifacts, rows, tallies),
+            Ok(artifacts) => return Ok(Written { version, abandoned, dir, artifacts, rows, tallies }),
             Err(ReporterError::Conflict { key }) if (abandoned.len() as u32) < MAX_ABANDONED => {
                 warn!(%key, version, "Other bytes are stored under this version; writing the next version instead.");
+                let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
                 if !deps.runs.abandon_version(report_id, version).await.map_err(run_err)? {
                     return Err(ReporterError::Conflict { key });
                 }
@@ -547,23 +615,79 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
             }
             Err(e) => return Err(e),
         }
-    };
+    }
+}
 
-    let manifest_key = format!("{dir}/{}", keys::MANIFEST_NAME);
-    let tls_warning = tls_warning(&tallies.tls_modes);
-    let baseline = population.baseline.as_ref().map(|b| BaselineSummary {
+/// One version's data artifacts, rendered and not yet written.
+struct RenderedVersion {
+    dir: String,
+    /// `(name, body, content type)` of each artifact.
+    files: Vec<(&'static str, Body, &'static str)>,
+    rows: usize,
+    tallies: Tallies,
+}
+
+/// Renders `report.csv`, `report.json`, `report.html` (compared with the report signed before) and,
+/// when discovery ran, `reconciliation.csv` for `version`.
+async fn render_version(
+    deps: &ReporterDeps<'_>,
+    inputs: &Inputs,
+    version: u32,
+    signer_name: &str,
+) -> Result<RenderedVersion, ReporterError> {
+    let (report_id, population, requested_at) = (&inputs.report_id, &inputs.population, inputs.requested_at());
+    let reconciliation = inputs.reconciliation.as_deref();
+    let previous = previous_report(deps, report_id, version).await;
+    let (rendered, tallies, page) =
+        render_results(deps.store, population, &inputs.counted, requested_at, version, reconciliation, previous)
+            .await?;
+    let RenderedFiles { csv, json, rows } = rendered;
+    let page = page.finish(&html::PageFacts {
+        requested_by: &inputs.received.received.sender,
+        requested_at,
+        signer: signer_name,
+        reconciliation,
+        baseline: population.baseline.as_ref().map(|b| (b.source.as_str(), b.sha256.as_str())),
+    });
+    let mut files = vec![
+        (keys::CSV_NAME, Body::File(csv), "text/csv; charset=utf-8"),
+        (keys::JSON_NAME, Body::File(json), "application/json"),
+        (keys::HTML_NAME, Body::Bytes(page), "text/html; charset=utf-8"),
+    ];
+    if let Some(r) = reconciliation {
+        files.push((keys::RECONCILIATION_NAME, Body::Bytes(render::reconciliation_csv(r)), "text/csv; charset=utf-8"));
+    }
+    Ok(RenderedVersion { dir: keys::report_dir(report_id, requested_at, version), files, rows, tallies })
+}
+
+/// The manifest's account of the baseline, when the report was read against one.
+fn baseline_summary(population: &Population, tallies: &Tallies) -> Option<BaselineSummary> {
+    population.baseline.as_ref().map(|b| BaselineSummary {
         source: b.source.clone(),
         sha256: b.sha256.clone(),
         approvals: b.approvals.len() as u64,
         review_counts: tallies.review_counts.clone(),
-    });
-    let build = |previous: Option<ChainLink>, sequence: u64| Manifest {
+    })
+}
+
+/// The manifest of the written version, but for what sealing sets: its place in the chain
+/// (`sequence`, `previous`) and `finished_at`.
+fn manifest_draft(
+    inputs: &Inputs,
+    claim: &dbadmin_ports::FinalizeClaim,
+    written: &Written,
+    tls_warning: Option<String>,
+    baseline: Option<BaselineSummary>,
+) -> Manifest {
+    let (received, request, population) = (&inputs.received.received, &inputs.received.request, &inputs.population);
+    let tallies = &written.tallies;
+    Manifest {
         schema_version: Manifest::SCHEMA_VERSION,
-        report_id: report_id.clone(),
-        version,
+        report_id: inputs.report_id.clone(),
+        version: written.version,
         supersedes: claim.supersedes,
-        requested_by: received.received.sender.clone(),
-        requested_at: requested_at.clone(),
+        requested_by: received.sender.clone(),
+        requested_at: received.sent_at.clone(),
         finished_at: dbadmin_contracts::now_rfc3339(),
         tool_version: dbadmin_contracts::TOOL_VERSION.to_owned(),
         parameters: request.filters.clone(),
@@ -577,51 +701,32 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
             .iter()
             .map(|(name, sha256)| QueryRecord { name: name.clone(), sha256: sha256.clone() })
             .collect(),
-        artifacts: artifacts.clone(),
-        requested_by_claimed: (request.requested_by != received.received.sender).then(|| request.requested_by.clone()),
+        artifacts: written.artifacts.clone(),
+        requested_by_claimed: (request.requested_by != received.sender).then(|| request.requested_by.clone()),
         tls_modes: tallies.tls_modes.clone(),
-        tls_warning: tls_warning.clone(),
+        tls_warning,
         unbound_secrets: tallies.unbound_secrets.clone(),
         login_evidence: tallies.login_evidence.clone(),
-        abandoned: abandoned.clone(),
-        sequence,
-        previous,
-        reconciliation: summary.clone(),
-        baseline: baseline.clone(),
-    };
-    let SealedManifest { manifest, signature } = seal(deps, report_id, version, &manifest_key, build).await?;
-    // The manifest and its signature go last: their presence says every artifact they name is complete.
-    write_once(deps.store, &manifest_key, Body::Bytes(manifest), "application/json").await?;
-    write_once(deps.store, &format!("{dir}/{}", keys::SIGNATURE_NAME), Body::Bytes(signature), "application/json")
-        .await?;
-
-    let primary_name = match request.output_format {
-        OutputFormat::Csv => keys::CSV_NAME,
-        OutputFormat::Json => keys::JSON_NAME,
-    };
-    let primary = deps.store.location(&format!("{dir}/{primary_name}"));
-    deps.runs.record_report(report_id, version, &primary).await.map_err(run_err)?;
-    info!(
-        version,
-        rows,
-        targets = population.targets.len(),
-        finalize_ms = started.elapsed().as_millis() as u64,
-        "Report written and signed."
-    );
-    let manifest = deps.store.location(&manifest_key);
-    let requested_at = requested_at.clone();
-    let reconciliation = summary.map(Box::new);
-    let baseline = baseline.map(Box::new);
-    Ok(FinalizeOutcome::Written {
-        version,
-        primary,
-        manifest,
-        rows,
-        tls_warning,
-        requested_at,
-        reconciliation,
+        abandoned: written.abandoned.clone(),
+        sequence: 0,
+        previous: None,
+        reconciliation: inputs.summary.clone(),
         baseline,
-    })
+    }
+}
+
+/// Writes the manifest and its signature, last: their presence says every artifact they name is
+/// complete.
+async fn write_manifest_last(
+    store: &dyn ObjectStore,
+    dir: &str,
+    manifest_key: &str,
+    sealed: SealedManifest,
+) -> Result<(), ReporterError> {
+    let SealedManifest { manifest, signature } = sealed;
+    write_once(store, manifest_key, Body::Bytes(manifest), "application/json").await?;
+    write_once(store, &format!("{dir}/{}", keys::SIGNATURE_NAME), Body::Bytes(signature), "application/json").await?;
+    Ok(())
 }
 
 #[cfg(test)]
