@@ -228,6 +228,18 @@ impl Html {
     fn database(&mut self, rows: &[Row], signals: &Signals) {
         let first = &rows[0];
         let admins: BTreeSet<_> = rows.iter().filter(|r| r.permission_level == "ADMIN").map(principal).collect();
+        self.tally(first, admins.len());
+        if self.detailed_rows >= DETAIL_ROW_LIMIT {
+            self.summary_line(first, admins.len(), signals);
+            return;
+        }
+        self.detailed_rows += rows.len();
+        self.section(rows, signals);
+    }
+
+    /// Counts the database under its account, region and engine, with its admins and whether it
+    /// was read; notes its admins for the chart and, if it was not read, its error.
+    fn tally(&mut self, first: &Row, admins: usize) {
         for (key, tallies) in [
             (&first.account_id, &mut self.by_account),
             (&first.region, &mut self.by_region),
@@ -235,35 +247,41 @@ impl Html {
         ] {
             let t = tallies.entry(key.clone()).or_default();
             t.databases += 1;
-            t.admins += admins.len();
+            t.admins += admins;
             if first.collection_status == STATUS_ERROR {
                 t.errors += 1;
             }
         }
-        self.admins_per_database.push((first.database_name.clone(), admins.len()));
+        self.admins_per_database.push((first.database_name.clone(), admins));
         if first.collection_status == STATUS_ERROR {
             self.errors.push((first.database_name.clone(), first.error_kind.clone(), first.admin_reason.clone()));
         }
-        if self.detailed_rows >= DETAIL_ROW_LIMIT {
-            if self.summaries.last().is_none_or(|(lines, _)| *lines >= CHUNK) {
-                self.summaries.push((0, String::new()));
-            }
-            let (lines, chunk) = self.summaries.last_mut().expect("a chunk");
-            *lines += 1;
-            let _ = write!(
-                chunk,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&first.database_name),
-                esc(&first.database_type),
-                esc(&first.account_id),
-                esc(&first.region),
-                esc(&first.collection_status),
-                admins.len(),
-                esc(&signals.cell())
-            );
-            return;
+    }
+
+    /// The database's one line past [`DETAIL_ROW_LIMIT`], in the current chunk of [`CHUNK`] lines.
+    fn summary_line(&mut self, first: &Row, admins: usize, signals: &Signals) {
+        if self.summaries.last().is_none_or(|(lines, _)| *lines >= CHUNK) {
+            self.summaries.push((0, String::new()));
         }
-        self.detailed_rows += rows.len();
+        let (lines, chunk) = self.summaries.last_mut().expect("a chunk");
+        *lines += 1;
+        let _ = write!(
+            chunk,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&first.database_name),
+            esc(&first.database_type),
+            esc(&first.account_id),
+            esc(&first.region),
+            esc(&first.collection_status),
+            admins,
+            esc(&signals.cell())
+        );
+    }
+
+    /// The database's detailed section: its heading and signals, then why it has no table (its
+    /// status, when not `OK`) or its rows.
+    fn section(&mut self, rows: &[Row], signals: &Signals) {
+        let first = &rows[0];
         let _ = write!(
             self.sections,
             "<section><h3>{} <small>{} · {} · {} · {}</small></h3>",
