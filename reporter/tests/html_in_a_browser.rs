@@ -59,9 +59,10 @@ fn row(db: &str, user: &str, level: &str) -> Row {
     }
 }
 
-#[test]
-fn the_browser_shows_escaped_names_errors_first_and_a_chart() {
-    let Some(browser) = chromium() else { return };
+/// A page whose principal names hold markup and formulas: orders (one admin unapproved, two
+/// approved), billing (a single admin, signalled) and ledger (not read), compared with a report
+/// signed before in which orders had one principal.
+fn page_with_hostile_names() -> Vec<u8> {
     let mut page = Html::new("01HTMLTEST", 2, "2026-12-02T10:00:00Z");
     // The report signed before: orders had one admin, who is still there.
     let before = [row("orders", "reader", "ELEVATED"), row("billing", "<img src=x onerror=alert(1)>", "ADMIN")];
@@ -101,13 +102,19 @@ fn the_browser_shows_escaped_names_errors_first_and_a_chart() {
         }],
         &Signals { admins: None, codes: vec!["ERROR"], details: vec![] },
     );
-    let bytes = page.finish(&PageFacts {
+    page.finish(&PageFacts {
         requested_by: "arn:aws:iam::111111111111:user/ops",
         requested_at: "2026-12-02T09:59:00Z",
         signer: "arn:aws:kms:eu-west-1:111111111111:key/abc",
         reconciliation: None,
         baseline: Some(("s3://evidence/baseline.csv", "ab12")),
-    });
+    })
+}
+
+#[test]
+fn the_browser_shows_escaped_names_errors_first_and_a_chart() {
+    let Some(browser) = chromium() else { return };
+    let bytes = page_with_hostile_names();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.html");
     std::fs::write(&file, &bytes).unwrap();

@@ -70,54 +70,56 @@ fn result(t: &Target, outcome: Outcome) -> TargetResult {
     }
 }
 
+/// A collected result holding `principals`.
+fn collected(principals: Vec<Principal>) -> Outcome {
+    Outcome::Collected(Collected {
+        server_version: "x".into(),
+        tls: TlsMode::VerifyFull,
+        server_certificate_sha256: Some("5d1c".repeat(16)),
+        admin_definition_version: "v".into(),
+        queries: vec![QueryRecord { name: "mysql/q".into(), sha256: "ab".into() }],
+        principals_examined: 7,
+        catalog_warnings: Vec::new(),
+        principals,
+        login_evidence: None,
+        login_logging: None,
+    })
+}
+
+/// The MySQL database's principals: an elevated one, an admin through a role with a formula for a
+/// name and two privileges, and an admin whose name starts with `-`.
+fn mysql_principals() -> Vec<Principal> {
+    vec![
+        principal("zed", Some("%"), vec![finding(Level::Elevated, "PROCESS", &["'zed'@'%'", "PROCESS"], None)]),
+        principal(
+            "=HYPERLINK(\"http://x\")",
+            Some("%"),
+            vec![
+                finding(
+                    Level::Admin,
+                    "SUPER",
+                    &["'=HYPERLINK(\"http://x\")'@'%'", "'dba'@'%'", "SUPER"],
+                    Some("'dba'@'%'"),
+                ),
+                finding(Level::Admin, "CREATE USER", &["x", "CREATE USER"], None),
+            ],
+        ),
+        principal(
+            "-alice",
+            Some("10.0.0.%"),
+            vec![finding(Level::Admin, "SUPER", &["'-alice'@'10.0.0.%'", "SUPER"], None)],
+        ),
+    ]
+}
+
 fn fixture() -> (Population, BTreeMap<String, TargetResult>) {
     let b = target("b-mysql", "222222222222", Engine::Mysql);
     let a = target("a-pg", "111111111111", Engine::Postgres);
     let down = target("c-down", "111111111111", Engine::Mariadb);
     let quiet = target("d-quiet", "111111111111", Engine::Postgres);
     let lost = target("e-lost", "111111111111", Engine::Mysql);
-    let collected = |principals| {
-        Outcome::Collected(Collected {
-            server_version: "x".into(),
-            tls: TlsMode::VerifyFull,
-            server_certificate_sha256: Some("5d1c".repeat(16)),
-            admin_definition_version: "v".into(),
-            queries: vec![QueryRecord { name: "mysql/q".into(), sha256: "ab".into() }],
-            principals_examined: 7,
-            catalog_warnings: Vec::new(),
-            principals,
-            login_evidence: None,
-            login_logging: None,
-        })
-    };
     let mut results = BTreeMap::new();
-    results.insert(
-        b.id.clone(),
-        result(
-            &b,
-            collected(vec![
-                principal("zed", Some("%"), vec![finding(Level::Elevated, "PROCESS", &["'zed'@'%'", "PROCESS"], None)]),
-                principal(
-                    "=HYPERLINK(\"http://x\")",
-                    Some("%"),
-                    vec![
-                        finding(
-                            Level::Admin,
-                            "SUPER",
-                            &["'=HYPERLINK(\"http://x\")'@'%'", "'dba'@'%'", "SUPER"],
-                            Some("'dba'@'%'"),
-                        ),
-                        finding(Level::Admin, "CREATE USER", &["x", "CREATE USER"], None),
-                    ],
-                ),
-                principal(
-                    "-alice",
-                    Some("10.0.0.%"),
-                    vec![finding(Level::Admin, "SUPER", &["'-alice'@'10.0.0.%'", "SUPER"], None)],
-                ),
-            ]),
-        ),
-    );
+    results.insert(b.id.clone(), result(&b, collected(mysql_principals())));
     results.insert(
         a.id.clone(),
         result(
