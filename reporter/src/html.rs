@@ -2,7 +2,8 @@
 //! style sheet or image from anywhere else), so it works from an e-mail attachment or an S3
 //! download: what needs attention first (ERROR rows, reconciliation findings), then counts per
 //! account, region and engine, a chart of admins per database and per engine (inline SVG), and
-//! every database's admins with reason, grant path and review status. Every text is escaped.
+//! every database's admins: one row per principal, listing each of its privileges with scope,
+//! reason and grant path, then its status and review. Every text is escaped.
 //!
 //! Needs attention lists, in order: databases not read, reconciliation findings, each database's
 //! review signals ([`crate::review`]) and, against a baseline, the admins not approved. Then what
@@ -36,7 +37,8 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-/// Principal rows shown in detailed tables; databases past it get one summary line each.
+/// Report rows (principal findings, as in `report.csv`) shown in detailed tables, however many
+/// principals they make; databases past it get one summary line each.
 pub const DETAIL_ROW_LIMIT: usize = 20_000;
 /// Lines of each list in Needs attention and in the changes.
 pub const LIST_LIMIT: usize = 1_000;
@@ -108,7 +110,8 @@ pub struct Html {
     /// (the first [`LIST_LIMIT`]; `unapproved_total` counts them all).
     unapproved: Vec<(String, String, String, String)>,
     unapproved_total: usize,
-    /// Principal rows written in detailed tables so far.
+    /// Report rows written in detailed tables so far (each principal's findings count, not its one
+    /// table row).
     detailed_rows: usize,
     /// One summary line per database past [`DETAIL_ROW_LIMIT`], in tables of [`CHUNK`] lines.
     summaries: Vec<(usize, String)>,
@@ -279,7 +282,7 @@ impl Html {
     }
 
     /// The database's detailed section: its heading and signals, then why it has no table (its
-    /// status, when not `OK`) or its rows.
+    /// status, when not `OK`) or one row per principal.
     fn section(&mut self, rows: &[Row], signals: &Signals) {
         let first = &rows[0];
         let _ = write!(
@@ -305,29 +308,11 @@ impl Html {
             return;
         }
         self.sections.push_str(
-            "<table><thead><tr><th>Principal</th><th>Type</th><th>Level</th><th>Privilege</th><th>Scope</th>\
-             <th>Reason</th><th>Grant path</th><th>Status</th><th>Review</th></tr></thead><tbody>",
+            "<table><thead><tr><th>Principal</th><th>Type</th><th>Level</th><th>Privileges and reasons</th>\
+             <th>Status</th><th>Review</th></tr></thead><tbody>",
         );
-        for r in rows {
-            let review = match (r.review_status.as_str(), r.approved_by.is_empty()) {
-                ("", _) => String::new(),
-                (status, true) => status.to_owned(),
-                (status, false) => format!("{status} by {} ({})", r.approved_by, r.approval_ticket),
-            };
-            let _ = write!(
-                self.sections,
-                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                if r.permission_level == "ADMIN" { "admin" } else { "elevated" },
-                esc(&who(r)),
-                esc(&r.principal_type),
-                esc(&r.permission_level),
-                esc(&r.privilege),
-                esc(&r.scope),
-                esc(&r.admin_reason),
-                esc(&r.grant_path),
-                esc(&r.user_status),
-                esc(&review)
-            );
+        for findings in by_principal(rows) {
+            principal_row(&mut self.sections, &findings);
         }
         self.sections.push_str("</tbody></table></section>");
     }
@@ -527,6 +512,53 @@ impl Html {
     }
 }
 
+/// A database's rows grouped by principal (username and host), principals in the order they first
+/// appear and each one's rows in report order.
+fn by_principal(rows: &[Row]) -> Vec<Vec<&Row>> {
+    let mut index: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut groups: Vec<Vec<&Row>> = Vec::new();
+    for r in rows {
+        let i = *index.entry((&r.username, &r.user_host)).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[i].push(r);
+    }
+    groups
+}
+
+/// One principal's table row: who it is, its highest level, each finding (privilege, scope, level
+/// where it differs, reason and grant path) as an item of a list, its account status and review.
+fn principal_row(out: &mut String, findings: &[&Row]) {
+    let r = findings[0];
+    let admin = findings.iter().any(|f| f.permission_level == "ADMIN");
+    let level = if admin { "ADMIN" } else { r.permission_level.as_str() };
+    let review = match (r.review_status.as_str(), r.approved_by.is_empty()) {
+        ("", _) => String::new(),
+        (status, true) => status.to_owned(),
+        (status, false) => format!("{status} by {} ({})", r.approved_by, r.approval_ticket),
+    };
+    let _ = write!(
+        out,
+        "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td><ul class=\"findings\">",
+        if admin { "admin" } else { "elevated" },
+        esc(&who(r)),
+        esc(&r.principal_type),
+        esc(level)
+    );
+    for f in findings {
+        let _ = write!(out, "<li><b>{}</b>", esc(&f.privilege));
+        if !f.scope.is_empty() {
+            let _ = write!(out, " on {}", esc(&f.scope));
+        }
+        if f.permission_level != level {
+            let _ = write!(out, " ({})", esc(&f.permission_level));
+        }
+        let _ = write!(out, ": {}<br><span class=\"path\">{}</span></li>", esc(&f.admin_reason), esc(&f.grant_path));
+    }
+    let _ = write!(out, "</ul></td><td>{}</td><td>{}</td></tr>", esc(&r.user_status), esc(&review));
+}
+
 /// Says where a list was cut at [`LIST_LIMIT`] and where the rest is.
 fn cut_note(page: &mut String, total: usize, rest: &str) {
     if total > LIST_LIMIT {
@@ -575,7 +607,7 @@ h3 small{font-weight:normal;color:#666}table{border-collapse:collapse;margin:.5e
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;font-size:.9em}\
 th{background:#f3f3f3}tr.admin td:nth-child(3){font-weight:bold}.attention td{background:#fff4f4}\
 .counts{display:flex;gap:2em;flex-wrap:wrap}.meta{color:#555}svg text{font-size:12px}svg rect{fill:#4a78b5}\
-.status{color:#a00}.signals{color:#8a5a00;font-weight:bold}\
+.findings{margin:0;padding-left:1.2em}.path{color:#555;font-size:.9em}.status{color:#a00}.signals{color:#8a5a00;font-weight:bold}\
 section,.chunk{content-visibility:auto;contain-intrinsic-size:auto 600px}";
 
 #[cfg(test)]
@@ -611,6 +643,49 @@ mod tests {
         assert!(page.contains("stop after 20000 principal rows; report.csv holds every row"));
         assert_eq!(page.matches("<div class=\"chunk\">").count(), 2, "{} lines in tables of {CHUNK}", CHUNK + 1);
         assert!(!page.contains("<b>x</b>"));
+    }
+
+    #[test]
+    fn a_principal_is_one_row_listing_each_of_its_privileges() {
+        let finding = |user: &str, level: &str, privilege: &str| Row {
+            privilege: privilege.into(),
+            scope: "<x-scope>*.*".into(),
+            admin_reason: format!("<x-reason>{privilege} reason"),
+            grant_path: format!("{user} → <x-path>{privilege}"),
+            user_status: "<x-status>LOCKED".into(),
+            review_status: "APPROVED".into(),
+            approved_by: "<x-by>Carol".into(),
+            approval_ticket: "SEC-1".into(),
+            ..row("db-a", user, level)
+        };
+        let mut html = Html::new("R1", 1, "2026-12-02T00:00:00Z");
+        html.target(
+            &[
+                finding("alice", "ADMIN", "SUPER"),
+                finding("bob", "ELEVATED", "PROCESS"),
+                finding("alice", "ELEVATED", "<x-priv>PROCESS"),
+            ],
+            &Signals::default(),
+        );
+        let page = String::from_utf8(html.finish(&PageFacts::default())).unwrap();
+        let table = &page[page.find("<h3>db-a").unwrap()..];
+        let table = &table[..table.find("</table>").unwrap()];
+        let rows: Vec<&str> = table.split("<tr").skip(2).collect(); // the table and head rows
+        assert_eq!(rows.len(), 2, "one row per principal: {table}");
+        let alice: Vec<&&str> = rows.iter().filter(|r| r.contains("alice")).collect();
+        assert_eq!(alice.len(), 1, "alice's two privileges share one row: {table}");
+        let alice = alice[0];
+        assert!(alice.starts_with(" class=\"admin\"><td>alice</td><td></td><td>ADMIN</td>"), "{alice}");
+        for text in [
+            "<li><b>SUPER</b> on &lt;x-scope&gt;*.*: &lt;x-reason&gt;SUPER reason<br>\
+             <span class=\"path\">alice → &lt;x-path&gt;SUPER</span></li>",
+            "<li><b>&lt;x-priv&gt;PROCESS</b> on &lt;x-scope&gt;*.* (ELEVATED): &lt;x-reason&gt;&lt;x-priv&gt;PROCESS reason",
+            "<td>&lt;x-status&gt;LOCKED</td><td>APPROVED by &lt;x-by&gt;Carol (SEC-1)</td></tr>",
+        ] {
+            assert!(alice.contains(text), "{text} in {alice}");
+        }
+        assert!(rows.iter().any(|r| r.starts_with(" class=\"elevated\"><td>bob</td><td></td><td>ELEVATED</td>")));
+        assert!(!page.contains("<x-"), "every text from a database is escaped");
     }
 
     #[test]

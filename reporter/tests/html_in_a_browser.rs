@@ -59,9 +59,9 @@ fn row(db: &str, user: &str, level: &str) -> Row {
     }
 }
 
-/// A page whose principal names hold markup and formulas: orders (one admin unapproved, two
-/// approved), billing (a single admin, signalled) and ledger (not read), compared with a report
-/// signed before in which orders had one principal.
+/// A page whose principal names hold markup and formulas: orders (one admin unapproved, holding
+/// two privileges; two approved), billing (a single admin, signalled) and ledger (not read),
+/// compared with a report signed before in which orders had one principal.
 fn page_with_hostile_names() -> Vec<u8> {
     let mut page = Html::new("01HTMLTEST", 2, "2026-12-02T10:00:00Z");
     // The report signed before: orders had one admin, who is still there.
@@ -77,9 +77,16 @@ fn page_with_hostile_names() -> Vec<u8> {
         ..r
     };
     let unapproved = |r: Row| Row { review_status: "UNAPPROVED".into(), ..r };
+    let script = "<script>document.title='pwned'</script>";
     page.target(
         &[
-            unapproved(row("orders", "<script>document.title='pwned'</script>", "ADMIN")),
+            unapproved(row("orders", script, "ADMIN")),
+            unapproved(Row {
+                privilege: "PROCESS".into(),
+                admin_reason: "global PROCESS".into(),
+                grant_path: format!("{script} -> PROCESS"),
+                ..row("orders", script, "ELEVATED")
+            }),
             approved(row("orders", "=HYPERLINK(\"http://x\")", "ADMIN")),
             approved(row("orders", "reader", "ELEVATED")),
         ],
@@ -156,6 +163,20 @@ fn the_browser_shows_escaped_names_errors_first_and_a_chart() {
         "{text}"
     );
     assert!(text.contains("added orders '=HYPERLINK(\"http://x\")'@'%' ADMIN [SUPER (*.*)]"), "{text}");
+    // One table row per principal, its privileges listed inside it.
+    let orders = &dom[dom.find("<h3>orders").expect(&dom)..];
+    let orders = &orders[..orders.find("</section>").unwrap()];
+    let script_rows: Vec<&str> = orders.split("<tr").filter(|r| r.contains("document.title")).collect();
+    assert_eq!(script_rows.len(), 1, "{orders}");
+    assert_eq!(orders.matches("<tr").count(), 1 + 3, "a head row and three principals: {orders}");
+    let script_row = visible_text(&format!("<body><tr{}", script_rows[0]));
+    assert!(
+        script_row.contains(
+            "USER ADMIN SUPER on *.*: global SUPER <script>document.title='pwned'</script> -> SUPER \
+             PROCESS on *.* (ELEVATED): global PROCESS <script>document.title='pwned'</script> -> PROCESS UNAPPROVED"
+        ),
+        "{script_row}"
+    );
     // A picture for the record (kept when DBADMIN_HTML_SCREENSHOT names a file).
     if let Ok(path) = std::env::var("DBADMIN_HTML_SCREENSHOT") {
         let shot = run(&[&format!("--screenshot={path}"), "--window-size=1280,1400"]);
