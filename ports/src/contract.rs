@@ -14,79 +14,102 @@ fn run(report_id: &str, total: u64) -> RunRecord {
 }
 
 /// Every clause of the [`RunStore`] contract, on fresh report ids starting with `prefix`.
-/// Panics with the clause that does not hold.
+/// Panics with the clause that does not hold. The steps run in order on one run, each starting from
+/// the state the one before left.
 pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     let id = format!("{prefix}-contract");
-    let a = run(&id, 3);
-    assert!(store.create_run(&a).await.unwrap(), "create_run creates a new run");
-    assert!(!store.create_run(&run(&id, 99)).await.unwrap(), "create_run is idempotent on report_id");
-    assert_eq!(store.get_run(&id).await.unwrap().unwrap().total, 3, "a second create_run changes nothing");
-    assert!(store.get_run(&format!("{prefix}-none")).await.unwrap().is_none(), "an unknown run is None");
+    run_records(store, &id, prefix).await;
+    completion_count(store, &id).await;
+    finalize_claims(store, &id).await;
+    attempt_log(store, &id).await;
+    next_version(store, &id).await;
+    manifest_chain(store, &id).await;
+    abandoned_version(store, prefix).await;
+    newest_first(store, &id, prefix).await;
+}
 
-    // Exactly-once counting, with error rows counted apart.
+/// `create_run` is idempotent; an unknown run is `None`.
+async fn run_records(store: &dyn RunStore, id: &str, prefix: &str) {
+    let a = run(id, 3);
+    assert!(store.create_run(&a).await.unwrap(), "create_run creates a new run");
+    assert!(!store.create_run(&run(id, 99)).await.unwrap(), "create_run is idempotent on report_id");
+    assert_eq!(store.get_run(id).await.unwrap().unwrap().total, 3, "a second create_run changes nothing");
+    assert!(store.get_run(&format!("{prefix}-none")).await.unwrap().is_none(), "an unknown run is None");
+}
+
+/// Exactly-once counting, with error rows counted apart.
+async fn completion_count(store: &dyn RunStore, id: &str) {
     const V: u32 = 1;
-    let first = store.mark_complete(&id, "t1", V, false).await.unwrap();
+    let first = store.mark_complete(id, "t1", V, false).await.unwrap();
     // A count that leaves targets missing may go unread (`None`); a known one is exact.
     assert!(first.newly_counted && first.completed.is_none_or(|c| c == 1) && !first.is_last());
-    let again = store.mark_complete(&id, "t1", V, false).await.unwrap();
+    let again = store.mark_complete(id, "t1", V, false).await.unwrap();
     assert!(!again.newly_counted && again.completed == Some(1), "a redelivered job is not counted twice");
-    let second = store.mark_complete(&id, "t2", V, true).await.unwrap();
+    let second = store.mark_complete(id, "t2", V, true).await.unwrap();
     assert!(second.newly_counted && second.completed.is_none_or(|c| c == 2) && !second.is_last());
-    assert_eq!(store.claim_finalize(&id).await.unwrap(), None, "no claim before every target is counted");
-    let last = store.mark_complete(&id, "t3", V, false).await.unwrap();
+    assert_eq!(store.claim_finalize(id).await.unwrap(), None, "no claim before every target is counted");
+    let last = store.mark_complete(id, "t3", V, false).await.unwrap();
     assert!(last.is_last() && last.completed == Some(3), "the last count is always known: it finalizes");
-    let counted = store.counted(&id).await.unwrap();
+    let counted = store.counted(id).await.unwrap();
     assert_eq!(counted.len(), 3);
     assert_eq!(counted.get("t2"), Some(&Counted { failed: true, version: 1 }), "t2 was counted as an error row");
-    assert_eq!(store.get_run(&id).await.unwrap().unwrap().failed, 1);
-    assert_eq!(store.completed_targets(&id).await.unwrap().len(), 3);
+    assert_eq!(store.get_run(id).await.unwrap().unwrap().failed, 1);
+    assert_eq!(store.completed_targets(id).await.unwrap().len(), 3);
+}
 
-    // One claim per version; recording it ends the run's version.
-    let claim = store.claim_finalize(&id).await.unwrap().expect("a complete run grants a claim");
+/// One claim per version; recording it ends the run's version.
+async fn finalize_claims(store: &dyn RunStore, id: &str) {
+    let claim = store.claim_finalize(id).await.unwrap().expect("a complete run grants a claim");
     assert_eq!((claim.version, claim.supersedes), (1, None));
-    assert_eq!(store.claim_finalize(&id).await.unwrap(), None, "a live claim is granted once");
-    assert!(store.awaiting_report(&id).await.unwrap(), "and it is seen as held");
-    store.record_report(&id, 1, "s3://bucket/reports/v1/report.csv").await.unwrap();
-    let record = store.get_run(&id).await.unwrap().unwrap();
+    assert_eq!(store.claim_finalize(id).await.unwrap(), None, "a live claim is granted once");
+    assert!(store.awaiting_report(id).await.unwrap(), "and it is seen as held");
+    store.record_report(id, 1, "s3://bucket/reports/v1/report.csv").await.unwrap();
+    let record = store.get_run(id).await.unwrap().unwrap();
     assert_eq!(record.reported_version, 1);
     assert_eq!(record.report_location.as_deref(), Some("s3://bucket/reports/v1/report.csv"));
-    assert_eq!(store.claim_finalize(&id).await.unwrap(), None, "a reported version is not claimed again");
-    assert!(!store.awaiting_report(&id).await.unwrap(), "a written version is not held");
+    assert_eq!(store.claim_finalize(id).await.unwrap(), None, "a reported version is not claimed again");
+    assert!(!store.awaiting_report(id).await.unwrap(), "a written version is not held");
+}
 
-    // Attempt errors accumulate per target.
-    store.record_attempt_error(&id, "t2", "first").await.unwrap();
-    store.record_attempt_error(&id, "t2", "second").await.unwrap();
-    let errors = store.attempt_errors(&id).await.unwrap();
+/// Attempt errors accumulate per target.
+async fn attempt_log(store: &dyn RunStore, id: &str) {
+    store.record_attempt_error(id, "t2", "first").await.unwrap();
+    store.record_attempt_error(id, "t2", "second").await.unwrap();
+    let errors = store.attempt_errors(id).await.unwrap();
     assert_eq!((errors["t2"].error.as_str(), errors["t2"].attempts), ("second", 2));
+}
 
-    // A new version uncounts exactly the targets asked, once.
+/// A new version uncounts exactly the targets asked, once.
+async fn next_version(store: &dyn RunStore, id: &str) {
     let targets = vec!["t2".to_owned()];
     assert!(
-        matches!(store.begin_version(&id, 2, &targets).await.unwrap(), NewVersion::NotReady { .. }),
+        matches!(store.begin_version(id, 2, &targets).await.unwrap(), NewVersion::NotReady { .. }),
         "only the current version moves on"
     );
-    assert_eq!(store.begin_version(&id, 1, &targets).await.unwrap(), NewVersion::Started { version: 2, reset: 1 });
+    assert_eq!(store.begin_version(id, 1, &targets).await.unwrap(), NewVersion::Started { version: 2, reset: 1 });
     assert_eq!(
-        store.begin_version(&id, 1, &targets).await.unwrap(),
+        store.begin_version(id, 1, &targets).await.unwrap(),
         NewVersion::AlreadyStarted { version: 2 },
         "a redelivered retry starts nothing new"
     );
-    let record = store.get_run(&id).await.unwrap().unwrap();
+    let record = store.get_run(id).await.unwrap().unwrap();
     assert_eq!((record.version, record.completed, record.failed), (2, 2, 0));
-    assert!(!store.attempt_errors(&id).await.unwrap().contains_key("t2"), "the retried target's errors are cleared");
-    let stale = store.mark_complete(&id, "t2", 1, false).await.unwrap_err();
+    assert!(!store.attempt_errors(id).await.unwrap().contains_key("t2"), "the retried target's errors are cleared");
+    let stale = store.mark_complete(id, "t2", 1, false).await.unwrap_err();
     assert!(matches!(stale, PortError::Stale { .. }), "a job of version 1 is stale at version 2: {stale}");
-    assert!(store.mark_complete(&id, "t2", 2, false).await.unwrap().is_last());
-    let counted = store.counted(&id).await.unwrap();
+    assert!(store.mark_complete(id, "t2", 2, false).await.unwrap().is_last());
+    let counted = store.counted(id).await.unwrap();
     assert_eq!(counted["t2"], Counted { failed: false, version: 2 }, "counted in the version that collected it");
     assert_eq!(counted["t1"].version, 1);
-    let claim = store.claim_finalize(&id).await.unwrap().expect("version 2 is complete");
+    let claim = store.claim_finalize(id).await.unwrap().expect("version 2 is complete");
     assert_eq!((claim.version, claim.supersedes), (2, Some(1)));
+}
 
-    // The chain: a manifest is sealed only on the head it was built on, and once per version.
+/// The chain: a manifest is sealed only on the head it was built on, and once per version.
+async fn manifest_chain(store: &dyn RunStore, id: &str) {
     let link = |sequence: u64, version: u32| ChainLink {
         sequence,
-        report_id: id.clone(),
+        report_id: id.to_owned(),
         version,
         manifest_sha256: format!("m{sequence}"),
         signature_sha256: format!("s{sequence}"),
@@ -121,10 +144,12 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
         Seal::AlreadySealed(bytes("manifest-2", "sig-2")),
         "a version is sealed once; a second attempt gets the first bytes"
     );
-    assert_eq!(store.sealed(&id, 2).await.unwrap(), Some(bytes("manifest-2", "sig-2")));
-    assert_eq!(store.sealed(&id, 1).await.unwrap(), None);
+    assert_eq!(store.sealed(id, 2).await.unwrap(), Some(bytes("manifest-2", "sig-2")));
+    assert_eq!(store.sealed(id, 1).await.unwrap(), None);
+}
 
-    // A claimed version whose artifacts cannot be written moves on, still claimed.
+/// A claimed version whose artifacts cannot be written moves on, still claimed.
+async fn abandoned_version(store: &dyn RunStore, prefix: &str) {
     let stuck = format!("{prefix}-contract-abandon");
     store.create_run(&run(&stuck, 1)).await.unwrap();
     store.mark_complete(&stuck, "t1", 1, false).await.unwrap();
@@ -135,12 +160,14 @@ pub async fn run_store(store: &dyn RunStore, prefix: &str) {
     assert_eq!(store.claim_finalize(&stuck).await.unwrap(), None, "and by no one else");
     assert!(!store.abandon_version(&stuck, 1).await.unwrap(), "only the run's current version");
     assert_eq!(store.counted(&stuck).await.unwrap()["t1"].version, 1, "its results stay where they are");
+}
 
-    // Runs are listed newest first.
+/// Runs are listed newest first.
+async fn newest_first(store: &dyn RunStore, id: &str, prefix: &str) {
     let newer = run(&format!("{prefix}-contract-newer"), 1);
     let newer = RunRecord { requested_at: "2999-01-01T00:00:00Z".into(), ..newer };
     store.create_run(&newer).await.unwrap();
     let listed = store.list_runs().await.unwrap();
     let position = |r: &str| listed.iter().position(|x| x.report_id == r);
-    assert!(position(&newer.report_id) < position(&id), "newest request first: {listed:?}");
+    assert!(position(&newer.report_id) < position(id), "newest request first: {listed:?}");
 }
