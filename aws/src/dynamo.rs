@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use dbadmin_contracts::manifest::ChainLink;
 use dbadmin_ports::{
-    not_ready, plan_version, AttemptError, Completion, Counted, FinalizeClaim, NewVersion, PortError, RunRecord,
-    RunStore, Seal, SealedManifest, FINALIZE_LEASE,
+    not_ready, plan_version, AttemptError, AttemptLog, Completion, CompletionCounter, Counted, FinalizeClaim,
+    FinalizeClaims, ManifestChain, NewVersion, PortError, RunRecord, RunRecords, Seal, SealedManifest, FINALIZE_LEASE,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -347,7 +347,7 @@ fn record(report_id: &str, item: &HashMap<String, AttributeValue>) -> RunRecord 
 }
 
 #[async_trait]
-impl RunStore for DynamoRunStore {
+impl RunRecords for DynamoRunStore {
     async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError> {
         let result = self
             .client
@@ -378,6 +378,13 @@ impl RunStore for DynamoRunStore {
         Ok(self.run_item(report_id).await?.map(|item| record(report_id, &item)))
     }
 
+    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
+        self.scan_runs().await
+    }
+}
+
+#[async_trait]
+impl CompletionCounter for DynamoRunStore {
     async fn mark_complete(
         &self,
         report_id: &str,
@@ -443,6 +450,59 @@ impl RunStore for DynamoRunStore {
         Ok(Completion { newly_counted, completed: Some(run.completed), total: run.total })
     }
 
+    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
+        self.counted_markers(report_id).await
+    }
+
+    async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
+        let run =
+            self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
+        let counted = self.counted_markers(report_id).await?;
+        if counted.len() as u64 != run.completed {
+            // The markers expire (MARKER_TTL); without them a retry could not count exactly.
+            return Ok(NewVersion::NotReady {
+                reason: "the run's completion markers have expired; request a new report instead".into(),
+            });
+        }
+        let next = from + 1;
+        if run.version == next {
+            // An earlier call started this version and may have died between its transactions:
+            // uncount what it planned and did not reach (those of `targets` still counted before it).
+            let rest: Vec<&String> =
+                targets.iter().filter(|t| counted.get(*t).is_some_and(|c| c.version < next)).collect();
+            if !rest.is_empty() {
+                tracing::info!(report_id, version = next, targets = rest.len(), "Finishing an interrupted retry.");
+                if let Err(Uncount::Failed(e)) = self.uncount(report_id, None, next, &rest, &counted).await {
+                    return Err(e);
+                }
+            }
+            return Ok(NewVersion::AlreadyStarted { version: next });
+        }
+        let reset = match plan_version(&run, from, targets, |t| counted.contains_key(t)) {
+            Ok(reset) => reset,
+            Err(answer) => return Ok(answer),
+        };
+        match self.uncount(report_id, Some(from), next, &reset, &counted).await {
+            Ok(()) => Ok(NewVersion::Started { version: next, reset: reset.len() }),
+            Err(Uncount::Refused) => {
+                // Another retry won the race (or the run changed): report what it is now.
+                let run = self
+                    .get_run(report_id)
+                    .await?
+                    .ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
+                if run.version == next {
+                    return Ok(NewVersion::AlreadyStarted { version: next });
+                }
+                let reason = not_ready(&run, from).unwrap_or_else(|| "the run changed meanwhile".into());
+                Ok(NewVersion::NotReady { reason })
+            }
+            Err(Uncount::Failed(e)) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl FinalizeClaims for DynamoRunStore {
     async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError> {
         let Some(run) = self.get_run(report_id).await? else {
             return Err(PortError::NotFound { what: format!("run {report_id}") });
@@ -492,60 +552,26 @@ impl RunStore for DynamoRunStore {
         }
     }
 
-    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
-        self.counted_markers(report_id).await
-    }
-
-    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
-        self.scan_runs().await
-    }
-
-    async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
-        let run =
-            self.get_run(report_id).await?.ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
-        let counted = self.counted_markers(report_id).await?;
-        if counted.len() as u64 != run.completed {
-            // The markers expire (MARKER_TTL); without them a retry could not count exactly.
-            return Ok(NewVersion::NotReady {
-                reason: "the run's completion markers have expired; request a new report instead".into(),
-            });
-        }
-        let next = from + 1;
-        if run.version == next {
-            // An earlier call started this version and may have died between its transactions:
-            // uncount what it planned and did not reach (those of `targets` still counted before it).
-            let rest: Vec<&String> =
-                targets.iter().filter(|t| counted.get(*t).is_some_and(|c| c.version < next)).collect();
-            if !rest.is_empty() {
-                tracing::info!(report_id, version = next, targets = rest.len(), "Finishing an interrupted retry.");
-                if let Err(Uncount::Failed(e)) = self.uncount(report_id, None, next, &rest, &counted).await {
-                    return Err(e);
-                }
-            }
-            return Ok(NewVersion::AlreadyStarted { version: next });
-        }
-        let reset = match plan_version(&run, from, targets, |t| counted.contains_key(t)) {
-            Ok(reset) => reset,
-            Err(answer) => return Ok(answer),
-        };
-        match self.uncount(report_id, Some(from), next, &reset, &counted).await {
-            Ok(()) => Ok(NewVersion::Started { version: next, reset: reset.len() }),
-            Err(Uncount::Refused) => {
-                // Another retry won the race (or the run changed): report what it is now.
-                let run = self
-                    .get_run(report_id)
-                    .await?
-                    .ok_or_else(|| PortError::NotFound { what: format!("run {report_id}") })?;
-                if run.version == next {
-                    return Ok(NewVersion::AlreadyStarted { version: next });
-                }
-                let reason = not_ready(&run, from).unwrap_or_else(|| "the run changed meanwhile".into());
-                Ok(NewVersion::NotReady { reason })
-            }
-            Err(Uncount::Failed(e)) => Err(e),
+    async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError> {
+        let result = self
+            .update_run(report_id)
+            .update_expression("SET generation = :next, claimed_version = :next, claimed_at = :now")
+            .condition_expression("generation = :v AND reported_version < :v")
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":next", n(version + 1))
+            .expression_attribute_values(":now", n(now_secs()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(port_error("DynamoDB UpdateItem (abandon version)", e)),
         }
     }
+}
 
+#[async_trait]
+impl ManifestChain for DynamoRunStore {
     async fn chain_head(&self) -> Result<Option<ChainLink>, PortError> {
         let out = self
             .client
@@ -631,24 +657,10 @@ impl RunStore for DynamoRunStore {
             .zip(bytes(&item, &s_name))
             .map(|(manifest, signature)| SealedManifest { manifest, signature }))
     }
+}
 
-    async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError> {
-        let result = self
-            .update_run(report_id)
-            .update_expression("SET generation = :next, claimed_version = :next, claimed_at = :now")
-            .condition_expression("generation = :v AND reported_version < :v")
-            .expression_attribute_values(":v", n(version))
-            .expression_attribute_values(":next", n(version + 1))
-            .expression_attribute_values(":now", n(now_secs()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(port_error("DynamoDB UpdateItem (abandon version)", e)),
-        }
-    }
-
+#[async_trait]
+impl AttemptLog for DynamoRunStore {
     async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError> {
         self.client
             .update_item()

@@ -5,7 +5,7 @@
 //! | `JobQueue` | [`sns::SnsJobQueue`]: `PublishBatch` to the collect topic (raw delivery to the collect queue) |
 //! | `FinalizeQueue` | [`sqs::SqsFinalizeQueue`]: `SendMessage` to the finalize queue |
 //! | `ObjectStore`, `InventorySource` | [`s3::S3Store`], [`s3::S3Inventory`] (SSE-KMS when a key is configured) |
-//! | `RunStore` | [`dynamo::DynamoRunStore`]: conditional writes and transactions on one table |
+//! | `RunRecords`, `CompletionCounter`, `FinalizeClaims`, `ManifestChain`, `AttemptLog` (the `RunStore`) | [`dynamo::DynamoRunStore`]: conditional writes and transactions on one table |
 //! | `CredentialSource` | [`credentials::AwsCredentials`]: STS `AssumeRole` into the target account, then Secrets Manager |
 //!
 //! Clients are built once per process from the standard AWS configuration chain, so

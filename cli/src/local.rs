@@ -195,6 +195,7 @@ pub async fn run(
         inventory: &FileInventory,
         store: &store,
         runs: &runs,
+        counter: &runs,
         jobs: &jobs,
         finalize: &finalize,
         discovery,
@@ -217,7 +218,8 @@ pub async fn run(
         populations: &populations,
         credentials: &credentials,
         store: &store,
-        runs: &runs,
+        counter: &runs,
+        attempts: &runs,
         finalize: &finalize,
         connect: &opts.connect,
         login_logs: &dbadmin_ports::logs::NoCloudLogs,
@@ -229,7 +231,7 @@ pub async fn run(
     let message = finalize_rx
         .try_recv()
         .context("every job ran but no finalization was requested; the completion count is incomplete")?;
-    let reporter = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    let reporter = ReporterDeps { store: &store, claims: &runs, counter: &runs, chain: &runs, signer: &signer };
     let finalize_started = std::time::Instant::now();
     let finalized = handle_finalize(&message, &reporter).await.context("writing the report")?;
     let timings = Timings {

@@ -9,7 +9,7 @@ mod support;
 use dbadmin_aws::dynamo::DynamoRunStore;
 use dbadmin_aws::Clients;
 use dbadmin_contracts::{CollectionJob, Filters, ReportRequest, Versioned};
-use dbadmin_ports::{RunRecord, RunStore};
+use dbadmin_ports::{CompletionCounter, FinalizeClaims, RunRecord, RunRecords};
 use std::time::{Duration, Instant};
 
 #[derive(serde::Deserialize)]
@@ -241,7 +241,7 @@ async fn concurrent_reports_do_not_mix() {
 async fn crashes_between_steps_still_end_in_exactly_one_report() {
     use dbadmin_aws::{credentials::AwsCredentials, s3::S3Inventory, s3::S3Store};
     use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions};
-    use dbadmin_ports::faults::{FailCounting, FailFinalizing};
+    use dbadmin_ports::faults::{FailCounting, FailFinalizing, FailRecording};
     use dbadmin_ports::local::ChannelQueue;
     use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps};
 
@@ -265,6 +265,7 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
         inventory: &S3Inventory::new(s.c.s3.clone()),
         store: &store,
         runs: &s.runs,
+        counter: &s.runs,
         jobs: &jobs,
         finalize: &finalize,
         discovery: None,
@@ -286,19 +287,20 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
     let connect = ConnectOptions { ca_file: Some(ca), ..ConnectOptions::default() };
 
     // Crash after storing A's result, before counting it.
-    let dying = FailCounting::new(DynamoRunStore::new(s.c.dynamodb.clone(), &s.o.table), 1);
+    let dying = FailCounting::new(&s.runs, 1);
     let populations = dbadmin_collector::Populations::new();
     let deps = CollectorDeps {
         populations: &populations,
         credentials: &credentials,
         store: &store,
-        runs: &dying,
+        counter: &dying,
+        attempts: &s.runs,
         finalize: &finalize,
         connect: &connect,
         login_logs: &credentials,
     };
     assert!(matches!(handle_job(&a, &deps).await, Err(CollectorError::Count { .. })));
-    let deps = CollectorDeps { runs: &s.runs, ..deps };
+    let deps = CollectorDeps { counter: &s.runs, ..deps };
     let redelivered = handle_job(&a, &deps).await.expect("redelivery of A");
     assert!(redelivered.newly_counted && !redelivered.finalize_sent);
 
@@ -314,8 +316,8 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
     let message = finalize_rx.recv().await.unwrap();
     let signer = dbadmin_aws::kms::KmsSigner::new(s.c.kms.clone(), &s.o.signing_key_arn);
     let expiring = DynamoRunStore::new(s.c.dynamodb.clone(), &s.o.table).with_lease(Duration::ZERO);
-    let dies = FailCounting::new(expiring, 0).fail_recording(1);
-    let reporter = ReporterDeps { store: &store, runs: &dies, signer: &signer };
+    let dies = FailRecording::new(&expiring, 1);
+    let reporter = ReporterDeps { store: &store, claims: &dies, counter: &expiring, chain: &expiring, signer: &signer };
     assert!(handle_finalize(&message, &reporter).await.is_err(), "the injected crash before recording");
     let folder = dbadmin_contracts::keys::report_dir(&request.report_id, &received.sent_at, 1);
     let names = ["report.csv", "report.json", "manifest.json", "manifest.sig.json"];
@@ -338,7 +340,7 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
         assert_eq!(s.object(&format!("s3://{}/{folder}/{name}", s.o.bucket)).await, bytes, "{name} is unchanged");
     }
     // Finalize delivered again: one report.
-    let reporter = ReporterDeps { store: &store, runs: &s.runs, signer: &signer };
+    let reporter = ReporterDeps { store: &store, claims: &s.runs, counter: &s.runs, chain: &s.runs, signer: &signer };
     assert_eq!(handle_finalize(&message, &reporter).await.unwrap(), FinalizeOutcome::NotClaimed);
     let run = s.runs.get_run(&request.report_id).await.unwrap().unwrap();
     assert_eq!((run.completed, run.total, run.reported_version), (2, 2, 1));

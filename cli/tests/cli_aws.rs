@@ -8,7 +8,7 @@ use dbadmin_aws::s3::S3Store;
 use dbadmin_aws::Clients;
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{keys, CollectionJob, Engine, Filters, Inventory, ReportRequest, Versioned};
-use dbadmin_ports::{ObjectStore, RunRecord, RunStore};
+use dbadmin_ports::{ObjectStore, RunRecord, RunRecords};
 use std::time::{Duration, Instant};
 use support::{cli, Run};
 

@@ -11,7 +11,9 @@ use dbadmin_contracts::{
     TlsMode, Versioned,
 };
 use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryDeadLetterQueue, MemoryRunStore};
-use dbadmin_ports::{DeadLetterQueue, ObjectStore, RunRecord, RunStore};
+use dbadmin_ports::{
+    AttemptLog, CompletionCounter, DeadLetterQueue, FinalizeClaims, ObjectStore, RunRecord, RunRecords,
+};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -14,7 +14,8 @@ async fn report(store: &DirStore, runs: &MemoryRunStore, signer: &LocalSigner, i
     db.tls = TlsMode::Require;
     seed(store, runs, id, &[(db.clone(), encode(&error_result(id, &db)))]).await;
     let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: id.into() };
-    let outcome = handle_finalize(&message, &ReporterDeps { store, runs, signer }).await.unwrap();
+    let deps = ReporterDeps { store, claims: runs, counter: runs, chain: runs, signer };
+    let outcome = handle_finalize(&message, &deps).await.unwrap();
     let FinalizeOutcome::Written { manifest, .. } = outcome else { panic!("{outcome:?}") };
     std::path::PathBuf::from(manifest).parent().unwrap().to_owned()
 }

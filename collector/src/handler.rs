@@ -7,7 +7,9 @@ use dbadmin_contracts::{
     keys, CollectionJob, CredentialBinding, Engine, ErrorKind, FinalizeMessage, Outcome, Target, TargetResult,
     Versioned,
 };
-use dbadmin_ports::{CredentialError, CredentialSource, FinalizeQueue, ObjectStore, PortError, RunStore, Stored};
+use dbadmin_ports::{
+    AttemptLog, CompletionCounter, CredentialError, CredentialSource, FinalizeQueue, ObjectStore, PortError, Stored,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
@@ -17,7 +19,9 @@ use tracing::{info, warn, Instrument};
 pub struct CollectorDeps<'a> {
     pub credentials: &'a dyn CredentialSource,
     pub store: &'a dyn ObjectStore,
-    pub runs: &'a dyn RunStore,
+    pub counter: &'a dyn CompletionCounter,
+    /// Where a job's infrastructure failures are recorded for operators.
+    pub attempts: &'a dyn AttemptLog,
     pub finalize: &'a dyn FinalizeQueue,
     pub connect: &'a ConnectOptions,
     /// Where `cloudwatch:` login logs are read (CloudWatch Logs on AWS).
@@ -225,7 +229,7 @@ pub async fn handle_delivery(
     if let Some(e) = outcome.as_ref().err().filter(|e| e.is_retryable()) {
         // Kept for `status` and `dlq list`: SQS messages cannot carry why they were redelivered.
         let error = dbadmin_ports::error_chain(e);
-        if let Err(record) = deps.runs.record_attempt_error(&job.report_id, &job.target_id, &error).await {
+        if let Err(record) = deps.attempts.record_attempt_error(&job.report_id, &job.target_id, &error).await {
             warn!(error = %record, "Could not record the job's failure.");
         }
     }
@@ -296,7 +300,7 @@ async fn handle(
         }
     };
 
-    let completion = match deps.runs.mark_complete(&job.report_id, &target.id, job.version, error.is_some()).await {
+    let completion = match deps.counter.mark_complete(&job.report_id, &target.id, job.version, error.is_some()).await {
         Ok(c) => c,
         Err(PortError::Stale { what }) => {
             info!(%what, "The run has moved to another version; dropping the job.");

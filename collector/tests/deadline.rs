@@ -11,7 +11,7 @@ use common::harness::{self, Harness};
 use common::*;
 use dbadmin_collector::{handle_delivery, CollectorError, ConnectOptions, Delivery};
 use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode};
-use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunStore};
+use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunRecords};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use common::harness::{Harness, REPORT};
 use dbadmin_collector::{handle_job, CollectorError};
 use dbadmin_contracts::{CollectionJob, Engine, Target, TlsMode};
-use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, ObjectStore, RunStore};
+use dbadmin_ports::{AttemptLog, CredentialError, CredentialSource, DbCredentials, ObjectStore};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -9,8 +9,8 @@ use common::harness::{job, Harness, REPORT};
 use dbadmin_collector::{handle_job, CollectorDeps, CollectorError};
 use dbadmin_contracts::{keys, CollectionJob, Engine, ErrorKind, Outcome, Target, TargetResult, TlsMode};
 use dbadmin_ports::faults::{FailCounting, FailFinalizing};
-use dbadmin_ports::local::{ChannelQueue, MemoryRunStore};
-use dbadmin_ports::{CredentialError, CredentialSource, DbCredentials, RunStore};
+use dbadmin_ports::local::ChannelQueue;
+use dbadmin_ports::{CompletionCounter, CredentialError, CredentialSource, DbCredentials, FinalizeClaims};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// No secret exists; counts how often it was asked.
@@ -78,9 +78,10 @@ async fn redelivery_counts_once_and_missing_secret_is_an_error_row() {
 
 #[tokio::test]
 async fn crash_between_store_and_count_is_repaired_by_redelivery() {
-    let mut h = Harness::with_runs(FailCounting::new(MemoryRunStore::new(), 1), targets(1)).await;
+    let mut h = Harness::new(targets(1)).await;
+    let dying = FailCounting::new(&h.runs, 1);
     let creds = NoSecrets::default();
-    let deps = h.deps(&creds);
+    let deps = CollectorDeps { counter: &dying, ..h.deps(&creds) };
 
     let err = handle_job(&job("a"), &deps).await.unwrap_err();
     assert!(matches!(err, CollectorError::Count { .. }), "{err}");

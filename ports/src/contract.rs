@@ -1,5 +1,8 @@
-//! The [`RunStore`] contract as a test suite, run against every adapter (the in-memory store in
-//! this crate's tests, DynamoDB on the emulator in the AWS adapters' tests). Test-only.
+//! The run ports' contracts (those of [`crate::RunRecords`], [`crate::CompletionCounter`],
+//! [`crate::FinalizeClaims`], [`crate::ManifestChain`], [`crate::AttemptLog`], and the [`RunStore`]
+//! clauses across them) as one test suite, run against every adapter of the whole table (the
+//! in-memory store in this crate's tests, DynamoDB on the emulator in the AWS adapters' tests).
+//! Test-only.
 
 use crate::{Counted, NewVersion, PortError, RunRecord, RunStore, Seal, SealedManifest};
 use dbadmin_contracts::manifest::ChainLink;
@@ -13,7 +16,7 @@ fn run(report_id: &str, total: u64) -> RunRecord {
     )
 }
 
-/// Every clause of the [`RunStore`] contract, on fresh report ids starting with `prefix`.
+/// Every clause of the run ports' contracts, on fresh report ids starting with `prefix`.
 /// Panics with the clause that does not hold. The steps run in order on one run, each starting from
 /// the state the one before left.
 pub async fn run_store(store: &dyn RunStore, prefix: &str) {

@@ -1,12 +1,12 @@
 //! Fault injection for tests: wrappers that make a port fail its next calls, as if the process had
-//! died between two steps. Wrap any adapter (embedded or AWS) to prove the crash invariants.
+//! died between two steps. Wrap any adapter (embedded or AWS) to prove the crash invariants. Each
+//! wrapper implements only the port it fails; a handler's deps hold it in that port's slot and the
+//! adapter itself in the others.
 
 use crate::{
-    AttemptError, Completion, Counted, FinalizeClaim, FinalizeQueue, NewVersion, PortError, RunRecord, RunStore, Seal,
-    SealedManifest,
+    Completion, CompletionCounter, Counted, FinalizeClaim, FinalizeClaims, FinalizeQueue, NewVersion, PortError,
 };
 use async_trait::async_trait;
-use dbadmin_contracts::manifest::ChainLink;
 use dbadmin_contracts::FinalizeMessage;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,38 +15,55 @@ fn take(remaining: &AtomicU32) -> bool {
     remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
 }
 
-/// A run store whose next `failures` calls of `mark_complete` fail before touching the table (and,
-/// with [`FailCounting::fail_recording`], its next calls of `record_report`: a reporter that died
-/// after writing a report but before recording it).
-pub struct FailCounting<R> {
-    pub inner: R,
+/// A completion counter whose next `failures` calls of `mark_complete` fail before touching the
+/// table: a collector that died after storing a result but before counting it.
+pub struct FailCounting<'a> {
+    pub inner: &'a dyn CompletionCounter,
     failures: AtomicU32,
-    record_failures: AtomicU32,
 }
 
-impl<R> FailCounting<R> {
-    pub fn new(inner: R, failures: u32) -> Self {
-        FailCounting { inner, failures: AtomicU32::new(failures), record_failures: AtomicU32::new(0) }
-    }
-
-    pub fn fail_recording(self, failures: u32) -> Self {
-        FailCounting { record_failures: AtomicU32::new(failures), ..self }
+impl<'a> FailCounting<'a> {
+    pub fn new(inner: &'a dyn CompletionCounter, failures: u32) -> Self {
+        FailCounting { inner, failures: AtomicU32::new(failures) }
     }
 }
 
 #[async_trait]
-impl<R: RunStore> RunStore for FailCounting<R> {
-    async fn create_run(&self, r: &RunRecord) -> Result<bool, PortError> {
-        self.inner.create_run(r).await
-    }
-    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, PortError> {
-        self.inner.get_run(id).await
-    }
+impl CompletionCounter for FailCounting<'_> {
     async fn mark_complete(&self, id: &str, target: &str, version: u32, failed: bool) -> Result<Completion, PortError> {
         if take(&self.failures) {
             return Err(PortError::transient("mark complete", "injected crash before counting"));
         }
         self.inner.mark_complete(id, target, version, failed).await
+    }
+    async fn counted(&self, id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
+        self.inner.counted(id).await
+    }
+    async fn begin_version(&self, id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
+        self.inner.begin_version(id, from, targets).await
+    }
+}
+
+/// Finalize claims whose next `failures` calls of `record_report` fail: a reporter that died after
+/// writing a report but before recording it.
+pub struct FailRecording<'a> {
+    pub inner: &'a dyn FinalizeClaims,
+    failures: AtomicU32,
+}
+
+impl<'a> FailRecording<'a> {
+    pub fn new(inner: &'a dyn FinalizeClaims, failures: u32) -> Self {
+        FailRecording { inner, failures: AtomicU32::new(failures) }
+    }
+}
+
+#[async_trait]
+impl FinalizeClaims for FailRecording<'_> {
+    async fn record_report(&self, id: &str, version: u32, location: &str) -> Result<(), PortError> {
+        if take(&self.failures) {
+            return Err(PortError::transient("record report", "injected crash before recording the report"));
+        }
+        self.inner.record_report(id, version, location).await
     }
     async fn claim_finalize(&self, id: &str) -> Result<Option<FinalizeClaim>, PortError> {
         self.inner.claim_finalize(id).await
@@ -54,38 +71,8 @@ impl<R: RunStore> RunStore for FailCounting<R> {
     async fn awaiting_report(&self, id: &str) -> Result<bool, PortError> {
         self.inner.awaiting_report(id).await
     }
-    async fn record_report(&self, id: &str, version: u32, location: &str) -> Result<(), PortError> {
-        if take(&self.record_failures) {
-            return Err(PortError::transient("record report", "injected crash before recording the report"));
-        }
-        self.inner.record_report(id, version, location).await
-    }
-    async fn counted(&self, id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
-        self.inner.counted(id).await
-    }
-    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
-        self.inner.list_runs().await
-    }
-    async fn begin_version(&self, id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
-        self.inner.begin_version(id, from, targets).await
-    }
-    async fn chain_head(&self) -> Result<Option<ChainLink>, PortError> {
-        self.inner.chain_head().await
-    }
-    async fn seal(&self, previous: Option<u64>, link: &ChainLink, sealed: &SealedManifest) -> Result<Seal, PortError> {
-        self.inner.seal(previous, link, sealed).await
-    }
-    async fn sealed(&self, id: &str, version: u32) -> Result<Option<SealedManifest>, PortError> {
-        self.inner.sealed(id, version).await
-    }
     async fn abandon_version(&self, id: &str, version: u32) -> Result<bool, PortError> {
         self.inner.abandon_version(id, version).await
-    }
-    async fn record_attempt_error(&self, id: &str, target: &str, error: &str) -> Result<(), PortError> {
-        self.inner.record_attempt_error(id, target, error).await
-    }
-    async fn attempt_errors(&self, id: &str) -> Result<BTreeMap<String, AttemptError>, PortError> {
-        self.inner.attempt_errors(id).await
     }
 }
 

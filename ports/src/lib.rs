@@ -341,7 +341,7 @@ pub fn not_ready(record: &RunRecord, from: u32) -> Option<String> {
     }
 }
 
-/// The checks every [`RunStore::begin_version`] makes before changing anything: the targets to
+/// The checks every [`CompletionCounter::begin_version`] makes before changing anything: the targets to
 /// uncount, or the answer to give. `counted` says whether a target is counted now.
 pub fn plan_version<'a>(
     record: &RunRecord,
@@ -369,7 +369,7 @@ pub struct SealedManifest {
     pub signature: Vec<u8>,
 }
 
-/// What [`RunStore::seal`] did.
+/// What [`ManifestChain::seal`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seal {
     /// The manifest is the chain's new head and is kept with its run.
@@ -390,20 +390,24 @@ pub struct AttemptError {
     pub attempts: u32,
 }
 
-/// Run state and the completion counter.
+/// Run records: one per report, created by the publisher and read by the CLI.
+///
+/// Contract: `create_run` is idempotent on `report_id`: a second call returns `false` and changes
+/// nothing.
+#[async_trait]
+pub trait RunRecords: Send + Sync {
+    async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError>;
+    async fn get_run(&self, report_id: &str) -> Result<Option<RunRecord>, PortError>;
+    /// Every run, newest request first.
+    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError>;
+}
+
+/// The completion count of a run's current version: collectors count targets, the publisher moves
+/// a run to its next version for the targets to collect again.
 ///
 /// Contract:
-/// - `create_run` is idempotent on `report_id`: a second call returns `false` and changes nothing.
 /// - `mark_complete` counts each `(report_id, target_id)` exactly once, however often it is called,
 ///   and only for the run's current version: a job of another version gets [`PortError::Stale`].
-/// - `claim_finalize` grants version `version` only when every target is counted and that version
-///   is neither reported nor claimed by a live lease; concurrent callers get at most one claim. A
-///   claim older than [`FINALIZE_LEASE`] that never got recorded is granted again, so a reporter
-///   that died after claiming cannot leave a run stuck.
-/// - `seal` appends a version's signed manifest to the deployment's chain atomically: only on the
-///   head it was built on, and once per version; `sealed` gives the bytes back, so a reporter that
-///   died after sealing writes exactly those bytes.
-/// - `abandon_version(v)` moves a claimed, unwritten version `v` to `v + 1`, keeping the claim.
 /// - `begin_version(from, targets)` succeeds only on a run whose version `from` is complete and
 ///   reported; it uncounts exactly `targets` (those counted) and raises the version to `from + 1`,
 ///   so the count reaches the total again only when each of them is collected again.
@@ -411,9 +415,7 @@ pub struct AttemptError {
 ///   what an interrupted earlier call began: those of `targets` still counted in an earlier version
 ///   are uncounted too (a store that cannot uncount atomically must leave such a state resumable).
 #[async_trait]
-pub trait RunStore: Send + Sync {
-    async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError>;
-    async fn get_run(&self, report_id: &str) -> Result<Option<RunRecord>, PortError>;
+pub trait CompletionCounter: Send + Sync {
     /// `failed`: the target's result is an error row (counted in [`RunRecord::failed`]); `version`:
     /// the version the job collected for.
     async fn mark_complete(
@@ -423,6 +425,26 @@ pub trait RunStore: Send + Sync {
         version: u32,
         failed: bool,
     ) -> Result<Completion, PortError>;
+    /// Targets counted so far, each with how it was counted.
+    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError>;
+    /// Targets counted so far (for status views and tests).
+    async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
+        Ok(self.counted(report_id).await?.into_keys().collect())
+    }
+    async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError>;
+}
+
+/// Finalize claims: the right to write one version of a report, and the record that it is written.
+///
+/// Contract:
+/// - `claim_finalize` grants version `version` only when every target is counted and that version
+///   is neither reported nor claimed by a live lease; concurrent callers get at most one claim. A
+///   claim older than [`FINALIZE_LEASE`] that never got recorded is granted again, so a reporter
+///   that died after claiming cannot leave a run stuck.
+/// - `record_report` ends the version: it is not claimed again.
+/// - `abandon_version(v)` moves a claimed, unwritten version `v` to `v + 1`, keeping the claim.
+#[async_trait]
+pub trait FinalizeClaims: Send + Sync {
     async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError>;
     /// Whether the run's current version is complete but not written, so that a finalize message
     /// whose claim was refused must come back later, not be dropped: another call holds the claim
@@ -430,15 +452,19 @@ pub trait RunStore: Send + Sync {
     /// does not matter here; only a written version (or an incomplete run) lets a message go.
     async fn awaiting_report(&self, report_id: &str) -> Result<bool, PortError>;
     async fn record_report(&self, report_id: &str, version: u32, location: &str) -> Result<(), PortError>;
-    /// Targets counted so far, each with how it was counted.
-    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError>;
-    /// Targets counted so far (for status views and tests).
-    async fn completed_targets(&self, report_id: &str) -> Result<BTreeSet<String>, PortError> {
-        Ok(self.counted(report_id).await?.into_keys().collect())
-    }
-    /// Every run, newest request first.
-    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError>;
-    async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError>;
+    /// Gives up a claimed version whose artifacts cannot be written as rendered (an earlier
+    /// attempt left other bytes under its keys): the run moves to `version + 1`, still claimed.
+    /// False when the run is not at `version` or the version is written.
+    async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError>;
+}
+
+/// The deployment's chain of signed manifests, each kept with its run until it is written.
+///
+/// Contract: `seal` appends a version's signed manifest to the chain atomically: only on the head
+/// it was built on, and once per version; `sealed` gives the bytes back, so a reporter that died
+/// after sealing writes exactly those bytes.
+#[async_trait]
+pub trait ManifestChain: Send + Sync {
     /// The last manifest sealed into the chain.
     async fn chain_head(&self) -> Result<Option<ChainLink>, PortError>;
     /// Appends `link` (version `link.version` of report `link.report_id`) to the chain if its head
@@ -446,12 +472,24 @@ pub trait RunStore: Send + Sync {
     async fn seal(&self, previous: Option<u64>, link: &ChainLink, sealed: &SealedManifest) -> Result<Seal, PortError>;
     /// The manifest and signature sealed for `version`, if it was.
     async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<SealedManifest>, PortError>;
-    /// Gives up a claimed version whose artifacts cannot be written as rendered (an earlier
-    /// attempt left other bytes under its keys): the run moves to `version + 1`, still claimed.
-    /// False when the run is not at `version` or the version is written.
-    async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError>;
+}
+
+/// Why a target's jobs failed, kept for operators (`status`, `dlq`).
+#[async_trait]
+pub trait AttemptLog: Send + Sync {
     /// Records why a job failed (best effort: callers ignore a failure to record).
     async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError>;
     /// The recorded job failures of a run, by target id.
     async fn attempt_errors(&self, report_id: &str) -> Result<BTreeMap<String, AttemptError>, PortError>;
 }
+
+/// The whole run table: every run port above, as one adapter (DynamoDB, memory) keeps them over the
+/// same state. Handlers take the narrow ports they use; wiring, the CLI's views and the contract
+/// suite take this.
+///
+/// Contract, across the ports: a claim needs the current version's full count (above); a new
+/// version ([`CompletionCounter::begin_version`]) also clears the attempt log of the targets it
+/// uncounts.
+pub trait RunStore: RunRecords + CompletionCounter + FinalizeClaims + ManifestChain + AttemptLog {}
+
+impl<T: RunRecords + CompletionCounter + FinalizeClaims + ManifestChain + AttemptLog + ?Sized> RunStore for T {}

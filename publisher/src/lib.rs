@@ -15,8 +15,8 @@ use dbadmin_contracts::{
     ReceivedRequest, ReportRequest, Retry, Target, Versioned,
 };
 use dbadmin_ports::{
-    DatabaseDiscovery, FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError, RunRecord,
-    RunStore, Stored, MAX_BATCH,
+    CompletionCounter, DatabaseDiscovery, FinalizeQueue, InventorySource, JobQueue, NewVersion, ObjectStore, PortError,
+    RunRecord, RunRecords, Stored, MAX_BATCH,
 };
 use futures::StreamExt;
 use std::time::Duration;
@@ -33,7 +33,9 @@ const PUBLISH_ATTEMPTS: u32 = 5;
 pub struct PublisherDeps<'a> {
     pub inventory: &'a dyn InventorySource,
     pub store: &'a dyn ObjectStore,
-    pub runs: &'a dyn RunStore,
+    pub runs: &'a dyn RunRecords,
+    /// Read to retry a run's failed targets, and moved to the retry's version.
+    pub counter: &'a dyn CompletionCounter,
     pub jobs: &'a dyn JobQueue,
     pub finalize: &'a dyn FinalizeQueue,
     /// Lists what AWS says exists, for requests that ask for discovery (`None`: such requests are
@@ -433,9 +435,9 @@ async fn publish_retry(
         .ok_or_else(|| PublisherError::InvalidRequest(format!("report {report_id} does not exist")))?;
     let population = dbadmin_contracts::decode::<Population>(&bytes)
         .map_err(|source| PublisherError::Decode { key: population_key.clone(), source })?;
-    let failed = failed_targets(deps.runs, &population).await?;
+    let failed = failed_targets(deps.counter, &population).await?;
     let run_err = |source| PublisherError::RunState { report_id: report_id.clone(), source };
-    let next = match deps.runs.begin_version(report_id, retry.version, &failed).await.map_err(run_err)? {
+    let next = match deps.counter.begin_version(report_id, retry.version, &failed).await.map_err(run_err)? {
         NewVersion::Started { version, reset } => {
             info!(version, reset, "Started the next version for the failed targets.");
             keep_request(deps.store, &keys::retry_request(report_id, version), request, received).await?;
@@ -452,7 +454,7 @@ async fn publish_retry(
             )))
         }
     };
-    let counted = deps.runs.completed_targets(report_id).await.map_err(run_err)?;
+    let counted = deps.counter.completed_targets(report_id).await.map_err(run_err)?;
     let pending: Vec<Target> = population.targets.into_iter().filter(|t| !counted.contains(&t.id)).collect();
     publish_jobs(report_id, next, &pending, deps).await?;
     info!(
@@ -470,8 +472,11 @@ async fn publish_retry(
 }
 
 /// The targets counted as error rows in the run's current version (or not counted at all).
-async fn failed_targets(runs: &dyn RunStore, population: &Population) -> Result<Vec<String>, PublisherError> {
-    let counted = runs
+async fn failed_targets(
+    counter: &dyn CompletionCounter,
+    population: &Population,
+) -> Result<Vec<String>, PublisherError> {
+    let counted = counter
         .counted(&population.report_id)
         .await
         .map_err(|source| PublisherError::RunState { report_id: population.report_id.clone(), source })?;
@@ -546,6 +551,7 @@ mod tests {
     use async_trait::async_trait;
     use dbadmin_contracts::{Outcome, TargetResult};
     use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
+    use dbadmin_ports::FinalizeClaims;
     use std::sync::Mutex;
 
     const INVENTORY: &str = "id,account_id,region,engine,host,port,secret\n\
@@ -642,6 +648,7 @@ mod tests {
                 inventory,
                 store: &self.store,
                 runs: &self.runs,
+                counter: &self.runs,
                 jobs: &self.jobs,
                 finalize: &self.finalize,
                 discovery: None,

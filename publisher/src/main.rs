@@ -23,6 +23,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         inventory: &inventory,
         store: &store,
         runs: &runs,
+        counter: &runs,
         jobs: &jobs,
         finalize: &finalize,
         discovery: Some(&discovery),

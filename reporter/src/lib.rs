@@ -26,7 +26,9 @@ use dbadmin_contracts::{
     ReceivedRequest, Target, TargetResult, TlsMode, Versioned,
 };
 use dbadmin_ports::signing::{self, Signer};
-use dbadmin_ports::{Counted, ObjectStore, PortError, RunStore, Seal, SealedManifest, Stored};
+use dbadmin_ports::{
+    CompletionCounter, Counted, FinalizeClaims, ManifestChain, ObjectStore, PortError, Seal, SealedManifest, Stored,
+};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn, Instrument};
@@ -39,7 +41,12 @@ const READ_PARALLELISM: usize = 16;
 
 pub struct ReporterDeps<'a> {
     pub store: &'a dyn ObjectStore,
-    pub runs: &'a dyn RunStore,
+    /// The right to write a version, and the record that it is written.
+    pub claims: &'a dyn FinalizeClaims,
+    /// Which version each target's result is in.
+    pub counter: &'a dyn CompletionCounter,
+    /// The deployment's chain of signed manifests.
+    pub chain: &'a dyn ManifestChain,
     /// Signs every manifest (KMS on AWS, a local key file for `generate --local`).
     pub signer: &'a dyn Signer,
 }
@@ -269,9 +276,9 @@ async fn render_results(
 /// chain's head, unless this version was sealed already (an attempt that died after sealing), when
 /// it is the report its sealed manifest names, so every attempt renders the same page.
 async fn previous_report(deps: &ReporterDeps<'_>, report_id: &str, version: u32) -> html::Previous {
-    let link = match deps.runs.sealed(report_id, version).await {
+    let link = match deps.chain.sealed(report_id, version).await {
         Ok(Some(sealed)) => serde_json::from_slice::<Manifest>(&sealed.manifest).ok().and_then(|m| m.previous),
-        Ok(None) => match deps.runs.chain_head().await {
+        Ok(None) => match deps.chain.chain_head().await {
             Ok(head) => head,
             Err(e) => return unreadable_previous("the chain's head".into(), &e),
         },
@@ -427,14 +434,14 @@ async fn seal(
     build: impl Fn(Option<ChainLink>, u64) -> Manifest,
 ) -> Result<SealedManifest, ReporterError> {
     let run_err = |source| ReporterError::RunState { report_id: report_id.to_owned(), source };
-    if let Some(sealed) = deps.runs.sealed(report_id, version).await.map_err(run_err)? {
+    if let Some(sealed) = deps.chain.sealed(report_id, version).await.map_err(run_err)? {
         info!(version, "This version was sealed by an earlier attempt; writing those bytes.");
         return Ok(sealed);
     }
     let sign_err = |source| ReporterError::Sign { report_id: report_id.to_owned(), source };
     let public_key = deps.signer.public_key_der().await.map_err(sign_err)?;
     for _ in 0..MAX_SEAL_ATTEMPTS {
-        let head = deps.runs.chain_head().await.map_err(run_err)?;
+        let head = deps.chain.chain_head().await.map_err(run_err)?;
         let previous = head.as_ref().map(|h| h.sequence);
         let sequence = previous.unwrap_or(0) + 1;
         let manifest = serde_json::to_vec_pretty(&build(head, sequence)).expect("manifest serializes");
@@ -458,7 +465,7 @@ async fn seal(
             manifest_key: manifest_key.to_owned(),
         };
         let sealed = SealedManifest { manifest, signature };
-        match deps.runs.seal(previous, &link, &sealed).await.map_err(run_err)? {
+        match deps.chain.seal(previous, &link, &sealed).await.map_err(run_err)? {
             Seal::Sealed => return Ok(sealed),
             Seal::AlreadySealed(earlier) => return Ok(earlier),
             Seal::HeadMoved => info!("Another report was sealed meanwhile; signing again on the new head."),
@@ -471,7 +478,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     let started = std::time::Instant::now();
     let report_id = &message.report_id;
     let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
-    let Some(claim) = deps.runs.claim_finalize(report_id).await.map_err(run_err)? else {
+    let Some(claim) = deps.claims.claim_finalize(report_id).await.map_err(run_err)? else {
         return not_claimed(deps, report_id).await;
     };
     let inputs = read_inputs(deps, report_id).await?;
@@ -496,7 +503,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     };
     let (version, rows) = (written.version, written.rows);
     let primary = deps.store.location(&format!("{}/{primary_name}", written.dir));
-    deps.runs.record_report(report_id, version, &primary).await.map_err(run_err)?;
+    deps.claims.record_report(report_id, version, &primary).await.map_err(run_err)?;
     info!(
         version,
         rows,
@@ -520,7 +527,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
 /// version, or there is nothing to claim.
 async fn not_claimed(deps: &ReporterDeps<'_>, report_id: &str) -> Result<FinalizeOutcome, ReporterError> {
     let run_err = |source| ReporterError::RunState { report_id: report_id.to_owned(), source };
-    if deps.runs.awaiting_report(report_id).await.map_err(run_err)? {
+    if deps.claims.awaiting_report(report_id).await.map_err(run_err)? {
         info!("The version is complete but another reporter holds (or just held) its claim; the message comes back after the visibility time-out.");
         return Ok(FinalizeOutcome::Held);
     }
@@ -555,7 +562,7 @@ async fn read_inputs(deps: &ReporterDeps<'_>, report_id: &str) -> Result<Inputs,
     let received: ReceivedRequest = read_required(deps.store, &keys::request(report_id)).await?;
     let population: Population = read_required(deps.store, &keys::population(report_id)).await?;
     let counted = deps
-        .runs
+        .counter
         .counted(report_id)
         .await
         .map_err(|source| ReporterError::RunState { report_id: report_id.to_owned(), source })?;
@@ -607,7 +614,7 @@ async fn write_data(deps: &ReporterDeps<'_>, inputs: &Inputs, version: u32) -> R
             Err(ReporterError::Conflict { key }) if (abandoned.len() as u32) < MAX_ABANDONED => {
                 warn!(%key, version, "Other bytes are stored under this version; writing the next version instead.");
                 let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
-                if !deps.runs.abandon_version(report_id, version).await.map_err(run_err)? {
+                if !deps.claims.abandon_version(report_id, version).await.map_err(run_err)? {
                     return Err(ReporterError::Conflict { key });
                 }
                 abandoned.push(version);

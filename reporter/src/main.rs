@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = S3Store::new(clients.s3.clone(), &settings.bucket, settings.kms_key_id.clone());
     let runs = DynamoRunStore::new(clients.dynamodb.clone(), &settings.table).with_lease(settings.finalize_lease);
     let signer = KmsSigner::new(clients.kms.clone(), settings.require_signing_key()?);
-    let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    let deps = ReporterDeps { store: &store, claims: &runs, counter: &runs, chain: &runs, signer: &signer };
     let deps = &deps;
     let poison = lambda::SqsPoisonSink::from_settings(&clients, &settings);
     lambda::run_sqs(1, poison.as_ref().map(|p| p as _), move |record, _deadline| async move {

@@ -6,10 +6,10 @@ mod common;
 use common::*;
 use dbadmin_contracts::manifest::{Manifest, ManifestSignature};
 use dbadmin_contracts::{keys, sha256_hex, FinalizeMessage, Versioned};
-use dbadmin_ports::faults::FailCounting;
+use dbadmin_ports::faults::FailRecording;
 use dbadmin_ports::local::{DirStore, MemoryRunStore};
 use dbadmin_ports::signing::{self, LocalSigner, Signer};
-use dbadmin_ports::{ObjectStore, RunStore};
+use dbadmin_ports::{ManifestChain, ObjectStore, RunRecords};
 use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps, ReporterError};
 
 const A: &str = "01EVIDENCEA000000000000000";
@@ -34,7 +34,7 @@ async fn manifests_are_signed_chained_and_name_the_queues_requester() {
     let store = DirStore::new(dir.path().join("bucket"));
     let runs = MemoryRunStore::new();
     let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
-    let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    let deps = ReporterDeps { store: &store, claims: &runs, counter: &runs, chain: &runs, signer: &signer };
     let public_key = signer.public_key_der().await.unwrap();
 
     let mut sealed = Vec::new();
@@ -77,10 +77,11 @@ async fn a_finalize_that_died_before_recording_writes_the_same_bytes_again() {
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path().join("bucket"));
     // Claims expire at once, as if the dead reporter's lease had run out.
-    let runs = FailCounting::new(MemoryRunStore::with_lease(std::time::Duration::ZERO), 0).fail_recording(1);
+    let runs = MemoryRunStore::with_lease(std::time::Duration::ZERO);
+    let dies = FailRecording::new(&runs, 1);
     let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
-    one_target_run(&store, &runs.inner, A).await;
-    let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    one_target_run(&store, &runs, A).await;
+    let deps = ReporterDeps { store: &store, claims: &dies, counter: &runs, chain: &runs, signer: &signer };
 
     let err = handle_finalize(&finalize_message(A), &deps).await.unwrap_err();
     assert!(matches!(err, ReporterError::RunState { .. }) && err.is_retryable(), "{err}");
@@ -111,7 +112,7 @@ async fn other_bytes_under_a_version_move_the_report_to_the_next_version() {
     let v1_csv = format!("{}/{}", keys::report_dir(A, SENT_AT, 1), keys::CSV_NAME);
     put(&store, &v1_csv, b"not this report".to_vec()).await;
 
-    let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    let deps = ReporterDeps { store: &store, claims: &runs, counter: &runs, chain: &runs, signer: &signer };
     let outcome = handle_finalize(&finalize_message(A), &deps).await.unwrap();
     assert!(matches!(outcome, FinalizeOutcome::Written { version: 2, .. }), "{outcome:?}");
     assert_eq!(object(&store, &v1_csv).await, b"not this report", "never rewritten");
@@ -157,7 +158,7 @@ async fn streamed_artifacts_are_the_bytes_rendered_in_memory() {
         let store: &dyn ObjectStore = if linked { &disk } else { &reading };
         let runs = MemoryRunStore::new();
         let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
-        let deps = ReporterDeps { store, runs: &runs, signer: &signer };
+        let deps = ReporterDeps { store, claims: &runs, counter: &runs, chain: &runs, signer: &signer };
         let targets: Vec<_> = (0..3).map(|i| target(&format!("db{i}"))).collect();
         let seeded: Vec<_> =
             targets.iter().map(|t| (t.clone(), dbadmin_contracts::encode(&error_result(A, t)))).collect();
@@ -200,7 +201,7 @@ async fn the_page_compares_with_the_previous_report_unless_it_is_too_large() {
         let store = DirStore::new(dir.path().join("bucket"));
         let runs = MemoryRunStore::new();
         let (signer, _) = LocalSigner::load_or_create(&dir.path().join("key.pem")).unwrap();
-        let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+        let deps = ReporterDeps { store: &store, claims: &runs, counter: &runs, chain: &runs, signer: &signer };
         one_target_run(&store, &runs, A).await;
         handle_finalize(&finalize_message(A), &deps).await.unwrap();
         if let Some(size) = bent_size {

@@ -9,7 +9,7 @@ use common::*;
 use dbadmin_contracts::{keys, FinalizeMessage, Versioned};
 use dbadmin_ports::local::{DirStore, MemoryRunStore};
 use dbadmin_ports::signing::LocalSigner;
-use dbadmin_ports::{ObjectStore, RunStore};
+use dbadmin_ports::{FinalizeClaims, ObjectStore};
 use dbadmin_reporter::{handle_finalize, render, FinalizeOutcome, ReporterDeps};
 
 const ID: &str = "01UNREADABLE000000000000AA";
@@ -38,7 +38,8 @@ async fn an_unreadable_result_is_an_error_row_and_the_report_is_written() {
     seed_unreadable(&store, &runs).await;
     let signer = signer(&dir);
     let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: ID.into() };
-    let outcome = handle_finalize(&message, &ReporterDeps { store: &store, runs: &runs, signer: &signer }).await;
+    let deps = ReporterDeps { store: &store, claims: &runs, counter: &runs, chain: &runs, signer: &signer };
+    let outcome = handle_finalize(&message, &deps).await;
     let Ok(FinalizeOutcome::Written { rows, .. }) = outcome else { panic!("the report must be written: {outcome:?}") };
     assert_eq!(rows, 3);
     let dir = keys::report_dir(ID, SENT_AT, 1);
@@ -70,14 +71,14 @@ async fn a_finalize_that_finds_a_live_claim_is_held_not_dropped() {
     // Another reporter claimed version 1 and is still within its lease.
     runs.claim_finalize(ID).await.unwrap().expect("the claim");
     let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: ID.into() };
-    let deps = ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    let deps = ReporterDeps { store: &store, claims: &runs, counter: &runs, chain: &runs, signer: &signer };
     assert_eq!(handle_finalize(&message, &deps).await.unwrap(), FinalizeOutcome::Held);
 
     // Once the holder's lease runs out (it died), the same message writes the report.
     let expired = MemoryRunStore::with_lease(std::time::Duration::ZERO);
     seed_unreadable(&store, &expired).await;
     expired.claim_finalize(ID).await.unwrap().expect("the claim");
-    let deps = ReporterDeps { store: &store, runs: &expired, signer: &signer };
+    let deps = ReporterDeps { store: &store, claims: &expired, counter: &expired, chain: &expired, signer: &signer };
     assert!(matches!(handle_finalize(&message, &deps).await.unwrap(), FinalizeOutcome::Written { version: 1, .. }));
     // Written: a duplicate is nothing to do, not held.
     assert_eq!(handle_finalize(&message, &deps).await.unwrap(), FinalizeOutcome::NotClaimed);

@@ -5,7 +5,7 @@ use dbadmin_collector::{CollectorDeps, ConnectOptions, Populations};
 use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{keys, CollectionJob, FinalizeMessage, Target, Versioned};
 use dbadmin_ports::local::{ChannelQueue, DirStore, MemoryRunStore};
-use dbadmin_ports::{CredentialSource, ObjectStore, RunRecord, RunStore};
+use dbadmin_ports::{CredentialSource, ObjectStore, RunRecord, RunRecords};
 
 /// The report every harness runs.
 pub const REPORT: &str = "R1";
@@ -21,7 +21,7 @@ pub fn job(target_id: &str) -> CollectionJob {
 }
 
 /// Stores the population of `targets` and creates their run in `runs`.
-pub async fn new_run(store: &dyn ObjectStore, runs: &dyn RunStore, targets: Vec<Target>) {
+pub async fn new_run(store: &dyn ObjectStore, runs: &dyn RunRecords, targets: Vec<Target>) {
     let total = targets.len() as u64;
     let population = Population {
         schema_version: Population::SCHEMA_VERSION,
@@ -36,10 +36,10 @@ pub async fn new_run(store: &dyn ObjectStore, runs: &dyn RunStore, targets: Vec<
     assert!(runs.create_run(&RunRecord::new(REPORT, "t", "2026-12-02T00:00:00Z", total)).await.unwrap());
 }
 
-pub struct Harness<R = MemoryRunStore> {
+pub struct Harness {
     pub dir: tempfile::TempDir,
     pub store: DirStore,
-    pub runs: R,
+    pub runs: MemoryRunStore,
     pub finalize: ChannelQueue<FinalizeMessage>,
     pub finalized: tokio::sync::mpsc::UnboundedReceiver<FinalizeMessage>,
     pub connect: ConnectOptions,
@@ -49,13 +49,7 @@ pub struct Harness<R = MemoryRunStore> {
 impl Harness {
     /// A run of `targets`.
     pub async fn new(targets: Vec<Target>) -> Harness {
-        Harness::with_runs(MemoryRunStore::new(), targets).await
-    }
-}
-
-impl<R: RunStore> Harness<R> {
-    /// A run of `targets` kept in `runs` (a fault-injecting store, say).
-    pub async fn with_runs(runs: R, targets: Vec<Target>) -> Harness<R> {
+        let runs = MemoryRunStore::new();
         let dir = tempfile::tempdir().unwrap();
         let store = DirStore::new(dir.path());
         new_run(&store, &runs, targets).await;
@@ -71,12 +65,14 @@ impl<R: RunStore> Harness<R> {
         }
     }
 
-    /// The collector's ports over this harness, with `credentials`.
+    /// The collector's ports over this harness, with `credentials` (a test puts a fault-injecting
+    /// wrapper of one port in its slot: `CollectorDeps { counter: &failing, ..h.deps(&creds) }`).
     pub fn deps<'a>(&'a self, credentials: &'a dyn CredentialSource) -> CollectorDeps<'a> {
         CollectorDeps {
             credentials,
             store: &self.store,
-            runs: &self.runs,
+            counter: &self.runs,
+            attempts: &self.runs,
             finalize: &self.finalize,
             connect: &self.connect,
             login_logs: &dbadmin_ports::logs::NoCloudLogs,

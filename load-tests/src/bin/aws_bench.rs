@@ -19,7 +19,7 @@
 use anyhow::{bail, Context};
 use dbadmin_aws::{dynamo::DynamoRunStore, Clients};
 use dbadmin_load_tests::{inventory_rows, output, submit, INVENTORY_HEADER};
-use dbadmin_ports::RunStore;
+use dbadmin_ports::RunRecords;
 use std::time::{Duration, Instant};
 
 fn median(mut v: Vec<u64>) -> u64 {
@@ -158,6 +158,7 @@ async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Va
         inventory: &inventory_source,
         store: &store,
         runs: &runs,
+        counter: &runs,
         jobs: &jobs,
         finalize: &finalize,
         discovery: None,
@@ -183,7 +184,8 @@ async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Va
         populations: &populations,
         credentials: &credentials,
         store: &store,
-        runs: &runs,
+        counter: &runs,
+        attempts: &runs,
         finalize: &finalize,
         connect: &connect,
         login_logs: &credentials,
@@ -215,7 +217,8 @@ async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Va
     let after_collect = counter.snapshot();
 
     let signer = KmsSigner::new(c.kms.clone(), output(o, "signing_key_arn")?);
-    let reporter = dbadmin_reporter::ReporterDeps { store: &store, runs: &runs, signer: &signer };
+    let reporter =
+        dbadmin_reporter::ReporterDeps { store: &store, claims: &runs, counter: &runs, chain: &runs, signer: &signer };
     let message = dbadmin_contracts::FinalizeMessage {
         schema_version: <dbadmin_contracts::FinalizeMessage as dbadmin_contracts::Versioned>::SCHEMA_VERSION,
         report_id: request.report_id.clone(),

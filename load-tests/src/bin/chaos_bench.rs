@@ -19,7 +19,7 @@ use anyhow::{bail, ensure, Context};
 use dbadmin_aws::{dynamo::DynamoRunStore, Clients};
 use dbadmin_contracts::{CollectionJob, FinalizeMessage, Versioned};
 use dbadmin_load_tests::{inventory_rows, output, submit, INVENTORY_HEADER};
-use dbadmin_ports::RunStore;
+use dbadmin_ports::RunRecords;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 

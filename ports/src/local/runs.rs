@@ -1,8 +1,8 @@
-//! Run state in memory, with the DynamoDB table's invariants.
+//! Run state in memory: every run port over one table-like map, with the DynamoDB table's invariants.
 
 use crate::{
-    plan_version, AttemptError, Completion, Counted, FinalizeClaim, NewVersion, PortError, RunRecord, RunStore, Seal,
-    SealedManifest,
+    plan_version, AttemptError, AttemptLog, Completion, CompletionCounter, Counted, FinalizeClaim, FinalizeClaims,
+    ManifestChain, NewVersion, PortError, RunRecord, RunRecords, Seal, SealedManifest,
 };
 use async_trait::async_trait;
 use dbadmin_contracts::manifest::ChainLink;
@@ -66,7 +66,7 @@ fn no_run(report_id: &str) -> PortError {
 }
 
 #[async_trait]
-impl RunStore for MemoryRunStore {
+impl RunRecords for MemoryRunStore {
     async fn create_run(&self, run: &RunRecord) -> Result<bool, PortError> {
         Ok(self.with(|runs| {
             let state = runs.entry(run.report_id.clone()).or_default();
@@ -82,6 +82,15 @@ impl RunStore for MemoryRunStore {
         Ok(self.with(|runs| runs.get(report_id).and_then(|s| s.record.clone())))
     }
 
+    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
+        let mut runs: Vec<RunRecord> = self.with(|runs| runs.values().filter_map(|s| s.record.clone()).collect());
+        runs.sort_by(|a, b| b.requested_at.cmp(&a.requested_at).then_with(|| b.report_id.cmp(&a.report_id)));
+        Ok(runs)
+    }
+}
+
+#[async_trait]
+impl CompletionCounter for MemoryRunStore {
     async fn mark_complete(
         &self,
         report_id: &str,
@@ -105,6 +114,34 @@ impl RunStore for MemoryRunStore {
         })
     }
 
+    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
+        Ok(self.with(|runs| runs.get(report_id).map(|s| s.done.clone()).unwrap_or_default()))
+    }
+
+    async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
+        self.with(|runs| {
+            let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
+            let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
+            let reset = match plan_version(record, from, targets, |t| state.done.contains_key(t)) {
+                Ok(reset) => reset,
+                Err(answer) => return Ok(answer),
+            };
+            for t in &reset {
+                state.done.remove(*t);
+            }
+            record.completed = state.done.len() as u64;
+            record.failed = state.done.values().filter(|c| c.failed).count() as u64;
+            record.version = from + 1;
+            for t in targets {
+                state.errors.remove(t);
+            }
+            Ok(NewVersion::Started { version: record.version, reset: reset.len() })
+        })
+    }
+}
+
+#[async_trait]
+impl FinalizeClaims for MemoryRunStore {
     async fn claim_finalize(&self, report_id: &str) -> Result<Option<FinalizeClaim>, PortError> {
         self.with(|runs| {
             let state = runs.get_mut(report_id).ok_or_else(|| no_run(report_id))?;
@@ -140,37 +177,22 @@ impl RunStore for MemoryRunStore {
         })
     }
 
-    async fn counted(&self, report_id: &str) -> Result<BTreeMap<String, Counted>, PortError> {
-        Ok(self.with(|runs| runs.get(report_id).map(|s| s.done.clone()).unwrap_or_default()))
-    }
-
-    async fn list_runs(&self) -> Result<Vec<RunRecord>, PortError> {
-        let mut runs: Vec<RunRecord> = self.with(|runs| runs.values().filter_map(|s| s.record.clone()).collect());
-        runs.sort_by(|a, b| b.requested_at.cmp(&a.requested_at).then_with(|| b.report_id.cmp(&a.report_id)));
-        Ok(runs)
-    }
-
-    async fn begin_version(&self, report_id: &str, from: u32, targets: &[String]) -> Result<NewVersion, PortError> {
+    async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError> {
         self.with(|runs| {
-            let state = runs.get_mut(report_id).filter(|s| s.record.is_some()).ok_or_else(|| no_run(report_id))?;
+            let state = runs.get_mut(report_id).ok_or_else(|| no_run(report_id))?;
             let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
-            let reset = match plan_version(record, from, targets, |t| state.done.contains_key(t)) {
-                Ok(reset) => reset,
-                Err(answer) => return Ok(answer),
-            };
-            for t in &reset {
-                state.done.remove(*t);
+            if record.version != version || record.reported_version >= version {
+                return Ok(false);
             }
-            record.completed = state.done.len() as u64;
-            record.failed = state.done.values().filter(|c| c.failed).count() as u64;
-            record.version = from + 1;
-            for t in targets {
-                state.errors.remove(t);
-            }
-            Ok(NewVersion::Started { version: record.version, reset: reset.len() })
+            record.version = version + 1;
+            state.claim = Some((version + 1, Instant::now()));
+            Ok(true)
         })
     }
+}
 
+#[async_trait]
+impl ManifestChain for MemoryRunStore {
     async fn chain_head(&self) -> Result<Option<ChainLink>, PortError> {
         Ok(self.head.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
@@ -196,20 +218,10 @@ impl RunStore for MemoryRunStore {
     async fn sealed(&self, report_id: &str, version: u32) -> Result<Option<SealedManifest>, PortError> {
         Ok(self.with(|runs| runs.get(report_id).and_then(|s| s.sealed.get(&version).cloned())))
     }
+}
 
-    async fn abandon_version(&self, report_id: &str, version: u32) -> Result<bool, PortError> {
-        self.with(|runs| {
-            let state = runs.get_mut(report_id).ok_or_else(|| no_run(report_id))?;
-            let record = state.record.as_mut().ok_or_else(|| no_run(report_id))?;
-            if record.version != version || record.reported_version >= version {
-                return Ok(false);
-            }
-            record.version = version + 1;
-            state.claim = Some((version + 1, Instant::now()));
-            Ok(true)
-        })
-    }
-
+#[async_trait]
+impl AttemptLog for MemoryRunStore {
     async fn record_attempt_error(&self, report_id: &str, target_id: &str, error: &str) -> Result<(), PortError> {
         self.with(|runs| {
             let state = runs.get_mut(report_id).ok_or_else(|| no_run(report_id))?;
