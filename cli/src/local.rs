@@ -178,18 +178,7 @@ pub async fn run(
     let runs = MemoryRunStore::new().continuing(chain_head(&opts.out));
     let (jobs, mut job_rx) = ChannelQueue::new();
     let (finalize, mut finalize_rx) = ChannelQueue::new();
-    let request = ReportRequest {
-        schema_version: ReportRequest::SCHEMA_VERSION,
-        report_id: ulid::Ulid::new().to_string(),
-        requested_by: opts.requested_by.clone(),
-        requested_at: dbadmin_contracts::now_rfc3339(),
-        inventory: opts.inventory.display().to_string(),
-        filters: opts.filters.clone(),
-        output_format: opts.output_format,
-        retry: None,
-        discovery: opts.discovery.clone(),
-        baseline: opts.baseline.as_ref().map(|p| p.display().to_string()),
-    };
+    let request = request_of(opts);
 
     let publisher = PublisherDeps {
         inventory: &FileInventory,
@@ -242,20 +231,51 @@ pub async fn run(
         job_ms_max: job_ms.last().copied().unwrap_or(0),
         finalize_ms: finalize_started.elapsed().as_millis() as u64,
     };
+    outcome_of(finalized, request.report_id, published.population, errors, timings).map(|o| LocalOutcome {
+        signing_key: signer.path().display().to_string(),
+        signing_key_created,
+        ..o
+    })
+}
+
+/// The request a local run publishes, as the CLI would send it to the requests queue.
+fn request_of(opts: &LocalOptions) -> ReportRequest {
+    ReportRequest {
+        schema_version: ReportRequest::SCHEMA_VERSION,
+        report_id: ulid::Ulid::new().to_string(),
+        requested_by: opts.requested_by.clone(),
+        requested_at: dbadmin_contracts::now_rfc3339(),
+        inventory: opts.inventory.display().to_string(),
+        filters: opts.filters.clone(),
+        output_format: opts.output_format,
+        retry: None,
+        discovery: opts.discovery.clone(),
+        baseline: opts.baseline.as_ref().map(|p| p.display().to_string()),
+    }
+}
+
+/// What a local run says it did, from the reporter's outcome (the signing key is the caller's).
+fn outcome_of(
+    finalized: FinalizeOutcome,
+    report_id: String,
+    population: usize,
+    errors: usize,
+    timings: Timings,
+) -> anyhow::Result<LocalOutcome> {
     match finalized {
         FinalizeOutcome::Written {
             version, primary, manifest, rows, tls_warning, reconciliation, baseline, ..
         } => Ok(LocalOutcome {
-            report_id: request.report_id,
+            report_id,
             version,
             report: primary,
             manifest,
-            population: published.population,
+            population,
             errors,
             rows,
             timings,
-            signing_key: signer.path().display().to_string(),
-            signing_key_created,
+            signing_key: String::new(),
+            signing_key_created: false,
             tls_warning,
             reconciliation: reconciliation.map(|r| *r),
             baseline: baseline.map(|b| *b),

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use dbadmin_collector::engine::{self, ConnectOptions};
 use dbadmin_contracts::manifest::Manifest;
 use dbadmin_contracts::result::TargetRef;
-use dbadmin_contracts::{Inventory, Outcome, TargetResult, Versioned};
+use dbadmin_contracts::{Inventory, Outcome, QueryRecord, Target, TargetResult, Versioned};
 use dbadmin_ports::CredentialSource;
 use dbadmin_reporter::render::{self, Row};
 use std::collections::BTreeSet;
@@ -84,50 +84,8 @@ pub async fn reperform(
         );
     }
 
-    // The same SQL: every fixed query the report ran for this engine must be this build's text
-    // (a template's text is built on the server, so it is checked once this collection built it).
-    let built: Vec<(&str, &str)> = engine::queries();
-    let family = match target.engine {
-        dbadmin_contracts::Engine::Mysql | dbadmin_contracts::Engine::Mariadb => "mysql/",
-        dbadmin_contracts::Engine::Postgres => "postgres/",
-        dbadmin_contracts::Engine::Sqlserver => "sqlserver/",
-    };
-    let ran: Vec<_> = manifest.queries.iter().filter(|q| q.name.starts_with(family)).collect();
-    let this_build = |name: &str, sha256: &str| {
-        built.iter().any(|(n, text)| {
-            *n == name && (engine::is_template(text) || dbadmin_contracts::sha256_hex(text.as_bytes()) == sha256)
-        })
-    };
-    if let Some(q) = ran.iter().find(|q| !this_build(&q.name, &q.sha256)) {
-        bail!(
-            "the report ran {} with SHA-256 {}, which this build does not run (it is db-admin-report {}; the report was made by {}): re-perform with the release that made it",
-            q.name,
-            q.sha256,
-            dbadmin_contracts::TOOL_VERSION,
-            manifest.tool_version
-        );
-    }
-
-    let creds = credentials.credentials(target).await.with_context(|| format!("the login of {target_id}"))?;
-    let (outcome, attempts) = engine::collect(target, &creds, connect).await;
-    let outcome = match outcome {
-        Ok(collected) => {
-            let unknown: Vec<&str> = collected
-                .queries
-                .iter()
-                .filter(|q| !ran.iter().any(|r| r.name == q.name && r.sha256 == q.sha256))
-                .map(|q| q.name.as_str())
-                .collect();
-            if !unknown.is_empty() {
-                bail!(
-                    "this collection ran query texts the report did not ({}): the server changed (its privilege columns, its version) or it is another server",
-                    unknown.join(", ")
-                );
-            }
-            Outcome::Collected(collected)
-        }
-        Err(e) => bail!("collecting {target_id} now failed: {e}"),
-    };
+    let ran = same_queries(&manifest, target)?;
+    let (outcome, attempts) = collect_now(target, target_id, &ran, credentials, connect).await?;
     let result = TargetResult {
         schema_version: TargetResult::SCHEMA_VERSION,
         report_id: manifest.report_id.clone(),
@@ -150,4 +108,62 @@ pub async fn reperform(
         queries_checked: ran.len(),
         collected_at: result.collected_at,
     })
+}
+
+/// The same SQL: every fixed query the report ran for `target`'s engine must be this build's text
+/// (a template's text is built on the server, so it is checked once this collection built it).
+/// Returns the report's query records of that engine.
+fn same_queries<'m>(manifest: &'m Manifest, target: &Target) -> anyhow::Result<Vec<&'m QueryRecord>> {
+    let built: Vec<(&str, &str)> = engine::queries();
+    let family = match target.engine {
+        dbadmin_contracts::Engine::Mysql | dbadmin_contracts::Engine::Mariadb => "mysql/",
+        dbadmin_contracts::Engine::Postgres => "postgres/",
+        dbadmin_contracts::Engine::Sqlserver => "sqlserver/",
+    };
+    let ran: Vec<&QueryRecord> = manifest.queries.iter().filter(|q| q.name.starts_with(family)).collect();
+    let this_build = |name: &str, sha256: &str| {
+        built.iter().any(|(n, text)| {
+            *n == name && (engine::is_template(text) || dbadmin_contracts::sha256_hex(text.as_bytes()) == sha256)
+        })
+    };
+    if let Some(q) = ran.iter().find(|q| !this_build(&q.name, &q.sha256)) {
+        bail!(
+            "the report ran {} with SHA-256 {}, which this build does not run (it is db-admin-report {}; the report was made by {}): re-perform with the release that made it",
+            q.name,
+            q.sha256,
+            dbadmin_contracts::TOOL_VERSION,
+            manifest.tool_version
+        );
+    }
+    Ok(ran)
+}
+
+/// Collects `target` now, refusing a collection that ran a query text the report did not.
+/// Returns the outcome and the attempts it took.
+async fn collect_now(
+    target: &Target,
+    target_id: &str,
+    ran: &[&QueryRecord],
+    credentials: &dyn CredentialSource,
+    connect: &ConnectOptions,
+) -> anyhow::Result<(Outcome, u32)> {
+    let creds = credentials.credentials(target).await.with_context(|| format!("the login of {target_id}"))?;
+    let (outcome, attempts) = engine::collect(target, &creds, connect).await;
+    let collected = match outcome {
+        Ok(collected) => collected,
+        Err(e) => bail!("collecting {target_id} now failed: {e}"),
+    };
+    let unknown: Vec<&str> = collected
+        .queries
+        .iter()
+        .filter(|q| !ran.iter().any(|r| r.name == q.name && r.sha256 == q.sha256))
+        .map(|q| q.name.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        bail!(
+            "this collection ran query texts the report did not ({}): the server changed (its privilege columns, its version) or it is another server",
+            unknown.join(", ")
+        );
+    }
+    Ok((Outcome::Collected(collected), attempts))
 }

@@ -238,6 +238,7 @@ async fn concurrent_reports_do_not_mix() {
 /// counts each target once and ends in exactly one report, even when finalize is delivered twice.
 /// Jobs and finalize messages go to in-process queues here so the deployed functions stay out of it.
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::too_many_lines, reason = "one scenario: each crash is injected into the state the step before left")]
 async fn crashes_between_steps_still_end_in_exactly_one_report() {
     use dbadmin_aws::{credentials::AwsCredentials, s3::S3Inventory, s3::S3Store};
     use dbadmin_collector::{handle_job, CollectorDeps, CollectorError, ConnectOptions};

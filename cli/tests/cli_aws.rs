@@ -279,6 +279,7 @@ async fn retry_recollects_failed_targets_into_the_next_version() {
 /// (restored), the operator sees the target as missing, redrives the job, is interrupted between
 /// send and delete, redrives again, and the report still counts the target exactly once.
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::too_many_lines, reason = "one operator's session, in order: each command acts on the state the one before left")]
 async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
     let Some(e) = Env::new().await else { return };
     let id = ulid::Ulid::new().to_string();
@@ -427,6 +428,7 @@ async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::too_many_lines, reason = "a table of unhappy paths against one deployment, each a few lines")]
 async fn unhappy_paths_say_what_is_wrong_in_one_line() {
     let Some(e) = Env::new().await else { return };
     // Unknown report id.
@@ -793,6 +795,7 @@ async fn instance(rds: &aws_sdk_rds::Client, id: &str, engine: &str, cluster: Op
 /// inventory entry has no database (NOT_FOUND), an Oracle instance is EXCLUDED, and a cluster is one
 /// database however many members it has. `inventory discover` drafts an inventory of the same.
 #[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one estate built in RDS, then every reconciliation status checked against it")]
 async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     let Some(e) = Env::new().await else { return };
     let (a, b) = ("111122223333", "444455556666");

@@ -244,102 +244,106 @@ async fn handle(
     let started = std::time::Instant::now();
     // The target comes from the publisher's snapshot; the message only names it.
     let target = &deps.populations.target(deps.store, &job.report_id, &job.target_id).await?;
-    let key = keys::result(&job.report_id, job.version, &target.id);
-    let store_err = |source| CollectorError::Store { target_id: target.id.clone(), source };
-
-    let existing = if delivery.first { None } else { deps.store.get(&key).await.map_err(store_err)? };
-    let mut db_ms = 0;
-    let mut collected = None;
-    let error = match existing.as_deref().map(dbadmin_contracts::decode::<TargetResult>) {
-        // The first stored outcome of this version wins (a retry of the report collects under the
-        // next version's key).
-        Some(Ok(stored)) => {
-            info!("Result already stored by an earlier delivery, counting it.");
-            failure_kind(&stored)
-        }
-        _ => {
-            let result = collect(job, target, deps, delivery).await?;
-            db_ms = result.duration_ms;
-            let (principals_examined, admins) = match &result.outcome {
-                Outcome::Collected(c) => (c.principals_examined, c.principals.len() as u32),
-                Outcome::Failed(_) => (0, 0),
-            };
-            collected = Some(CollectionStats { duration_ms: db_ms, principals_examined, admins });
-            let error = match &result.outcome {
-                Outcome::Collected(c) => {
-                    info!(
-                        principals = c.principals.len(),
-                        examined = c.principals_examined,
-                        attempts = result.attempts,
-                        "Collected."
-                    );
-                    None
-                }
-                Outcome::Failed(f) => {
-                    warn!(kind = %f.kind, reason = %f.reason, attempts = result.attempts, "Target could not be collected; recording an error row.");
-                    Some(f.kind)
-                }
-            };
-            match deps
-                .store
-                .put(&key, dbadmin_contracts::encode(&result), "application/json")
-                .await
-                .map_err(store_err)?
-            {
-                Stored::Created => error,
-                Stored::Existed => {
-                    // A concurrent delivery stored its outcome first: that one is counted.
-                    info!("Another delivery stored this version's result first; counting that one.");
-                    let stored = deps.store.get(&key).await.map_err(store_err)?;
-                    stored
-                        .as_deref()
-                        .and_then(|b| dbadmin_contracts::decode::<TargetResult>(b).ok())
-                        .map_or(error, |r| failure_kind(&r))
-                }
-            }
-        }
+    let (error, collected) = store_outcome(job, target, deps, delivery).await?;
+    let db_ms = collected.as_ref().map_or(0, |c| c.duration_ms);
+    let stale = JobReport {
+        error,
+        newly_counted: false,
+        completed: None,
+        total: 0,
+        finalize_sent: false,
+        stale: true,
+        engine: target.engine,
+        collected,
     };
-
     let completion = match deps.counter.mark_complete(&job.report_id, &target.id, job.version, error.is_some()).await {
         Ok(c) => c,
         Err(PortError::Stale { what }) => {
             info!(%what, "The run has moved to another version; dropping the job.");
-            return Ok(JobReport {
-                error,
-                newly_counted: false,
-                completed: None,
-                total: 0,
-                finalize_sent: false,
-                stale: true,
-                engine: target.engine,
-                collected,
-            });
+            return Ok(stale);
         }
         Err(source) => return Err(CollectorError::Count { target_id: target.id.clone(), source }),
     };
-    let mut finalize_sent = false;
-    if completion.is_last() {
-        // Sent by whoever sees the full count, duplicates included: the reporter's claim makes it once.
-        let message =
-            FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: job.report_id.clone() };
-        deps.finalize
-            .send_finalize(&message)
-            .await
-            .map_err(|source| CollectorError::Finalize { report_id: job.report_id.clone(), source })?;
-        finalize_sent = true;
-        info!(completed = completion.total, total = completion.total, "Last target counted, finalization requested.");
-    }
+    let finalize_sent = completion.is_last() && request_finalize(job, deps, &completion).await?;
     info!(db_ms, total_ms = started.elapsed().as_millis() as u64, "Job done.");
     Ok(JobReport {
-        error,
         newly_counted: completion.newly_counted,
         completed: completion.completed,
         total: completion.total,
         finalize_sent,
         stale: false,
-        engine: target.engine,
-        collected,
+        ..stale
     })
+}
+
+/// This version's one stored outcome for `target`: an earlier delivery's, else this delivery's
+/// collection (or a concurrent delivery's, when it stored first). Returns the outcome's error kind
+/// and, when this delivery collected, the collection's figures.
+async fn store_outcome(
+    job: &CollectionJob,
+    target: &Target,
+    deps: &CollectorDeps<'_>,
+    delivery: Delivery,
+) -> Result<(Option<ErrorKind>, Option<CollectionStats>), CollectorError> {
+    let key = keys::result(&job.report_id, job.version, &target.id);
+    let store_err = |source| CollectorError::Store { target_id: target.id.clone(), source };
+    let existing = if delivery.first { None } else { deps.store.get(&key).await.map_err(store_err)? };
+    // The first stored outcome of this version wins (a retry of the report collects under the
+    // next version's key).
+    if let Some(Ok(stored)) = existing.as_deref().map(dbadmin_contracts::decode::<TargetResult>) {
+        info!("Result already stored by an earlier delivery, counting it.");
+        return Ok((failure_kind(&stored), None));
+    }
+    let result = collect(job, target, deps, delivery).await?;
+    let (principals_examined, admins) = match &result.outcome {
+        Outcome::Collected(c) => (c.principals_examined, c.principals.len() as u32),
+        Outcome::Failed(_) => (0, 0),
+    };
+    let stats = CollectionStats { duration_ms: result.duration_ms, principals_examined, admins };
+    let error = match &result.outcome {
+        Outcome::Collected(c) => {
+            info!(
+                principals = c.principals.len(),
+                examined = c.principals_examined,
+                attempts = result.attempts,
+                "Collected."
+            );
+            None
+        }
+        Outcome::Failed(f) => {
+            warn!(kind = %f.kind, reason = %f.reason, attempts = result.attempts, "Target could not be collected; recording an error row.");
+            Some(f.kind)
+        }
+    };
+    let error =
+        match deps.store.put(&key, dbadmin_contracts::encode(&result), "application/json").await.map_err(store_err)? {
+            Stored::Created => error,
+            Stored::Existed => {
+                // A concurrent delivery stored its outcome first: that one is counted.
+                info!("Another delivery stored this version's result first; counting that one.");
+                let stored = deps.store.get(&key).await.map_err(store_err)?;
+                stored
+                    .as_deref()
+                    .and_then(|b| dbadmin_contracts::decode::<TargetResult>(b).ok())
+                    .map_or(error, |r| failure_kind(&r))
+            }
+        };
+    Ok((error, Some(stats)))
+}
+
+/// Sent by whoever sees the full count, duplicates included: the reporter's claim makes it once.
+async fn request_finalize(
+    job: &CollectionJob,
+    deps: &CollectorDeps<'_>,
+    completion: &dbadmin_ports::Completion,
+) -> Result<bool, CollectorError> {
+    let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: job.report_id.clone() };
+    deps.finalize
+        .send_finalize(&message)
+        .await
+        .map_err(|source| CollectorError::Finalize { report_id: job.report_id.clone(), source })?;
+    info!(completed = completion.total, total = completion.total, "Last target counted, finalization requested.");
+    Ok(true)
 }
 
 fn failure_kind(result: &TargetResult) -> Option<ErrorKind> {

@@ -13,6 +13,7 @@ fn pg_port() -> u16 {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines, reason = "the admin definition's table, one fixture principal per line")]
 async fn postgres_admin_definition() {
     if !server_available("PostgreSQL", pg_port()) {
         return;

@@ -513,9 +513,36 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
     warnings.extend(enforced_role_grants(server.flavor, &mut accounts, &mut rows.role_edges, &rows.shown_grants));
     warnings.extend(routine_visibility(server, &rows));
     warnings.extend(catalog_objects(server.flavor, &rows.catalog_objects));
-    let definer_routines = rows
-        .definer_routines
-        .iter()
+    let definer_routines = definer_routines(&rows.definer_routines);
+    let settings = server_settings(&rows);
+    Catalog {
+        admin_option_edges: rows.role_edges.iter().filter(|r| flag(r, 4)).map(ident_pair).collect(),
+        proxies: proxies(&rows.proxies),
+        routine_grants: routine_grants(&rows.procs_grants),
+        definer_routines,
+        settings,
+        warnings,
+        flavor: server.flavor,
+        priv_columns: rows.priv_columns.into_iter().collect(),
+        accounts: accounts.into_values().collect(),
+        db_grants: db_grants(&rows.db_grants),
+        table_grants: table_grants(&rows.table_grants),
+        column_grants: column_grants(&rows.column_grants),
+        dynamic_grants: dynamic_grants(&dynamic_rows),
+        role_edges: rows.role_edges.iter().map(ident_pair).collect(),
+        default_roles,
+        // MySQL 8+'s `@@mandatory_roles` and `@@partial_revokes` arrive with the catalog rows.
+        mandatory_roles: rows.mysql8_settings.as_ref().map(|r| parse_role_list(cell(r, 1))).unwrap_or_default(),
+        partial_revokes: rows.mysql8_settings.as_ref().is_some_and(|r| flag(r, 0)),
+        lower_case_table_names: server.lower_case_table_names,
+        default_password_lifetime: server.default_password_lifetime,
+        now: server.now,
+    }
+}
+
+/// `SQL SECURITY DEFINER` routines (definer_routines.sql).
+fn definer_routines(rows: &[TextRow]) -> Vec<DefinerRoutine> {
+    rows.iter()
         .map(|r| DefinerRoutine {
             db: cell(r, 0).into(),
             name: cell(r, 1).into(),
@@ -523,8 +550,12 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             definer: split_account(cell(r, 3)),
             runs_sql_from_arguments: opt(r, 4).map(routine_runs_sql),
         })
-        .collect();
-    let settings = ServerSettings {
+        .collect()
+}
+
+/// The server variables that decide whether a proxy grant works, and the active plugins.
+fn server_settings(rows: &Rows) -> ServerSettings {
+    ServerSettings {
         variables: rows
             .proxy_settings
             .iter()
@@ -536,85 +567,75 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             .filter(|r| cell(r, 1).eq_ignore_ascii_case("active"))
             .map(|r| cell(r, 0).to_ascii_lowercase())
             .collect(),
-    };
+    }
+}
+
+fn proxies(rows: &[TextRow]) -> Vec<ProxyGrant> {
+    rows.iter()
+        .map(|r| ProxyGrant {
+            grantee: (cell(r, 0).into(), cell(r, 1).into()),
+            proxied: (cell(r, 2).into(), cell(r, 3).into()),
+        })
+        .collect()
+}
+
+fn routine_grants(rows: &[TextRow]) -> Vec<RoutineGrant> {
+    rows.iter()
+        .map(|r| RoutineGrant {
+            grantee: (cell(r, 0).into(), cell(r, 1).into()),
+            db: cell(r, 2).into(),
+            name: cell(r, 3).into(),
+            kind: cell(r, 4).into(),
+            execute: cell(r, 5).split(',').any(|p| p.trim().eq_ignore_ascii_case("execute")),
+        })
+        .collect()
+}
+
+fn db_grants(rows: &[TextRow]) -> Vec<DbGrant> {
     const DB_PRIVS: [&str; 9] =
         ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "GRANT OPTION", "EXECUTE"];
-    Catalog {
-        admin_option_edges: rows.role_edges.iter().filter(|r| flag(r, 4)).map(ident_pair).collect(),
-        proxies: rows
-            .proxies
-            .iter()
-            .map(|r| ProxyGrant {
-                grantee: (cell(r, 0).into(), cell(r, 1).into()),
-                proxied: (cell(r, 2).into(), cell(r, 3).into()),
-            })
-            .collect(),
-        routine_grants: rows
-            .procs_grants
-            .iter()
-            .map(|r| RoutineGrant {
-                grantee: (cell(r, 0).into(), cell(r, 1).into()),
-                db: cell(r, 2).into(),
-                name: cell(r, 3).into(),
-                kind: cell(r, 4).into(),
-                execute: cell(r, 5).split(',').any(|p| p.trim().eq_ignore_ascii_case("execute")),
-            })
-            .collect(),
-        definer_routines,
-        settings,
-        warnings,
-        flavor: server.flavor,
-        priv_columns: rows.priv_columns.into_iter().collect(),
-        accounts: accounts.into_values().collect(),
-        db_grants: rows
-            .db_grants
-            .iter()
-            .map(|r| DbGrant {
-                user: cell(r, 0).into(),
-                host: cell(r, 1).into(),
-                db: cell(r, 2).into(),
-                privs: privs(r, 3, &DB_PRIVS),
-            })
-            .collect(),
-        table_grants: rows
-            .table_grants
-            .iter()
-            .map(|r| TableGrant {
-                user: cell(r, 0).into(),
-                host: cell(r, 1).into(),
-                table: cell(r, 2).into(),
-                privs: table_privs(cell(r, 3)),
-            })
-            .collect(),
-        column_grants: rows
-            .column_grants
-            .iter()
-            .map(|r| ColumnGrant {
-                user: cell(r, 0).into(),
-                host: cell(r, 1).into(),
-                table: cell(r, 2).into(),
-                column: cell(r, 3).into(),
-                privs: table_privs(cell(r, 4)),
-            })
-            .collect(),
-        dynamic_grants: dynamic_rows
-            .iter()
-            .map(|r| DynamicGrant {
-                user: cell(r, 0).into(),
-                host: cell(r, 1).into(),
-                privilege: cell(r, 2).into(),
-                with_grant_option: flag(r, 3),
-            })
-            .collect(),
-        role_edges: rows.role_edges.iter().map(ident_pair).collect(),
-        default_roles,
-        // MySQL 8+'s `@@mandatory_roles` and `@@partial_revokes` arrive with the catalog rows.
-        mandatory_roles: rows.mysql8_settings.as_ref().map(|r| parse_role_list(cell(r, 1))).unwrap_or_default(),
-        partial_revokes: rows.mysql8_settings.as_ref().is_some_and(|r| flag(r, 0)),
-        lower_case_table_names: server.lower_case_table_names,
-        default_password_lifetime: server.default_password_lifetime,
-        now: server.now,
-    }
+    rows.iter()
+        .map(|r| DbGrant {
+            user: cell(r, 0).into(),
+            host: cell(r, 1).into(),
+            db: cell(r, 2).into(),
+            privs: privs(r, 3, &DB_PRIVS),
+        })
+        .collect()
+}
+
+fn table_grants(rows: &[TextRow]) -> Vec<TableGrant> {
+    rows.iter()
+        .map(|r| TableGrant {
+            user: cell(r, 0).into(),
+            host: cell(r, 1).into(),
+            table: cell(r, 2).into(),
+            privs: table_privs(cell(r, 3)),
+        })
+        .collect()
+}
+
+fn column_grants(rows: &[TextRow]) -> Vec<ColumnGrant> {
+    rows.iter()
+        .map(|r| ColumnGrant {
+            user: cell(r, 0).into(),
+            host: cell(r, 1).into(),
+            table: cell(r, 2).into(),
+            column: cell(r, 3).into(),
+            privs: table_privs(cell(r, 4)),
+        })
+        .collect()
+}
+
+fn dynamic_grants(rows: &[TextRow]) -> Vec<DynamicGrant> {
+    rows.iter()
+        .map(|r| DynamicGrant {
+            user: cell(r, 0).into(),
+            host: cell(r, 1).into(),
+            privilege: cell(r, 2).into(),
+            with_grant_option: flag(r, 3),
+        })
+        .collect()
 }
 
 /// `mysql.user`'s `*_priv` columns set to `Y`, per account.

@@ -353,13 +353,62 @@ type FunctionRows = (Vec<TextRow>, Vec<TextRow>, (Named, Vec<TextRow>));
 /// Databases of one server read at once (connections a collection opens beside its first).
 const DATABASES_AT_ONCE: usize = 4;
 
+/// A cell holding an oid (0 when it does not).
+fn oid(r: &TextRow, i: usize) -> u32 {
+    cell(r, i).parse::<u32>().unwrap_or(0)
+}
+
 /// Maps the rows of the query files to the model's catalog. Pure: tested on recorded rows.
 pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
-    let oid = |r: &TextRow, i| cell(r, i).parse::<u32>().unwrap_or(0);
-    let mut warnings = rows.warnings;
+    let mut warnings = rows.warnings.clone();
     for (database, named, objects) in &rows.catalog_objects {
         warnings.extend(tampering(database, named, objects));
     }
+    let roles = roles_from_rows(&rows, &mut warnings);
+    let memberships = rows
+        .memberships
+        .iter()
+        .map(|r| Membership {
+            role: oid(r, 0),
+            member: oid(r, 1),
+            inherit_option: opt(r, 2).map(|_| flag(r, 2)),
+            set_option: opt(r, 3).map(|_| flag(r, 3)),
+            admin_option: flag(r, 4),
+        })
+        .collect();
+    let owner_of: BTreeMap<String, u32> = rows.databases.iter().map(|r| (cell(r, 0).to_owned(), oid(r, 1))).collect();
+    let database_owners = rows.in_scope.iter().filter_map(|d| owner_of.get(d).map(|o| (d.clone(), *o))).collect();
+    let (function_grants, definer_functions) = functions_from_rows(&rows);
+    let parameter_grants = rows
+        .parameter_acl
+        .iter()
+        .map(|r| ParameterGrant {
+            parameter: cell(r, 0).to_owned(),
+            grantee: oid(r, 1),
+            privilege: cell(r, 2).to_owned(),
+        })
+        .collect();
+    let server_reaches =
+        rows.role_check.iter().filter(|r| flag(r, 2) || flag(r, 3)).map(|r| (oid(r, 0), oid(r, 1))).collect();
+    let role_check_pairs = rows.role_check.iter().map(|r| (oid(r, 0), oid(r, 1))).collect();
+    Catalog {
+        server_version_num: server.version_num,
+        server_reaches,
+        role_check_pairs,
+        roles,
+        memberships,
+        database_owners,
+        owner_of,
+        settings: server.settings.clone(),
+        parameter_grants,
+        function_grants,
+        definer_functions,
+        warnings,
+    }
+}
+
+/// Every role: `pg_roles`' rows, then those only the second count lists (each with a warning).
+fn roles_from_rows(rows: &Rows, warnings: &mut Vec<String>) -> Vec<Role> {
     let mut roles: Vec<Role> = rows
         .roles
         .iter()
@@ -390,19 +439,11 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
         ));
     }
     roles.extend(hidden);
-    let memberships = rows
-        .memberships
-        .iter()
-        .map(|r| Membership {
-            role: oid(r, 0),
-            member: oid(r, 1),
-            inherit_option: opt(r, 2).map(|_| flag(r, 2)),
-            set_option: opt(r, 3).map(|_| flag(r, 3)),
-            admin_option: flag(r, 4),
-        })
-        .collect();
-    let owner_of: BTreeMap<String, u32> = rows.databases.iter().map(|r| (cell(r, 0).to_owned(), oid(r, 1))).collect();
-    let database_owners = rows.in_scope.iter().filter_map(|d| owner_of.get(d).map(|o| (d.clone(), *o))).collect();
+    roles
+}
+
+/// Every database's `EXECUTE` grants (`functions.sql`) and `SECURITY DEFINER` functions.
+fn functions_from_rows(rows: &Rows) -> (Vec<FunctionGrant>, Vec<DefinerFunction>) {
     let grantees =
         |r: &TextRow, i| -> Vec<u32> { cell(r, i).split(',').filter_map(|g| g.trim().parse().ok()).collect() };
     let function = |r: &TextRow| format!("{}.{}({})", cell(r, 1), cell(r, 2), cell(r, 3));
@@ -429,32 +470,7 @@ pub fn from_rows(server: &Server, rows: Rows) -> Catalog {
             }
         })
         .collect();
-    let parameter_grants = rows
-        .parameter_acl
-        .iter()
-        .map(|r| ParameterGrant {
-            parameter: cell(r, 0).to_owned(),
-            grantee: oid(r, 1),
-            privilege: cell(r, 2).to_owned(),
-        })
-        .collect();
-    let server_reaches =
-        rows.role_check.iter().filter(|r| flag(r, 2) || flag(r, 3)).map(|r| (oid(r, 0), oid(r, 1))).collect();
-    let role_check_pairs = rows.role_check.iter().map(|r| (oid(r, 0), oid(r, 1))).collect();
-    Catalog {
-        server_version_num: server.version_num,
-        server_reaches,
-        role_check_pairs,
-        roles,
-        memberships,
-        database_owners,
-        owner_of,
-        settings: server.settings.clone(),
-        parameter_grants,
-        function_grants,
-        definer_functions,
-        warnings,
-    }
+    (function_grants, definer_functions)
 }
 
 /// The roles `pg_user` or `pg_group` list that `pg_roles` does not (role_sources.sql): a second

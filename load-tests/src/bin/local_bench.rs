@@ -362,6 +362,7 @@ fn machine() -> String {
     format!("{cpus} cores, {mem} GiB, {} {os}", std::env::consts::ARCH)
 }
 
+#[allow(clippy::too_many_lines, reason = "a benchmark's script, read top to bottom; not product code")]
 fn main() -> anyhow::Result<()> {
     let mut ns = Vec::new();
     let mut sequential_max = 100;
