@@ -39,15 +39,15 @@ Examples:
 #[command(name = "db-admin-report", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Log what happens to stderr (turns the progress bar off).
-    #[arg(long, short, global = true, env = "DBADMIN_VERBOSE")]
+    #[arg(long, short, global = true, env = "DBADMIN_VERBOSE", help_heading = "Global options")]
     pub verbose: bool,
 
     /// Print results as text for people or JSON for scripts.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Text, env = "DBADMIN_OUTPUT")]
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text, env = "DBADMIN_OUTPUT", help_heading = "Global options")]
     pub output: Output,
 
     /// A configuration file (TOML keyed by DBADMIN_* names); read before the environment is consulted.
-    #[arg(long, global = true, env = "DBADMIN_CONFIG")]
+    #[arg(long, global = true, env = "DBADMIN_CONFIG", help_heading = "Global options")]
     pub config: Option<PathBuf>,
 
     #[command(flatten)]
@@ -59,6 +59,7 @@ pub struct Cli {
 
 /// Where the AWS deployment is (terraform output cli_config).
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Deployment (AWS; terraform output cli_config, or DBADMIN_* in the environment)")]
 pub struct Deployment {
     /// The requests queue the publisher reads.
     #[arg(long, global = true, env = "DBADMIN_REQUESTS_QUEUE_URL", hide_env_values = true)]

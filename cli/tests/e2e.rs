@@ -235,6 +235,23 @@ fn malformed_inventory_names_file_line_and_field_and_publishes_nothing() {
     assert!(text(&v.stderr).contains("inv.csv:3: field 'port'"));
 }
 
+/// `generate --help` lists the command's own options first; the deployment's settings and the
+/// global options follow, each under a heading of its own.
+#[test]
+fn generate_help_lists_its_own_options_first() {
+    let out = bin().args(["generate", "--help"]).output().unwrap();
+    let help = text(&out.stdout);
+    let at = |needle: &str| help.find(needle).unwrap_or_else(|| panic!("{needle} is not in:\n{help}"));
+    let deployment = at("\nDeployment (AWS");
+    for own in ["--local", "--inventory <", "--baseline <", "--secrets-file <"] {
+        assert!(at(own) < deployment, "{own} comes before the deployment's settings:\n{help}");
+    }
+    for setting in ["--bucket <", "--requests-queue-url <", "--table <"] {
+        assert!(at(setting) > deployment, "{setting} is under the deployment's heading:\n{help}");
+    }
+    assert!(at("\nGlobal options") < at("--verbose"), "{help}");
+}
+
 #[test]
 fn unknown_flag_values_are_usage_errors() {
     let out = bin().args(["generate", "--local", "--inventory", "x.csv", "--engines", "oracle"]).output().unwrap();
