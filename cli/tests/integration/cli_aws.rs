@@ -1,7 +1,6 @@
 //! The CLI as its users run it: the built binary against the deployment on MiniStack
 //! (scripts/aws-local.sh up) and the local databases, happy and unhappy paths.
 
-mod support;
 
 use dbadmin_aws::dynamo::DynamoRunStore;
 use dbadmin_aws::s3::S3Store;
@@ -10,7 +9,7 @@ use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{keys, CollectionJob, Engine, Filters, Inventory, ReportRequest, Versioned};
 use dbadmin_ports::{ObjectStore, RunRecord, RunRecords};
 use std::time::{Duration, Instant};
-use support::{cli, Run};
+use crate::support::{self, cli, Run};
 
 struct Env {
     o: serde_json::Value,

@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod emf;
+
 use std::path::PathBuf;
 
 pub fn repo() -> PathBuf {
@@ -47,11 +49,11 @@ pub fn fixture_rows(bytes: &[u8]) -> Vec<String> {
     rows
 }
 
-/// Asserts a report CSV's fixture rows equal cli/tests/golden/demo-fixture-rows.txt
+/// Asserts a report CSV's fixture rows equal cli/tests/integration/golden/demo-fixture-rows.txt
 /// (regenerate with `UPDATE_GOLDEN=1`, then review the diff).
 pub fn assert_demo_golden(csv: &[u8]) {
     let actual = fixture_rows(csv).join("\n") + "\n";
-    let golden = repo().join("cli/tests/golden/demo-fixture-rows.txt");
+    let golden = repo().join("cli/tests/integration/golden/demo-fixture-rows.txt");
     if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
         std::fs::write(&golden, &actual).unwrap();
     }

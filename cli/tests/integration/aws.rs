@@ -2,9 +2,7 @@
 //! SQS event source mappings (scripts/aws-local.sh up). Requests are submitted exactly as the CLI
 //! submits them (a message on the requests queue) and results are read back from S3 and DynamoDB.
 
-#[path = "support/emf.rs"]
-mod emf;
-mod support;
+use crate::support::{self, emf};
 
 use dbadmin_aws::dynamo::DynamoRunStore;
 use dbadmin_aws::Clients;
