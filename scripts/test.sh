@@ -34,11 +34,21 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get install -y -q chromium >/dev/null 2>&1 \
     || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }
 fi
-# Tests that need a server, the deployment or the browser fail (instead of skipping) when it is missing.
+# Tests that need a server, the deployment or the browser are #[ignore = "needs …"] for a plain
+# `cargo test`; here they all run, and fail (instead of skipping) when what they need is missing.
+# The one exception is SQL Server, which no package provides here: its real-server test runs only
+# when MSSQL_TEST_URL names one (docs/sqlserver.md).
 export DBADMIN_REQUIRE_SERVERS=1 DBADMIN_REQUIRE_AWS=1 DBADMIN_REQUIRE_CHROMIUM=1
+if [ -z "${MSSQL_TEST_URL:-}" ]; then
+  echo "[test] not run: collector/tests/sqlserver_real.rs (no SQL Server here; set MSSQL_TEST_URL to run it)" >&2
+fi
 
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --all-features --no-fail-fast "$@"
+  filter=()
+  [ -n "${MSSQL_TEST_URL:-}" ] || filter=(-E 'not binary(sqlserver_real)')
+  cargo nextest run --workspace --all-features --no-fail-fast --run-ignored all "${filter[@]}" "$@"
 else
-  cargo test --workspace --all-features --no-fail-fast "$@"
+  skip=()
+  [ -n "${MSSQL_TEST_URL:-}" ] || skip=(--skip real_sql_server_admin_definition)
+  cargo test --workspace --all-features --no-fail-fast "$@" -- --include-ignored "${skip[@]}"
 fi

@@ -129,6 +129,7 @@ async fn stalling_proxy(upstream: u16, trigger: &'static [u8]) -> u16 {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn a_server_that_stalls_mid_query_is_a_timeout_row_naming_the_query() {
     let mariadb = port("DBADMIN_TEST_MARIADB_PORT", 13306);
     if !server_available("MariaDB", mariadb) {
@@ -185,6 +186,7 @@ impl dbadmin_ports::LoginLogs for HangingLogs {
 /// The login evidence is read beside the catalogs; a log query that hangs is the reason there is
 /// no evidence, on a stored and counted result, by the job's deadline.
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn a_login_log_that_never_answers_is_missing_evidence_by_the_deadline() {
     let pg = port("DBADMIN_TEST_PG_PORT", 15432);
     if !server_available("PostgreSQL", pg) {

@@ -203,6 +203,7 @@ fn elevated_status_and_negative_rules(c: &Collected, role_host: &str) {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn mariadb_admin_definition() {
     if !server_available("MariaDB", mariadb_port()) {
         return;
@@ -244,6 +245,7 @@ fn mariadb_split_super(c: &Collected, public_admin: bool) {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn mysql_admin_definition() {
     if !server_available("Oracle MySQL", mysql_port()) {
         return;
@@ -314,6 +316,7 @@ async fn mysql_admin_definition() {
 
 /// MariaDB 11 (Debian unstable's), with a column write on a grant table granted TO PUBLIC.
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn mariadb_11_public_reaches_every_account() {
     let port = port("DBADMIN_TEST_MARIADB_NEW_PORT", 13309);
     if !server_available("MariaDB 11", port) {
@@ -401,6 +404,7 @@ fn unflushed_role_grant_is_reported(c: &dbadmin_contracts::Collected, role: &str
 
 /// A second Oracle MySQL with @@mandatory_roles set (scripts/fixtures/mysql-mandatory.sql).
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn mysql_mandatory_roles_reach_every_account_that_logs_in() {
     let port = port("DBADMIN_TEST_MYSQL_MANDATORY_PORT", 13308);
     if !server_available("Oracle MySQL (mandatory roles)", port) {
@@ -430,6 +434,7 @@ async fn mysql_mandatory_roles_reach_every_account_that_logs_in() {
 /// MariaDB and Oracle MySQL results record the certificate the server presented, like PostgreSQL's
 /// (mysql_async hides it, so a TLS handshake to the same endpoint reads it; see engine::mysql).
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn mysql_family_records_the_server_certificate() {
     for (engine, port, name) in
         [(Engine::Mariadb, mariadb_port(), "MariaDB"), (Engine::Mysql, mysql_port(), "Oracle MySQL")]
@@ -450,6 +455,7 @@ fn login(user: &str, pw: &str) -> DbCredentials {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn failures_are_typed() {
     if !server_available("MariaDB", mariadb_port()) {
         return;

@@ -13,6 +13,7 @@ fn pg_port() -> u16 {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 #[allow(clippy::too_many_lines, reason = "the admin definition's table, one fixture principal per line")]
 async fn postgres_admin_definition() {
     if !server_available("PostgreSQL", pg_port()) {
@@ -183,6 +184,7 @@ fn definition_2026_12_2(c: &dbadmin_contracts::Collected, archiving: bool) {
 /// The result records which certificate the server presented on the connection that was read
 /// (the SHA-256 of its DER), in every TLS mode that encrypts.
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn postgres_records_the_server_certificate() {
     if !server_available("PostgreSQL", pg_port()) {
         return;
@@ -191,6 +193,7 @@ async fn postgres_records_the_server_certificate() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn postgres_newest_grant_options() {
     let port = port("DBADMIN_TEST_PG_NEW_PORT", 15433);
     if !server_available("the newest PostgreSQL", port) {
@@ -317,6 +320,7 @@ async fn server_agrees_on_membership_paths(port: u16, c: &dbadmin_contracts::Col
 /// superuser and every membership (scripts/fixtures/postgres.sql): the report still lists them all,
 /// and says the session's search_path was the pinned one.
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn a_login_search_path_cannot_redirect_the_catalog_reads() {
     if !server_available("PostgreSQL", pg_port()) {
         return;
@@ -344,6 +348,7 @@ async fn a_login_search_path_cannot_redirect_the_catalog_reads() {
 /// fx_tampered (scripts/fixtures/postgres.sql). Both are named, and fx_super is still reported, from
 /// pg_user, with a note saying the catalog disagrees with itself. On PostgreSQL 15 and 18.
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn a_replaced_catalog_object_is_named_and_hides_no_one() {
     for (what, port) in [("PostgreSQL", pg_port()), ("PostgreSQL 18", port("DBADMIN_TEST_PG_NEW_PORT", 15433))] {
         if !server_available(what, port) {
@@ -377,6 +382,7 @@ async fn a_replaced_catalog_object_is_named_and_hides_no_one() {
 /// UTC): fx_super logs in now and is dated; fx_createrole never logs in, and the log is younger than
 /// the window, so its row says since when it has not. On PostgreSQL 15 and 18.
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn last_logins_are_read_from_the_servers_own_login_log() {
     let servers = [
         ("PostgreSQL", pg_port(), "DBADMIN_TEST_PG_LOGIN_LOG"),
@@ -434,6 +440,7 @@ async fn last_logins_are_read_from_the_servers_own_login_log() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn postgres_failures_are_typed() {
     if !server_available("PostgreSQL", pg_port()) {
         return;
@@ -453,6 +460,7 @@ async fn postgres_failures_are_typed() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn the_deployment_tls_floor_holds_on_postgres() {
     if !server_available("PostgreSQL", pg_port()) {
         return;

@@ -119,6 +119,7 @@ fn page_with_hostile_names() -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "needs Chromium (scripts/test.sh installs it)"]
 fn the_browser_shows_escaped_names_errors_first_and_a_chart() {
     let Some(browser) = chromium() else { return };
     let bytes = page_with_hostile_names();

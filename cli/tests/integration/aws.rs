@@ -102,6 +102,7 @@ impl Stack {
 const LIMIT: Duration = Duration::from_secs(120);
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn deployed_pipeline_reports_the_fixture_admins_and_counts_duplicates_once() {
     let Some(s) = stack().await else { return };
     let request = s.submit(Filters::default()).await;
@@ -171,6 +172,7 @@ async fn deployed_pipeline_reports_the_fixture_admins_and_counts_duplicates_once
 /// with the reason, its batch neighbours complete, and nothing is stored or counted for the forgery.
 /// (One test: `dlq list` is the only reader of the DLQ here, so receive counts stay exact.)
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
     let Some(s) = stack().await else { return };
     let poison = format!("{{not a job {}", ulid::Ulid::new());
@@ -217,6 +219,7 @@ async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn concurrent_reports_do_not_mix() {
     let Some(s) = stack().await else { return };
     let a = s.submit(Filters { engines: vec![dbadmin_contracts::Engine::Mariadb], ..Default::default() }).await;
@@ -236,6 +239,7 @@ async fn concurrent_reports_do_not_mix() {
 /// counts each target once and ends in exactly one report, even when finalize is delivered twice.
 /// Jobs and finalize messages go to in-process queues here so the deployed functions stay out of it.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 #[allow(clippy::too_many_lines, reason = "one scenario: each crash is injected into the state the step before left")]
 async fn crashes_between_steps_still_end_in_exactly_one_report() {
     use dbadmin_aws::{credentials::AwsCredentials, s3::S3Inventory, s3::S3Store};
@@ -376,6 +380,7 @@ async fn metric_lines(report_id: &str) -> Vec<serde_json::Value> {
 /// namespace DbAdminReport with only low-cardinality dimensions, and the counts are the report's:
 /// collected + failed databases = the run's count, failed = its error rows, one report finalized.
 #[tokio::test]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn the_functions_metrics_are_valid_emf_and_add_up_to_the_report() {
     let Some(s) = stack().await else { return };
     let request = s.submit(Filters::default()).await;
@@ -410,6 +415,7 @@ async fn the_functions_metrics_are_valid_emf_and_add_up_to_the_report() {
 /// publisher names the report from the queue's record, and the report is written with the schedule
 /// as the claimed requester beside the sender SQS recorded.
 #[tokio::test]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn a_scheduled_request_becomes_a_report() {
     use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
     let Some(s) = stack().await else { return };
@@ -483,6 +489,7 @@ async fn a_scheduled_request_becomes_a_report() {
 
 /// The run store contract (dbadmin_ports::contract), on the deployed DynamoDB table.
 #[tokio::test]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn dynamo_run_store_keeps_the_contract() {
     let Some(s) = stack().await else { return };
     dbadmin_ports::contract::run_store(&s.runs, &ulid::Ulid::new().to_string()).await;
@@ -518,6 +525,7 @@ impl aws_sdk_dynamodb::config::Intercept for DieAfterFirstTransaction {
 /// the redelivered retry finishes the job: every failed target is uncounted exactly once, the
 /// good ones stay counted, and a third delivery changes nothing.
 #[tokio::test]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn an_interrupted_retry_of_many_targets_is_finished_by_its_redelivery() {
     let Some(s) = stack().await else { return };
     let id = ulid::Ulid::new().to_string();
@@ -564,6 +572,7 @@ async fn an_interrupted_retry_of_many_targets_is_finished_by_its_redelivery() {
 /// exact. (MiniStack serialises transactions and never reports a TransactionConflict, so the retry
 /// path itself is unit-tested in dbadmin-aws; this proves exactness under concurrency.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn concurrent_completions_count_exactly_once() {
     let Some(s) = stack().await else { return };
     let id = ulid::Ulid::new().to_string();
@@ -603,6 +612,7 @@ fn secret_target(id: &str, region: &str, secret: &str) -> dbadmin_contracts::Tar
 /// A target's secret lives in the target's region, not the collector's: the collector's credential
 /// source reads it there (on the emulator, which keeps secrets per region).
 #[tokio::test]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn secrets_are_read_in_the_target_region() {
     use dbadmin_ports::CredentialSource;
     let Some(s) = stack().await else { return };
@@ -654,6 +664,7 @@ impl aws_sdk_secretsmanager::config::Intercept for SecretReads {
 
 /// Jobs of one batch that share a secret read it once: the others wait for that read and use it.
 #[tokio::test]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn concurrent_jobs_sharing_a_secret_read_it_once() {
     use dbadmin_ports::CredentialSource;
     let Some(s) = stack().await else { return };
@@ -682,6 +693,7 @@ async fn concurrent_jobs_sharing_a_secret_read_it_once() {
 /// S3 keeps every object as first written: a second put of the key is refused (`If-None-Match: *`)
 /// and the first bytes stay.
 #[tokio::test]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn s3_objects_are_written_once() {
     use dbadmin_ports::{ObjectStore, Stored};
     let Some(s) = stack().await else { return };

@@ -69,6 +69,7 @@ fn tmp() -> tempfile::TempDir {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn generate_waits_then_download_verify_list_status_and_diff() {
     let Some(e) = Env::new().await else { return };
     let inventory = e.s("inventory_uri");
@@ -164,6 +165,7 @@ async fn generate_waits_then_download_verify_list_status_and_diff() {
 /// population and the signed manifest names it. A local path or an invalid baseline is refused
 /// before anything is requested.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn a_baseline_in_s3_gives_every_admin_row_its_review_status() {
     let Some(e) = Env::new().await else { return };
     let tag = ulid::Ulid::new();
@@ -207,6 +209,7 @@ async fn a_baseline_in_s3_gives_every_admin_row_its_review_status() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn retry_recollects_failed_targets_into_the_next_version() {
     let Some(e) = Env::new().await else { return };
     let tag = ulid::Ulid::new().to_string().to_lowercase();
@@ -278,6 +281,7 @@ async fn retry_recollects_failed_targets_into_the_next_version() {
 /// (restored), the operator sees the target as missing, redrives the job, is interrupted between
 /// send and delete, redrives again, and the report still counts the target exactly once.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 #[allow(clippy::too_many_lines, reason = "one operator's session, in order: each command acts on the state the one before left")]
 async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
     let Some(e) = Env::new().await else { return };
@@ -427,6 +431,7 @@ async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 #[allow(clippy::too_many_lines, reason = "a table of unhappy paths against one deployment, each a few lines")]
 async fn unhappy_paths_say_what_is_wrong_in_one_line() {
     let Some(e) = Env::new().await else { return };
@@ -583,6 +588,7 @@ fn enforcing_stack(venv: &str) -> EnforcingStack {
 /// With IAM enforced, an identity without the CLI's policy gets a one-line AccessDenied naming the
 /// action, and a hint pointing at the policy it needs.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn missing_permissions_are_named_with_a_hint() {
     let Some(e) = Env::new().await else { return };
     let Ok(venv) = std::env::var("DBADMIN_MINISTACK_VENV") else {
@@ -640,6 +646,7 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
 /// allows every S3 action on the bucket is refused `inventory/*` by the bucket policy (while it may
 /// write elsewhere, so the refusal is the bucket's), and the deployment's inventory writer is not.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn only_the_inventory_writer_writes_inventories() {
     let Some(e) = Env::new().await else { return };
     let code = format!(
@@ -684,6 +691,7 @@ print(json.dumps(out))
 /// databases but cannot store what it read: the report does not complete, and what the operator
 /// sees of the stuck jobs names the refused action.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn a_role_without_one_statement_fails_the_deployed_run_naming_the_action() {
     // The main deployment's Lambda binaries are deployed again.
     if support::aws_outputs().is_none() {
@@ -794,6 +802,7 @@ async fn instance(rds: &aws_sdk_rds::Client, id: &str, engine: &str, cluster: Op
 /// inventory entry has no database (NOT_FOUND), an Oracle instance is EXCLUDED, and a cluster is one
 /// database however many members it has. `inventory discover` drafts an inventory of the same.
 #[tokio::test]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 #[allow(clippy::too_many_lines, reason = "one estate built in RDS, then every reconciliation status checked against it")]
 async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     let Some(e) = Env::new().await else { return };
@@ -958,6 +967,7 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
 /// name the parameter and field, and a report of the per-database parameters runs end to end
 /// through the deployed publisher.
 #[tokio::test]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn inventories_are_read_from_parameter_store() {
     use aws_sdk_ssm::types::ParameterType;
     let Some(e) = Env::new().await else { return };
@@ -1022,6 +1032,7 @@ async fn inventories_are_read_from_parameter_store() {
 /// LOG the words of fx_createrole's login); the log reaches back 100 days, so fx_createrole is
 /// NEVER IN WINDOW and the database is DORMANT_ADMIN.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn last_logins_are_read_from_cloudwatch_logs_in_the_target_account() {
     let Some(e) = Env::new().await else { return };
     let (_, demo) = e.demo_inventory().await;

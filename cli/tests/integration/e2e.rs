@@ -88,6 +88,7 @@ fn generate(dir: &Path, extra: &[&str]) -> Output {
 }
 
 #[test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 fn generate_local_reports_exactly_the_fixture_admins() {
     if !servers_up() {
         return;
@@ -132,6 +133,7 @@ fn generate_local_reports_exactly_the_fixture_admins() {
 /// logged in (scripts/test-servers.sh), fx_createrole never did since the log starts; MySQL and
 /// MariaDB say why they have no evidence.
 #[test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 fn the_demo_report_dates_logins_from_the_servers_own_log() {
     if !servers_up() {
         return;
@@ -182,6 +184,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// `--require-bound-secrets`: the demo's logins name no database, so none is sent anywhere.
 #[test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 fn a_deployment_that_requires_bound_secrets_sends_no_unbound_password() {
     if !servers_up() {
         return;
@@ -200,6 +203,7 @@ fn a_deployment_that_requires_bound_secrets_sends_no_unbound_password() {
 }
 
 #[test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 fn filters_narrow_the_population() {
     if !servers_up() {
         return;
@@ -293,6 +297,7 @@ fn the_aws_engine_is_not_claimed() {
 /// `queries show` prints every query text with the SHA-256 a manifest records, and says whether a
 /// report's queries are this build's texts.
 #[test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 fn queries_show_prints_the_sql_and_checks_a_manifest() {
     let out = bin().args(["queries", "show", "--engine", "postgres", "--output", "json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -327,6 +332,7 @@ fn queries_show_prints_the_sql_and_checks_a_manifest() {
 /// report whose rows for the target differ from what the server holds now shows each difference,
 /// and a report that does not verify is refused before anything is collected.
 #[test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 fn reperform_finds_the_same_access_or_lists_what_changed() {
     if !servers_up() {
         return;
@@ -399,6 +405,7 @@ fn reperform_finds_the_same_access_or_lists_what_changed() {
 /// row its review status, names the baseline in the signed manifest, flags review signals, and
 /// its report.html compares it with the first report; `diff --baseline` marks added admins.
 #[test]
+#[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 fn a_report_read_against_a_baseline_and_compared_with_the_one_before() {
     if !servers_up() {
         return;

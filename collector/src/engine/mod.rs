@@ -605,6 +605,7 @@ mod batches {
     }
 
     #[tokio::test]
+    #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
     async fn postgres_answers_a_pipeline_in_order_and_names_the_failing_query() {
         let Some(port) = server("DBADMIN_TEST_PG_PORT", 15432) else { return };
         let creds = DbCredentials {
