@@ -194,7 +194,8 @@ pub fn attribute(
 }
 
 /// Why a MariaDB database never has login evidence, whether or not its row names a log.
-const MARIADB_REFUSED: &str = "MariaDB's login log (the server_audit plugin) writes a user name as the client sent it, a \
+const MARIADB_REFUSED: &str =
+    "MariaDB's login log (the server_audit plugin) writes a user name as the client sent it, a \
      failed login's too, line breaks included: any client can write a line that reads as another account's login, so \
      it cannot date one";
 

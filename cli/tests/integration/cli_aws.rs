@@ -1,7 +1,7 @@
 //! The CLI as its users run it: the built binary against the deployment on MiniStack
 //! (scripts/aws-local.sh up) and the local databases, happy and unhappy paths.
 
-
+use crate::support::{self, cli, Run};
 use dbadmin_aws::dynamo::DynamoRunStore;
 use dbadmin_aws::s3::S3Store;
 use dbadmin_aws::Clients;
@@ -9,7 +9,6 @@ use dbadmin_contracts::message::Population;
 use dbadmin_contracts::{keys, CollectionJob, Engine, Filters, Inventory, ReportRequest, Versioned};
 use dbadmin_ports::{ObjectStore, RunRecord, RunRecords};
 use std::time::{Duration, Instant};
-use crate::support::{self, cli, Run};
 
 struct Env {
     o: serde_json::Value,
@@ -282,7 +281,10 @@ async fn retry_recollects_failed_targets_into_the_next_version() {
 /// send and delete, redrives again, and the report still counts the target exactly once.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
-#[allow(clippy::too_many_lines, reason = "one operator's session, in order: each command acts on the state the one before left")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one operator's session, in order: each command acts on the state the one before left"
+)]
 async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
     let Some(e) = Env::new().await else { return };
     let id = ulid::Ulid::new().to_string();
@@ -653,11 +655,12 @@ async fn only_the_inventory_writer_writes_inventories() {
         r#"
 import boto3, json, os
 iam = boto3.client("iam")
-iam.create_user(UserName="broad-s3")
-iam.put_user_policy(UserName="broad-s3", PolicyName="all-s3", PolicyDocument=json.dumps({{"Version": "2012-10-17", "Statement": [
+user = "broad-s3-{run}"
+iam.create_user(UserName=user)
+iam.put_user_policy(UserName=user, PolicyName="all-s3", PolicyDocument=json.dumps({{"Version": "2012-10-17", "Statement": [
     {{"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::{bucket}", "arn:aws:s3:::{bucket}/*"]}},
     {{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}}]}}))
-key = iam.create_access_key(UserName="broad-s3")["AccessKey"]
+key = iam.create_access_key(UserName=user)["AccessKey"]
 s3 = boto3.client("s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
 out = {{}}
 for k in ("inventory/forged.csv", "scratch/anything.txt"):
@@ -675,6 +678,8 @@ print(json.dumps(out))
 "#,
         bucket = e.s("bucket"),
         inventory = e.s("inventory_uri").rsplit_once(&format!("{}/", e.s("bucket"))).unwrap().1,
+        // A user of its own per run: the deployment outlives one run of the tests.
+        run = ulid::Ulid::new().to_string().to_lowercase(),
     );
     let out: serde_json::Value = serde_json::from_str(support::admin_python(&e.o, &code).trim()).unwrap();
     assert_eq!(out["inventory/forged.csv"], "AccessDenied", "{out}");
@@ -803,7 +808,10 @@ async fn instance(rds: &aws_sdk_rds::Client, id: &str, engine: &str, cluster: Op
 /// database however many members it has. `inventory discover` drafts an inventory of the same.
 #[tokio::test]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
-#[allow(clippy::too_many_lines, reason = "one estate built in RDS, then every reconciliation status checked against it")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one estate built in RDS, then every reconciliation status checked against it"
+)]
 async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
     let Some(e) = Env::new().await else { return };
     let (a, b) = ("111122223333", "444455556666");
@@ -1061,16 +1069,18 @@ async fn last_logins_are_read_from_cloudwatch_logs_in_the_target_account() {
             csv(recent, "mallory", "connection authorized: user=fx_createrole database=postgres")
         ],
     ]);
+    // A database (identifier and log group) of its own per run: the deployment outlives one run.
+    let db = format!("demo-pg-{}", ulid::Ulid::new().to_string().to_lowercase());
     let code = format!(
         r#"
 import boto3, json
 logs = boto3.client("logs", region_name="{region}", aws_access_key_id="{account}", aws_secret_access_key="test")
-group = "/aws/rds/instance/demo-pg/postgresql"
+group = "/aws/rds/instance/{db}/postgresql"
 try:
     logs.create_log_group(logGroupName=group)
 except logs.exceptions.ResourceAlreadyExistsException:
     pass
-stream = "demo-pg." + str({now_ms})
+stream = "{db}." + str({now_ms})
 logs.create_log_stream(logGroupName=group, logStreamName=stream)
 logs.put_log_events(logGroupName=group, logStreamName=stream,
     logEvents=[{{"timestamp": t, "message": m}} for t, m in json.loads(r'''{events}''')])
@@ -1080,11 +1090,12 @@ print("ok")
         account = pg.account_id,
         now_ms = now.unix_timestamp() * 1000,
         events = events,
+        db = db,
     );
     assert_eq!(support::admin_python(&e.o, &code).trim(), "ok");
     let row = format!(
         "id,account_id,region,engine,host,port,databases,secret,role_arn,tls,tags,login_log\n\
-         demo-pg,{},{},postgres,{},{},,{},,{},identifier=demo-pg,cloudwatch:/aws/rds/instance/demo-pg/postgresql\n",
+         demo-pg,{},{},postgres,{},{},,{},,{},identifier={db},cloudwatch:/aws/rds/instance/{db}/postgresql\n",
         pg.account_id, pg.region, pg.host, pg.port, pg.secret, pg.tls
     );
     let inventory = e.put_inventory("login-logs.csv", &row).await;
@@ -1099,7 +1110,7 @@ print("ok")
         serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
     let evidence = &manifest["login_evidence"][0];
     assert_eq!(evidence["target"], "demo-pg", "{manifest}");
-    assert_eq!(evidence["source"], "cloudwatch:/aws/rds/instance/demo-pg/postgresql", "{manifest}");
+    assert_eq!(evidence["source"], format!("cloudwatch:/aws/rds/instance/{db}/postgresql"), "{manifest}");
     assert_eq!(evidence["window_days"], 90);
     assert_eq!(evidence["logins"], 2, "fx_super's, and mallory's own line: {manifest}");
     assert_eq!(evidence["sha256"].as_str().map(str::len), Some(64), "{manifest}");
@@ -1111,5 +1122,8 @@ print("ok")
         !rows("fx_createrole").is_empty() && rows("fx_createrole").iter().all(|l| l.contains(",NEVER IN WINDOW,")),
         "{csv}"
     );
-    assert!(csv.contains("cloudwatch:/aws/rds/instance/demo-pg/postgresql ") && csv.contains("DORMANT_ADMIN"), "{csv}");
+    assert!(
+        csv.contains(&format!("cloudwatch:/aws/rds/instance/{db}/postgresql ")) && csv.contains("DORMANT_ADMIN"),
+        "{csv}"
+    );
 }

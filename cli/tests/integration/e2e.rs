@@ -1,10 +1,9 @@
 //! The `db-admin-report` binary, run as a user runs it.
 
-
+use crate::support::{self, port, repo};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use crate::support::{self, port, repo};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_db-admin-report"));

@@ -104,7 +104,10 @@ fn call_rows(calls: &dbadmin_load_tests::calls::Calls, n: usize) -> Vec<serde_js
         .collect()
 }
 
-#[allow(clippy::too_many_lines, reason = "a benchmark's script, read top to bottom (set up, run, count, write the results); not product code")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "a benchmark's script, read top to bottom (set up, run, count, write the results); not product code"
+)]
 async fn calls(o: &serde_json::Value, n: usize) -> anyhow::Result<serde_json::Value> {
     use dbadmin_aws::{credentials::AwsCredentials, dynamo::DynamoRunStore, kms::KmsSigner};
     use dbadmin_aws::{s3::S3Inventory, s3::S3Store, sns::SnsJobQueue, sqs::SqsFinalizeQueue};

@@ -116,7 +116,10 @@ async fn dlq_bodies(c: &Clients, url: &str, report_id: &str) -> anyhow::Result<V
 }
 
 #[tokio::main]
-#[allow(clippy::too_many_lines, reason = "a benchmark's script, read top to bottom (deploy, inject faults, wait, check, write the results); not product code")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "a benchmark's script, read top to bottom (deploy, inject faults, wait, check, write the results); not product code"
+)]
 async fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args().nth(1).map(|a| a.parse()).transpose().context("N is a number")?.unwrap_or(1000);
     ensure!(n > HUNG, "N must exceed the {HUNG} hung targets");
