@@ -14,7 +14,7 @@ impl LoginLogs for AwsCredentials {
         &self,
         target: &Target,
         group: &str,
-        phrase: &str,
+        phrases: &[&str],
         start_ms: i64,
         end_ms: i64,
     ) -> Result<LogRead, LogError> {
@@ -44,33 +44,35 @@ impl LoginLogs for AwsCredentials {
         let oldest = client.filter_log_events().log_group_name(group).start_time(0).limit(1).send().await;
         let oldest = oldest.map_err(|e| failed(&dbadmin_ports::error_chain(&e), code(&e)))?;
         read.oldest = oldest.events().first().and_then(|e| e.timestamp());
-        let mut token: Option<String> = None;
-        loop {
-            let mut req = client
-                .filter_log_events()
-                .log_group_name(group)
-                .start_time(start_ms)
-                .end_time(end_ms)
-                .filter_pattern(format!("\"{phrase}\""));
-            if let Some(t) = token.take() {
-                req = req.next_token(t);
-            }
-            let page = req.send().await;
-            let page = page.map_err(|e| failed(&dbadmin_ports::error_chain(&e), code(&e)))?;
-            read.events.extend(
-                page.events()
-                    .iter()
-                    .filter_map(|e| Some((e.timestamp()?, e.message()?.to_owned())))
-                    .filter(|(_, m)| m.contains(phrase)),
-            );
-            if read.events.len() > MAX_LOGIN_EVENTS {
-                return Err(LogError(format!(
-                    "log group {group} holds more than {MAX_LOGIN_EVENTS} login events in the window: not read"
-                )));
-            }
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
+        for phrase in phrases {
+            let mut token: Option<String> = None;
+            loop {
+                let mut req = client
+                    .filter_log_events()
+                    .log_group_name(group)
+                    .start_time(start_ms)
+                    .end_time(end_ms)
+                    .filter_pattern(format!("\"{phrase}\""));
+                if let Some(t) = token.take() {
+                    req = req.next_token(t);
+                }
+                let page = req.send().await;
+                let page = page.map_err(|e| failed(&dbadmin_ports::error_chain(&e), code(&e)))?;
+                read.events.extend(
+                    page.events()
+                        .iter()
+                        .filter_map(|e| Some((e.timestamp()?, e.message()?.to_owned())))
+                        .filter(|(_, m)| m.contains(phrase)),
+                );
+                if read.events.len() > MAX_LOGIN_EVENTS {
+                    return Err(LogError(format!(
+                        "log group {group} holds more than {MAX_LOGIN_EVENTS} events of interest in the window: not read"
+                    )));
+                }
+                match page.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                    _ => break,
+                }
             }
         }
         read.events.sort_by_key(|(at, _)| *at);

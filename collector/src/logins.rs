@@ -32,12 +32,19 @@ pub struct Parsed {
     pub last: Option<OffsetDateTime>,
     /// Login records that name no user, or a time that cannot be read.
     pub unattributed: u64,
+    /// The last time the server (at a reload) said a setting changed that decides whether it
+    /// writes logins: before it, the log may lack logins, so "never" is said only since then.
+    pub logging_changed: Option<OffsetDateTime>,
 }
 
 impl Parsed {
     fn saw(&mut self, at: OffsetDateTime) {
         self.first = Some(self.first.map_or(at, |f| f.min(at)));
         self.last = Some(self.last.map_or(at, |l| l.max(at)));
+    }
+
+    fn changed(&mut self, at: OffsetDateTime) {
+        self.logging_changed = Some(self.logging_changed.map_or(at, |c| c.max(at)));
     }
 }
 
@@ -71,6 +78,18 @@ pub fn postgres_time(text: &str) -> Option<OffsetDateTime> {
 }
 
 const AUTHORIZED: &str = "connection authorized:";
+/// The words of the server's own line when a setting changes at a reload.
+const CHANGED: &str = "changed to";
+
+/// Whether a record says a setting that decides whether logins are written changed (at a reload:
+/// `parameter "log_connections" changed to "off"`). Only the server's own records count, which
+/// name no session user; a session can RAISE the words, but its records carry its user.
+fn changes_login_logging(user: Option<&str>, message: &str) -> bool {
+    user.is_none_or(str::is_empty)
+        && ["log_connections", "log_min_messages", "log_destination"]
+            .iter()
+            .any(|name| message.starts_with(&format!("parameter \"{name}\" {CHANGED} ")))
+}
 
 /// A csvlog record starts with its log time and a comma: `2026-12-03 22:14:08.123 UTC,` (whatever
 /// the zone: one this collector cannot read makes the record unreadable, not another format).
@@ -106,6 +125,9 @@ pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
             };
             let Some(at) = record["timestamp"].as_str().and_then(postgres_time) else { continue };
             parsed.saw(at);
+            if changes_login_logging(record["user"].as_str(), record["message"].as_str().unwrap_or_default()) {
+                parsed.changed(at);
+            }
             if record["message"].as_str().is_some_and(is_login) {
                 match record["user"].as_str().filter(|u| !u.is_empty()) {
                     Some(user) => parsed.logins.push(Login { user: user.to_owned(), at }),
@@ -120,6 +142,9 @@ pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
         for record in reader.records().flatten() {
             let Some(at) = record.get(0).and_then(postgres_time) else { continue };
             parsed.saw(at);
+            if changes_login_logging(record.get(1), record.get(13).unwrap_or_default()) {
+                parsed.changed(at);
+            }
             if record.get(13).is_some_and(is_login) {
                 match record.get(1).filter(|u| !u.is_empty()) {
                     Some(user) => parsed.logins.push(Login { user: user.to_owned(), at }),
@@ -173,7 +198,10 @@ pub fn attribute(
             None => {}
         }
     }
+    // "Never" holds only since the log starts, and since the server last changed whether it
+    // writes logins.
     let first = parsed.first.unwrap_or(now);
+    let first = parsed.logging_changed.map_or(first, |changed| changed.max(first));
     for (i, p) in principals.iter_mut().enumerate() {
         p.last_login = match last.get(&i) {
             Some(at) => LastLogin::Logged(dbadmin_contracts::format_rfc3339(*at)),
@@ -211,25 +239,39 @@ fn no_log_named(engine: Engine) -> String {
     }
 }
 
-/// Why a PostgreSQL server whose setting reads `setting` (`log_connections=…`, as collected) writes
-/// no login line, or `None` when it writes them. 18 takes a list of aspects: a login's line
-/// ("connection authorized") is the `authorization` aspect's. The setting is the server's own
-/// (a login cannot turn it off for itself), read at collection: it says nothing of the window
-/// before, so a server not logging now has no evidence at all.
-fn postgres_logging_off(setting: &str) -> Option<String> {
-    let value = setting.strip_prefix("log_connections=")?.trim().to_ascii_lowercase();
-    let aspects: Vec<&str> = value.split(',').map(str::trim).collect();
-    let logs = match value.as_str() {
-        "on" | "true" | "yes" | "1" | "all" => true,
-        _ => aspects.iter().any(|a| matches!(*a, "authorization" | "all")),
+/// Why a PostgreSQL server whose settings read `settings` (as collected: `log_connections=on;
+/// log_min_messages=warning`) writes no login line, or `None` when it writes them. 18 takes a list
+/// of aspects for `log_connections`: a login's line ("connection authorized") is the
+/// `authorization` aspect's. A login's line is at level LOG, which `log_min_messages` `fatal` or
+/// `panic` drops. The settings are the server's own (a login cannot change them for itself), read
+/// at collection: the log's own lines say when they changed at a reload ([`Parsed::logging_changed`]).
+fn postgres_logging_off(settings: Option<&str>) -> Option<String> {
+    let value = |name: &str| {
+        settings?
+            .split("; ")
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .map(|v| v.trim().to_ascii_lowercase())
     };
-    (!logs).then(|| {
-        let shown = if value.is_empty() { "empty" } else { value.as_str() };
-        format!(
+    let Some(connections) = value("log_connections") else {
+        return Some("the server's log_connections could not be read at collection".into());
+    };
+    let logs = match connections.as_str() {
+        "on" | "true" | "yes" | "1" | "all" => true,
+        _ => connections.split(',').map(str::trim).any(|a| matches!(a, "authorization" | "all")),
+    };
+    if !logs {
+        let shown = if connections.is_empty() { "empty" } else { connections.as_str() };
+        return Some(format!(
             "log_connections is {shown} on the server at collection: it does not write logins, so its log \
              cannot date one (turn it on: log_connections = on, in the parameter group on RDS)"
-        )
-    })
+        ));
+    }
+    match value("log_min_messages").as_deref() {
+        Some(level @ ("fatal" | "panic")) => Some(format!(
+            "log_min_messages is {level} on the server at collection: it drops LOG lines, logins included"
+        )),
+        _ => None,
+    }
 }
 
 /// What the collector asks CloudWatch Logs for a `cloudwatch:` login log, as
@@ -238,7 +280,8 @@ fn postgres_logging_off(setting: &str) -> Option<String> {
 pub const CLOUDWATCH_POSTGRES: (&str, &str) = (
     "logs/postgres",
     "FilterLogEvents logGroupName={group} startTime=0 limit=1\n\
-     FilterLogEvents logGroupName={group} filterPattern=\"connection authorized\" startTime={start} endTime={end}\n",
+     FilterLogEvents logGroupName={group} filterPattern=\"connection authorized:\" startTime={start} endTime={end}\n\
+     FilterLogEvents logGroupName={group} filterPattern=\"changed to\" startTime={start} endTime={end}\n",
 );
 /// The login evidence of `target` (setting each principal's Last Login Date) from the log its
 /// inventory row names: `file:PATH` (a log file or a folder of them; local runs only, `local`) or
@@ -257,7 +300,7 @@ pub async fn evidence(
     let missing = |why: String| LoginEvidence::missing(source, window_days, why);
     match target.engine {
         Engine::Postgres => {
-            if let Some(off) = collected.login_logging.as_deref().and_then(postgres_logging_off) {
+            if let Some(off) = postgres_logging_off(collected.login_logging.as_deref()) {
                 return missing(off);
             }
         }
@@ -289,7 +332,7 @@ pub async fn evidence(
             name: CLOUDWATCH_POSTGRES.0.to_owned(),
             sha256: dbadmin_contracts::sha256_hex(asked.as_bytes()),
         });
-        let read = match logs.read(target, group, AUTHORIZED, ms(start), ms(now)).await {
+        let read = match logs.read(target, group, &[AUTHORIZED, CHANGED], ms(start), ms(now)).await {
             Ok(read) => read,
             Err(e) => return missing(e.to_string()),
         };
@@ -323,6 +366,9 @@ fn parse_events(events: &[(i64, String)]) -> Result<Parsed, String> {
             Ok(one) => {
                 parsed.logins.extend(one.logins);
                 parsed.unattributed += one.unattributed;
+                if let Some(at) = one.logging_changed {
+                    parsed.changed(at);
+                }
                 for at in one.first.into_iter().chain(one.last) {
                     parsed.saw(at);
                 }
@@ -488,15 +534,50 @@ mod tests {
         assert!(parse_events(&[(0, stderr)]).unwrap_err().contains("stderr format"));
     }
 
+    /// The server says at a reload that log_connections changed: before then its log may lack
+    /// logins, so "never" holds only since. A session RAISing the same words changes nothing.
+    #[test]
+    fn never_holds_only_since_the_server_last_changed_whether_it_logs_logins() {
+        let postmaster = |ts: &str, message: &str| {
+            serde_json::json!({"timestamp": ts, "pid": 1, "error_severity": "LOG", "message": message,
+                "backend_type": "postmaster"})
+            .to_string()
+        };
+        let log = [
+            json("2026-08-01 00:00:00 UTC", "", "database system is ready to accept connections"),
+            json("2026-10-01 00:00:00 UTC", "alice", "connection authorized: user=alice database=postgres"),
+            postmaster("2026-11-01 00:00:00 UTC", "parameter \"log_connections\" changed to \"on\""),
+            json("2026-11-20 00:00:00 UTC", "mallory", "parameter \"log_connections\" changed to \"on\""),
+        ]
+        .join("\n");
+        let parsed = parse_postgres(&log).unwrap();
+        assert_eq!(parsed.logging_changed, Some(at("2026-11-01T00:00:00Z")), "mallory's line is not the server's");
+        let mut ps = vec![principal("alice"), principal("bob")];
+        attribute(&mut ps, &parsed, "f", "x".into(), 90, at("2026-12-03T00:00:00Z"));
+        assert_eq!(ps[0].last_login, LastLogin::Logged("2026-10-01T00:00:00Z".into()), "a logged login stays");
+        assert_eq!(ps[1].last_login, LastLogin::NeverSince("2026-11-01T00:00:00Z".into()));
+        // csvlog: the server's record has an empty user field.
+        let csv = format!(
+            "{}\n{}\n",
+            csv_line("2026-08-01 00:00:00 UTC", "", "database system is ready to accept connections"),
+            csv_line("2026-11-02 00:00:00 UTC", "", "parameter \"log_min_messages\" changed to \"warning\"")
+        );
+        assert_eq!(parse_postgres(&csv).unwrap().logging_changed, Some(at("2026-11-02T00:00:00Z")));
+    }
+
     #[test]
     fn a_server_that_writes_no_login_line_is_named() {
-        for on in ["on", "all", "receipt,authorization", "TRUE", "authorization"] {
-            assert_eq!(postgres_logging_off(&format!("log_connections={on}")), None, "{on}");
+        for on in ["on", "all", "receipt,authorization", "TRUE", "receipt, authorization"] {
+            let settings = format!("log_connections={on}; log_min_messages=warning");
+            assert_eq!(postgres_logging_off(Some(&settings)), None, "{on}");
         }
         for off in ["off", "", "receipt,authentication", "setup_durations", "0"] {
-            let why = postgres_logging_off(&format!("log_connections={off}")).unwrap();
+            let why = postgres_logging_off(Some(&format!("log_connections={off}; log_min_messages=warning"))).unwrap();
             assert!(why.starts_with("log_connections is "), "{off}: {why}");
         }
+        let quiet = postgres_logging_off(Some("log_connections=on; log_min_messages=fatal")).unwrap();
+        assert!(quiet.starts_with("log_min_messages is fatal"), "{quiet}");
+        assert!(postgres_logging_off(None).unwrap().contains("could not be read"), "unknown is not on");
     }
 
     /// A server that does not write logins has no evidence, whatever its log holds.
@@ -512,12 +593,12 @@ mod tests {
             ..dbadmin_ports::fixtures::target("p")
         };
         let mut collected = collected(vec![principal("fx_super")]);
-        collected.login_logging = Some("log_connections=off".into());
+        collected.login_logging = Some("log_connections=off; log_min_messages=warning".into());
         let now = at("2026-12-04T00:00:00Z");
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert!(e.missing.unwrap().contains("log_connections is off"));
         assert_eq!(collected.principals[0].last_login, LastLogin::NotRecorded);
-        collected.login_logging = Some("log_connections=on".into());
+        collected.login_logging = Some("log_connections=on; log_min_messages=warning".into());
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert_eq!((e.missing, e.logins), (None, 1));
         assert_eq!(collected.principals[0].last_login, LastLogin::Logged("2026-12-01T10:00:00Z".into()));

@@ -175,7 +175,7 @@ impl dbadmin_ports::LoginLogs for HangingLogs {
         &self,
         _: &Target,
         _: &str,
-        _: &str,
+        _: &[&str],
         _: i64,
         _: i64,
     ) -> Result<dbadmin_ports::LogRead, dbadmin_ports::LogError> {

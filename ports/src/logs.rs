@@ -11,7 +11,7 @@ pub const MAX_LOGIN_EVENTS: usize = 200_000;
 /// What was read of one log group.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct LogRead {
-    /// `(time in Unix milliseconds, message)` of each event holding the phrase, oldest first.
+    /// `(time in Unix milliseconds, message)` of each event holding one of the phrases, oldest first.
     pub events: Vec<(i64, String)>,
     /// The time of the group's oldest event: what it covers.
     pub oldest: Option<i64>,
@@ -24,13 +24,14 @@ pub struct LogError(pub String);
 #[async_trait]
 pub trait LoginLogs: Send + Sync {
     /// The events of log group `group` in `target`'s account (through its role) and region, from
-    /// `start_ms` to `end_ms`, whose message holds `phrase`, and the group's oldest event. Fails
+    /// `start_ms` to `end_ms`, whose message holds one of `phrases` (one filter each), and the
+    /// group's oldest event. Fails
     /// naming the group: refused, missing, or more than [`MAX_LOGIN_EVENTS`].
     async fn read(
         &self,
         target: &Target,
         group: &str,
-        phrase: &str,
+        phrases: &[&str],
         start_ms: i64,
         end_ms: i64,
     ) -> Result<LogRead, LogError>;
@@ -41,7 +42,7 @@ pub struct NoCloudLogs;
 
 #[async_trait]
 impl LoginLogs for NoCloudLogs {
-    async fn read(&self, _: &Target, group: &str, _: &str, _: i64, _: i64) -> Result<LogRead, LogError> {
+    async fn read(&self, _: &Target, group: &str, _: &[&str], _: i64, _: i64) -> Result<LogRead, LogError> {
         Err(LogError(format!("log group {group} is read by the deployed collector; a local run reads file: logs only")))
     }
 }

@@ -1041,6 +1041,10 @@ async fn inventories_are_read_from_parameter_store() {
 /// NEVER IN WINDOW and the database is DORMANT_ADMIN.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one deployed scenario: log events put, a report run, then its evidence checked"
+)]
 async fn last_logins_are_read_from_cloudwatch_logs_in_the_target_account() {
     let Some(e) = Env::new().await else { return };
     let (_, demo) = e.demo_inventory().await;

@@ -238,6 +238,7 @@ impl Driver for PostgresDriver {
                 ssl: flag(&row, 3),
                 in_recovery: flag(&row, 4),
                 log_connections: cell(&row, 7).to_owned(),
+                log_min_messages: cell(&row, 8).to_owned(),
             },
         };
         let mut warnings = Vec::new();
@@ -307,7 +308,8 @@ impl Driver for PostgresDriver {
     }
 
     fn login_logging(server: &Server) -> Option<String> {
-        Some(format!("log_connections={}", server.settings.log_connections))
+        let settings = &server.settings;
+        Some(format!("log_connections={}; log_min_messages={}", settings.log_connections, settings.log_min_messages))
     }
 }
 

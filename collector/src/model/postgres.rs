@@ -47,6 +47,8 @@ pub struct Settings {
     pub in_recovery: bool,
     /// `log_connections` as the server shows it: `on`/`off`, or (18+) a list of aspects.
     pub log_connections: String,
+    /// `log_min_messages`: `fatal` or `panic` drop a login's LOG line.
+    pub log_min_messages: String,
 }
 
 /// A `pg_parameter_acl` grant (15+): `privilege` is `SET` or `ALTER SYSTEM`; grantee 0 is PUBLIC.
