@@ -545,9 +545,7 @@ mod batches {
             return Some(port);
         }
         let msg = format!("no server on 127.0.0.1:{port}; start it with scripts/test-servers.sh up");
-        assert!(std::env::var("DBADMIN_REQUIRE_SERVERS").as_deref() != Ok("1"), "{msg}");
-        eprintln!("SKIPPED: {msg}");
-        None
+        panic!("{msg}")
     }
 
     fn target(engine: Engine, port: u16) -> Target {
