@@ -9,7 +9,6 @@ use crate::inventory::{host_key, Engine, Filters, Target};
 use crate::version::Versioned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 /// Asked for in a report request: discover the databases in scope and reconcile them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,18 +169,14 @@ pub enum ReconciliationStatus {
     EndpointMismatch,
 }
 
-impl fmt::Display for ReconciliationStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ReconciliationStatus::InBoth => "IN_BOTH",
-            ReconciliationStatus::NotInInventory => "NOT_IN_INVENTORY",
-            ReconciliationStatus::NotFound => "NOT_FOUND",
-            ReconciliationStatus::Excluded => "EXCLUDED",
-            ReconciliationStatus::DiscoveryFailed => "DISCOVERY_FAILED",
-            ReconciliationStatus::EndpointMismatch => "ENDPOINT_MISMATCH",
-        })
-    }
-}
+string_forms!(ReconciliationStatus, "reconciliation status", {
+    InBoth => "IN_BOTH",
+    NotInInventory => "NOT_IN_INVENTORY",
+    NotFound => "NOT_FOUND",
+    Excluded => "EXCLUDED",
+    DiscoveryFailed => "DISCOVERY_FAILED",
+    EndpointMismatch => "ENDPOINT_MISMATCH",
+});
 
 /// One line of `reconciliation.csv`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -29,39 +29,19 @@ pub fn host_key(host: &str) -> String {
 }
 
 impl Engine {
-    pub const ALL: [Engine; 4] = [Engine::Sqlserver, Engine::Mysql, Engine::Mariadb, Engine::Postgres];
-
     /// Whether its accounts are `user@host` pairs (MySQL and MariaDB), so a principal's host is part
     /// of who it is (an empty host meaning any host), not absent.
     pub fn has_hosts(self) -> bool {
         matches!(self, Engine::Mysql | Engine::Mariadb)
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Sqlserver => "sqlserver",
-            Engine::Mysql => "mysql",
-            Engine::Mariadb => "mariadb",
-            Engine::Postgres => "postgres",
-        }
-    }
 }
 
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Engine {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Engine::ALL
-            .into_iter()
-            .find(|e| e.as_str() == s)
-            .ok_or_else(|| format!("unknown engine '{s}' (expected one of: sqlserver, mysql, mariadb, postgres)"))
-    }
-}
+string_forms!(Engine, "engine", {
+    Sqlserver => "sqlserver",
+    Mysql => "mysql",
+    Mariadb => "mariadb",
+    Postgres => "postgres",
+});
 
 /// How the collector protects its connection to a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -78,22 +58,12 @@ pub enum TlsMode {
     Disable,
 }
 
-impl TlsMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TlsMode::VerifyFull => "verify-full",
-            TlsMode::VerifyCa => "verify-ca",
-            TlsMode::Require => "require",
-            TlsMode::Disable => "disable",
-        }
-    }
-}
-
-impl std::fmt::Display for TlsMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+string_forms!(TlsMode, "TLS mode", {
+    VerifyFull => "verify-full",
+    VerifyCa => "verify-ca",
+    Require => "require",
+    Disable => "disable",
+});
 
 impl TlsMode {
     /// Whether this mode protects at least as much as `floor` (`verify-full` > `verify-ca` >
@@ -111,18 +81,6 @@ impl TlsMode {
     /// Whether the mode checks who the server is (its certificate chain at least).
     pub fn verifies_server(self) -> bool {
         matches!(self, TlsMode::VerifyFull | TlsMode::VerifyCa)
-    }
-}
-
-impl std::str::FromStr for TlsMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        [TlsMode::VerifyFull, TlsMode::VerifyCa, TlsMode::Require, TlsMode::Disable]
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown TLS mode '{s}' (expected one of: verify-full, verify-ca, require, disable)")
-            })
     }
 }
 

@@ -5,6 +5,8 @@
 //! a shape. Messages and results carry a `schema_version`; [`decode`] refuses a
 //! version it does not know instead of half-reading it.
 
+#[macro_use]
+mod forms;
 pub mod baseline;
 pub mod discovery;
 pub mod inventory;

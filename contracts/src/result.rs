@@ -3,7 +3,6 @@
 use crate::inventory::{Engine, Target, TlsMode};
 use crate::version::Versioned;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The version of the admin definition (ADMIN-MODEL.md) the collectors implement.
 /// Bump it whenever a classification rule changes; every manifest records it.
@@ -189,30 +188,20 @@ pub enum ErrorKind {
     UnreadableResult,
 }
 
-impl ErrorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::AuthenticationFailed => "authentication_failed",
-            ErrorKind::Unreachable => "unreachable",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Tls => "tls",
-            ErrorKind::InsufficientPrivilege => "insufficient_privilege",
-            ErrorKind::UnsupportedVersion => "unsupported_version",
-            ErrorKind::Credentials => "credentials",
-            ErrorKind::CredentialHostMismatch => "credential_host_mismatch",
-            ErrorKind::Configuration => "configuration",
-            ErrorKind::Query => "query",
-            ErrorKind::MissingResult => "missing_result",
-            ErrorKind::UnreadableResult => "unreadable_result",
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+string_forms!(ErrorKind, "error kind", {
+    AuthenticationFailed => "authentication_failed",
+    Unreachable => "unreachable",
+    Timeout => "timeout",
+    Tls => "tls",
+    InsufficientPrivilege => "insufficient_privilege",
+    UnsupportedVersion => "unsupported_version",
+    Credentials => "credentials",
+    CredentialHostMismatch => "credential_host_mismatch",
+    Configuration => "configuration",
+    Query => "query",
+    MissingResult => "missing_result",
+    UnreadableResult => "unreadable_result",
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryRecord {
@@ -228,14 +217,7 @@ pub enum Level {
     Elevated,
 }
 
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Admin => "ADMIN",
-            Level::Elevated => "ELEVATED",
-        }
-    }
-}
+string_forms!(Level, "level", { Admin => "ADMIN", Elevated => "ELEVATED" });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -246,15 +228,7 @@ pub enum PrincipalKind {
     Group,
 }
 
-impl PrincipalKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrincipalKind::User => "USER",
-            PrincipalKind::Role => "ROLE",
-            PrincipalKind::Group => "GROUP",
-        }
-    }
-}
+string_forms!(PrincipalKind, "principal type", { User => "USER", Role => "ROLE", Group => "GROUP" });
 
 /// One privilege that makes a principal admin or elevated, and how it reaches them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
