@@ -309,9 +309,9 @@ fn discovered_rows<'t>(
 
 /// The row of an inventory entry no discovered database accounts for, with why.
 fn not_found_row(t: &Target, discovery: &Discovery) -> ReconciliationRow {
-    let mut scopes = discovery.scopes.iter().filter(|s| s.account_id == t.account_id && s.region == t.region);
+    let scopes = discovery.scopes.iter().filter(|s| s.account_id == t.account_id && s.region == t.region);
     let listed = scopes.clone().next().is_some();
-    let (status, reason) = if let Some(error) = scopes.find_map(|s| s.error.as_deref()) {
+    let (status, reason) = if let Some(error) = scopes.filter_map(|s| s.error.as_deref()).last() {
         (ReconciliationStatus::DiscoveryFailed, format!("its account and region could not be listed: {error}"))
     } else if self_managed(t) {
         (ReconciliationStatus::NotFound, "self-managed (tagged self_managed=true): RDS does not list it".into())
