@@ -311,7 +311,7 @@ fn discovered_rows<'t>(
 fn not_found_row(t: &Target, discovery: &Discovery) -> ReconciliationRow {
     let scopes = discovery.scopes.iter().filter(|s| s.account_id == t.account_id && s.region == t.region);
     let listed = scopes.clone().next().is_some();
-    let (status, reason) = if let Some(error) = scopes.filter_map(|s| s.error.as_deref()).last() {
+    let (status, reason) = if let Some(error) = scopes.filter_map(|s| s.error.as_deref()).next_back() {
         (ReconciliationStatus::DiscoveryFailed, format!("its account and region could not be listed: {error}"))
     } else if self_managed(t) {
         (ReconciliationStatus::NotFound, "self-managed (tagged self_managed=true): RDS does not list it".into())
