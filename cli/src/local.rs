@@ -231,11 +231,8 @@ pub async fn run(
         job_ms_max: job_ms.last().copied().unwrap_or(0),
         finalize_ms: finalize_started.elapsed().as_millis() as u64,
     };
-    outcome_of(finalized, request.report_id, published.population, errors, timings).map(|o| LocalOutcome {
-        signing_key: signer.path().display().to_string(),
-        signing_key_created,
-        ..o
-    })
+    let signed = (signer.path().display().to_string(), signing_key_created);
+    outcome_of(finalized, request.report_id, published.population, errors, timings, signed)
 }
 
 /// The request a local run publishes, as the CLI would send it to the requests queue.
@@ -254,13 +251,15 @@ fn request_of(opts: &LocalOptions) -> ReportRequest {
     }
 }
 
-/// What a local run says it did, from the reporter's outcome (the signing key is the caller's).
+/// What a local run says it did, from the reporter's outcome; `signed` is the signing key's path
+/// and whether this run made it.
 fn outcome_of(
     finalized: FinalizeOutcome,
     report_id: String,
     population: usize,
     errors: usize,
     timings: Timings,
+    (signing_key, signing_key_created): (String, bool),
 ) -> anyhow::Result<LocalOutcome> {
     match finalized {
         FinalizeOutcome::Written {
@@ -274,8 +273,8 @@ fn outcome_of(
             errors,
             rows,
             timings,
-            signing_key: String::new(),
-            signing_key_created: false,
+            signing_key,
+            signing_key_created,
             tls_warning,
             reconciliation: reconciliation.map(|r| *r),
             baseline: baseline.map(|b| *b),

@@ -264,7 +264,10 @@ async fn handle(
         }
         Err(source) => return Err(CollectorError::Count { target_id: target.id.clone(), source }),
     };
-    let finalize_sent = completion.is_last() && request_finalize(job, deps, &completion).await?;
+    let finalize_sent = completion.is_last();
+    if finalize_sent {
+        request_finalize(job, deps, &completion).await?;
+    }
     info!(db_ms, total_ms = started.elapsed().as_millis() as u64, "Job done.");
     Ok(JobReport {
         newly_counted: completion.newly_counted,
@@ -336,14 +339,14 @@ async fn request_finalize(
     job: &CollectionJob,
     deps: &CollectorDeps<'_>,
     completion: &dbadmin_ports::Completion,
-) -> Result<bool, CollectorError> {
+) -> Result<(), CollectorError> {
     let message = FinalizeMessage { schema_version: FinalizeMessage::SCHEMA_VERSION, report_id: job.report_id.clone() };
     deps.finalize
         .send_finalize(&message)
         .await
         .map_err(|source| CollectorError::Finalize { report_id: job.report_id.clone(), source })?;
     info!(completed = completion.total, total = completion.total, "Last target counted, finalization requested.");
-    Ok(true)
+    Ok(())
 }
 
 fn failure_kind(result: &TargetResult) -> Option<ErrorKind> {
