@@ -587,6 +587,7 @@ mod batches {
     }
 
     #[tokio::test]
+    #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
     async fn mysql_family_answers_a_batch_in_order_and_names_the_failing_query() {
         let creds = DbCredentials {
             username: "dbadmin_collector".into(),
