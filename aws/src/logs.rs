@@ -44,7 +44,9 @@ impl LoginLogs for AwsCredentials {
         let oldest = client.filter_log_events().log_group_name(group).start_time(0).limit(1).send().await;
         let oldest = oldest.map_err(|e| failed(&dbadmin_ports::error_chain(&e), code(&e)))?;
         read.oldest = oldest.events().first().and_then(|e| e.timestamp());
-        for phrase in phrases {
+        for (i, phrase) in phrases.iter().enumerate() {
+            // An event holding an earlier phrase too was read by that phrase's pass.
+            let earlier = &phrases[..i];
             let mut token: Option<String> = None;
             loop {
                 let mut req = client
@@ -62,7 +64,7 @@ impl LoginLogs for AwsCredentials {
                     page.events()
                         .iter()
                         .filter_map(|e| Some((e.timestamp()?, e.message()?.to_owned())))
-                        .filter(|(_, m)| m.contains(phrase)),
+                        .filter(|(_, m)| m.contains(phrase) && !earlier.iter().any(|e| m.contains(e))),
                 );
                 if read.events.len() > MAX_LOGIN_EVENTS {
                     return Err(LogError(format!(

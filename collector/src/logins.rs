@@ -32,9 +32,9 @@ pub struct Parsed {
     pub last: Option<OffsetDateTime>,
     /// Login records that name no user, or a time that cannot be read.
     pub unattributed: u64,
-    /// The last time the server (at a reload) said a setting changed that decides whether it
-    /// writes logins: before it, the log may lack logins, so "never" is said only since then.
-    pub logging_changed: Option<OffsetDateTime>,
+    /// The postmaster's lines saying a setting that decides whether logins are written changed at
+    /// a reload: `(setting, new value, when)` ([`Parsed::never_from`]).
+    pub changes: Vec<(String, String, OffsetDateTime)>,
 }
 
 impl Parsed {
@@ -43,8 +43,37 @@ impl Parsed {
         self.last = Some(self.last.map_or(at, |l| l.max(at)));
     }
 
-    fn changed(&mut self, at: OffsetDateTime) {
-        self.logging_changed = Some(self.logging_changed.map_or(at, |c| c.max(at)));
+    /// Where "never" may start, from the settings' changes in time order: after `log_connections`
+    /// comes back on from an `off` the log shows, or after any change of `log_min_messages`,
+    /// `log_destination` or `lc_messages` (a change to `fatal` is not itself written, so each
+    /// counts); `log_connections` still off at the log's end (turned on by a restart) leaves
+    /// only the log's end. `None`: the log's own start stands.
+    pub fn never_from(&self) -> Option<OffsetDateTime> {
+        let mut changes: Vec<&(String, String, OffsetDateTime)> = self.changes.iter().collect();
+        changes.sort_by_key(|(.., at)| *at);
+        let (mut from, mut off) = (None, false);
+        for (name, value, at) in changes {
+            if name != "log_connections" || (off && connections_logged(value)) {
+                from = Some(*at);
+            }
+            if name == "log_connections" {
+                off = !connections_logged(value);
+            }
+        }
+        if off {
+            from = self.last.or(from);
+        }
+        from
+    }
+
+    /// Another log's (a CloudWatch event's, a file's) findings.
+    fn merge(&mut self, other: Parsed) {
+        self.logins.extend(other.logins);
+        self.unattributed += other.unattributed;
+        for at in other.first.into_iter().chain(other.last) {
+            self.saw(at);
+        }
+        self.changes.extend(other.changes);
     }
 }
 
@@ -81,14 +110,17 @@ const AUTHORIZED: &str = "connection authorized:";
 /// The words of the server's own line when a setting changes at a reload.
 const CHANGED: &str = "changed to";
 
-/// Whether a record says a setting that decides whether logins are written changed (at a reload:
-/// `parameter "log_connections" changed to "off"`). Only the server's own records count, which
-/// name no session user; a session can RAISE the words, but its records carry its user.
-fn changes_login_logging(user: Option<&str>, message: &str) -> bool {
-    user.is_none_or(str::is_empty)
-        && ["log_connections", "log_min_messages", "log_destination"]
-            .iter()
-            .any(|name| message.starts_with(&format!("parameter \"{name}\" {CHANGED} ")))
+/// The setting and its new value when a record is the postmaster's own line at a reload saying a
+/// setting that decides whether logins are written changed (`parameter "log_connections" changed
+/// to "off"`). Only the postmaster's records count: any session, and any background worker running
+/// a user's code (autovacuum evaluating an index expression), can RAISE the words.
+fn login_logging_change<'m>(backend_type: Option<&str>, message: &'m str) -> Option<(&'m str, &'m str)> {
+    if backend_type != Some("postmaster") {
+        return None;
+    }
+    let (name, rest) = message.strip_prefix("parameter \"")?.split_once('"')?;
+    let value = rest.strip_prefix(' ')?.strip_prefix(CHANGED)?.strip_prefix(" \"")?.strip_suffix('"')?;
+    ["log_connections", "log_min_messages", "log_destination", "lc_messages"].contains(&name).then_some((name, value))
 }
 
 /// A csvlog record starts with its log time and a comma: `2026-12-03 22:14:08.123 UTC,` (whatever
@@ -125,8 +157,9 @@ pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
             };
             let Some(at) = record["timestamp"].as_str().and_then(postgres_time) else { continue };
             parsed.saw(at);
-            if changes_login_logging(record["user"].as_str(), record["message"].as_str().unwrap_or_default()) {
-                parsed.changed(at);
+            let message = record["message"].as_str().unwrap_or_default();
+            if let Some((name, value)) = login_logging_change(record["backend_type"].as_str(), message) {
+                parsed.changes.push((name.to_owned(), value.to_owned(), at));
             }
             if record["message"].as_str().is_some_and(is_login) {
                 match record["user"].as_str().filter(|u| !u.is_empty()) {
@@ -142,8 +175,9 @@ pub fn parse_postgres(text: &str) -> Result<Parsed, String> {
         for record in reader.records().flatten() {
             let Some(at) = record.get(0).and_then(postgres_time) else { continue };
             parsed.saw(at);
-            if changes_login_logging(record.get(1), record.get(13).unwrap_or_default()) {
-                parsed.changed(at);
+            // backend_type is the 24th column (PostgreSQL 13+).
+            if let Some((name, value)) = login_logging_change(record.get(23), record.get(13).unwrap_or_default()) {
+                parsed.changes.push((name.to_owned(), value.to_owned(), at));
             }
             if record.get(13).is_some_and(is_login) {
                 match record.get(1).filter(|u| !u.is_empty()) {
@@ -201,7 +235,7 @@ pub fn attribute(
     // "Never" holds only since the log starts, and since the server last changed whether it
     // writes logins.
     let first = parsed.first.unwrap_or(now);
-    let first = parsed.logging_changed.map_or(first, |changed| changed.max(first));
+    let first = parsed.never_from().map_or(first, |from| from.max(first));
     for (i, p) in principals.iter_mut().enumerate() {
         p.last_login = match last.get(&i) {
             Some(at) => LastLogin::Logged(dbadmin_contracts::format_rfc3339(*at)),
@@ -239,39 +273,59 @@ fn no_log_named(engine: Engine) -> String {
     }
 }
 
+/// Whether a `log_connections` value writes a login's line ("connection authorized", the
+/// `authorization` aspect of 18's lists).
+fn connections_logged(value: &str) -> bool {
+    let value = value.trim().to_ascii_lowercase();
+    matches!(value.as_str(), "on" | "true" | "yes" | "1" | "all")
+        || value.split(',').map(str::trim).any(|a| matches!(a, "authorization" | "all"))
+}
+
 /// Why a PostgreSQL server whose settings read `settings` (as collected: `log_connections=on;
-/// log_min_messages=warning`) writes no login line, or `None` when it writes them. 18 takes a list
-/// of aspects for `log_connections`: a login's line ("connection authorized") is the
-/// `authorization` aspect's. A login's line is at level LOG, which `log_min_messages` `fatal` or
-/// `panic` drops. The settings are the server's own (a login cannot change them for itself), read
-/// at collection: the log's own lines say when they changed at a reload ([`Parsed::logging_changed`]).
+/// log_min_messages=warning; lc_messages=C; overridden=f`) writes no login line this collector can
+/// read, or `None` when it does. A login's line is at level LOG, which `log_min_messages` `fatal`
+/// or `panic` drops, and in English only while `lc_messages` is C, POSIX or English.
+/// `log_connections` is the server's alone (refused per role or database), but `log_min_messages`
+/// and `lc_messages` can be set for a login or a database (`overridden`), and then the collector's
+/// session does not show the server's value. Read at collection: the log's own lines say when they
+/// changed at a reload ([`Parsed::never_from`]).
 fn postgres_logging_off(settings: Option<&str>) -> Option<String> {
     let value = |name: &str| {
-        settings?
-            .split("; ")
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-            .map(|v| v.trim().to_ascii_lowercase())
+        settings?.split("; ").find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')).map(|v| v.trim().to_owned())
     };
-    let Some(connections) = value("log_connections") else {
-        return Some("the server's log_connections could not be read at collection".into());
+    let (Some(connections), Some(level), Some(language), Some(overridden)) =
+        (value("log_connections"), value("log_min_messages"), value("lc_messages"), value("overridden"))
+    else {
+        return Some("the server's login-logging settings could not be read at collection".into());
     };
-    let logs = match connections.as_str() {
-        "on" | "true" | "yes" | "1" | "all" => true,
-        _ => connections.split(',').map(str::trim).any(|a| matches!(a, "authorization" | "all")),
-    };
-    if !logs {
+    if !connections_logged(&connections) {
         let shown = if connections.is_empty() { "empty" } else { connections.as_str() };
         return Some(format!(
             "log_connections is {shown} on the server at collection: it does not write logins, so its log \
              cannot date one (turn it on: log_connections = on, in the parameter group on RDS)"
         ));
     }
-    match value("log_min_messages").as_deref() {
-        Some(level @ ("fatal" | "panic")) => Some(format!(
-            "log_min_messages is {level} on the server at collection: it drops LOG lines, logins included"
-        )),
-        _ => None,
+    if overridden != "f" {
+        return Some(
+            "log_min_messages or lc_messages is set for a login or a database (ALTER ROLE/DATABASE … SET): \
+             the collector cannot see whether the server writes logins"
+                .into(),
+        );
     }
+    let level = level.to_ascii_lowercase();
+    if matches!(level.as_str(), "fatal" | "panic") {
+        return Some(format!(
+            "log_min_messages is {level} on the server at collection: it drops LOG lines, logins included"
+        ));
+    }
+    let lang = language.to_ascii_lowercase();
+    let base = lang.split(['.', '@']).next().unwrap_or_default();
+    let english = ["", "c", "posix"].contains(&base) || base == "en" || base.starts_with("en_");
+    (!english).then(|| {
+        format!(
+            "lc_messages is {language} on the server at collection: its login lines are not in English, which is read"
+        )
+    })
 }
 
 /// What the collector asks CloudWatch Logs for a `cloudwatch:` login log, as
@@ -313,14 +367,28 @@ pub async fn evidence(
         if !local {
             return missing("file: logs are read by local runs only".into());
         }
-        let bytes = match read_log(std::path::Path::new(path)) {
-            Ok(b) => b,
+        let files = match read_log(std::path::Path::new(path)) {
+            Ok(files) => files,
             Err(e) => return missing(format!("cannot read {path}: {e}")),
         };
-        match parse_postgres(&String::from_utf8_lossy(&bytes)) {
-            Ok(parsed) => (parsed, dbadmin_contracts::sha256_hex(&bytes)),
-            Err(why) => return missing(why),
+        // Each file in its own format: a folder holding a stderr file beside a jsonlog one (with
+        // log_destination = 'stderr,jsonlog') is refused, not read as jsonlog.
+        let (mut parsed, mut read) = (Parsed::default(), Vec::new());
+        for bytes in &files {
+            read.extend_from_slice(bytes);
+            if !read.ends_with(b"\n") {
+                read.push(b'\n');
+            }
+            match parse_postgres(&String::from_utf8_lossy(bytes)) {
+                Ok(one) => parsed.merge(one),
+                Err(why) if why == STDERR_REFUSED => return missing(why),
+                Err(_) => {}
+            }
         }
+        if parsed.first.is_none() {
+            return missing("the log holds no record PostgreSQL wrote".into());
+        }
+        (parsed, dbadmin_contracts::sha256_hex(&read))
     } else if let Some(group) = source.strip_prefix("cloudwatch:") {
         let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
         let asked = CLOUDWATCH_POSTGRES
@@ -364,14 +432,7 @@ fn parse_events(events: &[(i64, String)]) -> Result<Parsed, String> {
     for (_, message) in events {
         match parse_postgres(message) {
             Ok(one) => {
-                parsed.logins.extend(one.logins);
-                parsed.unattributed += one.unattributed;
-                if let Some(at) = one.logging_changed {
-                    parsed.changed(at);
-                }
-                for at in one.first.into_iter().chain(one.last) {
-                    parsed.saw(at);
-                }
+                parsed.merge(one);
             }
             Err(why) if why == STDERR_REFUSED => return Err(why),
             Err(_) => unreadable += 1,
@@ -384,22 +445,15 @@ fn parse_events(events: &[(i64, String)]) -> Result<Parsed, String> {
     Ok(parsed)
 }
 
-/// A file, or every file of a folder (not recursing, in name order), one after the other.
-fn read_log(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+/// A file, or every file of a folder (not recursing, in name order).
+fn read_log(path: &std::path::Path) -> std::io::Result<Vec<Vec<u8>>> {
     if !path.is_dir() {
-        return std::fs::read(path);
+        return Ok(vec![std::fs::read(path)?]);
     }
     let mut files: Vec<std::path::PathBuf> =
         std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
     files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        out.extend(std::fs::read(f)?);
-        if !out.ends_with(b"\n") {
-            out.push(b'\n');
-        }
-    }
-    Ok(out)
+    files.into_iter().map(std::fs::read).collect()
 }
 
 #[cfg(test)]
@@ -534,49 +588,67 @@ mod tests {
         assert!(parse_events(&[(0, stderr)]).unwrap_err().contains("stderr format"));
     }
 
-    /// The server says at a reload that log_connections changed: before then its log may lack
-    /// logins, so "never" holds only since. A session RAISing the same words changes nothing.
+    /// The postmaster says at a reload that log_connections went off and came back on: before
+    /// then its log may lack logins, so "never" holds only since. A session, or a background worker
+    /// running a user's code, writing the same words changes nothing.
     #[test]
     fn never_holds_only_since_the_server_last_changed_whether_it_logs_logins() {
-        let postmaster = |ts: &str, message: &str| {
+        let from = |backend: &str, ts: &str, message: &str| {
             serde_json::json!({"timestamp": ts, "pid": 1, "error_severity": "LOG", "message": message,
-                "backend_type": "postmaster"})
+                "backend_type": backend})
             .to_string()
         };
+        let changed = |v: &str| format!("parameter \"log_connections\" changed to \"{v}\"");
         let log = [
             json("2026-08-01 00:00:00 UTC", "", "database system is ready to accept connections"),
             json("2026-10-01 00:00:00 UTC", "alice", "connection authorized: user=alice database=postgres"),
-            postmaster("2026-11-01 00:00:00 UTC", "parameter \"log_connections\" changed to \"on\""),
-            json("2026-11-20 00:00:00 UTC", "mallory", "parameter \"log_connections\" changed to \"on\""),
+            from("postmaster", "2026-10-20 00:00:00 UTC", &changed("off")),
+            from("postmaster", "2026-11-01 00:00:00 UTC", &changed("on")),
+            from("autovacuum worker", "2026-11-10 00:00:00 UTC", &changed("on")),
+            json("2026-11-20 00:00:00 UTC", "mallory", &changed("on")),
         ]
         .join("\n");
         let parsed = parse_postgres(&log).unwrap();
-        assert_eq!(parsed.logging_changed, Some(at("2026-11-01T00:00:00Z")), "mallory's line is not the server's");
+        assert_eq!(parsed.never_from(), Some(at("2026-11-01T00:00:00Z")), "only the postmaster's lines count");
         let mut ps = vec![principal("alice"), principal("bob")];
         attribute(&mut ps, &parsed, "f", "x".into(), 90, at("2026-12-03T00:00:00Z"));
         assert_eq!(ps[0].last_login, LastLogin::Logged("2026-10-01T00:00:00Z".into()), "a logged login stays");
         assert_eq!(ps[1].last_login, LastLogin::NeverSince("2026-11-01T00:00:00Z".into()));
-        // csvlog: the server's record has an empty user field.
+        // Turned on with nothing off before it in the log: the window stands.
+        let on_only =
+            [log.lines().next().unwrap().to_owned(), from("postmaster", "2026-11-01 00:00:00 UTC", &changed("on"))];
+        assert_eq!(parse_postgres(&on_only.join("\n")).unwrap().never_from(), None);
+        // csvlog: backend_type is the 24th column; any change of log_min_messages counts.
         let csv = format!(
             "{}\n{}\n",
             csv_line("2026-08-01 00:00:00 UTC", "", "database system is ready to accept connections"),
             csv_line("2026-11-02 00:00:00 UTC", "", "parameter \"log_min_messages\" changed to \"warning\"")
+                .replace("\"client backend\"", "\"postmaster\"")
         );
-        assert_eq!(parse_postgres(&csv).unwrap().logging_changed, Some(at("2026-11-02T00:00:00Z")));
+        assert_eq!(parse_postgres(&csv).unwrap().never_from(), Some(at("2026-11-02T00:00:00Z")));
     }
 
     #[test]
     fn a_server_that_writes_no_login_line_is_named() {
+        let settings = |c: &str, level: &str, lang: &str, over: &str| {
+            format!("log_connections={c}; log_min_messages={level}; lc_messages={lang}; overridden={over}")
+        };
         for on in ["on", "all", "receipt,authorization", "TRUE", "receipt, authorization"] {
-            let settings = format!("log_connections={on}; log_min_messages=warning");
-            assert_eq!(postgres_logging_off(Some(&settings)), None, "{on}");
+            assert_eq!(postgres_logging_off(Some(&settings(on, "warning", "C", "f"))), None, "{on}");
+        }
+        for lang in ["", "en_US.UTF-8", "POSIX", "C.UTF-8", "C"] {
+            assert_eq!(postgres_logging_off(Some(&settings("on", "notice", lang, "f"))), None, "{lang}");
         }
         for off in ["off", "", "receipt,authentication", "setup_durations", "0"] {
-            let why = postgres_logging_off(Some(&format!("log_connections={off}; log_min_messages=warning"))).unwrap();
+            let why = postgres_logging_off(Some(&settings(off, "warning", "C", "f"))).unwrap();
             assert!(why.starts_with("log_connections is "), "{off}: {why}");
         }
-        let quiet = postgres_logging_off(Some("log_connections=on; log_min_messages=fatal")).unwrap();
+        let quiet = postgres_logging_off(Some(&settings("on", "fatal", "C", "f"))).unwrap();
         assert!(quiet.starts_with("log_min_messages is fatal"), "{quiet}");
+        let german = postgres_logging_off(Some(&settings("on", "warning", "de_DE.UTF-8", "f"))).unwrap();
+        assert!(german.starts_with("lc_messages is de_DE.UTF-8"), "{german}");
+        let masked = postgres_logging_off(Some(&settings("on", "warning", "C", "t"))).unwrap();
+        assert!(masked.contains("set for a login or a database"), "{masked}");
         assert!(postgres_logging_off(None).unwrap().contains("could not be read"), "unknown is not on");
     }
 
@@ -593,15 +665,43 @@ mod tests {
             ..dbadmin_ports::fixtures::target("p")
         };
         let mut collected = collected(vec![principal("fx_super")]);
-        collected.login_logging = Some("log_connections=off; log_min_messages=warning".into());
+        collected.login_logging =
+            Some("log_connections=off; log_min_messages=warning; lc_messages=C; overridden=f".into());
         let now = at("2026-12-04T00:00:00Z");
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert!(e.missing.unwrap().contains("log_connections is off"));
         assert_eq!(collected.principals[0].last_login, LastLogin::NotRecorded);
-        collected.login_logging = Some("log_connections=on; log_min_messages=warning".into());
+        collected.login_logging =
+            Some("log_connections=on; log_min_messages=warning; lc_messages=C; overridden=f".into());
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert_eq!((e.missing, e.logins), (None, 1));
         assert_eq!(collected.principals[0].last_login, LastLogin::Logged("2026-12-01T10:00:00Z".into()));
+    }
+
+    /// A folder with a stderr file beside the jsonlog one: a failed login's name in the stderr
+    /// file can hold a whole jsonlog line, so the folder is refused, not read as jsonlog.
+    #[tokio::test]
+    async fn a_folder_holding_a_stderr_log_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = json("2026-12-01 10:00:00 UTC", "fx_super", "connection authorized: user=fx_super database=x");
+        std::fs::write(dir.path().join("postgresql.json"), &line).unwrap();
+        let forged =
+            format!("2026-12-01 10:00:00 UTC [9] FATAL:  password authentication failed for user \"x\n\t{line}\"\n");
+        std::fs::write(dir.path().join("postgresql.log"), forged).unwrap();
+        let target = Target {
+            engine: Engine::Postgres,
+            login_log: Some(format!("file:{}", dir.path().display())),
+            ..dbadmin_ports::fixtures::target("p")
+        };
+        let mut collected = collected(vec![principal("fx_super")]);
+        collected.login_logging =
+            Some("log_connections=on; log_min_messages=warning; lc_messages=C; overridden=f".into());
+        let now = at("2026-12-04T00:00:00Z");
+        let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
+        assert!(e.missing.unwrap().contains("stderr format"));
+        std::fs::remove_file(dir.path().join("postgresql.log")).unwrap();
+        let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
+        assert_eq!((e.missing, e.logins), (None, 1), "the jsonlog file alone is read");
     }
 
     fn collected(principals: Vec<Principal>) -> Collected {

@@ -239,6 +239,8 @@ impl Driver for PostgresDriver {
                 in_recovery: flag(&row, 4),
                 log_connections: cell(&row, 7).to_owned(),
                 log_min_messages: cell(&row, 8).to_owned(),
+                lc_messages: cell(&row, 9).to_owned(),
+                logging_overridden: flag(&row, 10),
             },
         };
         let mut warnings = Vec::new();
@@ -309,7 +311,13 @@ impl Driver for PostgresDriver {
 
     fn login_logging(server: &Server) -> Option<String> {
         let settings = &server.settings;
-        Some(format!("log_connections={}; log_min_messages={}", settings.log_connections, settings.log_min_messages))
+        Some(format!(
+            "log_connections={}; log_min_messages={}; lc_messages={}; overridden={}",
+            settings.log_connections,
+            settings.log_min_messages,
+            settings.lc_messages,
+            if settings.logging_overridden { "t" } else { "f" }
+        ))
     }
 }
 

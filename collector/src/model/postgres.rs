@@ -49,6 +49,10 @@ pub struct Settings {
     pub log_connections: String,
     /// `log_min_messages`: `fatal` or `panic` drop a login's LOG line.
     pub log_min_messages: String,
+    /// `lc_messages`: the language of the log's lines.
+    pub lc_messages: String,
+    /// Whether `log_min_messages` or `lc_messages` is set for a login or a database.
+    pub logging_overridden: bool,
 }
 
 /// A `pg_parameter_acl` grant (15+): `privilege` is `SET` or `ALTER SYSTEM`; grantee 0 is PUBLIC.
