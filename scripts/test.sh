@@ -8,7 +8,8 @@ cd "$ROOT"
 
 if [ "${DBADMIN_KEEP_SERVERS:-0}" != 1 ]; then
   stop=()
-  scripts/test-servers.sh status | grep -q ': down' && stop+=('scripts/test-servers.sh down')
+  # Read the whole status first: `grep -q` under pipefail would close the pipe early and fail.
+  case "$(scripts/test-servers.sh status)" in *': down'*) stop+=('scripts/test-servers.sh down') ;; esac
   [ -f "${DBADMIN_STATE_DIR:-.state}/ministack.pid" ] && kill -0 "$(cat "${DBADMIN_STATE_DIR:-.state}/ministack.pid")" 2>/dev/null \
     || stop+=('scripts/aws-local.sh down')
   if [ ${#stop[@]} -gt 0 ]; then trap "$(IFS=';'; echo "${stop[*]}")" EXIT; fi
@@ -31,8 +32,8 @@ eval "$(scripts/aws-local.sh env)"
 if ! command -v chromium >/dev/null 2>&1; then
   echo "[test] installing chromium (Debian package) for the report.html browser test" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 \
-    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 fi
 # Tests that need a server, the deployment or the browser are #[ignore = "needs …"] for a plain
 # `cargo test`; here they all run, and each fails naming what it needs when that is missing.
