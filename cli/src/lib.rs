@@ -7,11 +7,13 @@ pub mod diff;
 pub mod fault;
 pub mod local;
 pub mod ops;
+pub mod outcome;
+pub mod queries;
 pub mod remote;
 pub mod reperform;
 pub mod verify;
 
-/// Exit codes, documented in the README and `--help`.
+/// Exit codes, documented in the README and `--help`; [`outcome::Verdict`] picks one.
 pub mod exit {
     /// Everything asked for was done; every target was read.
     pub const OK: u8 = 0;

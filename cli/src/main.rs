@@ -1,7 +1,8 @@
 //! `db-admin-report`: request, watch and check database admin-access reports.
 //!
 //! Glue only: [`args`] defines the command line, [`cmd`] runs each command family over the library
-//! (`db_admin_report`), [`print`] prints the results.
+//! (`db_admin_report`), [`print`] prints the results. The exit code is the verdict of what the
+//! command answered ([`db_admin_report::outcome`]).
 
 mod args;
 mod cmd;
@@ -10,7 +11,8 @@ mod print;
 use args::{Cli, Command, InventoryCommand, KeyCommand, QueriesCommand};
 use clap::{CommandFactory, Parser};
 use cmd::Ctx;
-use db_admin_report::{config, exit, NotReady};
+use db_admin_report::config;
+use db_admin_report::outcome::Verdict;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -25,7 +27,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     match run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(verdict) => ExitCode::from(verdict.code()),
         Err(e) => fail(&e),
     }
 }
@@ -37,11 +39,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
     if let Some(hint) = db_admin_report::hint(&line) {
         eprintln!("hint: {hint}");
     }
-    if e.downcast_ref::<NotReady>().is_some() {
-        ExitCode::from(exit::NOT_READY)
-    } else {
-        ExitCode::from(exit::FAILURE)
-    }
+    ExitCode::from(Verdict::of_error(e).code())
 }
 
 /// Human-readable logs on stderr; colour only when stderr is a terminal.
@@ -56,7 +54,7 @@ fn init_tracing(verbose: bool) {
         .init();
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(cli: Cli) -> anyhow::Result<Verdict> {
     let ctx = Ctx { output: cli.output, verbose: cli.verbose, deployment: cli.deployment };
     match cli.command {
         Command::Generate(g) if g.local => cmd::generate::local(&ctx, g),
@@ -80,14 +78,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Inventory(InventoryCommand::Validate { file }) => cmd::inventory::validate(&ctx, &file),
         Command::Reperform(r) => cmd::reports::reperform(&ctx, r),
         Command::Queries(QueriesCommand::Show { engine, manifest }) => {
-            print::queries(engine, manifest.as_deref(), ctx.output)
+            print::show(&db_admin_report::queries::show(engine, manifest.as_deref())?, ctx.output)
         }
         Command::Inventory(InventoryCommand::Discover { accounts, regions, organization }) => {
             cmd::inventory::discover(&ctx, accounts, regions, organization)
         }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "db-admin-report", &mut std::io::stdout());
-            Ok(exit::OK)
+            Ok(Verdict::Ok)
         }
     }
 }

@@ -4,9 +4,10 @@ use super::Ctx;
 use crate::args::DlqCommand;
 use crate::print;
 use db_admin_report::ops::Queue;
+use db_admin_report::outcome::{DeadLetters, MoveTask, Verdict};
 use std::time::Duration;
 
-pub fn run(ctx: &Ctx, command: DlqCommand) -> anyhow::Result<u8> {
+pub fn run(ctx: &Ctx, command: DlqCommand) -> anyhow::Result<Verdict> {
     ctx.remote(|remote| async move {
         match command {
             DlqCommand::List { queue, max } => {
@@ -15,10 +16,10 @@ pub fn run(ctx: &Ctx, command: DlqCommand) -> anyhow::Result<u8> {
                     Some(q) => vec![q],
                     None => remote.deployment.dlqs.keys().copied().collect(),
                 };
-                print::dlq_messages(&remote.deployment.dlq_list(&queues, max).await?, ctx.output)
+                print::show(&DeadLetters(remote.deployment.dlq_list(&queues, max).await?), ctx.output)
             }
             DlqCommand::Redrive { queue, move_task: true, .. } => {
-                print::move_task(&remote.deployment.dlq_move_task(queue).await?, ctx.output)
+                print::show(&MoveTask { task_handle: remote.deployment.dlq_move_task(queue).await? }, ctx.output)
             }
             DlqCommand::Redrive { queue, report, target, dry_run, visibility_timeout, max, move_task: false } => {
                 let hold = Duration::from_secs(visibility_timeout);
@@ -26,7 +27,7 @@ pub fn run(ctx: &Ctx, command: DlqCommand) -> anyhow::Result<u8> {
                     .deployment
                     .dlq_redrive(queue, report.as_deref(), target.as_deref(), dry_run, hold, max)
                     .await?;
-                print::redrive(&r, ctx.output)
+                print::show(&r, ctx.output)
             }
         }
     })

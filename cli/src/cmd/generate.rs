@@ -6,6 +6,7 @@ use crate::print;
 use anyhow::{bail, Context};
 use db_admin_report::local::{self, LocalOptions};
 use db_admin_report::ops::WaitOutcome;
+use db_admin_report::outcome::{Submitted, Verdict, Written};
 use db_admin_report::remote::Remote;
 use db_admin_report::NotReady;
 use dbadmin_collector::ConnectOptions;
@@ -13,7 +14,7 @@ use dbadmin_contracts::{Filters, ReportRequest, Versioned};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
+pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<Verdict> {
     let discovery = g.discovery();
     let opts = LocalOptions {
         inventory: PathBuf::from(g.inventory),
@@ -42,16 +43,16 @@ pub fn local(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
         // Discovery reads AWS from this process (a bastion user's credentials or the target role).
         return ctx.remote(|remote| async move {
             let discovery = remote.discovery();
-            print::local_outcome(&local::run(&opts, &bar, Some(discovery.as_ref())).await?, ctx.output)
+            print::show(&local::run(&opts, &bar, Some(discovery.as_ref())).await?, ctx.output)
         });
     }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let outcome = runtime.block_on(local::run(&opts, &bar, None))?;
-    print::local_outcome(&outcome, ctx.output)
+    print::show(&outcome, ctx.output)
 }
 
-pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
+pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<Verdict> {
     if !g.inventory.starts_with("s3://") && !g.inventory.starts_with("ssm:") {
         bail!("on AWS the inventory must be an s3://bucket/key URI or an ssm:/parameter (ssm:/path/ for one parameter per database) the publisher can read (got '{}'); for a local file add --local", g.inventory);
     }
@@ -85,14 +86,20 @@ pub fn remote(ctx: &Ctx, g: Generate) -> anyhow::Result<u8> {
             eprintln!("Requested report {} for {in_scope} database(s) as {}.", request.report_id, request.requested_by);
         }
         if g.wait.no_wait {
-            return print::submitted(&request.report_id, ctx.output);
+            return print::show(&Submitted::new(&request.report_id), ctx.output);
         }
         wait(ctx, &remote, &request.report_id, 1, &g.wait).await
     })
 }
 
 /// Waits for `version` of a report with a progress bar and prints the outcome.
-pub async fn wait(ctx: &Ctx, remote: &Remote, report_id: &str, version: u32, wait: &WaitArgs) -> anyhow::Result<u8> {
+pub async fn wait(
+    ctx: &Ctx,
+    remote: &Remote,
+    report_id: &str,
+    version: u32,
+    wait: &WaitArgs,
+) -> anyhow::Result<Verdict> {
     let bar = print::RunBar(print::progress_bar(ctx.verbose || ctx.output == Output::Json));
     bar.0.enable_steady_tick(Duration::from_millis(200));
     let outcome = remote.deployment.wait(report_id, version, Duration::from_secs(wait.timeout), &bar).await?;
@@ -108,7 +115,7 @@ pub async fn wait(ctx: &Ctx, remote: &Remote, report_id: &str, version: u32, wai
                         (Some(format!("the manifest could not be read to check the TLS modes used: {e:#}")), None, None)
                     }
                 };
-            print::done(&run, tls_warning.as_deref(), reconciliation.as_ref(), baseline.as_ref(), ctx.output)
+            print::show(&Written::new(&run, tls_warning, reconciliation, baseline), ctx.output)
         }
         WaitOutcome::TimedOut(run) => {
             let progress =

@@ -1,5 +1,6 @@
-//! One module per command family. Each function takes its parsed arguments and returns the exit
-//! code; commands that need the deployment run through [`Ctx::remote`].
+//! One module per command family. Each function takes its parsed arguments, prints what the
+//! command answered and returns its verdict; commands that need the deployment run through
+//! [`Ctx::remote`].
 
 pub mod dlq;
 pub mod generate;

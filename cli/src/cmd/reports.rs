@@ -5,30 +5,33 @@ use crate::args::{DiffFormat, Output, WaitArgs};
 use crate::print;
 use anyhow::Context;
 use db_admin_report::ops::RetryPlan;
+use db_admin_report::outcome::{
+    Compared, FinalizeSent, Listed, Listing, NothingToRetry, PublicKeyExport, Submitted, Verdict,
+};
 use db_admin_report::remote::Remote;
 use db_admin_report::{diff, verify};
 use dbadmin_contracts::baseline::Baseline;
 use dbadmin_reporter::render::Row;
 use std::path::{Path, PathBuf};
 
-pub fn status(ctx: &Ctx, report_id: &str) -> anyhow::Result<u8> {
-    ctx.remote(|remote| async move { print::status(&remote.deployment.status(report_id).await?, ctx.output) })
+pub fn status(ctx: &Ctx, report_id: &str) -> anyhow::Result<Verdict> {
+    ctx.remote(|remote| async move { print::show(&remote.deployment.status(report_id).await?, ctx.output) })
 }
 
-pub fn list(ctx: &Ctx, limit: usize) -> anyhow::Result<u8> {
+pub fn list(ctx: &Ctx, limit: usize) -> anyhow::Result<Verdict> {
     ctx.remote(|remote| async move {
-        let runs: Vec<_> = remote.deployment.list().await?.into_iter().take(limit).collect();
-        print::runs(&runs, ctx.output)
+        let runs = remote.deployment.list().await?;
+        print::show(&Listing(runs.iter().take(limit).map(Listed::from).collect()), ctx.output)
     })
 }
 
-pub fn download(ctx: &Ctx, report_id: &str, version: Option<u32>, out: &Path) -> anyhow::Result<u8> {
+pub fn download(ctx: &Ctx, report_id: &str, version: Option<u32>, out: &Path) -> anyhow::Result<Verdict> {
     ctx.remote(|remote| async move {
         let folder = remote.deployment.download(report_id, version, out).await?;
         // The signature is checked with the deployment's key, read from KMS.
         let (key_id, der) = remote.public_key().await?;
         let key = verify::PublicKey { der, source: key_id };
-        print::verification(&verify::verify(&folder, Some(&key), None)?, ctx.output)
+        print::show(&verify::verify(&folder, Some(&key), None)?, ctx.output)
     })
 }
 
@@ -40,14 +43,14 @@ fn checking_key(public_key: Option<&Path>) -> anyhow::Result<Option<verify::Publ
     }
 }
 
-pub fn verify(ctx: &Ctx, path: &Path, public_key: Option<&Path>, previous: Option<&Path>) -> anyhow::Result<u8> {
+pub fn verify(ctx: &Ctx, path: &Path, public_key: Option<&Path>, previous: Option<&Path>) -> anyhow::Result<Verdict> {
     let key = checking_key(public_key)?;
-    print::verification(&verify::verify(path, key.as_ref(), previous)?, ctx.output)
+    print::show(&verify::verify(path, key.as_ref(), previous)?, ctx.output)
 }
 
-pub fn walk_chain(ctx: &Ctx, root: &Path, public_key: Option<&Path>) -> anyhow::Result<u8> {
+pub fn walk_chain(ctx: &Ctx, root: &Path, public_key: Option<&Path>) -> anyhow::Result<Verdict> {
     let key = checking_key(public_key)?;
-    print::chain_walk(&verify::walk_chain(root, key.as_ref())?, ctx.output)
+    print::show(&verify::walk_chain(root, key.as_ref())?, ctx.output)
 }
 
 /// The public half of the local signing key, if the key file exists.
@@ -61,7 +64,7 @@ fn local_public_key(file: Option<PathBuf>) -> anyhow::Result<Option<verify::Publ
     Ok(Some(verify::PublicKey { der, source: format!("the local signing key {}", path.display()) }))
 }
 
-pub fn key_export(ctx: &Ctx, local: bool, signing_key: Option<PathBuf>, out: Option<&Path>) -> anyhow::Result<u8> {
+pub fn key_export(ctx: &Ctx, local: bool, signing_key: Option<PathBuf>, out: Option<&Path>) -> anyhow::Result<Verdict> {
     let (key_id, der) = if local {
         let path = db_admin_report::config::signing_key_path(signing_key)?;
         let (signer, created) = dbadmin_ports::signing::LocalSigner::load_or_create(&path)?;
@@ -74,10 +77,14 @@ pub fn key_export(ctx: &Ctx, local: bool, signing_key: Option<PathBuf>, out: Opt
         ctx.remote(|remote| async move { remote.public_key().await })?
     };
     let pem = dbadmin_ports::signing::public_key_pem(&der);
-    print::public_key(&key_id, &der, &pem, out, ctx.output)
+    if let Some(path) = out {
+        std::fs::write(path, &pem).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let sha256 = dbadmin_contracts::sha256_hex(&der);
+    print::show(&PublicKeyExport { key_id, sha256, pem, written_to: out.map(Path::to_path_buf) }, ctx.output)
 }
 
-pub fn diff(ctx: &Ctx, a: &str, b: &str, format: DiffFormat, baseline: Option<&Path>) -> anyhow::Result<u8> {
+pub fn diff(ctx: &Ctx, a: &str, b: &str, format: DiffFormat, baseline: Option<&Path>) -> anyhow::Result<Verdict> {
     let baseline = match baseline {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -92,7 +99,7 @@ pub fn diff(ctx: &Ctx, a: &str, b: &str, format: DiffFormat, baseline: Option<&P
             let day = b.1.first().map(|r| r.report_timestamp.clone()).filter(|t| !t.is_empty());
             diff::review(&mut d, baseline, &day.unwrap_or_else(dbadmin_contracts::now_rfc3339));
         }
-        d
+        Compared::from(d)
     };
     if !is_report_id(a) && !is_report_id(b) {
         let (a, b) = (local_rows(Path::new(a))?, local_rows(Path::new(b))?);
@@ -105,18 +112,18 @@ pub fn diff(ctx: &Ctx, a: &str, b: &str, format: DiffFormat, baseline: Option<&P
     })
 }
 
-pub fn finalize(ctx: &Ctx, report_id: &str) -> anyhow::Result<u8> {
+pub fn finalize(ctx: &Ctx, report_id: &str) -> anyhow::Result<Verdict> {
     ctx.remote(|remote| async move {
         let run = remote.deployment.finalize(report_id).await?;
-        print::finalize_sent(&run, ctx.output)
+        print::show(&FinalizeSent::new(&run), ctx.output)
     })
 }
 
-pub fn retry(ctx: &Ctx, report_id: &str, wait: WaitArgs) -> anyhow::Result<u8> {
+pub fn retry(ctx: &Ctx, report_id: &str, wait: WaitArgs) -> anyhow::Result<Verdict> {
     ctx.remote(|remote| async move {
         let (request, version, failed) = match remote.deployment.plan_retry(report_id, remote.identity().await?).await?
         {
-            RetryPlan::Nothing(run) => return print::nothing_to_retry(&run, ctx.output),
+            RetryPlan::Nothing(run) => return print::show(&NothingToRetry::new(&run), ctx.output),
             RetryPlan::Request { request, version, failed } => (request, version, failed),
         };
         remote.deployment.submit(&request).await?;
@@ -124,7 +131,7 @@ pub fn retry(ctx: &Ctx, report_id: &str, wait: WaitArgs) -> anyhow::Result<u8> {
             eprintln!("Requested version {version} of {report_id}: {failed} failed target(s) collected again.");
         }
         if wait.no_wait {
-            return print::submitted(report_id, ctx.output);
+            return print::show(&Submitted::new(report_id), ctx.output);
         }
         generate::wait(ctx, &remote, report_id, version, &wait).await
     })
@@ -165,7 +172,7 @@ fn local_rows(path: &Path) -> anyhow::Result<(String, Vec<Row>)> {
     Ok((path.display().to_string(), rows))
 }
 
-pub fn reperform(ctx: &Ctx, r: crate::args::Reperform) -> anyhow::Result<u8> {
+pub fn reperform(ctx: &Ctx, r: crate::args::Reperform) -> anyhow::Result<Verdict> {
     // Only a report that verifies is re-performed: its rows are what is compared.
     let key = match &r.public_key {
         Some(path) => Some(verify::PublicKey::from_file(path)?),
@@ -173,7 +180,7 @@ pub fn reperform(ctx: &Ctx, r: crate::args::Reperform) -> anyhow::Result<u8> {
     };
     let checked = verify::verify(&r.report, key.as_ref(), None)?;
     if !checked.ok() {
-        print::verification(&checked, ctx.output)?;
+        print::show(&checked, ctx.output)?;
         anyhow::bail!("{} does not verify; nothing was re-performed", r.report.display());
     }
     let bytes = std::fs::read(&r.inventory).with_context(|| format!("reading {}", r.inventory.display()))?;
@@ -197,5 +204,5 @@ pub fn reperform(ctx: &Ctx, r: crate::args::Reperform) -> anyhow::Result<u8> {
         &credentials,
         &connect,
     ))?;
-    print::reperformance(&done, ctx.output)
+    print::show(&done, ctx.output)
 }
