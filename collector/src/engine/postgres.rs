@@ -513,6 +513,19 @@ fn roles_pg_roles_dropped(roles: &[Role], sources: &[TextRow]) -> Vec<Role> {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::postgres_stock::{named_in, STOCK_FUNCTIONS, STOCK_RELATIONS};
+
+    #[test]
+    fn every_catalog_object_a_query_names_has_a_stock_description() {
+        let named = named_in(super::ALL_QUERIES.iter().map(|(_, t)| *t));
+        for r in &named.relations {
+            assert!(STOCK_RELATIONS.iter().any(|(n, ..)| n == r), "pg_catalog.{r} needs a stock description");
+        }
+        for f in &named.functions {
+            assert!(STOCK_FUNCTIONS.iter().any(|(n, _)| n == f), "pg_catalog.{f}() needs its built-in symbols");
+        }
+    }
+
     #[test]
     fn no_query_reads_pg_authid() {
         for (name, text) in super::ALL_QUERIES {
