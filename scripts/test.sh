@@ -48,14 +48,14 @@ if cargo nextest --version >/dev/null 2>&1; then
   [ -n "${MSSQL_TEST_URL:-}" ] || filter=(-E 'not binary(sqlserver_real)')
   cargo nextest run --workspace --all-features --no-fail-fast --run-ignored all "${filter[@]}" "$@"
 else
-  # cargo test runs a binary's tests on threads: the deployed-stack tests (modules aws:: and
-  # cli_aws:: of the CLI's integration binary) share one deployment, so they run after the rest,
+  # cargo test runs a binary's tests on threads: the deployed-stack tests (modules deployed_pipeline
+  # and deployed_cli of the CLI's integration binary) share one deployment, so they run after the rest,
   # one at a time (what .config/nextest.toml does for nextest).
   skip=()
   [ -n "${MSSQL_TEST_URL:-}" ] || skip=(--skip real_sql_server_admin_definition)
   status=0
-  cargo test --workspace --all-features --no-fail-fast "$@" -- --include-ignored --skip aws:: "${skip[@]}" || status=$?
-  cargo test -p db-admin-report --all-features --test integration "$@" -- --include-ignored --test-threads=1 aws:: \
+  cargo test --workspace --all-features --no-fail-fast "$@" -- --include-ignored --skip deployed_ "${skip[@]}" || status=$?
+  cargo test -p db-admin-report --all-features --test integration "$@" -- --include-ignored --test-threads=1 deployed_ \
     || status=$?
   exit "$status"
 fi

@@ -1,5 +1,5 @@
 //! `status`, `wait`, `retry` and the dead-letter operations on the embedded adapters (the same code
-//! runs against the AWS adapters in cli_aws.rs): a run with one collected, one failed and one
+//! runs against the AWS adapters in deployed_cli.rs): a run with one collected, one failed and one
 //! missing target, a DLQ holding that target's job and a message that is not a job.
 
 use db_admin_report::ops::{Deployment, Queue, RetryPlan, WaitOutcome};
