@@ -132,9 +132,7 @@ async fn stalling_proxy(upstream: u16, trigger: &'static [u8]) -> u16 {
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn a_server_that_stalls_mid_query_is_a_timeout_row_naming_the_query() {
     let mariadb = port("DBADMIN_TEST_MARIADB_PORT", 13306);
-    if !server_available("MariaDB", mariadb) {
-        return;
-    }
+    require_server("MariaDB", mariadb);
     // The first catalog query (collector/queries/mysql/server.sql) never reaches the server.
     let proxy = stalling_proxy(mariadb, b"SELECT VERSION()").await;
     let w = world(proxy).await;
@@ -189,9 +187,7 @@ impl dbadmin_ports::LoginLogs for HangingLogs {
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn a_login_log_that_never_answers_is_missing_evidence_by_the_deadline() {
     let pg = port("DBADMIN_TEST_PG_PORT", 15432);
-    if !server_available("PostgreSQL", pg) {
-        return;
-    }
+    require_server("PostgreSQL", pg);
     let mut t = target(Engine::Postgres, pg, TlsMode::VerifyFull);
     t.id = "slow".into();
     t.tags.insert("identifier".into(), "slow".into());

@@ -205,9 +205,7 @@ fn elevated_status_and_negative_rules(c: &Collected, role_host: &str) {
 #[tokio::test]
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn mariadb_admin_definition() {
-    if !server_available("MariaDB", mariadb_port()) {
-        return;
-    }
+    require_server("MariaDB", mariadb_port());
     let c = collect(Engine::Mariadb, mariadb_port()).await;
     assert!(c.server_version.contains("MariaDB"), "{}", c.server_version);
     common_rules(&c, "");
@@ -247,9 +245,7 @@ fn mariadb_split_super(c: &Collected, public_admin: bool) {
 #[tokio::test]
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn mysql_admin_definition() {
-    if !server_available("Oracle MySQL", mysql_port()) {
-        return;
-    }
+    require_server("Oracle MySQL", mysql_port());
     let c = collect(Engine::Mysql, mysql_port()).await;
     assert!(!c.server_version.contains("MariaDB"), "{}", c.server_version);
     common_rules(&c, "%");
@@ -319,9 +315,7 @@ async fn mysql_admin_definition() {
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn mariadb_11_public_reaches_every_account() {
     let port = port("DBADMIN_TEST_MARIADB_NEW_PORT", 13309);
-    if !server_available("MariaDB 11", port) {
-        return;
-    }
+    require_server("MariaDB 11", port);
     let c = collect(Engine::Mariadb, port).await;
     assert!(c.server_version.starts_with("11."), "{}", c.server_version);
     admin_rules(&c, "");
@@ -407,9 +401,7 @@ fn unflushed_role_grant_is_reported(c: &dbadmin_contracts::Collected, role: &str
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn mysql_mandatory_roles_reach_every_account_that_logs_in() {
     let port = port("DBADMIN_TEST_MYSQL_MANDATORY_PORT", 13308);
-    if !server_available("Oracle MySQL (mandatory roles)", port) {
-        return;
-    }
+    require_server("Oracle MySQL (mandatory roles)", port);
     let c = collect(Engine::Mysql, port).await;
     let mandatory = "'fx_mandatory_role'@'%'";
     for user in ["fx_plain", "fx_login_role", "dbadmin_collector"] {
@@ -439,9 +431,8 @@ async fn mysql_family_records_the_server_certificate() {
     for (engine, port, name) in
         [(Engine::Mariadb, mariadb_port(), "MariaDB"), (Engine::Mysql, mysql_port(), "Oracle MySQL")]
     {
-        if server_available(name, port) {
-            assert_certificate_recorded(engine, port).await;
-        }
+        require_server(name, port);
+        assert_certificate_recorded(engine, port).await;
     }
 }
 
@@ -457,9 +448,7 @@ fn login(user: &str, pw: &str) -> DbCredentials {
 #[tokio::test]
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn failures_are_typed() {
-    if !server_available("MariaDB", mariadb_port()) {
-        return;
-    }
+    require_server("MariaDB", mariadb_port());
     let p = mariadb_port();
     let opts = options();
     assert_eq!(

@@ -16,9 +16,7 @@ fn pg_port() -> u16 {
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 #[allow(clippy::too_many_lines, reason = "the admin definition's table, one fixture principal per line")]
 async fn postgres_admin_definition() {
-    if !server_available("PostgreSQL", pg_port()) {
-        return;
-    }
+    require_server("PostgreSQL", pg_port());
     let c = collect(Engine::Postgres, pg_port()).await;
     assert!(c.server_version.starts_with("PostgreSQL"), "{}", c.server_version);
 
@@ -186,9 +184,7 @@ fn definition_2026_12_2(c: &dbadmin_contracts::Collected, archiving: bool) {
 #[tokio::test]
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn postgres_records_the_server_certificate() {
-    if !server_available("PostgreSQL", pg_port()) {
-        return;
-    }
+    require_server("PostgreSQL", pg_port());
     assert_certificate_recorded(Engine::Postgres, pg_port()).await;
 }
 
@@ -196,9 +192,7 @@ async fn postgres_records_the_server_certificate() {
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn postgres_newest_grant_options() {
     let port = port("DBADMIN_TEST_PG_NEW_PORT", 15433);
-    if !server_available("the newest PostgreSQL", port) {
-        return;
-    }
+    require_server("the newest PostgreSQL", port);
     let c = collect(Engine::Postgres, port).await;
     let version: u32 =
         c.server_version.split_whitespace().nth(1).and_then(|v| v.split('.').next()?.parse().ok()).unwrap_or(0);
@@ -322,9 +316,7 @@ async fn server_agrees_on_membership_paths(port: u16, c: &dbadmin_contracts::Col
 #[tokio::test]
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn a_login_search_path_cannot_redirect_the_catalog_reads() {
-    if !server_available("PostgreSQL", pg_port()) {
-        return;
-    }
+    require_server("PostgreSQL", pg_port());
     let login = DbCredentials {
         username: "fx_redirected_collector".into(),
         password: "collector-pw".into(),
@@ -351,9 +343,7 @@ async fn a_login_search_path_cannot_redirect_the_catalog_reads() {
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn a_replaced_catalog_object_is_named_and_hides_no_one() {
     for (what, port) in [("PostgreSQL", pg_port()), ("PostgreSQL 18", port("DBADMIN_TEST_PG_NEW_PORT", 15433))] {
-        if !server_available(what, port) {
-            continue;
-        }
+        require_server(what, port);
         let mut at = target(Engine::Postgres, port, TlsMode::VerifyFull);
         at.databases = vec!["fx_tampered".into()];
         let (r, _) = engine::collect(&at, &collector_login(), &options()).await;
@@ -389,9 +379,7 @@ async fn last_logins_are_read_from_the_servers_own_login_log() {
         ("PostgreSQL 18", port("DBADMIN_TEST_PG_NEW_PORT", 15433), "DBADMIN_TEST_PG_NEW_LOGIN_LOG"),
     ];
     for (what, port, log_var) in servers {
-        if !server_available(what, port) {
-            continue;
-        }
+        require_server(what, port);
         let log = std::env::var(log_var).unwrap_or_else(|_| panic!("{log_var} (export scripts/test-servers.sh env)"));
         let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(2);
         let login = DbCredentials { username: "fx_super".into(), password: "pw".into(), ..Default::default() };
@@ -447,9 +435,7 @@ async fn last_logins_are_read_from_the_servers_own_login_log() {
 #[tokio::test]
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn postgres_failures_are_typed() {
-    if !server_available("PostgreSQL", pg_port()) {
-        return;
-    }
+    require_server("PostgreSQL", pg_port());
     let bad = DbCredentials { username: "dbadmin_collector".into(), password: "wrong".into(), ..Default::default() };
     let (r, attempts) =
         engine::collect(&target(Engine::Postgres, pg_port(), TlsMode::VerifyFull), &bad, &options()).await;
@@ -467,9 +453,7 @@ async fn postgres_failures_are_typed() {
 #[tokio::test]
 #[ignore = "needs the test servers: scripts/test-servers.sh up (scripts/test.sh runs it)"]
 async fn the_deployment_tls_floor_holds_on_postgres() {
-    if !server_available("PostgreSQL", pg_port()) {
-        return;
-    }
+    require_server("PostgreSQL", pg_port());
     // An inventory row below the deployment's floor: refused before any connection is opened.
     let floor = engine::ConnectOptions { min_tls: TlsMode::VerifyFull, ..options() };
     let (r, attempts) =

@@ -275,18 +275,15 @@ fn disagreements(server: &Server, ours: &Collected, theirs: &BTreeMap<String, Ac
     out
 }
 
-fn pt_show_grants(port: u16) -> Option<String> {
+fn pt_show_grants(port: u16) -> String {
     let out = Command::new("pt-show-grants")
         .args(["--user", "dbadmin_collector", "--password", "collector-pw", "--host", "127.0.0.1"])
         .args(["--port", &port.to_string()])
         .output();
     match out {
-        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
         Ok(o) => panic!("pt-show-grants on {port} failed: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => {
-            let msg = format!("pt-show-grants cannot run ({e}); scripts/test-servers.sh up installs percona-toolkit");
-            panic!("{msg}")
-        }
+        Err(e) => panic!("pt-show-grants cannot run ({e}); scripts/test-servers.sh up installs percona-toolkit"),
     }
 }
 
@@ -329,10 +326,8 @@ async fn pt_show_grants_agrees_with_the_report() {
     ];
     let mut checked = 0;
     for server in &servers {
-        if !server_available(server.name, server.port) {
-            continue;
-        }
-        let Some(output) = pt_show_grants(server.port) else { return };
+        require_server(server.name, server.port);
+        let output = pt_show_grants(server.port);
         let theirs = parse(&output);
         let ours = collect(server.engine, server.port).await;
         let unchecked: Vec<&Principal> =

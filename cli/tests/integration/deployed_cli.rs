@@ -16,10 +16,10 @@ struct Env {
 }
 
 impl Env {
-    async fn new() -> Option<Env> {
-        let o = support::aws_outputs()?;
+    async fn new() -> Env {
+        let o = support::aws_outputs();
         // Set-up and read-back as the account's root; the CLI runs as the operator.
-        Some(Env { o, c: support::admin_clients().await })
+        Env { o, c: support::admin_clients().await }
     }
 
     fn s(&self, key: &str) -> String {
@@ -70,7 +70,7 @@ fn tmp() -> tempfile::TempDir {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn generate_waits_then_download_verify_list_status_and_diff() {
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     let inventory = e.s("inventory_uri");
     let generate = e.run(&["generate", "--inventory", &inventory, "--output", "json"]);
     assert_eq!(generate.code, 3, "partial: the demo's unreachable database is an error row: {generate:?}");
@@ -166,7 +166,7 @@ async fn generate_waits_then_download_verify_list_status_and_diff() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn a_baseline_in_s3_gives_every_admin_row_its_review_status() {
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     let tag = ulid::Ulid::new();
     let text = "account_id,database,principal,approved_by,ticket,expires\n\
         111122223333,demo-mariadb,fx_all@localhost,Carol (CISO),SEC-101,\n\
@@ -210,7 +210,7 @@ async fn a_baseline_in_s3_gives_every_admin_row_its_review_status() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn retry_recollects_failed_targets_into_the_next_version() {
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     let tag = ulid::Ulid::new().to_string().to_lowercase();
     let secret = format!("db-admin-report/retry-{tag}");
     // One MariaDB database whose login secret does not exist yet: an error row. It is read with
@@ -286,7 +286,7 @@ async fn retry_recollects_failed_targets_into_the_next_version() {
     reason = "one operator's session, in order: each command acts on the state the one before left"
 )]
 async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     let id = ulid::Ulid::new().to_string();
     let (_, inventory) = e.demo_inventory().await;
     let target = inventory.targets.iter().find(|t| t.engine == Engine::Mariadb).unwrap().clone();
@@ -436,7 +436,7 @@ async fn dlq_list_status_of_a_running_report_and_an_interrupted_redrive() {
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 #[allow(clippy::too_many_lines, reason = "a table of unhappy paths against one deployment, each a few lines")]
 async fn unhappy_paths_say_what_is_wrong_in_one_line() {
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     // Unknown report id.
     let unknown = e.run(&["status", "01NOSUCHREPORT0000000000000"]);
     assert_eq!(unknown.code, 1, "{unknown:?}");
@@ -592,7 +592,7 @@ fn enforcing_stack(venv: &str) -> EnforcingStack {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn missing_permissions_are_named_with_a_hint() {
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     let Ok(venv) = std::env::var("DBADMIN_MINISTACK_VENV") else {
         panic!("DBADMIN_MINISTACK_VENV is not set (export scripts/aws-local.sh env)");
     };
@@ -649,7 +649,7 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn only_the_inventory_writer_writes_inventories() {
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     let code = format!(
         r#"
 import boto3, json, os
@@ -698,9 +698,7 @@ print(json.dumps(out))
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn a_role_without_one_statement_fails_the_deployed_run_naming_the_action() {
     // The main deployment's Lambda binaries are deployed again.
-    if support::aws_outputs().is_none() {
-        return;
-    }
+    support::aws_outputs();
     let Ok(venv) = std::env::var("DBADMIN_MINISTACK_VENV") else {
         panic!("DBADMIN_MINISTACK_VENV is not set (export scripts/aws-local.sh env)");
     };
@@ -811,7 +809,7 @@ async fn instance(rds: &aws_sdk_rds::Client, id: &str, engine: &str, cluster: Op
     reason = "one estate built in RDS, then every reconciliation status checked against it"
 )]
 async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     let (a, b) = ("111122223333", "444455556666");
     // The demo inventory: demo-mariadb (a, eu-west-1), demo-mysql (a, us-east-1),
     // demo-postgres (b, eu-west-1), demo-unreachable (b, us-east-1). An entry is a discovered
@@ -976,7 +974,7 @@ async fn discovery_reconciles_the_inventory_with_what_aws_lists() {
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn inventories_are_read_from_parameter_store() {
     use aws_sdk_ssm::types::ParameterType;
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     let ssm = &e.c.ssm;
     let tag = ulid::Ulid::new().to_string().to_lowercase();
     let (_, demo) = e.demo_inventory().await;
@@ -1044,7 +1042,7 @@ async fn inventories_are_read_from_parameter_store() {
     reason = "one deployed scenario: log events put, a report run, then its evidence checked"
 )]
 async fn last_logins_are_read_from_cloudwatch_logs_in_the_target_account() {
-    let Some(e) = Env::new().await else { return };
+    let e = Env::new().await;
     let (_, demo) = e.demo_inventory().await;
     let pg = demo.targets.iter().find(|t| t.engine == Engine::Postgres).unwrap().clone();
     let now = time::OffsetDateTime::now_utc();

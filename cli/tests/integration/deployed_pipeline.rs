@@ -26,13 +26,13 @@ struct Stack {
     runs: DynamoRunStore,
 }
 
-/// The deployed stack, or `None` (with the reason printed) when it is not running.
-async fn stack() -> Option<Stack> {
-    let o: Outputs = serde_json::from_value(support::aws_outputs()?).unwrap();
+/// The deployed stack; the test fails naming what is missing when it is not running.
+async fn stack() -> Stack {
+    let o: Outputs = serde_json::from_value(support::aws_outputs()).unwrap();
     // The tests submit and read back as the account's root; the functions run as their roles.
     let c = support::admin_clients().await;
     let runs = DynamoRunStore::new(c.dynamodb.clone(), &o.table);
-    Some(Stack { o, c, runs })
+    Stack { o, c, runs }
 }
 
 impl Stack {
@@ -104,7 +104,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn deployed_pipeline_reports_the_fixture_admins_and_counts_duplicates_once() {
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let request = s.submit(Filters::default()).await;
     let run = s.wait_reported(&request.report_id, 1, LIMIT).await;
     assert_eq!((run.completed, run.total), (4, 4));
@@ -174,7 +174,7 @@ async fn deployed_pipeline_reports_the_fixture_admins_and_counts_duplicates_once
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let poison = format!("{{not a job {}", ulid::Ulid::new());
     s.c.sqs.send_message().queue_url(&s.o.collect_queue_url).message_body(&poison).send().await.unwrap();
     // Its batch neighbours: a whole report submitted at the same time.
@@ -189,7 +189,7 @@ async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
     s.c.sqs.send_message().queue_url(&s.o.collect_queue_url).message_body(forged.to_string()).send().await.unwrap();
     // The collector dead-letters them at once, with the reason (a permanent failure is not redelivered
     // until maxReceiveCount); `dlq list` shows them without consuming them.
-    let outputs = support::aws_outputs().unwrap();
+    let outputs = support::aws_outputs();
     let start = Instant::now();
     let (mut poison_seen, mut forged_seen) = (false, false);
     while !(poison_seen && forged_seen) {
@@ -221,7 +221,7 @@ async fn a_poison_message_rests_in_the_dlq_and_its_neighbours_complete() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn concurrent_reports_do_not_mix() {
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let a = s.submit(Filters { engines: vec![dbadmin_contracts::Engine::Mariadb], ..Default::default() }).await;
     let b = s.submit(Filters { accounts: vec!["444455556666".into()], ..Default::default() }).await;
     let (ra, rb) = tokio::join!(s.wait_reported(&a.report_id, 1, LIMIT), s.wait_reported(&b.report_id, 1, LIMIT));
@@ -248,7 +248,7 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
     use dbadmin_ports::local::ChannelQueue;
     use dbadmin_reporter::{handle_finalize, FinalizeOutcome, ReporterDeps};
 
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let store = S3Store::new(s.c.s3.clone(), &s.o.bucket, None);
     let (jobs, mut job_rx) = ChannelQueue::new();
     let (finalize, mut finalize_rx) = ChannelQueue::new();
@@ -382,7 +382,7 @@ async fn metric_lines(report_id: &str) -> Vec<serde_json::Value> {
 #[tokio::test]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn the_functions_metrics_are_valid_emf_and_add_up_to_the_report() {
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let request = s.submit(Filters::default()).await;
     let run = s.wait_reported(&request.report_id, 1, LIMIT).await;
     let lines = metric_lines(&request.report_id).await;
@@ -418,7 +418,7 @@ async fn the_functions_metrics_are_valid_emf_and_add_up_to_the_report() {
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn a_scheduled_request_becomes_a_report() {
     use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let started_ms = ulid::Ulid::new().timestamp_ms();
     let name = format!("dbadmin-test-{}", ulid::Ulid::new());
     let claim = format!("schedule {name}");
@@ -491,7 +491,7 @@ async fn a_scheduled_request_becomes_a_report() {
 #[tokio::test]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn dynamo_run_store_keeps_the_contract() {
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     dbadmin_ports::contract::run_store(&s.runs, &ulid::Ulid::new().to_string()).await;
 }
 
@@ -527,7 +527,7 @@ impl aws_sdk_dynamodb::config::Intercept for DieAfterFirstTransaction {
 #[tokio::test]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn an_interrupted_retry_of_many_targets_is_finished_by_its_redelivery() {
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let id = ulid::Ulid::new().to_string();
     let run = RunRecord::new(id.clone(), "arn:aws:iam::000000000000:user/e2e", dbadmin_contracts::now_rfc3339(), 120);
     assert!(s.runs.create_run(&run).await.unwrap());
@@ -574,7 +574,7 @@ async fn an_interrupted_retry_of_many_targets_is_finished_by_its_redelivery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn concurrent_completions_count_exactly_once() {
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let id = ulid::Ulid::new().to_string();
     let run = RunRecord::new(id.clone(), "arn:aws:iam::000000000000:user/e2e", dbadmin_contracts::now_rfc3339(), 60);
     assert!(s.runs.create_run(&run).await.unwrap());
@@ -615,7 +615,7 @@ fn secret_target(id: &str, region: &str, secret: &str) -> dbadmin_contracts::Tar
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn secrets_are_read_in_the_target_region() {
     use dbadmin_ports::CredentialSource;
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let other =
         if s.c.sdk.region().map(|r| r.as_ref()) == Some("eu-central-1") { "ap-southeast-2" } else { "eu-central-1" };
     let name = format!("region-test/{}", ulid::Ulid::new());
@@ -667,7 +667,7 @@ impl aws_sdk_secretsmanager::config::Intercept for SecretReads {
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn concurrent_jobs_sharing_a_secret_read_it_once() {
     use dbadmin_ports::CredentialSource;
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let name = format!("shared-test/{}", ulid::Ulid::new());
     s.c.secrets
         .create_secret()
@@ -696,7 +696,7 @@ async fn concurrent_jobs_sharing_a_secret_read_it_once() {
 #[ignore = "needs the emulated deployment: scripts/test-servers.sh up, then scripts/aws-local.sh up (scripts/test.sh runs both)"]
 async fn s3_objects_are_written_once() {
     use dbadmin_ports::{ObjectStore, Stored};
-    let Some(s) = stack().await else { return };
+    let s = stack().await;
     let store = dbadmin_aws::s3::S3Store::new(s.c.s3.clone(), &s.o.bucket, None);
     let key = format!("runs/{}/write-once.json", ulid::Ulid::new());
     assert_eq!(store.put(&key, b"first".to_vec(), "application/json").await.unwrap(), Stored::Created);

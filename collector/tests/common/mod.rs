@@ -22,14 +22,11 @@ pub fn ca_file() -> PathBuf {
     std::env::var("DBADMIN_TEST_CA_FILE").map(PathBuf::from).unwrap_or_else(|_| repo_root().join(".state/tls/ca.pem"))
 }
 
-/// Whether a server answers on 127.0.0.1:`port`; a test that needs it fails naming it when it does
-/// not (such tests are `#[ignore = "needs …"]`: they run when asked for, as scripts/test.sh does).
-pub fn server_available(name: &str, port: u16) -> bool {
-    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        return true;
+/// Fails the test, naming the server, unless one answers on 127.0.0.1:`port` (tests that need one are `#[ignore = "needs …"]`: they run when asked for, as scripts/test.sh does).
+pub fn require_server(name: &str, port: u16) {
+    if std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        panic!("{name} is not listening on 127.0.0.1:{port}; start it with scripts/test-servers.sh up");
     }
-    let msg = format!("{name} is not listening on 127.0.0.1:{port}; start it with scripts/test-servers.sh up");
-    panic!("{msg}")
 }
 
 pub fn target(engine: Engine, port: u16, tls: TlsMode) -> Target {

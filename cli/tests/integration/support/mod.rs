@@ -61,14 +61,13 @@ pub fn assert_demo_golden(csv: &[u8]) {
     assert!(expected == actual, "fixture rows differ from {}:\n{}", golden.display(), actual);
 }
 
-/// The deployment's outputs (scripts/aws-local.sh up), or `None` with the reason printed.
-pub fn aws_outputs() -> Option<serde_json::Value> {
+/// The deployment's outputs (scripts/aws-local.sh up); the test fails naming what is missing.
+pub fn aws_outputs() -> serde_json::Value {
     let path = std::env::var("DBADMIN_AWS_OUTPUTS").ok().filter(|p| std::path::Path::new(p).exists());
     let Some(path) = path.filter(|_| std::env::var("AWS_ENDPOINT_URL").is_ok()) else {
-        let msg = "the local AWS deployment is not up; run scripts/aws-local.sh up and export scripts/aws-local.sh env";
-        panic!("{msg}");
+        panic!("the local AWS deployment is not up; run scripts/aws-local.sh up and export scripts/aws-local.sh env");
     };
-    Some(serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap())
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// What one run of the CLI binary did.
