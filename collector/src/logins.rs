@@ -9,7 +9,7 @@
 //! database name, line breaks included), so a line of anyone's choosing can read as another's
 //! login: those logs are refused, with that reason.
 
-use dbadmin_contracts::{Collected, Engine, LastLogin, LoginEvidence, Principal, Target};
+use dbadmin_contracts::{Collected, Engine, LastLogin, LoginEvidence, LoginLogging, Principal, Target};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -289,35 +289,32 @@ fn connections_logged(value: &str) -> bool {
 /// and `lc_messages` can be set for a login or a database (`overridden`), and then the collector's
 /// session does not show the server's value. Read at collection: the log's own lines say when they
 /// changed at a reload ([`Parsed::never_from`]).
-fn postgres_logging_off(settings: Option<&str>) -> Option<String> {
-    let value = |name: &str| {
-        settings?.split("; ").find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')).map(|v| v.trim().to_owned())
-    };
-    let (Some(connections), Some(level), Some(language), Some(overridden)) =
-        (value("log_connections"), value("log_min_messages"), value("lc_messages"), value("overridden"))
-    else {
+fn postgres_logging_off(settings: Option<&LoginLogging>) -> Option<String> {
+    let Some(settings) = settings else {
         return Some("the server's login-logging settings could not be read at collection".into());
     };
-    if !connections_logged(&connections) {
-        let shown = if connections.is_empty() { "empty" } else { connections.as_str() };
+    let connections = settings.log_connections.trim();
+    if !connections_logged(connections) {
+        let shown = if connections.is_empty() { "empty" } else { connections };
         return Some(format!(
             "log_connections is {shown} on the server at collection: it does not write logins, so its log \
              cannot date one (turn it on: log_connections = on, in the parameter group on RDS)"
         ));
     }
-    if overridden != "f" {
+    if settings.overridden {
         return Some(
             "log_min_messages or lc_messages is set for a login or a database (ALTER ROLE/DATABASE … SET): \
              the collector cannot see whether the server writes logins"
                 .into(),
         );
     }
-    let level = level.to_ascii_lowercase();
+    let level = settings.log_min_messages.trim().to_ascii_lowercase();
     if matches!(level.as_str(), "fatal" | "panic") {
         return Some(format!(
             "log_min_messages is {level} on the server at collection: it drops LOG lines, logins included"
         ));
     }
+    let language = settings.lc_messages.trim();
     let lang = language.to_ascii_lowercase();
     let base = lang.split(['.', '@']).next().unwrap_or_default();
     let english = ["", "c", "posix"].contains(&base) || base == "en" || base.starts_with("en_");
@@ -628,10 +625,23 @@ mod tests {
         assert_eq!(parse_postgres(&csv).unwrap().never_from(), Some(at("2026-11-02T00:00:00Z")));
     }
 
+    /// A server's login-logging settings with `log_connections` as given, the rest as it writes logins.
+    fn logging(log_connections: &str) -> LoginLogging {
+        LoginLogging {
+            log_connections: log_connections.into(),
+            log_min_messages: "warning".into(),
+            lc_messages: "C".into(),
+            overridden: false,
+        }
+    }
+
     #[test]
     fn a_server_that_writes_no_login_line_is_named() {
-        let settings = |c: &str, level: &str, lang: &str, over: &str| {
-            format!("log_connections={c}; log_min_messages={level}; lc_messages={lang}; overridden={over}")
+        let settings = |c: &str, level: &str, lang: &str, over: &str| LoginLogging {
+            log_connections: c.into(),
+            log_min_messages: level.into(),
+            lc_messages: lang.into(),
+            overridden: over == "t",
         };
         for on in ["on", "all", "receipt,authorization", "TRUE", "receipt, authorization"] {
             assert_eq!(postgres_logging_off(Some(&settings(on, "warning", "C", "f"))), None, "{on}");
@@ -665,14 +675,12 @@ mod tests {
             ..dbadmin_ports::fixtures::target("p")
         };
         let mut collected = collected(vec![principal("fx_super")]);
-        collected.login_logging =
-            Some("log_connections=off; log_min_messages=warning; lc_messages=C; overridden=f".into());
+        collected.login_logging = Some(Box::new(logging("off")));
         let now = at("2026-12-04T00:00:00Z");
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert!(e.missing.unwrap().contains("log_connections is off"));
         assert_eq!(collected.principals[0].last_login, LastLogin::NotRecorded);
-        collected.login_logging =
-            Some("log_connections=on; log_min_messages=warning; lc_messages=C; overridden=f".into());
+        collected.login_logging = Some(Box::new(logging("on")));
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert_eq!((e.missing, e.logins), (None, 1));
         assert_eq!(collected.principals[0].last_login, LastLogin::Logged("2026-12-01T10:00:00Z".into()));
@@ -694,8 +702,7 @@ mod tests {
             ..dbadmin_ports::fixtures::target("p")
         };
         let mut collected = collected(vec![principal("fx_super")]);
-        collected.login_logging =
-            Some("log_connections=on; log_min_messages=warning; lc_messages=C; overridden=f".into());
+        collected.login_logging = Some(Box::new(logging("on")));
         let now = at("2026-12-04T00:00:00Z");
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert!(e.missing.unwrap().contains("stderr format"));

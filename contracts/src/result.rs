@@ -104,10 +104,40 @@ pub struct Collected {
     /// such evidence (docs/report.md, "Last login"). `None` in results written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_evidence: Option<Box<LoginEvidence>>,
-    /// The server's setting that decides whether it writes logins, as read at collection
-    /// (PostgreSQL: `log_connections=on`); `None` where the engine has none the collector reads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login_logging: Option<String>,
+    /// The server's settings that decide whether its log dates logins, as read at collection;
+    /// `None` where the engine has none the collector reads (and in results of 2026-12-03, which
+    /// recorded them as one line of text: read as not known).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "login_logging_or_none")]
+    pub login_logging: Option<Box<LoginLogging>>,
+}
+
+/// PostgreSQL's settings that decide whether its log writes logins in a form the collector reads,
+/// as the collector's own session shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LoginLogging {
+    /// `on`/`off`, or (18+) a list of aspects.
+    pub log_connections: String,
+    /// `fatal` or `panic` drop a login's LOG line.
+    pub log_min_messages: String,
+    /// The language of the log's lines.
+    pub lc_messages: String,
+    /// `log_min_messages` or `lc_messages` is set for a login or a database, so the session's
+    /// value need not be the server's.
+    pub overridden: bool,
+}
+
+/// The typed settings, or `None` for the one-line text an earlier version recorded.
+fn login_logging_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Box<LoginLogging>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Recorded {
+        Typed(Box<LoginLogging>),
+        Text(#[allow(dead_code, reason = "read to be set aside")] String),
+    }
+    Ok(match Option::<Recorded>::deserialize(d)? {
+        Some(Recorded::Typed(settings)) => Some(settings),
+        Some(Recorded::Text(_)) | None => None,
+    })
 }
 
 /// The login evidence of one database: a log the engine wrote, read over a window.
@@ -330,5 +360,36 @@ impl LastLogin {
             LastLogin::NeverInWindow => "NEVER IN WINDOW".to_owned(),
             LastLogin::NeverSince(from) => format!("NEVER SINCE {from} (THE LOG STARTS THERE)"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Recorded {
+        #[serde(default, deserialize_with = "login_logging_or_none")]
+        login_logging: Option<Box<LoginLogging>>,
+    }
+
+    fn read(json: &str) -> Option<LoginLogging> {
+        serde_json::from_str::<Recorded>(json).unwrap().login_logging.map(|b| *b)
+    }
+
+    #[test]
+    fn login_logging_is_read_typed_and_an_earlier_line_of_text_as_not_known() {
+        let settings = LoginLogging {
+            log_connections: "on".into(),
+            log_min_messages: "warning".into(),
+            lc_messages: "C".into(),
+            overridden: false,
+        };
+        let typed = format!("{{\"login_logging\": {}}}", serde_json::to_string(&settings).unwrap());
+        assert_eq!(read(&typed), Some(settings));
+        let text = r#"{"login_logging": "log_connections=on; log_min_messages=warning; lc_messages=C; overridden=f"}"#;
+        assert_eq!(read(text), None, "a line of text is not believed");
+        assert_eq!(read("{}"), None);
+        assert_eq!(read(r#"{"login_logging": null}"#), None);
     }
 }

@@ -129,6 +129,11 @@ pub enum ReporterError {
 }
 
 impl ReporterError {
+    /// Wraps a run table error of `report_id` (for `map_err`).
+    fn run_state(report_id: &str) -> impl Fn(PortError) -> ReporterError + '_ {
+        move |source| ReporterError::RunState { report_id: report_id.to_owned(), source }
+    }
+
     pub fn is_retryable(&self) -> bool {
         match self {
             ReporterError::RunState { source, .. }
@@ -433,15 +438,14 @@ async fn seal(
     manifest_key: &str,
     build: impl Fn(Option<ChainLink>, u64) -> Manifest,
 ) -> Result<SealedManifest, ReporterError> {
-    let run_err = |source| ReporterError::RunState { report_id: report_id.to_owned(), source };
-    if let Some(sealed) = deps.chain.sealed(report_id, version).await.map_err(run_err)? {
+    if let Some(sealed) = deps.chain.sealed(report_id, version).await.map_err(ReporterError::run_state(report_id))? {
         info!(version, "This version was sealed by an earlier attempt; writing those bytes.");
         return Ok(sealed);
     }
     let sign_err = |source| ReporterError::Sign { report_id: report_id.to_owned(), source };
     let public_key = deps.signer.public_key_der().await.map_err(sign_err)?;
     for _ in 0..MAX_SEAL_ATTEMPTS {
-        let head = deps.chain.chain_head().await.map_err(run_err)?;
+        let head = deps.chain.chain_head().await.map_err(ReporterError::run_state(report_id))?;
         let previous = head.as_ref().map(|h| h.sequence);
         let sequence = previous.unwrap_or(0) + 1;
         let manifest = serde_json::to_vec_pretty(&build(head, sequence)).expect("manifest serializes");
@@ -465,7 +469,7 @@ async fn seal(
             manifest_key: manifest_key.to_owned(),
         };
         let sealed = SealedManifest { manifest, signature };
-        match deps.chain.seal(previous, &link, &sealed).await.map_err(run_err)? {
+        match deps.chain.seal(previous, &link, &sealed).await.map_err(ReporterError::run_state(report_id))? {
             Seal::Sealed => return Ok(sealed),
             Seal::AlreadySealed(earlier) => return Ok(earlier),
             Seal::HeadMoved => info!("Another report was sealed meanwhile; signing again on the new head."),
@@ -477,8 +481,7 @@ async fn seal(
 async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<FinalizeOutcome, ReporterError> {
     let started = std::time::Instant::now();
     let report_id = &message.report_id;
-    let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
-    let Some(claim) = deps.claims.claim_finalize(report_id).await.map_err(run_err)? else {
+    let Some(claim) = deps.claims.claim_finalize(report_id).await.map_err(ReporterError::run_state(report_id))? else {
         return not_claimed(deps, report_id).await;
     };
     let inputs = read_inputs(deps, report_id).await?;
@@ -503,7 +506,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
     };
     let (version, rows) = (written.version, written.rows);
     let primary = deps.store.location(&format!("{}/{primary_name}", written.dir));
-    deps.claims.record_report(report_id, version, &primary).await.map_err(run_err)?;
+    deps.claims.record_report(report_id, version, &primary).await.map_err(ReporterError::run_state(report_id))?;
     info!(
         version,
         rows,
@@ -526,8 +529,7 @@ async fn finalize(message: &FinalizeMessage, deps: &ReporterDeps<'_>) -> Result<
 /// Why this call writes nothing: another call holds (or just held) the claim of a complete
 /// version, or there is nothing to claim.
 async fn not_claimed(deps: &ReporterDeps<'_>, report_id: &str) -> Result<FinalizeOutcome, ReporterError> {
-    let run_err = |source| ReporterError::RunState { report_id: report_id.to_owned(), source };
-    if deps.claims.awaiting_report(report_id).await.map_err(run_err)? {
+    if deps.claims.awaiting_report(report_id).await.map_err(ReporterError::run_state(report_id))? {
         info!("The version is complete but another reporter holds (or just held) its claim; the message comes back after the visibility time-out.");
         return Ok(FinalizeOutcome::Held);
     }
@@ -561,11 +563,7 @@ impl Inputs {
 async fn read_inputs(deps: &ReporterDeps<'_>, report_id: &str) -> Result<Inputs, ReporterError> {
     let received: ReceivedRequest = read_required(deps.store, &keys::request(report_id)).await?;
     let population: Population = read_required(deps.store, &keys::population(report_id)).await?;
-    let counted = deps
-        .counter
-        .counted(report_id)
-        .await
-        .map_err(|source| ReporterError::RunState { report_id: report_id.to_owned(), source })?;
+    let counted = deps.counter.counted(report_id).await.map_err(ReporterError::run_state(report_id))?;
     let request = &received.request;
     let discovery = match &request.discovery {
         Some(_) => Some(read_discovery(deps.store, report_id).await?),
@@ -613,8 +611,12 @@ async fn write_data(deps: &ReporterDeps<'_>, inputs: &Inputs, version: u32) -> R
             Ok(artifacts) => return Ok(Written { version, abandoned, dir, artifacts, rows, tallies }),
             Err(ReporterError::Conflict { key }) if (abandoned.len() as u32) < MAX_ABANDONED => {
                 warn!(%key, version, "Other bytes are stored under this version; writing the next version instead.");
-                let run_err = |source| ReporterError::RunState { report_id: report_id.clone(), source };
-                if !deps.claims.abandon_version(report_id, version).await.map_err(run_err)? {
+                if !deps
+                    .claims
+                    .abandon_version(report_id, version)
+                    .await
+                    .map_err(ReporterError::run_state(report_id))?
+                {
                     return Err(ReporterError::Conflict { key });
                 }
                 abandoned.push(version);

@@ -153,42 +153,26 @@ fn nologin_admin_held(c: &Collected) -> Signal {
     ))
 }
 
+/// `code`, with `sentence` and the principals it is about, when `about` holds for any.
+fn naming(c: &Collected, code: &'static str, sentence: &str, about: impl Fn(&Principal) -> bool) -> Signal {
+    let named: Vec<&Principal> = c.principals.iter().filter(|p| about(p)).collect();
+    (!named.is_empty()).then(|| (code, format!("{sentence}: {}", names(named.into_iter()))))
+}
+
 fn vendor_managed_admin(c: &Collected) -> Signal {
-    let vendor: Vec<&Principal> = c.principals.iter().filter(is_admin).filter(|p| p.vendor_managed).collect();
-    (!vendor.is_empty())
-        .then(|| (VENDOR_MANAGED_ADMIN, format!("vendor-managed admins: {}", names(vendor.into_iter()))))
+    naming(c, VENDOR_MANAGED_ADMIN, "vendor-managed admins", |p| p.level == Level::Admin && p.vendor_managed)
 }
 
 fn admin_via_public(c: &Collected) -> Signal {
-    let everyone: Vec<&Principal> =
-        c.principals.iter().filter(|p| p.findings.iter().any(|f| f.level == Level::Admin && f.to_everyone)).collect();
-    (!everyone.is_empty()).then(|| {
-        (
-            ADMIN_VIA_PUBLIC,
-            format!(
-                "admin granted to every account (PUBLIC, mandatory roles or public) reaches: {}",
-                names(everyone.into_iter())
-            ),
-        )
-    })
+    let sentence = "admin granted to every account (PUBLIC, mandatory roles or public) reaches";
+    naming(c, ADMIN_VIA_PUBLIC, sentence, |p| p.findings.iter().any(|f| f.level == Level::Admin && f.to_everyone))
 }
 
 fn dormant_admin(c: &Collected) -> Signal {
-    let dormant: Vec<&Principal> = c
-        .principals
-        .iter()
-        .filter(is_admin)
-        .filter(|p| can_log_in(p) && p.last_login == dbadmin_contracts::LastLogin::NeverInWindow)
-        .collect();
     let window = c.login_evidence.as_ref().map_or(0, |e| e.window_days);
-    (!dormant.is_empty()).then(|| {
-        (
-            DORMANT_ADMIN,
-            format!(
-                "admins that can log in but did not in {window} days (the whole window is in the log): {}",
-                names(dormant.into_iter())
-            ),
-        )
+    let sentence = format!("admins that can log in but did not in {window} days (the whole window is in the log)");
+    naming(c, DORMANT_ADMIN, &sentence, |p| {
+        p.level == Level::Admin && can_log_in(p) && p.last_login == dbadmin_contracts::LastLogin::NeverInWindow
     })
 }
 

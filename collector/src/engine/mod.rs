@@ -284,7 +284,7 @@ pub(crate) trait Driver {
     fn describe(server: &Self::Server) -> String;
     /// The setting that decides whether the server writes logins, as the result records it
     /// ([`Collected::login_logging`]).
-    fn login_logging(_server: &Self::Server) -> Option<String> {
+    fn login_logging(_server: &Self::Server) -> Option<Box<dbadmin_contracts::LoginLogging>> {
         None
     }
 }

@@ -6,7 +6,7 @@ use crate::model::postgres::{
 };
 use crate::model::postgres_stock::{check_query, named_in, tampering, Named};
 use async_trait::async_trait;
-use dbadmin_contracts::{ErrorKind, Target};
+use dbadmin_contracts::{ErrorKind, LoginLogging, Target};
 use dbadmin_ports::error_chain as chain;
 use dbadmin_ports::DbCredentials;
 use std::collections::BTreeMap;
@@ -309,15 +309,14 @@ impl Driver for PostgresDriver {
         server.version.clone()
     }
 
-    fn login_logging(server: &Server) -> Option<String> {
+    fn login_logging(server: &Server) -> Option<Box<LoginLogging>> {
         let settings = &server.settings;
-        Some(format!(
-            "log_connections={}; log_min_messages={}; lc_messages={}; overridden={}",
-            settings.log_connections,
-            settings.log_min_messages,
-            settings.lc_messages,
-            if settings.logging_overridden { "t" } else { "f" }
-        ))
+        Some(Box::new(LoginLogging {
+            log_connections: settings.log_connections.clone(),
+            log_min_messages: settings.log_min_messages.clone(),
+            lc_messages: settings.lc_messages.clone(),
+            overridden: settings.logging_overridden,
+        }))
     }
 }
 
