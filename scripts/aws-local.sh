@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${DBADMIN_STATE_DIR:-$ROOT/.state}
 PORT=${DBADMIN_MINISTACK_PORT:-14566}
 VENV=${DBADMIN_VENV:-${DBADMIN_CACHE:-/var/cache/db-admin-report}/venv}
-MINISTACK_VERSION=1.5.33
+REQUIREMENTS=$ROOT/scripts/requirements-aws-local.txt
 PROFILE=${DBADMIN_LAMBDA_PROFILE:-debug}
 
 log() { printf '[aws-local] %s\n' "$*" >&2; }
@@ -29,22 +29,22 @@ apt_install() {
 }
 
 ensure_venv() {
-  # cryptography: MiniStack's KMS Sign/Verify/GetPublicKey (the manifests' signatures); cbor2: the
-  # Rust SDK's CloudWatch protocol.
-  if [ -x "$VENV/bin/ministack" ] && "$VENV/bin/python" -c 'import boto3, cryptography, cbor2' 2>/dev/null \
-     && [ "$("$VENV/bin/pip" show ministack 2>/dev/null | awk '/^Version:/ {print $2}')" = "$MINISTACK_VERSION" ]; then
+  # The pinned packages of scripts/requirements-aws-local.txt; the venv records which file it holds.
+  local want
+  want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
+  if [ -x "$VENV/bin/ministack" ] && [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
-  log "installing ministack $MINISTACK_VERSION, boto3, cryptography and cbor2 into $VENV"
+  log "installing $(grep -v '^#' "$REQUIREMENTS" | tr '\n' ' ')into $VENV"
   mkdir -p "$(dirname "$VENV")" "$STATE"
   # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it built in.
   python3 -m venv "$VENV" 2>/dev/null || {
     apt_install python3-venv
     python3 -m venv "$VENV"
   } || die "python3 -m venv failed"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "ministack==$MINISTACK_VERSION" boto3 cryptography cbor2 \
-    >"$STATE/pip.log" 2>&1 \
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS" >"$STATE/pip.log" 2>&1 \
     || die "pip install failed, see $STATE/pip.log"
+  echo "$want" >"$VENV/.requirements.sha256"
 }
 
 alive() { [ -f "$STATE/ministack.pid" ] && kill -0 "$(cat "$STATE/ministack.pid")" 2>/dev/null; }

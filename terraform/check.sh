@@ -8,7 +8,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${DBADMIN_CACHE:-/var/cache/db-admin-report}
-VENV=${DBADMIN_VENV:-$CACHE/venv}
+VENV=${DBADMIN_TERRAFORM_VENV:-$CACHE/venv-terraform}
+REQUIREMENTS=$ROOT/terraform/requirements-check.txt
 HCLFMT=$CACHE/bin/hclfmt
 log() { printf '[terraform-check] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -31,9 +32,12 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
   }
 fi
-if ! "$VENV/bin/python" -c 'import hcl2, pytest, parliament' 2>/dev/null || [ ! -x "$VENV/bin/checkov" ]; then
-  log "installing python-hcl2, pytest, checkov and parliament into $VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check python-hcl2 pytest checkov parliament
+# The pinned tools of terraform/requirements-check.txt; the venv records which file it holds.
+want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/checkov" ] || [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+  log "installing $(grep -v '^#' "$REQUIREMENTS" | tr '\n' ' ')into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
+  echo "$want" >"$VENV/.requirements.sha256"
 fi
 
 status=0
