@@ -5,7 +5,7 @@
 # terraform/rds-global-bundle.pem exists (download it from AWS's documentation page once).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV=${DBADMIN_LAMBDA_VENV:-/var/cache/db-admin-report/venv-cargo-lambda}
+VENV=${DBADMIN_LAMBDA_VENV:-${DBADMIN_CACHE:-/var/cache/db-admin-report}/venv-cargo-lambda}
 DIST="$ROOT/terraform/dist"
 [ -x "$VENV/bin/cargo-lambda" ] || { python3 -m venv "$VENV"; "$VENV/bin/pip" install -q cargo-lambda; }
 rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu

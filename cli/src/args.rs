@@ -9,7 +9,10 @@ Exit codes:
   0  success: every target was read
   1  failure: nothing trustworthy was produced (the error says why)
   2  usage error
-  3  partial: a report was written, but some targets are error rows
+  3  partial: a report was written, but some targets are error rows or discovery
+     found the inventory incomplete; reperform found a difference; queries show
+     --manifest found a query this build does not run; inventory discover could
+     not list an account or region
   4  not ready: the report is still running, or waiting for it timed out
 
 Configuration: flags, then DBADMIN_* environment variables, then the config file

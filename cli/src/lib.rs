@@ -21,7 +21,9 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// The command line was wrong (clap's own code for usage errors).
     pub const USAGE: u8 = 2;
-    /// A report was written, but some targets are error rows.
+    /// A report was written, but some targets are error rows or discovery found the inventory
+    /// incomplete (also: `reperform` found a difference, `queries show --manifest` a query this
+    /// build does not run, `inventory discover` a listing that failed).
     pub const PARTIAL: u8 = 3;
     /// The report is not there yet: still running, or waiting for it timed out.
     pub const NOT_READY: u8 = 4;
