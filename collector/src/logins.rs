@@ -9,7 +9,7 @@
 //! database name, line breaks included), so a line of anyone's choosing can read as another's
 //! login: those logs are refused, with that reason.
 
-use dbadmin_contracts::{Collected, Engine, LastLogin, LoginEvidence, LoginLogging, Principal, Target};
+use dbadmin_contracts::{Collected, Engine, LastLogin, LoginEvidence, LoginSettings, Principal, Target};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -289,7 +289,7 @@ fn connections_logged(value: &str) -> bool {
 /// and `lc_messages` can be set for a login or a database (`overridden`), and then the collector's
 /// session does not show the server's value. Read at collection: the log's own lines say when they
 /// changed at a reload ([`Parsed::never_from`]).
-fn postgres_logging_off(settings: Option<&LoginLogging>) -> Option<String> {
+fn postgres_logging_off(settings: Option<&LoginSettings>) -> Option<String> {
     let Some(settings) = settings else {
         return Some("the server's login-logging settings could not be read at collection".into());
     };
@@ -351,7 +351,7 @@ pub async fn evidence(
     let missing = |why: String| LoginEvidence::missing(source, window_days, why);
     match target.engine {
         Engine::Postgres => {
-            if let Some(off) = postgres_logging_off(collected.login_logging.as_deref()) {
+            if let Some(off) = postgres_logging_off(collected.login_settings.as_deref()) {
                 return missing(off);
             }
         }
@@ -626,8 +626,8 @@ mod tests {
     }
 
     /// A server's login-logging settings with `log_connections` as given, the rest as it writes logins.
-    fn logging(log_connections: &str) -> LoginLogging {
-        LoginLogging {
+    fn logging(log_connections: &str) -> LoginSettings {
+        LoginSettings {
             log_connections: log_connections.into(),
             log_min_messages: "warning".into(),
             lc_messages: "C".into(),
@@ -637,7 +637,7 @@ mod tests {
 
     #[test]
     fn a_server_that_writes_no_login_line_is_named() {
-        let settings = |c: &str, level: &str, lang: &str, over: &str| LoginLogging {
+        let settings = |c: &str, level: &str, lang: &str, over: &str| LoginSettings {
             log_connections: c.into(),
             log_min_messages: level.into(),
             lc_messages: lang.into(),
@@ -675,12 +675,12 @@ mod tests {
             ..dbadmin_ports::fixtures::target("p")
         };
         let mut collected = collected(vec![principal("fx_super")]);
-        collected.login_logging = Some(Box::new(logging("off")));
+        collected.login_settings = Some(Box::new(logging("off")));
         let now = at("2026-12-04T00:00:00Z");
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert!(e.missing.unwrap().contains("log_connections is off"));
         assert_eq!(collected.principals[0].last_login, LastLogin::NotRecorded);
-        collected.login_logging = Some(Box::new(logging("on")));
+        collected.login_settings = Some(Box::new(logging("on")));
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert_eq!((e.missing, e.logins), (None, 1));
         assert_eq!(collected.principals[0].last_login, LastLogin::Logged("2026-12-01T10:00:00Z".into()));
@@ -702,7 +702,7 @@ mod tests {
             ..dbadmin_ports::fixtures::target("p")
         };
         let mut collected = collected(vec![principal("fx_super")]);
-        collected.login_logging = Some(Box::new(logging("on")));
+        collected.login_settings = Some(Box::new(logging("on")));
         let now = at("2026-12-04T00:00:00Z");
         let e = evidence(&target, &mut collected, 90, now, true, &dbadmin_ports::logs::NoCloudLogs).await;
         assert!(e.missing.unwrap().contains("stderr format"));
@@ -722,7 +722,7 @@ mod tests {
             catalog_warnings: vec![],
             principals,
             login_evidence: None,
-            login_logging: None,
+            login_settings: None,
         }
     }
 

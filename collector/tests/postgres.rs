@@ -389,7 +389,7 @@ async fn last_logins_are_read_from_the_servers_own_login_log() {
         let mut at = target(Engine::Postgres, port, TlsMode::VerifyFull);
         at.login_log = Some(format!("file:{log}"));
         let mut c = collect(Engine::Postgres, port).await;
-        let logging = c.login_logging.clone().unwrap_or_default();
+        let logging = c.login_settings.clone().unwrap_or_default();
         assert!(
             (logging.log_connections.as_str(), logging.log_min_messages.as_str(), logging.overridden)
                 == ("on", "warning", false)

@@ -22,7 +22,7 @@ pub use inventory::{
 pub use message::{CollectionJob, FinalizeMessage, OutputFormat, Provenance, ReceivedRequest, ReportRequest, Retry};
 pub use result::{
     AccountStatus, Collected, CredentialBinding, ErrorKind, Failure, Finding, LastLogin, Level, LoginEvidence,
-    LoginLogging, Outcome, Principal, PrincipalKind, QueryRecord, TargetResult,
+    LoginSettings, Outcome, Principal, PrincipalKind, QueryRecord, TargetResult,
 };
 pub use version::{decode, encode, DecodeError, Versioned};
 

@@ -105,16 +105,16 @@ pub struct Collected {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_evidence: Option<Box<LoginEvidence>>,
     /// The server's settings that decide whether its log dates logins, as read at collection;
-    /// `None` where the engine has none the collector reads (and in results of 2026-12-03, which
-    /// recorded them as one line of text: read as not known).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "login_logging_or_none")]
-    pub login_logging: Option<Box<LoginLogging>>,
+    /// `None` where the engine has none the collector reads. (Results of 2026-12-03 recorded them as
+    /// one line of text under `login_logging`, which is no longer read: not known.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_settings: Option<Box<LoginSettings>>,
 }
 
 /// PostgreSQL's settings that decide whether its log writes logins in a form the collector reads,
 /// as the collector's own session shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct LoginLogging {
+pub struct LoginSettings {
     /// `on`/`off`, or (18+) a list of aspects.
     pub log_connections: String,
     /// `fatal` or `panic` drop a login's LOG line.
@@ -124,20 +124,6 @@ pub struct LoginLogging {
     /// `log_min_messages` or `lc_messages` is set for a login or a database, so the session's
     /// value need not be the server's.
     pub overridden: bool,
-}
-
-/// The typed settings, or `None` for the one-line text an earlier version recorded.
-fn login_logging_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Box<LoginLogging>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Recorded {
-        Typed(Box<LoginLogging>),
-        Text(#[allow(dead_code, reason = "read to be set aside")] String),
-    }
-    Ok(match Option::<Recorded>::deserialize(d)? {
-        Some(Recorded::Typed(settings)) => Some(settings),
-        Some(Recorded::Text(_)) | None => None,
-    })
 }
 
 /// The login evidence of one database: a log the engine wrote, read over a window.
@@ -367,29 +353,36 @@ impl LastLogin {
 mod tests {
     use super::*;
 
-    #[derive(Deserialize)]
-    struct Recorded {
-        #[serde(default, deserialize_with = "login_logging_or_none")]
-        login_logging: Option<Box<LoginLogging>>,
-    }
-
-    fn read(json: &str) -> Option<LoginLogging> {
-        serde_json::from_str::<Recorded>(json).unwrap().login_logging.map(|b| *b)
-    }
-
     #[test]
-    fn login_logging_is_read_typed_and_an_earlier_line_of_text_as_not_known() {
-        let settings = LoginLogging {
+    fn login_settings_are_read_typed_and_the_earlier_line_of_text_is_set_aside() {
+        let settings = LoginSettings {
             log_connections: "on".into(),
             log_min_messages: "warning".into(),
             lc_messages: "C".into(),
             overridden: false,
         };
-        let typed = format!("{{\"login_logging\": {}}}", serde_json::to_string(&settings).unwrap());
-        assert_eq!(read(&typed), Some(settings));
-        let text = r#"{"login_logging": "log_connections=on; log_min_messages=warning; lc_messages=C; overridden=f"}"#;
-        assert_eq!(read(text), None, "a line of text is not believed");
-        assert_eq!(read("{}"), None);
-        assert_eq!(read(r#"{"login_logging": null}"#), None);
+        let collected = Collected {
+            server_version: "15.10".into(),
+            tls: TlsMode::VerifyFull,
+            server_certificate_sha256: None,
+            admin_definition_version: ADMIN_DEFINITION_VERSION.into(),
+            queries: vec![],
+            principals_examined: 0,
+            catalog_warnings: vec![],
+            principals: vec![],
+            login_evidence: None,
+            login_settings: Some(Box::new(settings.clone())),
+        };
+        let json = serde_json::to_value(&collected).unwrap();
+        assert_eq!(json["login_settings"]["log_connections"], "on");
+        let back: Collected = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back.login_settings.as_deref(), Some(&settings));
+
+        // A result of 2026-12-03 still reads; its line of text is not believed.
+        let mut earlier = json;
+        earlier.as_object_mut().unwrap().remove("login_settings");
+        earlier["login_logging"] = "log_connections=on; log_min_messages=warning; lc_messages=C; overridden=f".into();
+        let read: Collected = serde_json::from_value(earlier).unwrap();
+        assert_eq!(read.login_settings, None);
     }
 }

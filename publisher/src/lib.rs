@@ -776,7 +776,7 @@ mod tests {
                     catalog_warnings: Vec::new(),
                     principals: vec![],
                     login_evidence: None,
-                    login_logging: None,
+                    login_settings: None,
                 })
             };
             let result = TargetResult {

@@ -65,7 +65,7 @@ pub fn result(t: &Target, i: usize, principals: usize) -> TargetResult {
                     catalog_warnings: Vec::new(),
                     principals: (0..principals).map(|p| principal(p, i)).collect(),
                     login_evidence: None,
-                    login_logging: None,
+                    login_settings: None,
                 })
             };
             TargetResult {

@@ -82,7 +82,7 @@ fn collected(principals: Vec<Principal>) -> Outcome {
         catalog_warnings: Vec::new(),
         principals,
         login_evidence: None,
-        login_logging: None,
+        login_settings: None,
     })
 }
 

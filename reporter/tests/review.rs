@@ -62,7 +62,7 @@ fn result(principals: Vec<Principal>) -> TargetResult {
             catalog_warnings: Vec::new(),
             principals,
             login_evidence: None,
-            login_logging: None,
+            login_settings: None,
         }),
     }
 }

@@ -283,8 +283,8 @@ pub(crate) trait Driver {
     /// The server's version as the result records it.
     fn describe(server: &Self::Server) -> String;
     /// The setting that decides whether the server writes logins, as the result records it
-    /// ([`Collected::login_logging`]).
-    fn login_logging(_server: &Self::Server) -> Option<Box<dbadmin_contracts::LoginLogging>> {
+    /// ([`Collected::login_settings`]).
+    fn login_settings(_server: &Self::Server) -> Option<Box<dbadmin_contracts::LoginSettings>> {
         None
     }
 }
@@ -316,7 +316,7 @@ async fn collect_with<D: Driver>(
         catalog_warnings: catalog.warnings(),
         principals: catalog.classify(),
         login_evidence: None,
-        login_logging: D::login_logging(&server),
+        login_settings: D::login_settings(&server),
     })
 }
 

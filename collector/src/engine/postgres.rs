@@ -6,7 +6,7 @@ use crate::model::postgres::{
 };
 use crate::model::postgres_stock::{check_query, named_in, tampering, Named};
 use async_trait::async_trait;
-use dbadmin_contracts::{ErrorKind, LoginLogging, Target};
+use dbadmin_contracts::{ErrorKind, LoginSettings, Target};
 use dbadmin_ports::error_chain as chain;
 use dbadmin_ports::DbCredentials;
 use std::collections::BTreeMap;
@@ -309,9 +309,9 @@ impl Driver for PostgresDriver {
         server.version.clone()
     }
 
-    fn login_logging(server: &Server) -> Option<Box<LoginLogging>> {
+    fn login_settings(server: &Server) -> Option<Box<LoginSettings>> {
         let settings = &server.settings;
-        Some(Box::new(LoginLogging {
+        Some(Box::new(LoginSettings {
             log_connections: settings.log_connections.clone(),
             log_min_messages: settings.log_min_messages.clone(),
             lc_messages: settings.lc_messages.clone(),
