@@ -54,8 +54,8 @@ else
   skip=()
   [ -n "${MSSQL_TEST_URL:-}" ] || skip=(--skip real_sql_server_admin_definition)
   status=0
-  cargo test --workspace --all-features --no-fail-fast "$@" -- --include-ignored --skip deployed_ "${skip[@]}" || status=$?
-  cargo test -p db-admin-report --all-features --test integration "$@" -- --include-ignored --test-threads=1 deployed_ \
+  cargo test --workspace --all-features --no-fail-fast "$@" -- --include-ignored --skip deployed_cli:: --skip deployed_pipeline:: "${skip[@]}" || status=$?
+  cargo test -p db-admin-report --all-features --test integration "$@" -- --include-ignored --test-threads=1 deployed_cli:: deployed_pipeline:: \
     || status=$?
   exit "$status"
 fi

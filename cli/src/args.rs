@@ -12,7 +12,7 @@ Exit codes:
   3  partial: a report was written, but some targets are error rows or discovery
      found the inventory incomplete; reperform found a difference; queries show
      --manifest found a query this build does not run; inventory discover could
-     not list an account or region
+     not list an account, a region or the organization
   4  not ready: the report is still running, or waiting for it timed out
 
 Configuration: flags, then DBADMIN_* environment variables, then the config file

@@ -323,8 +323,10 @@ pub struct Discovered {
 }
 
 impl Outcome for Discovered {
+    /// Partial when a listing failed, or the organization's accounts could not be listed: the
+    /// draft may leave databases out.
     fn verdict(&self) -> Verdict {
-        Verdict::partial_if(self.failed_listings > 0)
+        Verdict::partial_if(self.failed_listings > 0 || self.organization_error.is_some())
     }
 }
 
@@ -385,7 +387,21 @@ impl Outcome for Queries {
     }
 }
 
-impl Outcome for Reperformance {
+/// `reperform`: what re-collecting one target found, and whether it is the report's.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reperformed {
+    #[serde(flatten)]
+    pub found: Reperformance,
+    pub identical: bool,
+}
+
+impl From<Reperformance> for Reperformed {
+    fn from(found: Reperformance) -> Self {
+        Reperformed { identical: found.identical(), found }
+    }
+}
+
+impl Outcome for Reperformed {
     fn verdict(&self) -> Verdict {
         Verdict::partial_if(!self.identical)
     }
@@ -494,6 +510,43 @@ mod tests {
         assert_eq!(q(None).verdict(), Verdict::Ok);
         assert_eq!(q(Some(vec![ran(true)])).verdict(), Verdict::Ok);
         assert_eq!(q(Some(vec![ran(true), ran(false)])).verdict(), Verdict::Partial);
+    }
+
+    #[test]
+    fn a_reperformance_is_identical_only_when_nothing_differs() {
+        let found = |only_now: Vec<Vec<String>>| Reperformance {
+            report_id: "01J".into(),
+            version: 1,
+            target_id: "pg".into(),
+            only_in_report: vec![],
+            only_now,
+            queries_checked: 3,
+            collected_at: "2026-12-04T00:00:00Z".into(),
+        };
+        let same = Reperformed::from(found(vec![]));
+        assert_eq!(
+            (same.verdict(), serde_json::to_value(&same).unwrap()["identical"].clone()),
+            (Verdict::Ok, true.into())
+        );
+        let differs = Reperformed::from(found(vec![vec!["fx_new".into()]]));
+        let json = serde_json::to_value(&differs).unwrap();
+        assert_eq!((differs.verdict(), json["identical"].clone()), (Verdict::Partial, false.into()));
+        assert_eq!(json["only_now"][0][0], "fx_new");
+    }
+
+    #[test]
+    fn a_draft_that_may_leave_databases_out_is_partial() {
+        let draft = |failed_listings, organization_error: Option<&str>| Discovered {
+            accounts: 2,
+            regions: 1,
+            databases: 3,
+            failed_listings,
+            organization_error: organization_error.map(str::to_owned),
+            draft: String::new(),
+        };
+        assert_eq!(draft(0, None).verdict(), Verdict::Ok);
+        assert_eq!(draft(1, None).verdict(), Verdict::Partial);
+        assert_eq!(draft(0, Some("AccessDenied")).verdict(), Verdict::Partial);
     }
 
     #[test]

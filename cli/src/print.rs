@@ -7,9 +7,8 @@ use db_admin_report::local::{LocalOutcome, Progress};
 use db_admin_report::ops::{state, Redrive, Status, WaitProgress};
 use db_admin_report::outcome::{
     Compared, DeadLetters, Discovered, FinalizeSent, InventoryCheck, Listing, MoveTask, NothingToRetry, Outcome,
-    PublicKeyExport, Queries, Submitted, Verdict, Written,
+    PublicKeyExport, Queries, Reperformed, Submitted, Verdict, Written,
 };
-use db_admin_report::reperform::Reperformance;
 use db_admin_report::{diff, verify};
 use dbadmin_contracts::manifest::{BaselineSummary, ReconciliationSummary};
 use dbadmin_ports::RunRecord;
@@ -474,19 +473,20 @@ impl Text for Queries {
     }
 }
 
-impl Text for Reperformance {
+impl Text for Reperformed {
     fn text(&self) -> anyhow::Result<()> {
+        let r = &self.found;
         println!(
             "{} of report {} v{}, collected again at {} with the report's {} query text(s):",
-            self.target_id, self.report_id, self.version, self.collected_at, self.queries_checked
+            r.target_id, r.report_id, r.version, r.collected_at, r.queries_checked
         );
         if self.identical {
             println!("identical: the same principals hold the same access for the same reasons");
         }
-        for row in &self.only_in_report {
+        for row in &r.only_in_report {
             println!("- in the report, not now: {}", row.join(" | "));
         }
-        for row in &self.only_now {
+        for row in &r.only_now {
             println!("+ now, not in the report: {}", row.join(" | "));
         }
         Ok(())

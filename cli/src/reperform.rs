@@ -37,8 +37,6 @@ pub struct Reperformance {
     pub report_id: String,
     pub version: u32,
     pub target_id: String,
-    /// The same principals hold the same access for the same reasons.
-    pub identical: bool,
     /// Rows (by their access columns) in the report but not found now.
     pub only_in_report: Vec<Vec<String>>,
     /// Rows found now but not in the report.
@@ -46,6 +44,13 @@ pub struct Reperformance {
     /// The query texts this build ran, all with the checksums the manifest records.
     pub queries_checked: usize,
     pub collected_at: String,
+}
+
+impl Reperformance {
+    /// The same principals hold the same access for the same reasons.
+    pub fn identical(&self) -> bool {
+        self.only_in_report.is_empty() && self.only_now.is_empty()
+    }
 }
 
 /// Re-collects `target_id` of the report in `folder` (manifest.json and report.json, as written
@@ -95,15 +100,12 @@ pub async fn reperform(
     let now = render::target_rows(target, Some(&result), &manifest.requested_at, None);
     let before: BTreeSet<Vec<String>> = reported.iter().map(|r| access(r).to_vec()).collect();
     let after: BTreeSet<Vec<String>> = now.iter().map(|r| access(r).to_vec()).collect();
-    let only_in_report: Vec<Vec<String>> = before.difference(&after).cloned().collect();
-    let only_now: Vec<Vec<String>> = after.difference(&before).cloned().collect();
     Ok(Reperformance {
         report_id: manifest.report_id.clone(),
         version: manifest.version,
         target_id: target_id.to_owned(),
-        identical: only_in_report.is_empty() && only_now.is_empty(),
-        only_in_report,
-        only_now,
+        only_in_report: before.difference(&after).cloned().collect(),
+        only_now: after.difference(&before).cloned().collect(),
         queries_checked: ran.len(),
         collected_at: result.collected_at,
     })

@@ -3,6 +3,7 @@
 //! `inventory discover`: a draft inventory of what AWS lists.
 
 use super::Ctx;
+use crate::args::Output;
 use crate::print;
 use anyhow::Context;
 use db_admin_report::outcome::{Discovered, InventoryCheck, Verdict};
@@ -38,6 +39,7 @@ pub fn discover(ctx: &Ctx, accounts: Vec<String>, regions: Vec<String>, organiza
             organization_error: scope.organization_error,
             draft: dbadmin_contracts::discovery::draft_inventory(&scopes),
         };
-        print::show(&discovered, ctx.output)
+        // The draft is an inventory, CSV whatever --output says: it is written to a file.
+        print::show(&discovered, Output::Text)
     })
 }

@@ -6,7 +6,7 @@ use crate::print;
 use anyhow::Context;
 use db_admin_report::ops::RetryPlan;
 use db_admin_report::outcome::{
-    Compared, FinalizeSent, Listed, Listing, NothingToRetry, PublicKeyExport, Submitted, Verdict,
+    Compared, FinalizeSent, Listed, Listing, NothingToRetry, PublicKeyExport, Reperformed, Submitted, Verdict,
 };
 use db_admin_report::remote::Remote;
 use db_admin_report::{diff, verify};
@@ -204,5 +204,5 @@ pub fn reperform(ctx: &Ctx, r: crate::args::Reperform) -> anyhow::Result<Verdict
         &credentials,
         &connect,
     ))?;
-    print::show(&done, ctx.output)
+    print::show(&Reperformed::from(done), ctx.output)
 }
