@@ -29,13 +29,15 @@ apt_install() {
 }
 
 ensure_venv() {
-  # The pinned packages of scripts/requirements-aws-local.txt; the venv records which file it holds.
+  # The pinned packages of scripts/requirements-aws-local.txt, in a venv made afresh whenever the
+  # file changes (pip never removes a package the file no longer names); it records which file.
   local want
   want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
   if [ -x "$VENV/bin/ministack" ] && [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
-  log "installing $(grep -v '^#' "$REQUIREMENTS" | tr '\n' ' ')into $VENV"
+  log "installing the pinned packages of scripts/requirements-aws-local.txt into $VENV"
+  if [ -x "$VENV/bin/python" ]; then rm -rf "$VENV"; fi
   mkdir -p "$(dirname "$VENV")" "$STATE"
   # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it built in.
   python3 -m venv "$VENV" 2>/dev/null || {
@@ -99,7 +101,9 @@ case "${1:-}" in
   up)
     mkdir -p "$STATE"
     command -v curl >/dev/null || apt_install curl
-    ensure_venv; start; build; deploy ;;
+    # A running MiniStack keeps the venv it runs from (down, then up, installs a changed one).
+    alive || ensure_venv
+    start; build; deploy ;;
   deploy) build; deploy ;;
   down)
     if alive; then

@@ -3,7 +3,7 @@
 # machines this project is built on:
 #   1. formatting and syntax with hclfmt, built from Debian's HCL v2 sources;
 #   2. checkov (PyPI) with --skip-download, every skip justified in place;
-#   3. policy tests over the parsed HCL (python-hcl2 + pytest), names included, and over the policy
+#   3. policy tests over the parsed HCL (checkov's bc-python-hcl2 + pytest), names included, and over the policy
 #      templates of terraform/policies/ rendered, with parliament (PyPI's IAM policy linter).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,7 +23,12 @@ if [ ! -x "$HCLFMT" ]; then
   GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$tmp/cache" go build -o "$tmp/hclfmt" github.com/hashicorp/hcl/v2/cmd/hclfmt
   as_root install -m 755 "$tmp/hclfmt" "$HCLFMT"
 fi
-if [ ! -x "$VENV/bin/python" ]; then
+# The pinned packages of terraform/requirements-check.txt, in a venv made afresh whenever the file
+# changes (pip never removes a package the file no longer names); the venv records which file.
+want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/checkov" ] || [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+  log "installing the pinned packages of terraform/requirements-check.txt into $VENV"
+  if [ -x "$VENV/bin/python" ]; then rm -rf "$VENV"; fi
   mkdir -p "$(dirname "$VENV")"
   # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it built in.
   python3 -m venv "$VENV" 2>/dev/null || {
@@ -31,11 +36,6 @@ if [ ! -x "$VENV/bin/python" ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
     python3 -m venv "$VENV"
   }
-fi
-# The pinned tools of terraform/requirements-check.txt; the venv records which file it holds.
-want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
-if [ ! -x "$VENV/bin/checkov" ] || [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
-  log "installing $(grep -v '^#' "$REQUIREMENTS" | tr '\n' ' ')into $VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
   echo "$want" >"$VENV/.requirements.sha256"
 fi

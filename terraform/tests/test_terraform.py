@@ -1,4 +1,4 @@
-"""Policy tests over terraform/ parsed with python-hcl2 (no terraform binary or provider needed).
+"""Policy tests over terraform/ parsed with hcl2 (checkov's bc-python-hcl2; no terraform binary or provider needed).
 
 They assert the security properties the deployment promises, and that the names in Terraform are
 the ones the Lambda functions read (aws/src/config.rs) and the emulator deployment creates
