@@ -352,8 +352,10 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
 }
 
 /// The EMF lines of one report's events, as the functions printed them (MiniStack keeps the
-/// functions' stdout in its log), once the reporter's has appeared.
-async fn metric_lines(report_id: &str) -> Vec<serde_json::Value> {
+/// functions' stdout in its log), once the reporter's has appeared and a line per counted database
+/// has: each function's output reaches the log from its own process, in no fixed order, so a
+/// collector's line may land after the reporter's. A line that never comes fails on the deadline.
+async fn metric_lines(report_id: &str, databases: u64) -> Vec<serde_json::Value> {
     let outputs = std::env::var("DBADMIN_AWS_OUTPUTS").unwrap();
     let log = std::path::Path::new(&outputs).parent().and_then(|aws| aws.parent()).unwrap().join("ministack.log");
     let start = Instant::now();
@@ -368,10 +370,16 @@ async fn metric_lines(report_id: &str) -> Vec<serde_json::Value> {
                 serde_json::from_str(l).unwrap()
             })
             .collect();
-        if lines.iter().any(|l| l["ReportsFinalized"].is_number()) {
+        let counted = |metric: &str| lines.iter().filter(|l| l[metric].is_number()).count() as u64;
+        let finalized = counted("ReportsFinalized") > 0;
+        if finalized && counted("DatabasesCollected") + counted("DatabasesFailed") >= databases {
             return lines;
         }
-        assert!(start.elapsed() < LIMIT, "the reporter printed no metrics for {report_id}");
+        assert!(
+            start.elapsed() < LIMIT,
+            "the functions printed no metrics for some of report {report_id}'s {databases} databases \
+             (reporter's line: {finalized}): {lines:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -385,7 +393,7 @@ async fn the_functions_metrics_are_valid_emf_and_add_up_to_the_report() {
     let s = stack().await;
     let request = s.submit(Filters::default()).await;
     let run = s.wait_reported(&request.report_id, 1, LIMIT).await;
-    let lines = metric_lines(&request.report_id).await;
+    let lines = metric_lines(&request.report_id, run.completed).await;
     let sum = |metric: &str| lines.iter().filter_map(|l| l[metric].as_f64()).sum::<f64>() as u64;
     for line in &lines {
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
