@@ -64,8 +64,8 @@ impl Verdict {
     }
 }
 
-/// A command's answer: serialised for `--output json`, and judged for the exit code.
-pub trait Outcome: Serialize {
+/// A command's answer, judged for the exit code (and, for `--output json`, serialised).
+pub trait Outcome {
     fn verdict(&self) -> Verdict;
 }
 
@@ -269,24 +269,22 @@ pub struct InventoryCheck {
 
 impl InventoryCheck {
     pub fn new(name: &str, parsed: Result<Inventory, InventoryError>) -> Self {
-        let mut check = InventoryCheck {
-            name: name.to_owned(),
-            valid: parsed.is_ok(),
-            targets: None,
-            by_engine: None,
-            sha256: None,
-            problems: None,
-            error: None,
-        };
+        let name = name.to_owned();
         match parsed {
             Ok(inv) => {
                 let mut by_engine = BTreeMap::new();
                 for t in &inv.targets {
                     *by_engine.entry(t.engine.to_string()).or_insert(0) += 1;
                 }
-                check.targets = Some(inv.targets.len());
-                check.by_engine = Some(by_engine);
-                check.sha256 = Some(inv.sha256);
+                InventoryCheck {
+                    name,
+                    valid: true,
+                    targets: Some(inv.targets.len()),
+                    by_engine: Some(by_engine),
+                    sha256: Some(inv.sha256),
+                    problems: None,
+                    error: None,
+                }
             }
             Err(err) => {
                 let problems = err.issues.iter().map(|i| Problem {
@@ -295,11 +293,17 @@ impl InventoryCheck {
                     field: i.field.clone(),
                     message: i.message.clone(),
                 });
-                check.problems = Some(problems.collect());
-                check.error = Some(err.to_string());
+                InventoryCheck {
+                    name,
+                    valid: false,
+                    targets: None,
+                    by_engine: None,
+                    sha256: None,
+                    problems: Some(problems.collect()),
+                    error: Some(err.to_string()),
+                }
             }
         }
-        check
     }
 }
 
@@ -309,8 +313,9 @@ impl Outcome for InventoryCheck {
     }
 }
 
-/// `inventory discover`: a draft inventory of what AWS lists.
-#[derive(Debug, Clone, Serialize)]
+/// `inventory discover`: a draft inventory of what AWS lists (printed as CSV whatever `--output`
+/// says: it is written to a file).
+#[derive(Debug, Clone)]
 pub struct Discovered {
     pub accounts: usize,
     pub regions: usize,

@@ -15,14 +15,14 @@ use dbadmin_ports::RunRecord;
 
 /// An outcome as text for people: the answer on stdout, what goes with it on stderr.
 pub trait Text {
-    fn text(&self) -> anyhow::Result<()>;
+    fn text(&self);
 }
 
 /// Prints `outcome` as `output` asks and returns its verdict.
-pub fn show<T: Outcome + Text>(outcome: &T, output: Output) -> anyhow::Result<Verdict> {
+pub fn show<T: Outcome + Text + serde::Serialize>(outcome: &T, output: Output) -> anyhow::Result<Verdict> {
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(outcome)?),
-        Output::Text => outcome.text()?,
+        Output::Text => outcome.text(),
     }
     Ok(outcome.verdict())
 }
@@ -90,7 +90,7 @@ impl WaitProgress for RunBar {
 }
 
 impl Text for LocalOutcome {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         eprintln!(
             "Report {} v{}: {} databases, {} with errors, {} rows.",
             self.report_id, self.version, self.population, self.errors, self.rows
@@ -108,14 +108,24 @@ impl Text for LocalOutcome {
             self.signing_key,
             folder.unwrap_or_default()
         );
-        if let Some(w) = &self.tls_warning {
-            eprintln!("WARNING: {w}");
-        }
-        reconciliation(self.reconciliation.as_ref());
-        review(self.baseline.as_ref());
-        println!("{}", self.report);
-        Ok(())
+        written(&self.report, self.tls_warning.as_deref(), self.reconciliation.as_ref(), self.baseline.as_ref());
     }
+}
+
+/// What goes with a written report, local or deployed: the TLS warning, the reconciliation and
+/// the review on stderr, then where the report is on stdout.
+fn written(
+    report: &str,
+    tls_warning: Option<&str>,
+    reconciled: Option<&ReconciliationSummary>,
+    baseline: Option<&BaselineSummary>,
+) {
+    if let Some(w) = tls_warning {
+        eprintln!("WARNING: {w}");
+    }
+    reconciliation(reconciled);
+    review(baseline);
+    println!("{report}");
 }
 
 /// The review statuses against the baseline, on stderr.
@@ -153,47 +163,38 @@ fn reconciliation(summary: Option<&ReconciliationSummary>) {
 }
 
 impl Text for Written {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         eprintln!(
             "Report {} v{}: {} databases, {} with errors.",
             self.report_id, self.version, self.total, self.failed
         );
-        if let Some(w) = &self.tls_warning {
-            eprintln!("WARNING: {w}");
-        }
-        reconciliation(self.reconciliation.as_ref());
-        review(self.baseline.as_ref());
-        println!("{}", self.report);
-        Ok(())
+        written(&self.report, self.tls_warning.as_deref(), self.reconciliation.as_ref(), self.baseline.as_ref());
     }
 }
 
 impl Text for Submitted {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         println!("{}", self.report_id);
-        Ok(())
     }
 }
 
 impl Text for FinalizeSent {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         println!(
             "Sent the finalize message of {} v{}; follow it with `db-admin-report status {}`.",
             self.report_id, self.version, self.report_id
         );
-        Ok(())
     }
 }
 
 impl Text for NothingToRetry {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         println!("Nothing to retry: every target of {} v{} was read.", self.report_id, self.version);
-        Ok(())
     }
 }
 
 impl Text for Status {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         let s = self;
         println!("Report {} ({}), requested by {} at {}", s.report_id, s.state, s.requested_by, s.requested_at);
         println!("Version {}: {} of {} databases done, {} with errors", s.version, s.completed, s.total, s.failed);
@@ -220,7 +221,6 @@ impl Text for Status {
         }
         reconciliation(s.reconciliation.as_ref());
         finalizing(s);
-        Ok(())
     }
 }
 
@@ -243,7 +243,7 @@ fn finalizing(s: &Status) {
 }
 
 impl Text for Listing {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         println!(
             "{:<26}  {:<20}  {:<10}  {:>3}  {:>11}  {:>6}  REQUESTED BY",
             "REPORT", "REQUESTED AT", "STATE", "VER", "DONE", "ERRORS"
@@ -260,12 +260,11 @@ impl Text for Listing {
                 r.requested_by
             );
         }
-        Ok(())
     }
 }
 
 impl Text for DeadLetters {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         for m in &self.0 {
             println!(
                 "{:<8}  {}  report {}  target {}  received {}x  sent {}\n    last error: {}",
@@ -279,12 +278,11 @@ impl Text for DeadLetters {
             );
         }
         println!("{} message(s) in the dead-letter queue", self.0.len());
-        Ok(())
     }
 }
 
 impl Text for Redrive {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         let verb = if self.dry_run { "would move" } else { "moved" };
         for m in &self.moved {
             println!(
@@ -295,38 +293,34 @@ impl Text for Redrive {
             );
         }
         println!("{} message(s) {verb}, {} left in the dead-letter queue", self.moved.len(), self.left);
-        Ok(())
     }
 }
 
 impl Text for MoveTask {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         println!("Started a message move task: {}", self.task_handle);
-        Ok(())
     }
 }
 
 impl Text for Compared {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         print!("{}", diff::to_text(&self.diff));
-        Ok(())
     }
 }
 
 impl Text for InventoryCheck {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         if let Some(e) = &self.error {
             eprintln!("error: {e}");
-            return Ok(());
+            return;
         }
         let engines: Vec<String> = self.by_engine.iter().flatten().map(|(e, n)| format!("{n} {e}")).collect();
         println!("{}: valid, {} targets ({})", self.name, self.targets.unwrap_or(0), engines.join(", "));
-        Ok(())
     }
 }
 
 impl Text for Discovered {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         if let Some(e) = &self.organization_error {
             eprintln!("WARNING: the organization's accounts could not be listed: {e}");
         }
@@ -339,12 +333,11 @@ impl Text for Discovered {
             "Listed {} account(s) × {} region(s): {} database(s){failed}. Review the draft, fill the empty secrets, then `db-admin-report inventory validate`.",
             self.accounts, self.regions, self.databases
         );
-        Ok(())
     }
 }
 
 impl Text for verify::Verification {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         let v = self;
         for a in &v.artifacts {
             match &a.problem {
@@ -383,7 +376,6 @@ impl Text for verify::Verification {
             );
         }
         println!("{} v{}: {}", v.report_id, v.version, if v.ok() { "ok" } else { "FAILED" });
-        Ok(())
     }
 }
 
@@ -412,7 +404,7 @@ fn signature(v: &verify::Verification) {
 }
 
 impl Text for verify::ChainWalk {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         let w = self;
         for r in &w.reports {
             println!("#{:<6} {} v{}  {}", r.sequence, r.report_id, r.version, r.manifest.display());
@@ -433,12 +425,11 @@ impl Text for verify::ChainWalk {
             (None, _) | (_, None) => println!("no signed report found: FAILED"),
             _ => println!("chain: FAILED"),
         }
-        Ok(())
     }
 }
 
 impl Text for PublicKeyExport {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         match &self.written_to {
             Some(path) => {
                 println!("Wrote the public key of {} (SHA-256 {}) to {}.", self.key_id, self.sha256, path.display())
@@ -448,12 +439,11 @@ impl Text for PublicKeyExport {
                 print!("{}", self.pem);
             }
         }
-        Ok(())
     }
 }
 
 impl Text for Queries {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         for q in &self.queries {
             if q.template {
                 println!("-- {}  (a template: its {{placeholder}} is filled from the server, so a manifest records the SHA-256 of the text as built there)\n{}\n", q.name, q.text.trim_end());
@@ -469,12 +459,11 @@ impl Text for Queries {
             };
             eprintln!("{} sha256:{}: {verdict}", q.name, q.sha256);
         }
-        Ok(())
     }
 }
 
 impl Text for Reperformed {
-    fn text(&self) -> anyhow::Result<()> {
+    fn text(&self) {
         let r = &self.found;
         println!(
             "{} of report {} v{}, collected again at {} with the report's {} query text(s):",
@@ -489,6 +478,5 @@ impl Text for Reperformed {
         for row in &r.only_now {
             println!("+ now, not in the report: {}", row.join(" | "));
         }
-        Ok(())
     }
 }

@@ -3,10 +3,9 @@
 //! `inventory discover`: a draft inventory of what AWS lists.
 
 use super::Ctx;
-use crate::args::Output;
-use crate::print;
+use crate::print::{self, Text};
 use anyhow::Context;
-use db_admin_report::outcome::{Discovered, InventoryCheck, Verdict};
+use db_admin_report::outcome::{Discovered, InventoryCheck, Outcome, Verdict};
 use dbadmin_contracts::{Inventory, InventoryError};
 
 pub fn validate(ctx: &Ctx, file: &str) -> anyhow::Result<Verdict> {
@@ -40,6 +39,7 @@ pub fn discover(ctx: &Ctx, accounts: Vec<String>, regions: Vec<String>, organiza
             draft: dbadmin_contracts::discovery::draft_inventory(&scopes),
         };
         // The draft is an inventory, CSV whatever --output says: it is written to a file.
-        print::show(&discovered, Output::Text)
+        discovered.text();
+        Ok(discovered.verdict())
     })
 }
