@@ -28,25 +28,11 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# shellcheck source=scripts/pinned-venv.sh
+. "$ROOT/scripts/pinned-venv.sh"
 ensure_venv() {
-  # The pinned packages of scripts/requirements-aws-local.txt, in a venv made afresh whenever the
-  # file changes (pip never removes a package the file no longer names); it records which file.
-  local want
-  want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
-  if [ -x "$VENV/bin/ministack" ] && [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" = "$want" ]; then
-    return 0
-  fi
-  log "installing the pinned packages of scripts/requirements-aws-local.txt into $VENV"
-  if [ -x "$VENV/bin/python" ]; then rm -rf "$VENV"; fi
-  mkdir -p "$(dirname "$VENV")" "$STATE"
-  # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it built in.
-  python3 -m venv "$VENV" 2>/dev/null || {
-    apt_install python3-venv
-    python3 -m venv "$VENV"
-  } || die "python3 -m venv failed"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS" >"$STATE/pip.log" 2>&1 \
-    || die "pip install failed, see $STATE/pip.log"
-  echo "$want" >"$VENV/.requirements.sha256"
+  ensure_pinned_venv "$VENV" "$REQUIREMENTS" ministack \
+    || die "installing scripts/requirements-aws-local.txt into $VENV failed (pip's message is above)"
 }
 
 alive() { [ -f "$STATE/ministack.pid" ] && kill -0 "$(cat "$STATE/ministack.pid")" 2>/dev/null; }

@@ -23,22 +23,9 @@ if [ ! -x "$HCLFMT" ]; then
   GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$tmp/cache" go build -o "$tmp/hclfmt" github.com/hashicorp/hcl/v2/cmd/hclfmt
   as_root install -m 755 "$tmp/hclfmt" "$HCLFMT"
 fi
-# The pinned packages of terraform/requirements-check.txt, in a venv made afresh whenever the file
-# changes (pip never removes a package the file no longer names); the venv records which file.
-want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
-if [ ! -x "$VENV/bin/checkov" ] || [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
-  log "installing the pinned packages of terraform/requirements-check.txt into $VENV"
-  if [ -x "$VENV/bin/python" ]; then rm -rf "$VENV"; fi
-  mkdir -p "$(dirname "$VENV")"
-  # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it built in.
-  python3 -m venv "$VENV" 2>/dev/null || {
-    log "installing python3-venv"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-    python3 -m venv "$VENV"
-  }
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
-  echo "$want" >"$VENV/.requirements.sha256"
-fi
+# shellcheck source=scripts/pinned-venv.sh
+. "$ROOT/scripts/pinned-venv.sh"
+ensure_pinned_venv "$VENV" "$REQUIREMENTS" checkov
 
 status=0
 while IFS= read -r -d '' f; do
