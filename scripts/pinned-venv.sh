@@ -12,12 +12,14 @@ ensure_pinned_venv() {
     return 0
   fi
   printf '[venv] installing the pinned packages of %s into %s\n' "${requirements##*/}" "$venv" >&2
-  if [ -x "$venv/bin/python" ]; then rm -rf "$venv" || return 1; fi
-  mkdir -p "$(dirname "$venv")" || return 1
+  # Only a venv this helper made (it has the stamp) is removed; another is installed into.
+  local sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  if [ -f "$venv/.requirements.sha256" ]; then rm -rf "$venv" 2>/dev/null || $sudo rm -rf "$venv" || return 1; fi
+  # The cache may be root's (made with sudo): the venv itself belongs to whoever runs this.
+  mkdir -p "$venv" 2>/dev/null || $sudo install -d -o "$(id -u)" -g "$(id -g)" "$venv" || return 1
   # Debian's own python3 needs python3-venv for this; a pyenv or python.org build has it built in.
   if ! python3 -m venv "$venv" 2>/dev/null; then
-    local sudo=
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq >/dev/null || return 1
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null \
       || return 1

@@ -281,9 +281,8 @@ fn connections_logged(value: &str) -> bool {
         || value.split(',').map(str::trim).any(|a| matches!(a, "authorization" | "all"))
 }
 
-/// Why a PostgreSQL server whose settings read `settings` (as collected: `log_connections=on;
-/// log_min_messages=warning; lc_messages=C; overridden=f`) writes no login line this collector can
-/// read, or `None` when it does. A login's line is at level LOG, which `log_min_messages` `fatal`
+/// Why a PostgreSQL server with the login settings collected (`None`: not read) writes no login
+/// line this collector can read, or `None` when it does. A login's line is at level LOG, which `log_min_messages` `fatal`
 /// or `panic` drops, and in English only while `lc_messages` is C, POSIX or English.
 /// `log_connections` is the server's alone (refused per role or database), but `log_min_messages`
 /// and `lc_messages` can be set for a login or a database (`overridden`), and then the collector's

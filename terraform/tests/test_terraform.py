@@ -129,7 +129,7 @@ def deploy_renders():
 
 
 def norm(value):
-    """python-hcl2 wraps every attribute value (and a block written once) in a one-element list:
+    """hcl2 wraps every attribute value (and a block written once) in a one-element list:
     unwrap that one level, then recurse; genuine lists keep their shape."""
     if isinstance(value, dict):
         out = {}
@@ -164,7 +164,7 @@ def load(folder):
 
 
 def one(value):
-    """python-hcl2 gives nested blocks as lists of dicts."""
+    """hcl2 gives nested blocks as lists of dicts."""
     return value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
 
 

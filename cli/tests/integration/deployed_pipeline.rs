@@ -352,8 +352,8 @@ async fn crashes_between_steps_still_end_in_exactly_one_report() {
 }
 
 /// The EMF lines of one report's events, as the functions printed them (MiniStack keeps the
-/// functions' stdout in its log), once the reporter's has appeared and a line per counted database
-/// has: each function's output reaches the log from its own process, in no fixed order, so a
+/// functions' stdout in its log), once the publisher's and the reporter's have appeared and a line
+/// per counted database has: each function's output reaches the log from its own process, in no fixed order, so a
 /// collector's line may land after the reporter's. A line that never comes fails on the deadline.
 async fn metric_lines(report_id: &str, databases: u64) -> Vec<serde_json::Value> {
     let outputs = std::env::var("DBADMIN_AWS_OUTPUTS").unwrap();
@@ -361,7 +361,9 @@ async fn metric_lines(report_id: &str, databases: u64) -> Vec<serde_json::Value>
     let start = Instant::now();
     loop {
         let text = std::fs::read_to_string(&log).unwrap();
-        let lines: Vec<serde_json::Value> = text
+        // A last line still being written is read on the next pass.
+        let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+        let lines: Vec<serde_json::Value> = whole
             .lines()
             .filter(|l| l.contains("\"_aws\"") && l.contains(report_id))
             .map(|l| {
@@ -372,13 +374,14 @@ async fn metric_lines(report_id: &str, databases: u64) -> Vec<serde_json::Value>
             .collect();
         let counted = |metric: &str| lines.iter().filter(|l| l[metric].is_number()).count() as u64;
         let finalized = counted("ReportsFinalized") > 0;
-        if finalized && counted("DatabasesCollected") + counted("DatabasesFailed") >= databases {
+        let published = counted("ReportsRequested") > 0;
+        if finalized && published && counted("DatabasesCollected") + counted("DatabasesFailed") >= databases {
             return lines;
         }
         assert!(
             start.elapsed() < LIMIT,
             "the functions printed no metrics for some of report {report_id}'s {databases} databases \
-             (reporter's line: {finalized}): {lines:?}"
+             (publisher's line: {published}, reporter's line: {finalized}): {lines:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
